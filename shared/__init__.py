@@ -1,0 +1,1 @@
+"""Code every Facegate service uses: settings, bus, subjects, messages, database, logging."""

@@ -1,0 +1,251 @@
+"""Typed request/reply and events over NATS.
+
+- `Bus.request` sends a msgspec Struct (MessagePack) to a service subject and decodes the typed
+  reply; a remote domain error is re-raised as the same `FacegateError` class; no replica or
+  no answer in time becomes `ServiceUnavailable` with a message that names the service.
+- `ServiceHost` registers endpoints on a `nats.micro` service, so every worker answers NATS
+  service discovery (`$SRV.PING/INFO/STATS`) and replicas share a queue group.
+- Events go to JetStream (`Bus.publish_event`) as JSON, for workers and outside subscribers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import msgspec
+import nats
+from nats.aio.client import Client as NatsClient
+from nats.errors import NoRespondersError
+from nats.errors import NoServersError as NatsNoServersError
+from nats.errors import TimeoutError as NatsTimeoutError
+from nats.js import JetStreamContext
+from nats.js.api import StreamConfig
+from nats.js.errors import BadRequestError
+from nats.micro import add_service
+from nats.micro.request import ERROR_CODE_HEADER, ERROR_HEADER, Request
+from nats.micro.service import EndpointConfig, Service
+
+from shared import subjects
+from shared.errors import FacegateError, InternalError, ServiceUnavailable, error_for_status
+from shared.settings import Settings
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+Req = TypeVar("Req", bound=msgspec.Struct)
+
+_encoder = msgspec.msgpack.Encoder()
+_json_encoder = msgspec.json.Encoder()
+
+
+class Empty(msgspec.Struct, frozen=True):
+    """A request or reply that carries nothing."""
+
+
+class _ErrorBody(msgspec.Struct, frozen=True):
+    detail: str
+    errors: dict[str, list[str]] | None = None
+
+
+class Bus:
+    """A NATS connection with typed requests and JetStream events."""
+
+    def __init__(self, nc: NatsClient, settings: Settings) -> None:
+        self.nc = nc
+        self.js: JetStreamContext = nc.jetstream()
+        self.settings = settings
+
+    @classmethod
+    async def connect(cls, settings: Settings, name: str, wait_s: float = 60) -> Bus:
+        """Connect to NATS, retrying while the server starts (clusters start in any order)."""
+
+        async def on_error(exc: Exception) -> None:
+            log.warning("nats: %s", exc)
+
+        deadline = asyncio.get_running_loop().time() + wait_s
+        while True:
+            try:
+                nc = await nats.connect(
+                    settings.nats_url,
+                    name=name,
+                    connect_timeout=5,
+                    max_reconnect_attempts=-1,
+                    reconnect_time_wait=1,
+                    allow_reconnect=True,
+                    error_cb=on_error,
+                )
+                return cls(nc, settings)
+            except (OSError, NatsNoServersError) as exc:
+                if asyncio.get_running_loop().time() > deadline:
+                    raise
+                log.info("waiting for NATS at %s: %s", settings.nats_url, exc)
+                await asyncio.sleep(0.5)
+
+    async def close(self) -> None:
+        """Let in-flight messages finish, then close."""
+        if not self.nc.is_closed:
+            await self.nc.drain()
+
+    async def request(
+        self,
+        subject: str,
+        message: msgspec.Struct,
+        response_type: type[T],
+        *,
+        timeout: float | None = None,
+    ) -> T:
+        """Send `message` to the service owning `subject` and return its typed reply."""
+        wait = self.settings.request_timeout if timeout is None else timeout
+        service = subject.split(".")[2] if subject.startswith(subjects.RPC_PREFIX) else subject
+        try:
+            reply = await self.nc.request(subject, _encoder.encode(message), timeout=wait)
+        except NoRespondersError:
+            raise ServiceUnavailable(
+                f"No replica of the {service} service is running (no responder on {subject})."
+            ) from None
+        except NatsTimeoutError:
+            raise ServiceUnavailable(
+                f"The {service} service did not answer within {wait:g} s; it may be overloaded or down."
+            ) from None
+        headers = reply.headers or {}
+        if ERROR_CODE_HEADER in headers:
+            raise _decode_error(headers, reply.data)
+        return msgspec.msgpack.decode(reply.data, type=response_type)
+
+    async def ensure_event_stream(self) -> None:
+        """Create (or update) the JetStream stream that keeps events for subscribers."""
+        config = StreamConfig(
+            name=self.settings.events_stream,
+            subjects=subjects.EVENTS_STREAM_SUBJECTS,
+            max_age=float(self.settings.events_max_age_s),
+            max_bytes=self.settings.events_max_bytes,
+        )
+        try:
+            await self.js.add_stream(config)
+        except BadRequestError:
+            # Exists with other limits: adopt the configured ones.
+            await self.js.update_stream(config)
+
+    async def publish_event(
+        self, subject: str, payload: msgspec.Struct, headers: dict[str, str] | None = None
+    ) -> None:
+        """Publish an event as camelCase JSON on the events stream (acknowledged by JetStream)."""
+        await self.js.publish(subject, _json_encoder.encode(payload), headers=headers)
+
+
+def _decode_error(headers: dict[str, str], data: bytes) -> FacegateError:
+    try:
+        status = int(headers.get(ERROR_CODE_HEADER, "500"))
+    except ValueError:
+        status = 500
+    try:
+        body = msgspec.json.decode(data, type=_ErrorBody)
+        return error_for_status(status, body.detail, body.errors)
+    except msgspec.DecodeError:
+        return error_for_status(status, headers.get(ERROR_HEADER, "remote error"))
+
+
+Handler = Callable[[Any], Awaitable[msgspec.Struct | None]]
+
+
+class ServiceHost:
+    """One `nats.micro` service per process: discovery, queue group, typed endpoints.
+
+    nats.micro runs a subscription's handler inline, one message at a time; each request is
+    handed to its own task here (bounded by `settings.concurrency`) so slow requests do not
+    queue behind each other inside a replica.
+    """
+
+    def __init__(
+        self,
+        bus: Bus,
+        name: str,
+        version: str,
+        description: str,
+        stats: Callable[[], dict[str, Any]] | None = None,
+    ) -> None:
+        self.bus = bus
+        self.name = name
+        self.version = version
+        self.description = description
+        self.stats = stats
+        self._service: Service | None = None
+        self._slots = asyncio.Semaphore(bus.settings.concurrency)
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.instance_id = bus.settings.instance_id or uuid.uuid4().hex[:12]
+
+    async def start(self) -> None:
+        """Announce the service (PING/INFO/STATS answer from now on)."""
+        stats_handler = None
+        if self.stats is not None:
+            stats_source = self.stats
+
+            def stats_handler(_endpoint: Any) -> Any:
+                return stats_source()
+
+        self._service = await add_service(
+            self.bus.nc,
+            name=self.name,
+            version=self.version,
+            description=self.description,
+            queue_group=self.name,
+            metadata={"instance": self.instance_id},
+            stats_handler=stats_handler,
+        )
+
+    async def add(self, subject: str, request_type: type[Req], handler: Callable[[Req], Awaitable[Any]]) -> None:
+        """Serve `subject`: decode the request as `request_type`, reply with the handler's Struct."""
+        assert self._service is not None, "start() first"
+
+        async def receive(request: Request) -> None:
+            await self._slots.acquire()
+            task = asyncio.create_task(self._handle(request, request_type, handler))
+            self._tasks.add(task)
+            task.add_done_callback(self._done)
+
+        endpoint_name = subject.removeprefix(f"{subjects.RPC_PREFIX}.{self.name}.").replace(".", "-")
+        await self._service.add_endpoint(
+            EndpointConfig(name=endpoint_name, subject=subject, handler=receive)
+        )
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        self._slots.release()
+
+    async def _handle(
+        self, request: Request, request_type: type[Req], handler: Callable[[Req], Awaitable[Any]]
+    ) -> None:
+        try:
+            message = msgspec.msgpack.decode(request.data, type=request_type)
+            result = await handler(message)
+            await request.respond(_encoder.encode(result if result is not None else Empty()))
+        except Exception as exc:  # every failure must reach the caller as a typed answer
+            error = _as_domain_error(exc, self.name, request.subject)
+            body = _json_encoder.encode(_ErrorBody(detail=error.detail, errors=error.errors))
+            try:
+                await request.respond_error(str(error.status), error.detail[:200], data=body)
+            except Exception:
+                log.exception("could not send the error reply on %s", request.subject)
+
+    async def stop(self) -> None:
+        """Stop taking requests and wait for the ones in flight."""
+        if self._service is not None:
+            await self._service.stop()
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=30)
+
+
+def _as_domain_error(exc: Exception, service: str, subject: str) -> FacegateError:
+    if isinstance(exc, FacegateError):
+        return exc
+    if isinstance(exc, msgspec.ValidationError | msgspec.DecodeError):
+        # A caller sent a message of the wrong shape: that is the caller's bug, not ours.
+        log.warning("bad message on %s: %s", subject, exc)
+        return InternalError(f"The {service} service could not read the request: {exc}")
+    trace = uuid.uuid4().hex[:16]
+    log.exception("unexpected error on %s (trace %s)", subject, trace)
+    return InternalError(f"Unexpected error in the {service} service (trace {trace}).")

@@ -1,0 +1,1 @@
+"""Postgres access: one pool per process, numbered SQL migrations run by one entry point."""

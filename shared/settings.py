@@ -1,0 +1,64 @@
+"""Settings of every Facegate process, read once from `FACEGATE_*` environment variables.
+
+One Struct for all services keeps the list of variables in one place (the README documents it
+field by field). Bad values stop the process with a clear message instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping
+from typing import Annotated, Literal
+
+import msgspec
+
+PREFIX = "FACEGATE_"
+
+Provider = Literal["cpu", "cuda", "gpu"]
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    """Configuration shared by all services; each field is `FACEGATE_<FIELD>` in the environment."""
+
+    nats_url: str = "nats://127.0.0.1:4222"
+    database_url: str = "postgresql://postgres@127.0.0.1:5432/facegate"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    gateway_host: str = "0.0.0.0"
+    gateway_port: Annotated[int, msgspec.Meta(ge=1, le=65535)] = 8098
+    # Workers answer /healthz and /readyz on this port for Kubernetes probes; 0 switches it off.
+    health_port: Annotated[int, msgspec.Meta(ge=0, le=65535)] = 0
+    # Seconds the gateway waits for a worker's reply before answering 503.
+    request_timeout: Annotated[float, msgspec.Meta(gt=0)] = 10.0
+    # Bodies above this many bytes get 413 before anything is decoded.
+    max_request_bytes: Annotated[int, msgspec.Meta(ge=1024)] = 32 * 1024 * 1024
+    # Requests a service handles at once per replica; more wait in NATS.
+    concurrency: Annotated[int, msgspec.Meta(ge=1)] = 64
+    # Threads for CPU-bound work (inference, decoding, index search) per process.
+    worker_threads: Annotated[int, msgspec.Meta(ge=1)] = 2
+    events_stream: str = "FACEGATE_EVENTS"
+    events_max_age_s: Annotated[int, msgspec.Meta(ge=60)] = 7 * 24 * 3600
+    events_max_bytes: int = 1024 * 1024 * 1024
+    models_dir: str = "var/models"
+    execution_provider: Provider = "cpu"
+    data_dir: str = "var/data"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    instance_id: str = ""
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Build Settings from the environment; exit with code 1 and a readable message if invalid."""
+    env = os.environ if environ is None else environ
+    raw = {
+        key[len(PREFIX) :].lower(): value
+        for key, value in env.items()
+        if key.startswith(PREFIX) and value != ""
+    }
+    known = set(Settings.__struct_fields__)
+    # Unknown FACEGATE_* variables are ignored: tools (tests, make) may set their own ones.
+    raw = {k: v for k, v in raw.items() if k in known}
+    try:
+        return msgspec.convert(raw, Settings, strict=False)
+    except msgspec.ValidationError as exc:
+        sys.stderr.write(f"facegate: invalid configuration: {exc} (see README, Configuration)\n")
+        raise SystemExit(1) from exc
