@@ -1,0 +1,1 @@
+"""Facegate's services; each runs as its own process: `python -m services.<name>`."""

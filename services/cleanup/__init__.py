@@ -1,0 +1,1 @@
+"""cleanup: deletes data past its retention (planned; see README)."""

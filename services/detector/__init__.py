@@ -1,0 +1,1 @@
+"""detector: finds faces and landmarks in images (onnxruntime)."""

@@ -1,0 +1,1 @@
+"""extractor: face templates, attributes and liveness (onnxruntime)."""

@@ -1,0 +1,95 @@
+"""The Litestar application: controllers, the error map, OpenAPI with offline Swagger UI."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import swagger_ui
+from litestar import Litestar, get
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin, YamlRenderPlugin
+from litestar.openapi.spec import Tag
+from litestar.response import Redirect
+from litestar.static_files import create_static_files_router
+
+from services.gateway.members import WatchlistMemberController
+from services.gateway.metrics import Metrics, metrics_middleware
+from services.gateway.problems import EXCEPTION_HANDLERS
+from services.gateway.system import FACEGATE_TAG, HealthController, VersionController
+from services.gateway.watchlists import WatchlistController
+from shared.bus import Bus
+from shared.settings import Settings
+from shared.version import VERSION
+
+# Swagger UI's files ship inside the swagger-ui-py wheel: the UI works without internet.
+SWAGGER_ASSETS = Path(swagger_ui.__file__).parent / "static"
+ASSETS_PATH = "/swagger-assets"
+
+CONTROLLERS = [WatchlistController, WatchlistMemberController, VersionController, HealthController]
+
+
+@get("/", include_in_schema=False)
+async def root() -> Redirect:
+    """SmartFace shows Swagger UI at the root of its port."""
+    return Redirect("/swagger")
+
+
+def openapi_config() -> OpenAPIConfig:
+    return OpenAPIConfig(
+        title="Facegate API",
+        version=VERSION,
+        description="Face identification with the SmartFace Platform REST API. "
+        f"Operations tagged '{FACEGATE_TAG}' are Facegate's additions.",
+        tags=[Tag(name=FACEGATE_TAG, description="Facegate's additions to the SmartFace API")],
+        path="/swagger",
+        render_plugins=[
+            SwaggerRenderPlugin(
+                path="/",
+                js_url=f"{ASSETS_PATH}/swagger-ui-bundle.js",
+                css_url=f"{ASSETS_PATH}/swagger-ui.css",
+                standalone_preset_js_url=f"{ASSETS_PATH}/swagger-ui-standalone-preset.js",
+                favicon=f"<link rel='icon' type='image/png' href='{ASSETS_PATH}/favicon-32x32.png'>",
+            ),
+            JsonRenderPlugin(path=["/openapi.json", "/v1/swagger.json"]),
+            YamlRenderPlugin(path="/openapi.yaml"),
+        ],
+    )
+
+
+def create_app(settings: Settings, bus: Bus | None = None) -> Litestar:
+    """Build the gateway; it connects to NATS on startup unless given a bus (tests)."""
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncGenerator[None, None]:
+        owned = bus is None
+        app.state.bus = bus or await Bus.connect(settings, "gateway")
+        try:
+            yield
+        finally:
+            if owned:
+                await app.state.bus.close()
+
+    async def provide_bus(state: State) -> Bus:
+        bus: Bus = state.bus
+        return bus
+
+    metrics = Metrics()
+    return Litestar(
+        route_handlers=[
+            root,
+            *CONTROLLERS,
+            create_static_files_router(path=ASSETS_PATH, directories=[SWAGGER_ASSETS], include_in_schema=False),
+        ],
+        dependencies={"bus": Provide(provide_bus)},
+        exception_handlers=EXCEPTION_HANDLERS,
+        openapi_config=openapi_config(),
+        lifespan=[lifespan],
+        state=State({"metrics": metrics}),
+        middleware=[metrics_middleware(metrics)],
+        request_max_body_size=settings.max_request_bytes,
+        debug=False,
+    )

@@ -1,0 +1,49 @@
+"""SmartFace paging at the REST edge: query parameters in, paged collection with links out."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from litestar import Request
+from litestar.params import Parameter
+
+from shared.messages.common import MAX_PAGE_SIZE, Page, PageQuery
+
+PageNumber = Annotated[int, Parameter(query="PageNumber", ge=1, default=1, description="1-based page number")]
+PageSize = Annotated[
+    int,
+    Parameter(query="PageSize", ge=1, le=MAX_PAGE_SIZE, default=20, description=f"at most {MAX_PAGE_SIZE} items"),
+]
+Ascending = Annotated[bool, Parameter(query="Ascending", default=True, description="oldest first (by createdAt)")]
+ShowTotalCount = Annotated[bool, Parameter(query="ShowTotalCount", default=False, description="fill totalItemsCount")]
+
+# Python parameter names -> the query names clients send (for validation messages).
+QUERY_ALIASES = {
+    "page_number": "PageNumber",
+    "page_size": "PageSize",
+    "ascending": "Ascending",
+    "show_total_count": "ShowTotalCount",
+}
+
+
+def page_query(number: int, size: int, ascending: bool, show_total: bool) -> PageQuery:
+    return PageQuery(page_number=number, page_size=size, ascending=ascending, show_total_count=show_total)
+
+
+def page_links(request: Request[Any, Any, Any], query: PageQuery, page: Page[Any]) -> tuple[str | None, str | None]:
+    """Relative URLs of the previous and next pages, repeating the request's query."""
+
+    def link(number: int) -> str:
+        params = dict(request.query_params)
+        params.update(
+            PageNumber=str(number),
+            PageSize=str(query.page_size),
+            Ascending=str(query.ascending).lower(),
+            ShowTotalCount=str(query.show_total_count).lower(),
+        )
+        return f"{request.url.path}?{urlencode(params)}"
+
+    previous = link(query.page_number - 1) if query.page_number > 1 else None
+    following = link(query.page_number + 1) if page.has_next else None
+    return previous, following

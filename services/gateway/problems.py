@@ -1,0 +1,110 @@
+"""The one map from errors to RFC 7807 ProblemDetails answers (as ASP.NET/SmartFace writes them)."""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from typing import Any
+
+import msgspec
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+
+from services.gateway.paging import QUERY_ALIASES
+from shared.errors import FacegateError
+
+log = logging.getLogger(__name__)
+
+_MISSING_FIELD = re.compile(r"missing required field `([^`]+)`")
+
+PROBLEM_JSON = "application/problem+json"
+
+# ASP.NET points `type` at the RFC section of the status; clients sometimes switch on it.
+_RFC = "https://tools.ietf.org/html/rfc9110#section-"
+_TYPES = {
+    400: "15.5.1", 404: "15.5.5", 405: "15.5.6", 408: "15.5.9", 409: "15.5.10",
+    413: "15.5.14", 415: "15.5.16", 422: "15.5.21", 429: "https://tools.ietf.org/html/rfc6585#section-4",
+    500: "15.6.1", 503: "15.6.4",
+}
+
+
+class ProblemDetails(msgspec.Struct, omit_defaults=True, rename="camel"):
+    """RFC 7807 body; `errors` only for validation, as ASP.NET does."""
+
+    type: str | None = None
+    title: str | None = None
+    status: int | None = None
+    detail: str | None = None
+    instance: str | None = None
+    trace_id: str | None = None
+    errors: dict[str, list[str]] | None = None
+
+
+def problem(request: Request[Any, Any, Any], status: int, title: str, detail: str | None,
+            errors: dict[str, list[str]] | None = None) -> Response[ProblemDetails]:
+    section = _TYPES.get(status, "")
+    body = ProblemDetails(
+        type=section if section.startswith("http") else (_RFC + section if section else None),
+        title=title,
+        status=status,
+        detail=detail,
+        instance=request.url.path,
+        trace_id=request.headers.get("traceparent") or uuid.uuid4().hex,
+        errors=errors,
+    )
+    return Response(body, status_code=status, media_type=PROBLEM_JSON)
+
+
+def on_facegate_error(request: Request[Any, Any, Any], exc: FacegateError) -> Response[ProblemDetails]:
+    return problem(request, exc.status, exc.title, exc.detail, exc.errors)
+
+
+def on_validation_error(request: Request[Any, Any, Any], exc: ValidationException) -> Response[ProblemDetails]:
+    errors: dict[str, list[str]] = {}
+    for item in exc.extra if isinstance(exc.extra, list) else []:
+        if isinstance(item, dict):
+            message = str(item.get("message", "invalid value"))
+            errors.setdefault(_field_key(item, message), []).append(message)
+    if not errors:
+        errors["$"] = [str(exc.detail)]
+    detail = "; ".join(f"{k}: {', '.join(v)}" for k, v in errors.items())
+    return problem(request, 400, "One or more validation errors occurred.", detail, errors)
+
+
+def _field_key(item: dict[str, Any], message: str) -> str:
+    """The client's name of the offending field: JSON path in the body, alias in the query."""
+    key = str(item.get("key") or "")
+    missing = _MISSING_FIELD.search(message)
+    if missing and key in ("", "data"):
+        return missing.group(1)
+    if key in ("", "data"):
+        return "$"
+    return QUERY_ALIASES.get(key, key)
+
+
+def on_http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[ProblemDetails]:
+    return problem(request, exc.status_code, _title(exc.status_code), str(exc.detail))
+
+
+def on_unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> Response[ProblemDetails]:
+    trace = uuid.uuid4().hex[:16]
+    log.exception("unexpected error on %s %s (trace %s)", request.method, request.url.path, trace)
+    return problem(request, 500, "Internal Server Error", f"Unexpected error in the gateway (trace {trace}).")
+
+
+def _title(status: int) -> str:
+    from http import HTTPStatus
+
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+EXCEPTION_HANDLERS: dict[Any, Any] = {
+    FacegateError: on_facegate_error,
+    ValidationException: on_validation_error,
+    HTTPException: on_http_error,
+    Exception: on_unexpected_error,
+}

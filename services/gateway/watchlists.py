@@ -1,0 +1,81 @@
+"""/api/v1/Watchlists: routed to the matcher, which owns the gallery."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, delete, get, post, put
+
+from services.gateway.paging import Ascending, PageNumber, PageSize, ShowTotalCount, page_links, page_query
+from shared import subjects
+from shared.bus import Bus, Empty
+from shared.messages.common import ById, Page, PageQuery
+from shared.messages.gallery import (
+    Watchlist,
+    WatchlistCreateRequest,
+    WatchlistMember,
+    WatchlistMemberPagedCollection,
+    WatchlistMembersQuery,
+    WatchlistPagedCollection,
+    WatchlistUpsertRequest,
+)
+
+
+class WatchlistController(Controller):
+    path = "/api/v1/Watchlists"
+    tags = ["Watchlist"]
+
+    @get("/")
+    async def list_watchlists(
+        self, request: Request[Any, Any, Any], bus: Bus,
+        page_number: PageNumber = 1, page_size: PageSize = 20, ascending: Ascending = True,
+        show_total_count: ShowTotalCount = False,
+    ) -> WatchlistPagedCollection:
+        """Watchlists, paged, by creation time."""
+        query = page_query(page_number, page_size, ascending, show_total_count)
+        page = await bus.request(subjects.WATCHLIST_LIST, query, Page[Watchlist])
+        previous, following = page_links(request, query, page)
+        return WatchlistPagedCollection(
+            total_items_count=page.total_items_count, items=page.items, page_size=query.page_size,
+            page_number=query.page_number, previous_page=previous, next_page=following,
+        )
+
+    @post("/", status_code=201)
+    async def create_watchlist(self, data: WatchlistCreateRequest, bus: Bus) -> Watchlist:
+        """Create a watchlist under a generated GUID."""
+        return await bus.request(subjects.WATCHLIST_CREATE, data, Watchlist)
+
+    @put("/", status_code=200)
+    async def upsert_watchlist(self, data: WatchlistUpsertRequest, bus: Bus) -> Watchlist:
+        """Update the watchlist `id`, or create it with that id."""
+        return await bus.request(subjects.WATCHLIST_UPSERT, data, Watchlist)
+
+    @get("/{id:str}")
+    async def get_watchlist(self, id: str, bus: Bus) -> Watchlist:
+        """One watchlist."""
+        return await bus.request(subjects.WATCHLIST_GET, ById(id=id), Watchlist)
+
+    @delete("/{id:str}", status_code=204)
+    async def delete_watchlist(self, id: str, bus: Bus) -> None:
+        """Delete a watchlist; its members stay (they are only unlinked)."""
+        await bus.request(subjects.WATCHLIST_DELETE, ById(id=id), Empty)
+
+    @get("/{id:str}/WatchlistMembers")
+    async def list_watchlist_members(
+        self, id: str, request: Request[Any, Any, Any], bus: Bus,
+        page_number: PageNumber = 1, page_size: PageSize = 20, ascending: Ascending = True,
+        show_total_count: ShowTotalCount = False,
+    ) -> WatchlistMemberPagedCollection:
+        """Members linked to one watchlist, paged."""
+        query = page_query(page_number, page_size, ascending, show_total_count)
+        page = await bus.request(
+            subjects.WATCHLIST_MEMBERS, WatchlistMembersQuery(watchlist_id=id, page=query), Page[WatchlistMember]
+        )
+        previous, following = page_links(request, query, page)
+        return WatchlistMemberPagedCollection(
+            total_items_count=page.total_items_count, items=page.items, page_size=query.page_size,
+            page_number=query.page_number, previous_page=previous, next_page=following,
+        )
+
+
+__all__ = ["PageQuery", "WatchlistController"]

@@ -1,0 +1,1 @@
+"""grouping: clusters faces into individuals (planned; see README)."""
