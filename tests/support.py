@@ -1,0 +1,120 @@
+"""Test support: real servers (embedded on free ports, or FACEGATE_*_URL) and a real cluster."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+
+from shared.cluster import ServiceProcesses
+from shared.db.migrate import migrate_url
+from shared.embedded import EmbeddedServers, free_port
+
+REPO = Path(__file__).resolve().parent.parent
+FACES = REPO.parent / "shared" / "faces"
+
+GALLERY_TABLES = ("watchlist_links", "watchlist_members", "watchlists")
+
+
+@dataclass(frozen=True)
+class Servers:
+    nats_url: str
+    database_url: str
+    redis_url: str
+
+    def env(self) -> dict[str, str]:
+        return {
+            **os.environ,
+            "FACEGATE_NATS_URL": self.nats_url,
+            "FACEGATE_DATABASE_URL": self.database_url,
+            "FACEGATE_REDIS_URL": self.redis_url,
+            "FACEGATE_LOG_LEVEL": "WARNING",
+        }
+
+
+@contextmanager
+def real_servers(root: Path) -> Iterator[Servers]:
+    """FACEGATE_*_URL from the environment where set, embedded servers on free ports otherwise."""
+    embedded = EmbeddedServers(root, nats_port=free_port(), postgres_port=free_port(), redis_port=free_port())
+    embedded.start(
+        nats="FACEGATE_NATS_URL" not in os.environ,
+        postgres="FACEGATE_DATABASE_URL" not in os.environ,
+        redis="FACEGATE_REDIS_URL" not in os.environ,
+    )
+    try:
+        servers = Servers(
+            nats_url=os.environ.get("FACEGATE_NATS_URL", embedded.nats_url),
+            database_url=os.environ.get("FACEGATE_DATABASE_URL", embedded.database_url),
+            redis_url=os.environ.get("FACEGATE_REDIS_URL", embedded.redis_url),
+        )
+        asyncio.run(migrate_url(servers.database_url))
+        yield servers
+    finally:
+        embedded.stop()
+
+
+def wait_until(check: object, timeout: float = 30, what: str = "condition") -> None:
+    """Poll `check()` until it is truthy."""
+    deadline = time.monotonic() + timeout
+    last: object = None
+    while time.monotonic() < deadline:
+        try:
+            if check():  # type: ignore[operator]
+                return
+        except Exception as exc:  # servers still starting
+            last = exc
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what} (last error: {last!r})")
+
+
+@dataclass
+class Cluster:
+    """Facegate services as real processes against real servers; the gateway on a free port."""
+
+    servers: Servers
+    services: ServiceProcesses
+    base_url: str
+
+    def http(self) -> httpx.Client:
+        return httpx.Client(base_url=self.base_url, timeout=30)
+
+    def wait_ready(self) -> None:
+        with self.http() as client:
+            wait_until(lambda: client.get("/api/v1/Watchlists").status_code == 200, 60, "the gateway and matcher")
+
+
+def start_cluster(servers: Servers, names: list[str]) -> Cluster:
+    port = free_port()
+    env = {**servers.env(), "FACEGATE_GATEWAY_PORT": str(port), "FACEGATE_GATEWAY_HOST": "127.0.0.1"}
+    services = ServiceProcesses(env)
+    services.start_all(names)
+    cluster = Cluster(servers, services, f"http://127.0.0.1:{port}")
+    cluster.wait_ready()
+    return cluster
+
+
+def truncate(database_url: str, tables: tuple[str, ...] = GALLERY_TABLES) -> None:
+    async def run() -> None:
+        conn = await asyncpg.connect(database_url)
+        try:
+            await conn.execute(f"TRUNCATE {', '.join(tables)} CASCADE")
+        finally:
+            await conn.close()
+
+    asyncio.run(run())
+
+
+def assert_problem(r: httpx.Response, status: int) -> dict[str, Any]:
+    assert r.status_code == status, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    body = dict(r.json())
+    assert body["status"] == status and body["title"] and "type" in body
+    return body
