@@ -23,7 +23,8 @@ class Echo(msgspec.Struct, frozen=True):
 
 @pytest.fixture
 async def bus(servers: Servers) -> AsyncIterator[Bus]:
-    settings = Settings(nats_url=servers.nats_url, request_timeout=1.0, events_stream=f"TEST_{uuid.uuid4().hex[:8]}")
+    # The default events stream: a second stream may not claim the same subjects (facegate.evt.>).
+    settings = Settings(nats_url=servers.nats_url, request_timeout=1.0)
     connected = await Bus.connect(settings, "test")
     yield connected
     await connected.close()
@@ -97,10 +98,10 @@ async def test_service_discovery(bus: Bus, host: ServiceHost) -> None:
 async def test_events_are_kept_by_jetstream(bus: Bus) -> None:
     await bus.ensure_event_stream()
     await bus.ensure_event_stream()  # idempotent
-    await bus.publish_event("facegate.evt.test.happened.x1", Echo(text="payload"))
+    subject = f"facegate.evt.test.happened.{uuid.uuid4().hex}"
+    await bus.publish_event(subject, Echo(text="payload"))
     info = await bus.js.stream_info(bus.settings.events_stream)
     assert info.state.messages >= 1
-    msg = await bus.js.get_last_msg(bus.settings.events_stream, "facegate.evt.test.happened.x1")
+    msg = await bus.js.get_last_msg(bus.settings.events_stream, subject)
     assert msg.data is not None
     assert msgspec.json.decode(msg.data) == {"text": "payload", "delay": 0.0}
-    await bus.js.delete_stream(bus.settings.events_stream)
