@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 ARGS   ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-gpu run test test-fast lint typecheck bench clean
+.PHONY: help install install-gpu run test test-fast lint bench compat clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-12s %s\n", $$1, $$2}'
@@ -44,6 +44,9 @@ lint: install ## ruff and mypy
 
 bench: install ## Print the benchmark figures against a started cluster (see benchmarks/)
 	$(PY) benchmarks/crud.py
+
+compat: install ## Rewrite docs/compatibility.md from SmartFace's OpenAPI document
+	$(PY) -m services.gateway.compatibility
 
 clean: ## Remove the virtual environment and caches (keeps var/, the data)
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

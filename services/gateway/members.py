@@ -7,6 +7,8 @@ from typing import Any
 from litestar import Controller, Request, delete, get, post, put
 
 from services.gateway.paging import Ascending, PageNumber, PageSize, ShowTotalCount, page_links, page_query
+from services.gateway.params import EntityId
+from services.gateway.problems import responses
 from shared import subjects
 from shared.bus import Bus, Empty
 from shared.messages.common import ById, Page
@@ -23,7 +25,7 @@ class WatchlistMemberController(Controller):
     path = "/api/v1/WatchlistMembers"
     tags = ["WatchlistMember"]
 
-    @get("/")
+    @get("/", responses=responses())
     async def list_members(
         self, request: Request[Any, Any, Any], bus: Bus,
         page_number: PageNumber = 1, page_size: PageSize = 20, ascending: Ascending = True,
@@ -38,32 +40,32 @@ class WatchlistMemberController(Controller):
             page_number=query.page_number, previous_page=previous, next_page=following,
         )
 
-    @post("/", status_code=201)
+    @post("/", status_code=201, responses=responses(413))
     async def create_member(self, data: WatchlistMemberCreateRequest, bus: Bus) -> WatchlistMember:
         """Create a member under a generated GUID (use PUT or Register for your own id)."""
         return await bus.request(subjects.MEMBER_CREATE, data, WatchlistMember)
 
-    @put("/", status_code=200)
+    @put("/", status_code=200, responses=responses(413))
     async def upsert_member(self, data: WatchlistMemberUpsertRequest, bus: Bus) -> WatchlistMember:
         """Update the member `id`, or create it with that id."""
         return await bus.request(subjects.MEMBER_UPSERT, data, WatchlistMember)
 
-    @get("/{id:str}")
-    async def get_member(self, id: str, bus: Bus) -> WatchlistMember:
+    @get("/{id:str}", responses=responses(404))
+    async def get_member(self, id: EntityId, bus: Bus) -> WatchlistMember:
         """One member."""
         return await bus.request(subjects.MEMBER_GET, ById(id=id), WatchlistMember)
 
-    @delete("/{id:str}", status_code=204)
-    async def delete_member(self, id: str, bus: Bus) -> None:
+    @delete("/{id:str}", status_code=204, responses=responses(404))
+    async def delete_member(self, id: EntityId, bus: Bus) -> None:
         """Delete a member: it leaves every watchlist, with its faces and templates."""
         await bus.request(subjects.MEMBER_DELETE, ById(id=id), Empty)
 
-    @post("/LinkToWatchlist", status_code=204)
+    @post("/LinkToWatchlist", status_code=204, responses=responses(404, 413))
     async def link(self, data: WatchlistMembersLinkRequest, bus: Bus) -> None:
         """Add members to a watchlist (already linked ones stay linked)."""
         await bus.request(subjects.MEMBER_LINK, data, Empty)
 
-    @post("/UnlinkFromWatchlist", status_code=204)
+    @post("/UnlinkFromWatchlist", status_code=204, responses=responses(404, 413))
     async def unlink(self, data: WatchlistMembersLinkRequest, bus: Bus) -> None:
         """Remove members from a watchlist; the members themselves stay."""
         await bus.request(subjects.MEMBER_UNLINK, data, Empty)

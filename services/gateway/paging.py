@@ -8,9 +8,11 @@ from urllib.parse import urlencode
 from litestar import Request
 from litestar.params import Parameter
 
-from shared.messages.common import MAX_PAGE_SIZE, Page, PageQuery
+from shared.messages.common import MAX_PAGE_NUMBER, MAX_PAGE_SIZE, Page, PageQuery
 
-PageNumber = Annotated[int, Parameter(query="PageNumber", ge=1, default=1, description="1-based page number")]
+PageNumber = Annotated[
+    int, Parameter(query="PageNumber", ge=1, le=MAX_PAGE_NUMBER, default=1, description="1-based page number")
+]
 PageSize = Annotated[
     int,
     Parameter(query="PageSize", ge=1, le=MAX_PAGE_SIZE, default=20, description=f"at most {MAX_PAGE_SIZE} items"),

@@ -10,6 +10,7 @@ from typing import Any
 import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.openapi.datastructures import ResponseSpec
 
 from services.gateway.paging import QUERY_ALIASES
 from shared.errors import FacegateError
@@ -39,6 +40,29 @@ class ProblemDetails(msgspec.Struct, omit_defaults=True, rename="camel"):
     instance: str | None = None
     trace_id: str | None = None
     errors: dict[str, list[str]] | None = None
+
+
+_DESCRIPTIONS = {
+    400: "The request is invalid (wrong type, missing field, value out of range); `errors` names each field.",
+    404: "An id in the path or body does not exist.",
+    408: "The workers did not finish in time.",
+    409: "An object with this id already exists.",
+    413: "The body is larger than FACEGATE_MAX_REQUEST_BYTES.",
+    422: "The request is well-formed but cannot be processed (e.g. no face in the image).",
+    503: "No replica of the service that owns the request answered in time.",
+}
+
+
+def responses(*statuses: int) -> dict[int, ResponseSpec]:
+    """The problem-details answers an operation documents: 400 and 503 always (every operation
+    validates and crosses the bus), plus the given ones. Litestar's own 400 schema is not the
+    body we send, so this replaces it."""
+    return {
+        status: ResponseSpec(
+            data_container=ProblemDetails, description=_DESCRIPTIONS[status], media_type=PROBLEM_JSON
+        )
+        for status in sorted({400, 503, *statuses})
+    }
 
 
 def problem(request: Request[Any, Any, Any], status: int, title: str, detail: str | None,

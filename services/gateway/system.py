@@ -8,13 +8,14 @@ from pathlib import Path
 from litestar import Controller, MediaType, Response, get
 from litestar.datastructures import State
 
+from services.gateway.compatibility import FACEGATE_TAG
 from services.gateway.metrics import Metrics
+from services.gateway.problems import responses
 from shared import subjects
 from shared.bus import Bus, Empty
 from shared.messages.gallery import DatabaseVersion, VersionInfo
 from shared.version import VERSION
 
-FACEGATE_TAG = "Facegate"  # marks Facegate's additions to the SmartFace API
 _BUILT_AT = datetime.fromtimestamp(Path(__file__).stat().st_mtime, tz=UTC)
 
 
@@ -22,7 +23,7 @@ class VersionController(Controller):
     path = "/api/v1/Version"
     tags = ["Version"]
 
-    @get("/")
+    @get("/", responses=responses())
     async def version(self, bus: Bus) -> VersionInfo:
         """Versions of the database schema and of Facegate."""
         db = await bus.request(subjects.MATCHER_VERSION, Empty(), DatabaseVersion)

@@ -7,6 +7,8 @@ from typing import Any
 from litestar import Controller, Request, delete, get, post, put
 
 from services.gateway.paging import Ascending, PageNumber, PageSize, ShowTotalCount, page_links, page_query
+from services.gateway.params import EntityId
+from services.gateway.problems import responses
 from shared import subjects
 from shared.bus import Bus, Empty
 from shared.messages.common import ById, Page, PageQuery
@@ -25,7 +27,7 @@ class WatchlistController(Controller):
     path = "/api/v1/Watchlists"
     tags = ["Watchlist"]
 
-    @get("/")
+    @get("/", responses=responses())
     async def list_watchlists(
         self, request: Request[Any, Any, Any], bus: Bus,
         page_number: PageNumber = 1, page_size: PageSize = 20, ascending: Ascending = True,
@@ -40,29 +42,29 @@ class WatchlistController(Controller):
             page_number=query.page_number, previous_page=previous, next_page=following,
         )
 
-    @post("/", status_code=201)
+    @post("/", status_code=201, responses=responses(413))
     async def create_watchlist(self, data: WatchlistCreateRequest, bus: Bus) -> Watchlist:
         """Create a watchlist under a generated GUID."""
         return await bus.request(subjects.WATCHLIST_CREATE, data, Watchlist)
 
-    @put("/", status_code=200)
+    @put("/", status_code=200, responses=responses(413))
     async def upsert_watchlist(self, data: WatchlistUpsertRequest, bus: Bus) -> Watchlist:
         """Update the watchlist `id`, or create it with that id."""
         return await bus.request(subjects.WATCHLIST_UPSERT, data, Watchlist)
 
-    @get("/{id:str}")
-    async def get_watchlist(self, id: str, bus: Bus) -> Watchlist:
+    @get("/{id:str}", responses=responses(404))
+    async def get_watchlist(self, id: EntityId, bus: Bus) -> Watchlist:
         """One watchlist."""
         return await bus.request(subjects.WATCHLIST_GET, ById(id=id), Watchlist)
 
-    @delete("/{id:str}", status_code=204)
-    async def delete_watchlist(self, id: str, bus: Bus) -> None:
+    @delete("/{id:str}", status_code=204, responses=responses(404))
+    async def delete_watchlist(self, id: EntityId, bus: Bus) -> None:
         """Delete a watchlist; its members stay (they are only unlinked)."""
         await bus.request(subjects.WATCHLIST_DELETE, ById(id=id), Empty)
 
-    @get("/{id:str}/WatchlistMembers")
+    @get("/{id:str}/WatchlistMembers", responses=responses(404))
     async def list_watchlist_members(
-        self, id: str, request: Request[Any, Any, Any], bus: Bus,
+        self, id: EntityId, request: Request[Any, Any, Any], bus: Bus,
         page_number: PageNumber = 1, page_size: PageSize = 20, ascending: Ascending = True,
         show_total_count: ShowTotalCount = False,
     ) -> WatchlistMemberPagedCollection:

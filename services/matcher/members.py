@@ -12,6 +12,7 @@ from shared.messages.common import Page, PageQuery
 from shared.messages.gallery import (
     Label,
     PrivacyData,
+    PrivacySettings,
     WatchlistMember,
     WatchlistMemberUpsertRequest,
 )
@@ -47,7 +48,7 @@ async def insert(conn: asyncpg.Connection, member_id: str, req: WatchlistMemberU
         req.full_name,
         req.note,
         _json(req.labels),
-        _json(req.privacy or PrivacyData()),
+        _json(req.privacy or PrivacySettings()),
     )
     return to_member(row) if row else None
 
@@ -67,7 +68,7 @@ async def upsert(conn: asyncpg.Connection, req: WatchlistMemberUpsertRequest) ->
         req.full_name,
         req.note,
         _json(req.labels),
-        _json(req.privacy or PrivacyData()),
+        _json(req.privacy or PrivacySettings()),
     )
     assert row is not None
     return to_member(row), bool(row["inserted"])

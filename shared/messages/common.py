@@ -9,6 +9,8 @@ import msgspec
 T = TypeVar("T")
 
 MAX_PAGE_SIZE = 1000
+# SmartFace pages are int32; the bound also keeps the SQL offset inside bigint.
+MAX_PAGE_NUMBER = 2**31 - 1
 
 
 class ById(msgspec.Struct, frozen=True):
@@ -20,7 +22,7 @@ class ById(msgspec.Struct, frozen=True):
 class PageQuery(msgspec.Struct, frozen=True):
     """SmartFace paging: 1-based page, newest or oldest first by creation time."""
 
-    page_number: Annotated[int, msgspec.Meta(ge=1)] = 1
+    page_number: Annotated[int, msgspec.Meta(ge=1, le=MAX_PAGE_NUMBER)] = 1
     page_size: Annotated[int, msgspec.Meta(ge=1, le=MAX_PAGE_SIZE)] = 20
     ascending: bool = True
     show_total_count: bool = False

@@ -9,11 +9,14 @@ import msgspec
 
 from shared.messages.common import PageQuery
 
-Name = Annotated[str, msgspec.Meta(max_length=200)]
+# Postgres text cannot hold NUL; refusing it here makes it a 400 instead of a storage error.
+NO_NUL = "^[^\x00]*$"
+Name = Annotated[str, msgspec.Meta(max_length=200, pattern=NO_NUL)]
+Text = Annotated[str, msgspec.Meta(pattern=NO_NUL)]
 Threshold = Annotated[int, msgspec.Meta(ge=0, le=100)]
 # SmartFace accepts '#rrggbb' and '#rgb'.
 Color = Annotated[str, msgspec.Meta(pattern=r"^#([0-9a-fA-F]{6}|[0-9a-fA-F]{3})$")]
-Id = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
+Id = Annotated[str, msgspec.Meta(min_length=1, max_length=256, pattern=NO_NUL)]
 
 DEFAULT_THRESHOLD = 40
 DEFAULT_PREVIEW_COLOR = "#4d7cfe"
@@ -48,12 +51,21 @@ class WatchlistUpsertRequest(msgspec.Struct, frozen=True, rename="camel"):
 
 
 class Label(msgspec.Struct, frozen=True, rename="camel"):
-    key: Annotated[str, msgspec.Meta(max_length=128)] | None = None
-    value: Annotated[str, msgspec.Meta(max_length=256)] | None = None
+    key: Annotated[str, msgspec.Meta(max_length=128, pattern=NO_NUL)] | None = None
+    value: Annotated[str, msgspec.Meta(max_length=256, pattern=NO_NUL)] | None = None
 
 
 class PrivacyData(msgspec.Struct, frozen=True, rename="camel"):
-    """When a flag is false, Facegate must not keep (or send) those images."""
+    """A member's privacy flags as answers carry them (all present, as SmartFace requires).
+    When a flag is false, Facegate must not keep (or send) those images."""
+
+    save_registration_images: bool
+    save_matched_images: bool
+    include_matched_image_in_events: bool
+
+
+class PrivacySettings(msgspec.Struct, frozen=True, rename="camel"):
+    """The same flags in a request: a client may leave any out (each defaults to true)."""
 
     save_registration_images: bool = True
     save_matched_images: bool = True
@@ -75,18 +87,18 @@ class WatchlistMember(msgspec.Struct, frozen=True, rename="camel"):
 class WatchlistMemberCreateRequest(msgspec.Struct, frozen=True, rename="camel"):
     display_name: Name | None = None
     full_name: Name | None = None
-    note: str | None = None
+    note: Text | None = None
     labels: list[Label] = []
-    privacy: PrivacyData | None = None
+    privacy: PrivacySettings | None = None
 
 
 class WatchlistMemberUpsertRequest(msgspec.Struct, frozen=True, rename="camel"):
     id: Id
     display_name: Name | None = None
     full_name: Name | None = None
-    note: str | None = None
+    note: Text | None = None
     labels: list[Label] = []
-    privacy: PrivacyData | None = None
+    privacy: PrivacySettings | None = None
 
 
 class WatchlistMembersLinkRequest(msgspec.Struct, frozen=True, rename="camel"):

@@ -115,3 +115,21 @@ def test_version(api: httpx.Client) -> None:
         "assemblyVersion", "assemblyLastModifiedTime", "fullVersion",
     }
     assert v["databaseVersion"].isdigit() and "Facegate" in v["fullVersion"]
+
+
+# Found by schema fuzzing (tests/contract/test_schema_fuzzing.py); each was a 500 before.
+
+
+def test_nul_in_text_or_id_is_400(api: httpx.Client) -> None:
+    body = {"id": "x\u0000", "displayName": "a", "fullName": "b"}
+    assert_problem(api.put("/api/v1/Watchlists", json=body), 400)
+    assert_problem(api.post("/api/v1/Watchlists", json={"displayName": "a\u0000", "fullName": "b"}), 400)
+    assert_problem(api.get("/api/v1/Watchlists/a%00b"), 400)
+    assert_problem(api.delete("/api/v1/WatchlistMembers/a%00b"), 400)
+    assert_problem(api.post("/api/v1/WatchlistMembers", json={"note": "n\u0000"}), 400)
+
+
+def test_page_number_beyond_int32_is_400(api: httpx.Client) -> None:
+    problem = assert_problem(api.get("/api/v1/Watchlists", params={"PageNumber": 2**55}), 400)
+    assert "PageNumber" in problem["errors"]
+    assert api.get("/api/v1/Watchlists", params={"PageNumber": 2**31 - 1}).json()["items"] == []

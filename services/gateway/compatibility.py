@@ -1,0 +1,143 @@
+"""Which SmartFace operations Facegate implements: the one list the contract test and the
+compatibility table (docs/compatibility.md) are built from.
+
+An operation is `(METHOD, path)` with the path exactly as SmartFace's OpenAPI document writes it.
+Every operation the gateway serves must be in IMPLEMENTED or carry the FACEGATE_TAG (an
+addition); the contract test fails otherwise. Everything else SmartFace has is planned (with the
+issue that brings it) or out of scope (with the reason).
+
+    python -m services.gateway.compatibility          # rewrite docs/compatibility.md
+    python -m services.gateway.compatibility --check  # exit 1 when it is stale
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+Operation = tuple[str, str]
+
+ROOT = Path(__file__).resolve().parents[2]
+SMARTFACE_OPENAPI = ROOT.parent / "shared" / "design" / "smartface-openapi.json"
+TABLE = ROOT / "docs" / "compatibility.md"
+FACEGATE_TAG = "Facegate"  # marks Facegate's additions to the SmartFace API
+HTTP_METHODS = ("get", "put", "post", "delete", "patch")
+
+IMPLEMENTED: frozenset[Operation] = frozenset(
+    {
+        ("GET", "/api/v1/Version"),
+        ("GET", "/api/v1/Watchlists"),
+        ("POST", "/api/v1/Watchlists"),
+        ("PUT", "/api/v1/Watchlists"),
+        ("GET", "/api/v1/Watchlists/{id}"),
+        ("DELETE", "/api/v1/Watchlists/{id}"),
+        ("GET", "/api/v1/Watchlists/{id}/WatchlistMembers"),
+        ("GET", "/api/v1/WatchlistMembers"),
+        ("POST", "/api/v1/WatchlistMembers"),
+        ("PUT", "/api/v1/WatchlistMembers"),
+        ("GET", "/api/v1/WatchlistMembers/{id}"),
+        ("DELETE", "/api/v1/WatchlistMembers/{id}"),
+        ("POST", "/api/v1/WatchlistMembers/LinkToWatchlist"),
+        ("POST", "/api/v1/WatchlistMembers/UnlinkFromWatchlist"),
+    }
+)
+
+# Substring of the path -> why Facegate does not offer it. Checked before PLANNED.
+OUT_OF_SCOPE: dict[str, str] = {
+    "Palm": "palm recognition is not offered (face only)",
+    "/Totp/": "TOTP second factor is not offered",
+    "/api/v1/EdgeStreams": "SmartFace Edge streams belong to Innovatrics edge devices",
+    "/api/v1/Pedestrians": "pedestrian detection is not offered yet (no licence-clean model chosen)",
+}
+
+# Path prefix -> what brings it (the first matching prefix wins, so longer ones come first).
+PLANNED: dict[str, str] = {
+    "/api/v1/Watchlists/Search": "identification API (issue 4)",
+    "/api/v1/WatchlistMembers/Register": "identification API (issue 4)",
+    "/api/v1/WatchlistMembers/{id}/AddNewFace": "identification API (issue 4)",
+    "/api/v1/WatchlistMembers/{id}/RemoveFace": "identification API (issues 4, 9)",
+    "/api/v1/WatchlistMembers/{id}/Faces": "identification API (issues 4, 9)",
+    "/api/v1/WatchlistMembers/{id}/AddFaceFromSystem": "cameras (issue 6): faces seen by a camera",
+    "/api/v1/Faces/Verify": "identification API (issue 4)",
+    "/api/v1/Faces/SpoofCheck": "identification API (issue 4)",
+    "/api/v1/Detect": "identification API (issue 4)",
+    "/api/v1/Faces/Search": "cameras (issue 6): search stored faces",
+    "/api/v1/Faces": "cameras (issue 6)",
+    "/api/v1/Frames": "cameras (issue 6)",
+    "/api/v1/Images": "cameras (issue 6)",
+    "/api/v1/Tracklet": "cameras (issue 6)",
+    "/api/v1/Cameras": "cameras (issue 6)",
+    "/api/v1/Individuals": "grouping service",
+    "/api/v1/LiveGroupings": "grouping service",
+    "/api/v1/RecordGroupings": "grouping service",
+    "/api/v1/VideoRecords": "video records",
+    "/api/v1/Setup": "setup and cleanup services",
+}
+
+
+def operations(doc: dict[str, Any]) -> list[Operation]:
+    """Every operation of an OpenAPI document, in document order."""
+    return [(m.upper(), path) for path, item in doc["paths"].items() for m in item if m in HTTP_METHODS]
+
+
+def status(op: Operation) -> tuple[str, str]:
+    """(status, note) of one SmartFace operation."""
+    if op in IMPLEMENTED:
+        return "implemented", ""
+    path = op[1]
+    for needle, reason in OUT_OF_SCOPE.items():
+        if needle in path:
+            return "out of scope", reason
+    for prefix, what in PLANNED.items():
+        if path.startswith(prefix):
+            return "planned", what
+    return "planned", "not yet scheduled"
+
+
+def render(smartface: dict[str, Any]) -> str:
+    """docs/compatibility.md from SmartFace's document and the lists above."""
+    ops = operations(smartface)
+    rows = [(op, *status(op)) for op in ops]
+    implemented = sum(1 for _, s, _ in rows if s == "implemented")
+    out_of_scope = sum(1 for _, s, _ in rows if s == "out of scope")
+    version = smartface.get("info", {}).get("version", "?")
+    lines = [
+        "# SmartFace compatibility",
+        "",
+        f"**{implemented} of {len(ops)} SmartFace operations implemented** "
+        f"({out_of_scope} out of scope, {len(ops) - implemented - out_of_scope} planned), "
+        f"against SmartFace REST API {version}.",
+        "",
+        "Generated by `python -m services.gateway.compatibility` from SmartFace's OpenAPI document and",
+        "the implemented list in `services/gateway/compatibility.py`; the contract test",
+        "(`tests/contract/`) fails when this file is stale and checks every implemented operation",
+        "field by field against SmartFace's document. Facegate's own additions are tagged",
+        f"`{FACEGATE_TAG}` in the served OpenAPI document.",
+        "",
+        "| operation | status | note |",
+        "|---|---|---|",
+    ]
+    lines += [f"| `{method} {path}` | {st} | {note} |" for (method, path), st, note in rows]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Write (or check) docs/compatibility.md.")
+    parser.add_argument("--smartface", type=Path, default=SMARTFACE_OPENAPI, help="SmartFace's OpenAPI document")
+    parser.add_argument("--check", action="store_true", help="exit 1 when the table is stale")
+    args = parser.parse_args()
+    text = render(json.loads(args.smartface.read_text()))
+    if args.check:
+        if not TABLE.exists() or TABLE.read_text() != text:
+            sys.exit(f"{TABLE} is stale: run python -m services.gateway.compatibility")
+        return
+    TABLE.parent.mkdir(exist_ok=True)
+    TABLE.write_text(text)
+    print(text.splitlines()[2])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,101 @@
+"""The OpenAPI document the running gateway serves, against SmartFace's, operation by operation."""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+import pytest
+
+from services.gateway.compatibility import FACEGATE_TAG, IMPLEMENTED, SMARTFACE_OPENAPI, TABLE, operations, render
+from tests.contract.openapi_contract import compare_operation, resolve, undeclared_operations
+from tests.support import Cluster
+
+
+@pytest.fixture(scope="module")
+def smartface() -> dict[str, Any]:
+    doc: dict[str, Any] = json.loads(SMARTFACE_OPENAPI.read_text())
+    return doc
+
+
+@pytest.fixture(scope="module")
+def served(cluster: Cluster) -> dict[str, Any]:
+    with cluster.http() as client:
+        response = client.get("/swagger/v1/swagger.json")
+    assert response.status_code == 200
+    doc: dict[str, Any] = response.json()
+    return doc
+
+
+@pytest.mark.parametrize("operation", sorted(IMPLEMENTED), ids=" ".join)
+def test_implemented_operation_matches_smartface(
+    smartface: dict[str, Any], served: dict[str, Any], operation: tuple[str, str]
+) -> None:
+    problems = compare_operation(smartface, served, *operation)
+    assert not problems, "\n".join(problems)
+
+
+def test_every_served_operation_is_declared(smartface: dict[str, Any], served: dict[str, Any]) -> None:
+    """Drift: an operation served but neither declared implemented nor tagged as an addition."""
+    undeclared = undeclared_operations(served, IMPLEMENTED, FACEGATE_TAG)
+    assert not undeclared, f"declare these in services/gateway/compatibility.py or tag them {FACEGATE_TAG}"
+    assert set(operations(smartface)) >= IMPLEMENTED, "IMPLEMENTED names an operation SmartFace does not have"
+    # ... and the check does see an undeclared one.
+    doc = copy.deepcopy(served)
+    doc["paths"]["/api/v1/Secret"] = {"get": {"tags": ["Watchlist"], "responses": {"200": {}}}}
+    assert undeclared_operations(doc, IMPLEMENTED, FACEGATE_TAG) == ["GET /api/v1/Secret"]
+
+
+def test_compatibility_table_is_current(smartface: dict[str, Any]) -> None:
+    assert TABLE.read_text() == render(smartface), "run: python -m services.gateway.compatibility"
+
+
+# The comparison must catch what would break a client; shown on doctored copies of the served document.
+
+
+def doctored(served: dict[str, Any], schema: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    doc = copy.deepcopy(served)
+    return doc, resolve(doc, {"$ref": f"#/components/schemas/{schema}"})
+
+
+def test_a_renamed_response_field_fails(smartface: dict[str, Any], served: dict[str, Any]) -> None:
+    doc, watchlist = doctored(served, "Watchlist")
+    watchlist["properties"]["name"] = watchlist["properties"].pop("displayName")
+    watchlist["required"] = ["name" if r == "displayName" else r for r in watchlist["required"]]
+    assert compare_operation(smartface, served, "GET", "/api/v1/Watchlists/{id}") == []
+    problems = compare_operation(smartface, doc, "GET", "/api/v1/Watchlists/{id}")
+    assert problems == ["GET /api/v1/Watchlists/{id} -> 200.displayName: missing (SmartFace requires it)"]
+    # The same schema nested in a paged answer is caught with its path.
+    paged = compare_operation(smartface, doc, "GET", "/api/v1/Watchlists")
+    assert "GET /api/v1/Watchlists -> 200.items[].displayName: missing (SmartFace requires it)" in paged
+
+
+def test_a_wrong_type_a_missing_body_field_and_a_wrong_status_fail(
+    smartface: dict[str, Any], served: dict[str, Any]
+) -> None:
+    doc, watchlist = doctored(served, "Watchlist")
+    watchlist["properties"]["threshold"] = {"type": "string"}
+    request = resolve(doc, {"$ref": "#/components/schemas/WatchlistCreateRequest"})
+    del request["properties"]["previewColor"]
+    create = doc["paths"]["/api/v1/Watchlists"]["post"]
+    create["responses"]["200"] = create["responses"].pop("201")
+    problems = compare_operation(smartface, doc, "POST", "/api/v1/Watchlists")
+    assert "POST /api/v1/Watchlists body.previewColor: not accepted" in problems
+    assert "POST /api/v1/Watchlists: success status 200 where SmartFace answers 201" in problems
+    assert compare_operation(smartface, doc, "GET", "/api/v1/Watchlists/{id}") == [
+        "GET /api/v1/Watchlists/{id} -> 200.threshold: type ['string'] where SmartFace has ['integer']"
+    ]
+
+
+def test_a_missing_query_parameter_and_operation_fail(smartface: dict[str, Any], served: dict[str, Any]) -> None:
+    doc = copy.deepcopy(served)
+    listing = doc["paths"]["/api/v1/Watchlists"]["get"]
+    listing["parameters"] = [p for p in listing["parameters"] if p["name"] != "ShowTotalCount"]
+    del doc["paths"]["/api/v1/Watchlists/{id}"]["delete"]
+    assert compare_operation(smartface, doc, "GET", "/api/v1/Watchlists") == [
+        "GET /api/v1/Watchlists: query parameter ShowTotalCount missing"
+    ]
+    assert compare_operation(smartface, doc, "DELETE", "/api/v1/Watchlists/{id}") == [
+        "DELETE /api/v1/Watchlists/{id}: not served"
+    ]
