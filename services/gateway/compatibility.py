@@ -49,8 +49,6 @@ IMPLEMENTED: frozenset[Operation] = frozenset(
 OUT_OF_SCOPE: dict[str, str] = {
     "Palm": "palm recognition is not offered (face only)",
     "/Totp/": "TOTP second factor is not offered",
-    "/api/v1/EdgeStreams": "SmartFace Edge streams belong to Innovatrics edge devices",
-    "/api/v1/Pedestrians": "pedestrian detection is not offered yet (no licence-clean model chosen)",
 }
 
 # Path prefix -> what brings it (the first matching prefix wins, so longer ones come first).
@@ -63,7 +61,7 @@ PLANNED: dict[str, str] = {
     "/api/v1/WatchlistMembers/{id}/AddFaceFromSystem": "cameras (issue 6): faces seen by a camera",
     "/api/v1/Faces/Verify": "identification API (issue 4)",
     "/api/v1/Faces/SpoofCheck": "identification API (issue 4)",
-    "/api/v1/Detect": "identification API (issue 4)",
+    "/api/v1/Detect": "pedestrian and object detection (later issue)",
     "/api/v1/Faces/Search": "cameras (issue 6): search stored faces",
     "/api/v1/Faces": "cameras (issue 6)",
     "/api/v1/Frames": "cameras (issue 6)",
@@ -75,6 +73,8 @@ PLANNED: dict[str, str] = {
     "/api/v1/RecordGroupings": "grouping service",
     "/api/v1/VideoRecords": "video records",
     "/api/v1/Setup": "setup and cleanup services",
+    "/api/v1/EdgeStreams": "edge streams (later issue)",
+    "/api/v1/Pedestrians": "pedestrian detection (later issue)",
 }
 
 
