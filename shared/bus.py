@@ -23,8 +23,9 @@ from nats.errors import NoRespondersError
 from nats.errors import NoServersError as NatsNoServersError
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
-from nats.js.api import StreamConfig
+from nats.js.api import ObjectStoreConfig, StreamConfig
 from nats.js.errors import BadRequestError
+from nats.js.object_store import ObjectStore
 from nats.micro import add_service
 from nats.micro.request import ERROR_CODE_HEADER, ERROR_HEADER, Request
 from nats.micro.service import EndpointConfig, Service
@@ -58,6 +59,7 @@ class Bus:
         self.nc = nc
         self.js: JetStreamContext = nc.jetstream()
         self.settings = settings
+        self._blobs: ObjectStore | None = None
 
     @classmethod
     async def connect(cls, settings: Settings, name: str, wait_s: float = 60) -> Bus:
@@ -129,6 +131,14 @@ class Bus:
         except BadRequestError:
             # Exists with other limits: adopt the configured ones.
             await self.js.update_stream(config)
+
+    async def blob_store(self) -> ObjectStore:
+        """The JetStream object store for payloads too large for one message (see shared.blobs);
+        objects expire after `blob_ttl_s` so a crashed caller leaves nothing behind for long."""
+        if self._blobs is None:
+            config = ObjectStoreConfig(ttl=float(self.settings.blob_ttl_s), description="large request payloads")
+            self._blobs = await self.js.create_object_store(self.settings.blob_bucket, config=config)
+        return self._blobs
 
     async def publish_event(
         self, subject: str, payload: msgspec.Struct, headers: dict[str, str] | None = None

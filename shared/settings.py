@@ -39,6 +39,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     events_stream: str = "FACEGATE_EVENTS"
     events_max_age_s: Annotated[int, msgspec.Meta(ge=60)] = 7 * 24 * 3600
     events_max_bytes: int = 1024 * 1024 * 1024
+    # Payloads larger than one NATS message (images over the server's max_payload) go through
+    # this JetStream object store and expire after blob_ttl_s.
+    blob_bucket: str = "FACEGATE_BLOBS"
+    blob_ttl_s: Annotated[int, msgspec.Meta(ge=10)] = 600
     models_dir: str = "var/models"
     execution_provider: Provider = "cpu"
     data_dir: str = "var/data"
