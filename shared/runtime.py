@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 import asyncpg
 import redis.asyncio as aioredis
+import uvloop
 
 from shared.bus import Bus, ServiceHost
 from shared.db.pool import create_pool
@@ -67,7 +68,8 @@ def run_service(
     settings = load_settings()
     setup_logging(name, settings.log_level)
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve(name, description, settings, setup, needs_db, needs_redis))
+        # uvloop: ~12% more requests/s through the gateway and matcher (benchmarks/crud.py).
+        uvloop.run(_serve(name, description, settings, setup, needs_db, needs_redis))
 
 
 async def _serve(
