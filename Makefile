@@ -33,9 +33,11 @@ run: install ## Start the cluster on :8098 (embedded NATS/Postgres/Redis unless 
 test: install ## Run the whole suite (real NATS, Postgres, Redis, models and photos)
 	$(PY) -m ruff check .
 	$(PY) -m mypy services shared tests benchmarks
+	sh tests/rtsp/install_gstreamer.sh
 	$(PY) -m pytest $(ARGS)
 
 test-fast: install ## Run the suite without lint and type checks
+	sh tests/rtsp/install_gstreamer.sh
 	$(PY) -m pytest $(ARGS)
 
 lint: install ## ruff and mypy
@@ -44,6 +46,7 @@ lint: install ## ruff and mypy
 
 bench: install ## Print the benchmark figures against a started cluster (see benchmarks/)
 	$(PY) benchmarks/crud.py
+	$(PY) benchmarks/cameras.py
 
 compat: install ## Rewrite docs/compatibility.md from SmartFace's OpenAPI document
 	$(PY) -m services.gateway.compatibility

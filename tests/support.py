@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import csv
 import os
 import time
 from collections.abc import Iterator
@@ -118,3 +120,14 @@ def assert_problem(r: httpx.Response, status: int) -> dict[str, Any]:
     body = dict(r.json())
     assert body["status"] == status and body["title"] and "type" in body
     return body
+
+
+def photo_b64(name: str) -> str:
+    """A photo of ../shared/faces/photos as base64, as clients send images."""
+    return base64.b64encode((FACES / "photos" / name).read_bytes()).decode()
+
+
+def read_csv(name: str) -> list[dict[str, str]]:
+    """Rows of a CSV file of ../shared/faces (identities.csv, pairs.csv)."""
+    with (FACES / name).open(newline="") as f:
+        return list(csv.DictReader(f))

@@ -1,1 +1,1 @@
-"""camera_ingest: reads RTSP streams with PyAV and feeds frames to the detector (planned; see README)."""
+"""camera_ingest: cameras CRUD, live RTSP ingest with PyAV, frame sampling, ownership of streams."""

@@ -16,6 +16,7 @@ from litestar.openapi.spec import Tag
 from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
 
+from services.gateway.cameras import CameraController
 from services.gateway.members import WatchlistMemberController
 from services.gateway.metrics import Metrics, metrics_middleware
 from services.gateway.problems import EXCEPTION_HANDLERS
@@ -29,7 +30,9 @@ from shared.version import VERSION
 SWAGGER_ASSETS = Path(swagger_ui.__file__).parent / "static"
 ASSETS_PATH = "/swagger-assets"
 
-CONTROLLERS = [WatchlistController, WatchlistMemberController, VersionController, HealthController]
+CONTROLLERS = [
+    WatchlistController, WatchlistMemberController, CameraController, VersionController, HealthController,
+]
 
 
 @get("/", include_in_schema=False)

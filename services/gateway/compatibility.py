@@ -42,6 +42,11 @@ IMPLEMENTED: frozenset[Operation] = frozenset(
         ("DELETE", "/api/v1/WatchlistMembers/{id}"),
         ("POST", "/api/v1/WatchlistMembers/LinkToWatchlist"),
         ("POST", "/api/v1/WatchlistMembers/UnlinkFromWatchlist"),
+        ("GET", "/api/v1/Cameras"),
+        ("POST", "/api/v1/Cameras"),
+        ("PUT", "/api/v1/Cameras"),
+        ("GET", "/api/v1/Cameras/{id}"),
+        ("DELETE", "/api/v1/Cameras/{id}"),
     }
 )
 

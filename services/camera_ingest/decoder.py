@@ -1,0 +1,212 @@
+"""One camera's stream in its own thread: open with PyAV, decode, sample, reconnect with backoff.
+
+A thread per stream, not the service's shared pool: reading a live stream blocks for as long as
+the camera streams, so each stream would hold a pool thread forever and a slow or dead camera
+would starve the others. PyAV releases the GIL while FFmpeg reads and decodes, so the threads
+run in parallel. The thread never touches the event loop: it reports through `StreamSink`,
+whose implementation hands everything to the loop thread-safely.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Protocol
+
+import av
+import av.error
+import numpy as np
+
+from services.camera_ingest.settings import IngestSettings
+from shared.messages.cameras import CameraState
+
+log = logging.getLogger(__name__)
+
+NETWORK_SCHEMES = ("rtsp://", "rtsps://", "rtmp://", "http://", "https://", "udp://", "tcp://", "srt://")
+
+
+@dataclass(frozen=True)
+class SampledFrame:
+    """A frame chosen for analysis, as RGB pixels."""
+
+    camera_id: str
+    index: int  # sampled frames since the stream was (re)opened
+    captured_at: datetime  # wall clock when decoded
+    stream_time_s: float | None  # presentation time in the stream, when it has one
+    image: np.ndarray  # (height, width, 3) uint8, RGB
+
+
+class StreamSink(Protocol):
+    """Where a decoder thread reports; every method must be safe to call from that thread."""
+
+    def connecting(self, attempt: int) -> None:
+        """Opening the stream; `attempt` counts the retries (0 = first connection)."""
+
+    def state(self, state: CameraState, reason: str | None) -> None: ...
+
+    def decoded(self, count: int) -> None: ...
+
+    def sampled(self, frame: SampledFrame) -> None: ...
+
+
+class NoVideo(Exception):
+    """The source opened but carries no video stream."""
+
+
+def classify(exc: BaseException) -> tuple[CameraState, str]:
+    """`offline` when the camera cannot be reached (it may come back by itself), `error` when it
+    answers with something unusable (wrong URL, credentials, format), with a readable reason."""
+    text = str(exc) or type(exc).__name__
+    if isinstance(exc, av.error.HTTPUnauthorizedError | av.error.HTTPForbiddenError):
+        return "error", f"access denied by the camera: {text}"
+    if isinstance(exc, av.error.HTTPNotFoundError):
+        return "error", f"no such stream on the camera: {text}"
+    if isinstance(exc, av.error.HTTPServerError):
+        return "offline", f"the camera answered with a server error: {text}"
+    if isinstance(exc, ConnectionError | TimeoutError | av.error.ExitError | av.error.EOFError):
+        return "offline", f"cannot reach the camera: {text}"
+    if isinstance(exc, av.error.OSError) and getattr(exc, "errno", None) in (101, 110, 111, 113, 104, 32):
+        return "offline", f"cannot reach the camera: {text}"
+    if isinstance(exc, NoVideo):
+        return "error", str(exc)
+    if isinstance(exc, av.error.ProtocolNotFoundError):
+        return "error", f"unsupported source URL: {text}"
+    if isinstance(exc, av.error.InvalidDataError):
+        return "error", f"the source is not a video stream FFmpeg can read: {text}"
+    if isinstance(exc, FileNotFoundError):
+        return "error", f"no such file or stream: {text}"
+    return "error", f"{type(exc).__name__}: {text}"
+
+
+def open_options(source: str, settings: IngestSettings) -> dict[str, str]:
+    """FFmpeg options: RTSP over TCP (no UDP loss, passes firewalls) with a socket timeout, and a
+    short probe so a stream shows its first frame within a second or two."""
+    options = {"analyzeduration": "1000000", "probesize": "1000000"}
+    if source.startswith(("rtsp://", "rtsps://")):
+        options |= {"rtsp_transport": "tcp", "timeout": str(int(settings.read_timeout_s * 1_000_000))}
+    elif source.startswith(("http://", "https://")):
+        options |= {"rw_timeout": str(int(settings.read_timeout_s * 1_000_000)), "reconnect": "0"}
+    return options
+
+
+class Sampler:
+    """Picks one frame per interval of stream time (wall time when frames carry none); a jump in
+    the timestamps (stream restarted, clock wrapped) starts the schedule afresh."""
+
+    def __init__(self, interval_s: float) -> None:
+        self.interval_s = interval_s
+        self.next_due: float | None = None
+
+    def due(self, t: float) -> bool:
+        jumped = self.next_due is not None and abs(t - self.next_due) > 10 * self.interval_s
+        if self.next_due is None or jumped:
+            self.next_due = t + self.interval_s
+            return True
+        if t >= self.next_due:
+            self.next_due += self.interval_s
+            return True
+        return False
+
+
+def decode_once(
+    camera_id: str,
+    source: str,
+    interval_ms: int,
+    sink: StreamSink,
+    stop: threading.Event,
+    settings: IngestSettings,
+    pace: bool | None = None,
+) -> int:
+    """Decode one connection until it ends or `stop`; return the frames decoded. Raises on failure.
+
+    `pace` plays the source at its own speed (default: for files, so a file behaves like a
+    camera; a network stream arrives at its own speed anyway). Benchmarks turn it off."""
+    if pace is None:
+        pace = not source.startswith(NETWORK_SCHEMES)
+    if "://" not in source and os.path.exists(source) and not os.path.isfile(source):
+        # A device or pipe (/dev/stdin, a FIFO) would block a read forever: FFmpeg's file
+        # protocol has no timeout.
+        raise NoVideo(f"{source} is not a regular file")
+    container = av.open(
+        source, options=open_options(source, settings), timeout=(settings.open_timeout_s, settings.read_timeout_s)
+    )
+    try:
+        if not container.streams.video:
+            raise NoVideo("the source has no video stream")
+        video = container.streams.video[0]
+        video.codec_context.thread_count = settings.decoder_threads
+        if settings.decoder_threads != 1:
+            video.thread_type = "AUTO"
+        sampler = Sampler(interval_ms / 1000)
+        decoded = sampled = 0
+        started, first_t = time.monotonic(), None
+        for frame in container.decode(video):
+            if stop.is_set():
+                break
+            decoded += 1
+            if decoded == 1:
+                sink.state("online", None)
+            if decoded % 25 == 0:
+                sink.decoded(25)
+            t = frame.time if frame.time is not None else time.monotonic() - started
+            if pace:
+                first_t = t if first_t is None else first_t
+                delay = started + (t - first_t) - time.monotonic()
+                if delay > 0 and stop.wait(min(delay, 1.0)):
+                    break
+            if sampler.due(t):
+                # Only sampled frames are converted to RGB: the conversion costs as much as decoding.
+                image = frame.to_ndarray(format="rgb24")
+                sink.sampled(SampledFrame(camera_id, sampled, datetime.now(UTC), frame.time, image))
+                sampled += 1
+        sink.decoded(decoded % 25)
+        return decoded
+    finally:
+        container.close()
+
+
+def run_stream(
+    camera_id: str, source: str, interval_ms: int, sink: StreamSink, stop: threading.Event, settings: IngestSettings
+) -> None:
+    """The thread's body: connect, decode, and on any failure report why and retry with backoff,
+    until `stop` is set. Nothing escapes: a bad camera must not take the worker down."""
+    backoff = settings.backoff_initial_s
+    attempt = 0
+    while not stop.is_set():
+        sink.connecting(attempt)
+        attempt += 1
+        state: CameraState
+        try:
+            decoded = decode_once(camera_id, source, interval_ms, sink, stop, settings)
+            state, reason = "offline", "the stream ended"
+        except Exception as exc:  # every failure becomes a status, then a retry
+            decoded = 0
+            state, reason = classify(exc)
+        if stop.is_set():
+            break
+        if decoded:
+            backoff = settings.backoff_initial_s  # it worked until now: retry soon
+        log.info("camera %s %s: %s; retrying in %.1f s", camera_id, state, reason, backoff)
+        sink.state(state, f"{reason} (retrying in {backoff:g} s)")
+        if stop.wait(backoff):
+            break
+        backoff = min(backoff * 2, settings.backoff_max_s)
+
+
+def start_thread(
+    camera_id: str, source: str, interval_ms: int, sink: StreamSink, settings: IngestSettings
+) -> tuple[threading.Thread, threading.Event]:
+    """Start the stream's daemon thread (a hung FFmpeg read must never keep the process alive)."""
+    stop = threading.Event()
+    thread = threading.Thread(
+        target=run_stream,
+        args=(camera_id, source, interval_ms, sink, stop, settings),
+        name=f"camera-{camera_id[:8]}",
+        daemon=True,
+    )
+    thread.start()
+    return thread, stop

@@ -1,0 +1,71 @@
+"""Camera CRUD and status handlers: decode -> one statement -> event. A few lines each."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from services.camera_ingest import cameras
+from services.camera_ingest.config import new_camera, updated_camera
+from services.camera_ingest.status import StatusBoard, bare_status
+from shared import subjects
+from shared.bus import Empty
+from shared.errors import NotFound
+from shared.messages.cameras import Camera, CameraCreateRequest, CameraEvent, CameraStatus, CameraUpdateRequest
+from shared.messages.common import ById
+from shared.runtime import ServiceContext
+
+
+@dataclass
+class CameraHandlers:
+    ctx: ServiceContext
+    board: StatusBoard
+
+    async def _event(self, verb: str, camera_id: str, camera: Camera | None) -> None:
+        # Every replica's scheduler listens: this is what starts or stops the stream at once.
+        await self.ctx.bus.publish_event(subjects.event("camera", verb, camera_id), CameraEvent(camera_id, camera))
+
+    async def create(self, req: CameraCreateRequest) -> Camera:
+        camera = new_camera(uuid.uuid4(), req)
+        async with self.ctx.db.acquire() as conn:
+            camera = await cameras.insert(conn, camera, assign_port=req.mpe_g1_preview_port is None)
+        await self._event("created", str(camera.id), camera)
+        return camera
+
+    async def update(self, req: CameraUpdateRequest) -> Camera:
+        async with self.ctx.db.acquire() as conn, conn.transaction():
+            stored = await cameras.get(conn, str(req.id))
+            if stored is None:
+                raise NotFound(f"Camera '{req.id}' does not exist.")
+            camera = await cameras.update(conn, updated_camera(stored, req))
+        if camera is None:  # deleted between the two statements
+            raise NotFound(f"Camera '{req.id}' does not exist.")
+        await self._event("updated", str(camera.id), camera)
+        return camera
+
+    async def get(self, req: ById) -> Camera:
+        async with self.ctx.db.acquire() as conn:
+            camera = await cameras.get(conn, req.id)
+        if camera is None:
+            raise NotFound(f"Camera '{req.id}' does not exist.")
+        return camera
+
+    async def list_all(self, _req: Empty) -> list[Camera]:
+        async with self.ctx.db.acquire() as conn:
+            return await cameras.list_all(conn)
+
+    async def delete(self, req: ById) -> None:
+        async with self.ctx.db.acquire() as conn:
+            if not await cameras.delete(conn, req.id):
+                raise NotFound(f"Camera '{req.id}' does not exist.")
+        await self._event("deleted", req.id, None)
+
+    async def status(self, req: ById) -> CameraStatus:
+        camera = await self.get(req)
+        camera_id = str(camera.id)
+        if not camera.enabled:
+            return bare_status(camera_id, "disabled", "the camera is not enabled", camera.redetection_time)
+        status = await self.board.read(camera_id)
+        if status is None:
+            return bare_status(camera_id, "pending", "waiting for a camera_ingest replica", camera.redetection_time)
+        return status

@@ -1,0 +1,124 @@
+"""Each replica's scheduling round: which enabled cameras are mine, start and stop streams.
+
+A round runs every `schedule_interval_s` and at once when a camera is created, updated or
+deleted (their events wake it), so enabling starts a stream within about a second and
+disabling or deleting stops it as fast. See leases.py for how cameras are shared.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from typing import Any
+
+from nats.aio.msg import Msg
+
+from services.camera_ingest import cameras
+from services.camera_ingest.leases import Leases, preferred_owner
+from services.camera_ingest.pipeline import FramePipeline
+from services.camera_ingest.runner import StreamRunner
+from services.camera_ingest.settings import IngestSettings
+from services.camera_ingest.status import StatusBoard
+from shared import subjects
+from shared.messages.cameras import CAMERA_EVENTS
+from shared.runtime import ServiceContext
+
+log = logging.getLogger(__name__)
+
+
+class Scheduler:
+    """Keeps this replica's streams equal to the cameras it owns."""
+
+    def __init__(self, ctx: ServiceContext, settings: IngestSettings, board: StatusBoard, pipeline: FramePipeline):
+        assert ctx.redis is not None, "camera_ingest needs Redis"
+        self.ctx, self.settings, self.board, self.pipeline = ctx, settings, board, pipeline
+        # Unique per process even when two replicas were given the same instance id.
+        self.token = f"{ctx.host.instance_id}/{uuid.uuid4().hex[:6]}"
+        self.leases = Leases(ctx.redis, self.token, settings.lease_ttl_s)
+        self.runners: dict[str, StreamRunner] = {}
+        self.replicas: list[str] = []
+        self._wake = asyncio.Event()
+        self._last_claim = time.monotonic()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def start(self) -> None:
+        for verb in CAMERA_EVENTS:
+            await self.ctx.bus.nc.subscribe(subjects.event_filter("camera", verb), cb=self._on_event)
+        self._tasks = [asyncio.create_task(self._loop()), asyncio.create_task(self._watch_shutdown())]
+
+    async def _on_event(self, _msg: Msg) -> None:
+        self._wake.set()
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                await self.run_round()
+            except Exception as exc:  # Redis or Postgres away: keep what we have while leases last
+                log.warning("scheduling round failed: %s", exc)
+                if time.monotonic() - self._last_claim > self.settings.lease_ttl_s:
+                    await self._stop_all("leases could not be renewed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.settings.schedule_interval_s)
+            self._wake.clear()
+
+    async def run_round(self) -> None:
+        """One round: heartbeat, read the enabled cameras, claim mine, start/stop streams."""
+        self.replicas = await self.leases.heartbeat()
+        async with self.ctx.db.acquire() as conn:
+            specs = await cameras.enabled_streams(conn)
+        wanted = {s.camera_id: s for s in specs if preferred_owner(s.camera_id, self.replicas) == self.token}
+        # Not mine any more (disabled, deleted, or a better-placed replica joined): stop, hand over.
+        gone = [cid for cid in self.runners if cid not in wanted]
+        for cid in gone:
+            await self.runners.pop(cid).stop()
+        await self.leases.release(gone)
+        held = await self.leases.claim(list(wanted))
+        self._last_claim = time.monotonic()
+        for cid, spec in wanted.items():
+            runner = self.runners.get(cid)
+            if runner is not None and (cid not in held or runner.spec != spec):
+                # Lease lost (we were presumed dead), or the source or rate changed: restart.
+                await self.runners.pop(cid).stop()
+                runner = None
+            if runner is None and cid in held:
+                runner = StreamRunner(spec, self.ctx.host.instance_id, self.settings, self.board, self.pipeline)
+                self.runners[cid] = runner
+                runner.start()
+                log.info("camera %s started (%s)", cid, spec.source)
+        for runner in self.runners.values():  # refresh counters and the status TTL
+            await runner.publish(changed=False)
+
+    async def _stop_all(self, why: str) -> None:
+        if self.runners:
+            log.warning("stopping %d camera(s): %s", len(self.runners), why)
+        for cid in list(self.runners):
+            await self.runners.pop(cid).stop()
+
+    async def _watch_shutdown(self) -> None:
+        """On SIGTERM stop the streams and release the leases, so that the other replicas take
+        over at once instead of after a lease TTL. The runtime has no shutdown hook for services
+        (see docs/cameras.md): this watches `ctx.ready` drop, and since the runtime may close
+        before the next look, also runs when asyncio cancels this task at the very end (Redis
+        clients reconnect on use, so the release still goes through)."""
+        try:
+            while not self.ctx.ready:
+                await asyncio.sleep(0.05)
+            while self.ctx.ready:
+                await asyncio.sleep(0.05)
+        finally:
+            self._tasks[0].cancel()
+            ids = list(self.runners)
+            await self._stop_all("shutting down")
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.leases.leave(ids), 2)
+
+    def stats(self) -> dict[str, Any]:
+        """Per-camera counters for $SRV.STATS."""
+        return {
+            cid: {"state": r.current, "decoded": s.decoded, "sampled": s.sampled, "dropped": s.dropped}
+            for cid, r in self.runners.items()
+            for s in (r.stats,)
+        }

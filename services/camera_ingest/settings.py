@@ -1,0 +1,55 @@
+"""camera_ingest's own settings: `FACEGATE_CAMERA_<FIELD>` in the environment.
+
+Kept beside the service (not in shared.settings) because only camera_ingest reads them; bad
+values stop the process with a clear message, like the shared settings.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping
+from typing import Annotated
+
+import msgspec
+
+PREFIX = "FACEGATE_CAMERA_"
+
+Seconds = Annotated[float, msgspec.Meta(gt=0)]
+
+
+class IngestSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """Stream ownership, timeouts and reconnect backoff."""
+
+    # A replica owns a camera while it renews the camera's lease in Redis; a dead replica's
+    # cameras move to the others after at most this long (plus one scheduling round).
+    lease_ttl_s: Annotated[float, msgspec.Meta(ge=1)] = 6.0
+    # How often each replica renews its leases and re-reads the enabled cameras. Camera changes
+    # also wake it at once through their events, so this bounds only failover and drift.
+    schedule_interval_s: Seconds = 1.0
+    # Opening a stream (connect, RTSP handshake, probing) and each read may take this long before
+    # the stream counts as offline: a dead camera never hangs a decoder thread.
+    open_timeout_s: Seconds = 10.0
+    read_timeout_s: Seconds = 5.0
+    # Reconnect after a drop or failure: first wait, doubled each failure up to the maximum;
+    # back to the first wait once frames flowed again.
+    backoff_initial_s: Seconds = 0.5
+    backoff_max_s: Seconds = 30.0
+    # FFmpeg decoder threads per stream. One per stream is the most streams per core: the
+    # streams already run in parallel, one thread each.
+    decoder_threads: Annotated[int, msgspec.Meta(ge=0, le=16)] = 1
+    # Sampled frames waiting for the pipeline per camera; beyond this the oldest is dropped
+    # (live video must not lag behind).
+    frame_queue: Annotated[int, msgspec.Meta(ge=1, le=100)] = 2
+
+
+def load_ingest_settings(environ: Mapping[str, str] | None = None) -> IngestSettings:
+    """IngestSettings from `FACEGATE_CAMERA_*`; exit 1 with a readable message if invalid."""
+    env = os.environ if environ is None else environ
+    raw = {k[len(PREFIX) :].lower(): v for k, v in env.items() if k.startswith(PREFIX) and v != ""}
+    raw = {k: v for k, v in raw.items() if k in IngestSettings.__struct_fields__}
+    try:
+        return msgspec.convert(raw, IngestSettings, strict=False)
+    except msgspec.ValidationError as exc:
+        sys.stderr.write(f"facegate: invalid camera_ingest configuration: {exc} (see docs/cameras.md)\n")
+        raise SystemExit(1) from exc

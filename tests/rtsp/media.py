@@ -1,0 +1,69 @@
+"""Test media made at run time from the photos in ../shared/faces/ (never committed).
+
+A face walks across a grey background from left to right: the frames an RTSP test server loops,
+and an H.264 file for the decode benchmark.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+
+FACES = Path(__file__).resolve().parents[3] / "shared" / "faces" / "photos"
+DEFAULT_PHOTO = "img1.jpg"
+
+
+def walking_face(width: int, height: int, count: int, photo: str = DEFAULT_PHOTO) -> list[np.ndarray]:
+    """`count` BGR frames of one photo (scaled to half the frame height) crossing the frame."""
+    image = cv2.imread(str(FACES / photo))
+    if image is None:
+        raise FileNotFoundError(FACES / photo)
+    side = max(16, height // 2)
+    scale = side / max(image.shape[:2])
+    face = cv2.resize(image, (max(1, int(image.shape[1] * scale)), max(1, int(image.shape[0] * scale))))
+    fh, fw = face.shape[:2]
+    frames = []
+    for i in range(count):
+        frame = np.full((height, width, 3), 96, dtype=np.uint8)
+        x = int((width - fw) * i / max(1, count - 1))
+        y = (height - fh) // 2
+        frame[y : y + fh, x : x + fw] = face
+        frames.append(frame)
+    return frames
+
+
+def write_jpegs(folder: Path, width: int = 640, height: int = 360, count: int = 30) -> str:
+    """Write the frames as frame000.jpg...; return the printf pattern multifilesrc takes."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for i, frame in enumerate(walking_face(width, height, count)):
+        cv2.imwrite(str(folder / f"frame{i:03d}.jpg"), frame, [cv2.IMWRITE_JPEG_QUALITY, 85])
+    return str(folder / "frame%03d.jpg")
+
+
+def write_h264(path: Path, width: int, height: int, seconds: float, fps: int = 25, bitrate_kbps: int = 0) -> Path:
+    """An H.264 MP4 of the walking face as a camera sends it, for decode benchmarks: sensor noise
+    on every frame (a clean synthetic picture decodes several times faster than a real one),
+    CABAC (x264 `superfast`, as cameras' Main/High profiles), a keyframe a second and a camera's
+    bitrate (default: 2 Mbit/s at 720p, scaled by pixel count)."""
+    count = int(seconds * fps)
+    frames = walking_face(width, height, min(count, 50))
+    rng = np.random.default_rng(0)
+    noise = [rng.normal(0, 6, (height, width, 3)).astype(np.int16) for _ in range(8)]
+    kbps = bitrate_kbps or int(2000 * width * height / (1280 * 720))
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        stream.time_base = Fraction(1, fps)
+        stream.bit_rate = kbps * 1000
+        stream.options = {"preset": "superfast", "g": str(fps)}
+        for i in range(count):
+            bgr = np.clip(frames[i % len(frames)] + noise[i % len(noise)], 0, 255).astype(np.uint8)
+            frame = av.VideoFrame.from_ndarray(bgr, format="bgr24")
+            frame.pts = i
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode(None))
+    return path

@@ -1,0 +1,207 @@
+"""Live ingest against a real RTSP server on 127.0.0.1: online, sampling, offline and back,
+errors with reasons, and cameras shared and handed over between two camera_ingest replicas."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import nats
+import pytest
+import redis
+
+from services.camera_ingest.leases import REPLICAS, preferred_owner
+from shared.embedded import free_port
+from tests.e2e.test_replicas import discover
+from tests.rtsp.conftest import RtspServer
+from tests.support import Cluster, wait_until
+
+pytestmark = pytest.mark.rtsp
+
+Status = dict[str, Any]
+
+
+def add_camera(client: httpx.Client, source: str, *, enabled: bool = True, interval_ms: int = 200) -> str:
+    body = {"name": "cam", "source": source, "enabled": enabled, "redetectionTime": interval_ms}
+    r = client.post("/api/v1/Cameras", json=body)
+    assert r.status_code == 201, r.text
+    return str(r.json()["id"])
+
+
+def status_of(client: httpx.Client, camera_id: str) -> Status:
+    r = client.get(f"/api/v1/Cameras/{camera_id}/Status")
+    assert r.status_code == 200, r.text
+    return dict(r.json())
+
+
+def wait_status(
+    client: httpx.Client, camera_id: str, ok: Callable[[Status], bool], timeout: float, what: str
+) -> Status:
+    seen: list[Status] = []
+
+    def check() -> bool:
+        seen.append(status_of(client, camera_id))
+        return ok(seen[-1])
+
+    try:
+        wait_until(check, timeout, what)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}; last status: {seen[-1] if seen else None}") from None
+    return seen[-1]
+
+
+def set_enabled(client: httpx.Client, camera_id: str, enabled: bool) -> None:
+    cam = client.get(f"/api/v1/Cameras/{camera_id}").json()
+    r = client.put("/api/v1/Cameras", json={**cam, "enabled": enabled})
+    assert r.status_code == 200, r.text
+
+
+def online(s: Status) -> bool:
+    return s["state"] == "online"
+
+
+def in_state(state: str) -> Callable[[Status], bool]:
+    return lambda s: s["state"] == state
+
+
+def streams_on_replicas(cluster: Cluster) -> set[str]:
+    """Camera ids any camera_ingest replica is decoding now (from NATS service STATS)."""
+    stats = asyncio.run(discover(cluster.servers.nats_url, "STATS", "camera_ingest"))
+    # nats.micro hands each endpoint the service's stats: the cameras are in any endpoint's data.
+    return {cid for s in stats for e in s.get("endpoints") or [] for cid in (e.get("data") or {}).get("cameras", {})}
+
+
+def test_enabled_camera_goes_online_samples_at_its_rate_and_stops_when_disabled(
+    cams: Cluster, rtsp_server: RtspServer
+) -> None:
+    async def collect(subject: str, into: list[bytes], stop: asyncio.Event) -> None:
+        nc = await nats.connect(cams.servers.nats_url)
+        sub = await nc.subscribe(subject)
+        ready.set()
+        while not stop.is_set():
+            with contextlib.suppress(nats.errors.TimeoutError):
+                into.append((await sub.next_msg(timeout=0.2)).data)
+        await nc.close()
+
+    with cams.http() as client:
+        # Events are published as JetStream messages: a plain subscriber sees them live.
+        events: list[bytes] = []
+        ready, done = asyncio.Event(), asyncio.Event()
+        loop = asyncio.new_event_loop()
+
+        listener = threading.Thread(
+            target=loop.run_until_complete, args=(collect("facegate.evt.camera.status.*", events, done),), daemon=True
+        )
+        listener.start()
+        wait_until(ready.is_set, 10, "the event listener")
+
+        started = time.monotonic()
+        camera_id = add_camera(client, rtsp_server.url, interval_ms=200)  # 5 analysed fps of a 10 fps stream
+        status = wait_status(client, camera_id, lambda s: online(s) and s["framesSampled"] >= 10, 30, "frames")
+        took = time.monotonic() - started
+        print(f"\nenabled -> 10 frames sampled in {took:.1f} s")
+        assert status["owner"] in ("camera_ingest-0", "camera_ingest-1")
+        assert (status["width"], status["height"]) == (640, 360)
+        assert status["sampleIntervalMs"] == 200 and status["reason"] is None
+        # Sampled at the configured rate, not every decoded frame: 5 of 10 fps.
+        first = status_of(client, camera_id)
+        time.sleep(3)
+        later = status_of(client, camera_id)
+        sampled = later["framesSampled"] - first["framesSampled"]
+        decoded = later["framesDecoded"] - first["framesDecoded"]
+        assert 10 <= sampled <= 20, (sampled, decoded)
+        assert decoded >= 1.5 * sampled, (sampled, decoded)
+        assert camera_id in streams_on_replicas(cams)
+
+        set_enabled(client, camera_id, False)
+        assert status_of(client, camera_id)["state"] == "disabled"
+        wait_until(lambda: camera_id not in streams_on_replicas(cams), 10, "the stream to stop")
+
+        done.set()
+        listener.join(5)
+        states = [e for e in events if camera_id.encode() in e]
+        assert any(b'"state":"connecting"' in e for e in states), states
+        assert any(b'"state":"online"' in e for e in states), states
+
+
+def test_server_down_marks_offline_and_its_return_brings_the_camera_back(
+    cams: Cluster, rtsp_server: RtspServer
+) -> None:
+    with cams.http() as client:
+        camera_id = add_camera(client, rtsp_server.url)
+        wait_status(client, camera_id, lambda s: online(s) and s["framesSampled"] > 0, 30, "online")
+        rtsp_server.stop()
+        down = wait_status(client, camera_id, lambda s: s["state"] == "offline", 15, "offline")
+        assert "retrying" in down["reason"], down
+        before = down["framesSampled"]
+        time.sleep(2)  # a few failed reconnects while the server is away
+        assert status_of(client, camera_id)["state"] == "offline"  # retries keep showing why
+
+        started = time.monotonic()
+        rtsp_server.start()  # same port; nothing of ours is restarted
+        back = wait_status(client, camera_id, lambda s: online(s) and s["framesSampled"] > before, 20, "back online")
+        print(f"\nserver back -> camera online in {time.monotonic() - started:.1f} s")
+        assert back["reconnects"] >= 1 and back["owner"] == down["owner"]
+
+
+def test_bad_sources_show_an_error_with_the_reason_and_do_not_block_others(
+    cams: Cluster, rtsp_server: RtspServer, tmp_path: Path
+) -> None:
+    garbage = tmp_path / "garbage.mp4"
+    garbage.write_bytes(bytes(range(256)) * 400)
+    bad = {
+        f"rtsp://127.0.0.1:{rtsp_server.port}/no-such-path": ("error", "no such stream"),
+        str(garbage): ("error", "not a video stream"),
+        "nosuchprotocol://camera/1": ("error", "unsupported source URL"),
+        f"rtsp://127.0.0.1:{free_port()}/cam": ("offline", "cannot reach"),
+    }
+    with cams.http() as client:
+        ids = {source: add_camera(client, source) for source in bad}
+        good = add_camera(client, rtsp_server.url)
+        for source, (state, words) in bad.items():
+            status = wait_status(client, ids[source], in_state(state), 20, f"{state}: {source}")
+            assert words in status["reason"] and "retrying" in status["reason"], status
+        wait_status(client, good, lambda s: online(s) and s["framesSampled"] > 0, 20, "the good camera online")
+        # ... and the bad ones keep being retried.
+        for camera_id in ids.values():
+            wait_status(client, camera_id, lambda s: s["reconnects"] >= 2, 20, "retries")
+        for source, camera_id in ids.items():
+            assert status_of(client, camera_id)["state"] == bad[source][0]
+        # Deleting a camera stops its stream.
+        assert client.delete(f"/api/v1/Cameras/{good}").status_code == 204
+        wait_until(lambda: good not in streams_on_replicas(cams), 10, "the deleted camera's stream to stop")
+
+
+def test_two_replicas_share_cameras_and_a_dead_one_hands_them_over(cams: Cluster, rtsp_server: RtspServer) -> None:
+    r = redis.Redis.from_url(cams.servers.redis_url)
+    wait_until(lambda: r.zcard(REPLICAS) == 2, 15, "both replicas registered")
+    members: list[bytes] = r.zrange(REPLICAS, 0, -1)  # type: ignore[assignment]
+    tokens = sorted(t.decode() for t in members)
+    with cams.http() as client:
+        # Enough cameras that each replica is the preferred owner of at least two.
+        ids: list[str] = []
+        while len(ids) < 4 or min(sum(preferred_owner(c, tokens) == t for c in ids) for t in tokens) < 2:
+            ids.append(add_camera(client, rtsp_server.url, enabled=False, interval_ms=500))
+        for camera_id in ids:
+            set_enabled(client, camera_id, True)
+        statuses = {c: wait_status(client, c, online, 30, "online") for c in ids}
+        owners = {s["owner"] for s in statuses.values()}
+        assert owners == {"camera_ingest-0", "camera_ingest-1"}, statuses
+        victims = [c for c, s in statuses.items() if s["owner"] == "camera_ingest-1"]
+
+        cams.services.procs[("camera_ingest", 1)].kill()  # no goodbye: its leases must expire
+        cams.services.procs.pop(("camera_ingest", 1)).wait()
+        started = time.monotonic()
+        for camera_id in victims:
+            wait_status(
+                client, camera_id, lambda s: online(s) and s["owner"] == "camera_ingest-0", 20, "taken over"
+            )
+        took = time.monotonic() - started
+        print(f"\nreplica killed -> its {len(victims)} camera(s) online on the other in {took:.1f} s")
+        assert all(status_of(client, c)["owner"] == "camera_ingest-0" for c in ids)

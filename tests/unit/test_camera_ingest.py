@@ -1,0 +1,82 @@
+"""camera_ingest's pure parts: sampling, failure classification, ownership, request merging."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections import Counter
+
+import av.error
+import msgspec
+import pytest
+
+from services.camera_ingest.config import new_camera, updated_camera
+from services.camera_ingest.decoder import NoVideo, Sampler, classify, decode_once
+from services.camera_ingest.leases import preferred_owner
+from services.camera_ingest.settings import IngestSettings, load_ingest_settings
+from shared.messages.cameras import CameraCreateRequest, CameraUpdateRequest
+
+
+def test_sampler_takes_one_frame_per_interval_of_stream_time() -> None:
+    sampler = Sampler(0.2)
+    taken = [i for i in range(100) if sampler.due(i * 0.04)]  # 25 fps for 4 s
+    assert len(taken) == 20 and taken[:3] == [0, 5, 10]
+
+
+def test_sampler_restarts_its_schedule_when_timestamps_jump() -> None:
+    sampler = Sampler(0.2)
+    assert sampler.due(100.0) and not sampler.due(100.1)
+    assert sampler.due(5.0)  # the stream restarted from zero
+    assert not sampler.due(5.1) and sampler.due(5.2)
+
+
+@pytest.mark.parametrize(
+    ("exc", "state", "words"),
+    [
+        (ConnectionRefusedError(111, "Connection refused"), "offline", "cannot reach"),
+        (TimeoutError("timed out"), "offline", "cannot reach"),
+        (av.error.HTTPNotFoundError(-1414092869, "Server returned 404 Not Found"), "error", "no such stream"),
+        (av.error.HTTPUnauthorizedError(-825242872, "401"), "error", "access denied"),
+        (av.error.InvalidDataError(-1094995529, "Invalid data"), "error", "not a video stream"),
+        (av.error.ProtocolNotFoundError(-1330794744, "Protocol not found"), "error", "unsupported source URL"),
+        (NoVideo("the source has no video stream"), "error", "no video stream"),
+        (RuntimeError("boom"), "error", "RuntimeError: boom"),
+    ],
+)
+def test_failures_are_classified_with_a_reason(exc: BaseException, state: str, words: str) -> None:
+    got_state, reason = classify(exc)
+    assert got_state == state and words in reason
+
+
+def test_rendezvous_spreads_cameras_and_moves_only_the_leavers_share() -> None:
+    replicas = ["a", "b", "c"]
+    cameras = [str(uuid.UUID(int=i)) for i in range(300)]
+    owners = {c: preferred_owner(c, replicas) for c in cameras}
+    assert all(60 <= n <= 140 for n in Counter(owners.values()).values())
+    after = {c: preferred_owner(c, ["a", "b"]) for c in cameras}
+    moved = [c for c in cameras if after[c] != owners[c]]
+    assert all(owners[c] == "c" for c in moved)  # only c's cameras move
+    assert preferred_owner("x", []) is None
+
+
+def test_update_keeps_what_it_leaves_out_and_merges_nested_objects() -> None:
+    created = new_camera(uuid.uuid4(), CameraCreateRequest(name="a", source="rtsp://x", service_name="svc"))
+    body = msgspec.to_builtins(created)
+    body["spoofDetectorConfig"] = {"externalScoreThreshold": 3}
+    body["maskImagePath"] = None
+    update = msgspec.convert({k: v for k, v in body.items() if k != "serviceName"}, CameraUpdateRequest)
+    updated = updated_camera(created, update)
+    assert updated.service_name == "svc"
+    assert updated.spoof_detector_config.external_score_threshold == 3
+    assert updated.spoof_detector_config.distant_liveness_score_threshold == 90
+
+
+def test_bad_ingest_settings_exit_with_a_message() -> None:
+    assert load_ingest_settings({"FACEGATE_CAMERA_LEASE_TTL_S": "3"}).lease_ttl_s == 3
+    with pytest.raises(SystemExit):
+        load_ingest_settings({"FACEGATE_CAMERA_BACKOFF_MAX_S": "-1"})
+
+
+def test_a_device_path_is_refused_rather_than_read_forever() -> None:
+    with pytest.raises(NoVideo, match="not a regular file"):
+        decode_once("cam", "/dev/stdin", 200, None, threading.Event(), IngestSettings())  # type: ignore[arg-type]
