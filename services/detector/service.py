@@ -1,0 +1,31 @@
+"""Wires the detector's endpoint: models prepared, loaded and warmed before it is registered."""
+
+from __future__ import annotations
+
+from functools import partial
+
+from services.detector.engine import Detector
+from shared import blobs
+from shared.inference import intra_op_threads
+from shared.messages.faces import DetectRequest, DetectResponse
+from shared.modelpack import ensure_models
+from shared.runtime import ServiceContext
+from shared.subjects import DETECTOR_DETECT
+
+
+async def setup(ctx: ServiceContext) -> None:
+    settings = ctx.settings
+    directory = await ctx.run_blocking(ensure_models, settings)
+    threads = intra_op_threads(settings.worker_threads)
+    detector = await ctx.run_blocking(partial(Detector, directory, device=settings.execution_provider, threads=threads))
+    await ctx.run_blocking(detector.warm_up)
+    ctx.extra_stats["model"] = lambda: detector.name
+    ctx.extra_stats["providers"] = lambda: detector.blazeface.providers
+
+    async def detect(request: DetectRequest) -> DetectResponse:
+        image = await blobs.unwrap(ctx.bus, request.image)
+        return await ctx.run_blocking(
+            partial(detector.detect, image, request.face_detector_config, include_crops=request.include_crops)
+        )
+
+    await ctx.host.add(DETECTOR_DETECT, DetectRequest, detect)

@@ -1,0 +1,188 @@
+"""Images: decode an upload once into RGB uint8, and the face-chip geometry that the detector
+cuts crops with and the extractor's models read them with (one contract, one place).
+
+OpenCV decodes JPEG, PNG, BMP, WebP and TIFF. We ask it for 3 colour channels at any bit
+depth (`IMREAD_COLOR | IMREAD_ANYDEPTH`): that applies the EXIF orientation (only
+`IMREAD_UNCHANGED` skips it), turns grayscale into 3 equal channels, drops an alpha channel and
+keeps 16-bit samples, which we scale down to 8 bits here. The pixel count is read from the
+header before decoding, so a 100-megapixel bomb is refused without allocating it.
+"""
+
+from __future__ import annotations
+
+import struct
+
+import cv2
+import numpy as np
+
+from shared.errors import Unprocessable, ValidationFailed
+
+MAX_PIXELS = 40_000_000
+MIN_SIDE = 8
+
+_JPEG = b"\xff\xd8\xff"
+_PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def decode_image(data: bytes, *, max_pixels: int = MAX_PIXELS) -> np.ndarray:
+    """Decode `data` to an HxWx3 RGB uint8 array (EXIF orientation applied).
+
+    Raises ValidationFailed when the bytes are not an image we can read (empty, unknown
+    format, truncated) and Unprocessable when the image is readable but unusable (too many
+    pixels, smaller than a face could be).
+    """
+    if not data:
+        raise ValidationFailed("The image is empty (0 bytes).", errors={"image": ["empty image"]})
+    size = header_size(data)
+    if size is not None:
+        _check_size(*size, max_pixels)
+    _check_complete(data)
+    pixels = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR | cv2.IMREAD_ANYDEPTH)
+    if pixels is None or pixels.size == 0:
+        raise ValidationFailed(
+            "The data is not an image in a supported format (JPEG, PNG, BMP, WebP, TIFF).",
+            errors={"image": ["not a decodable image"]},
+        )
+    _check_size(pixels.shape[1], pixels.shape[0], max_pixels)
+    if pixels.dtype == np.uint16:
+        pixels = (np.asarray(pixels, np.uint16) >> 8).astype(np.uint8)  # the top 8 bits: what a viewer shows
+    elif pixels.dtype != np.uint8:  # float TIFF/EXR: assume 0..1
+        pixels = np.clip(pixels.astype(np.float32) * 255.0, 0, 255).astype(np.uint8)
+    return cv2.cvtColor(pixels, cv2.COLOR_BGR2RGB)
+
+
+def _check_size(width: int, height: int, max_pixels: int) -> None:
+    if width <= 0 or height <= 0:
+        raise ValidationFailed(f"The image has no pixels ({width}x{height}).", errors={"image": ["zero-size image"]})
+    if width * height > max_pixels:
+        raise Unprocessable(
+            f"The image is {width}x{height} = {width * height / 1e6:.1f} megapixels; "
+            f"at most {max_pixels / 1e6:g} megapixels are accepted."
+        )
+    if min(width, height) < MIN_SIDE:
+        raise Unprocessable(f"The image is {width}x{height} pixels: too small to hold a face.")
+
+
+def _check_complete(data: bytes) -> None:
+    """OpenCV decodes a cut-off JPEG or PNG as grey rows with only a warning; refuse it instead."""
+    truncated = (data.startswith(_JPEG) and data.rfind(b"\xff\xd9") < 0) or (
+        data.startswith(_PNG) and data.rfind(b"IEND") < 0
+    )
+    if truncated:
+        raise ValidationFailed("The image data is truncated (incomplete file).", errors={"image": ["truncated image"]})
+
+
+def header_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) from a PNG or JPEG header without decoding; None for other formats."""
+    if data.startswith(_PNG) and len(data) >= 24:
+        width, height = struct.unpack(">II", data[16:24])
+        return int(width), int(height)
+    if data.startswith(_JPEG):
+        return _jpeg_size(data)
+    return None
+
+
+def _jpeg_size(data: bytes) -> tuple[int, int] | None:
+    pos = 2
+    while pos + 9 < len(data):
+        if data[pos] != 0xFF:
+            return None
+        marker = data[pos + 1]
+        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:  # markers without a length
+            pos += 2
+            continue
+        length = struct.unpack(">H", data[pos + 2 : pos + 4])[0]
+        # SOF0..SOF15 carry the frame size; C4 (DHT), C8 (JPG) and CC (DAC) share the range.
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+            height, width = struct.unpack(">HH", data[pos + 5 : pos + 9])
+            return int(width), int(height)
+        pos += 2 + length
+    return None
+
+
+def encode_jpeg(rgb: np.ndarray, quality: int = 95) -> bytes:
+    """Encode an RGB uint8 array as JPEG (face crops travel this way: a tenth of raw size)."""
+    ok, buf = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])
+    if not ok:  # pragma: no cover - OpenCV encodes any uint8 RGB array
+        raise ValueError("JPEG encoding failed")
+    return bytes(buf)
+
+
+def decode_crop(data: bytes) -> np.ndarray:
+    """Decode a face crop made by `encode_jpeg` (or any image) to RGB uint8."""
+    return decode_image(data)
+
+
+# --- Face chips --------------------------------------------------------------------------
+# Canonical geometry: dlib's mean face (the template dlib's 150x150 recognition chips are cut
+# with), reduced to our 5 points, in a unit face box. A chip with padding P and side S puts a
+# template point t at (P + t) / (1 + 2P) * S: P = 0.25, S = 150 is exactly dlib's chip. The
+# detector cuts one chip with generous context (CROP_PADDING); each extractor model takes its
+# own sub-chip from it with a fixed transform (`chip_to_chip`), so the photo is read once.
+
+# Image-left eye centre, image-right eye centre, nose tip, image-left and image-right mouth
+# corner, in dlib's mean-face box (eye centres: mean of dlib's 5-point model's corners; nose
+# tip and mouth corners: points 30, 48 and 54 of the 68-point mean face).
+TEMPLATE = np.array(
+    [[0.2273, 0.2214], [0.7528, 0.2212], [0.4901, 0.5156], [0.2541, 0.7806], [0.7261, 0.7806]], np.float32
+)
+CROP_SIZE = 224
+CROP_PADDING = 0.5
+
+
+def template_points(padding: float, size: int) -> np.ndarray:
+    """The template's 5 points in a chip of side `size` with `padding`."""
+    return ((padding + TEMPLATE) / (1 + 2 * padding) * size).astype(np.float32)
+
+
+def similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """Least-squares similarity (rotation, uniform scale, shift) mapping src onto dst (2x3)."""
+    src_mean, dst_mean = src.mean(0), dst.mean(0)
+    s, d = src - src_mean, dst - dst_mean
+    # Umeyama without reflection, closed form for 2-D: a = cos*scale, b = sin*scale.
+    norm = float((s**2).sum())
+    a = float((s * d).sum()) / norm
+    b = float((s[:, 0] * d[:, 1] - s[:, 1] * d[:, 0]).sum()) / norm
+    m = np.array([[a, -b, 0.0], [b, a, 0.0]], np.float64)
+    m[:, 2] = dst_mean - m[:, :2] @ src_mean
+    return m
+
+
+def align(
+    rgb: np.ndarray, points: np.ndarray, size: int = CROP_SIZE, padding: float = CROP_PADDING
+) -> tuple[np.ndarray, np.ndarray]:
+    """Cut the aligned chip; returns (chip, 2x3 photo->chip transform). Outside the photo the
+    border is replicated, which the recognition nets tolerate better than black."""
+    m = similarity(points.astype(np.float64), template_points(padding, size).astype(np.float64))
+    chip = cv2.warpAffine(
+        rgb,
+        m,
+        (size, size),
+        flags=cv2.INTER_AREA if m[0, 0] < 0.8 else cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_REPLICATE,
+    )
+    return chip, m
+
+
+def chip_corners(m: np.ndarray, size: int = CROP_SIZE) -> np.ndarray:
+    """The chip's corners (left-top, right-top, left-bottom, right-bottom) in photo pixels."""
+    inv = cv2.invertAffineTransform(m)
+    corners = np.array([[0, 0, 1], [size, 0, 1], [0, size, 1], [size, size, 1]], np.float64)
+    return corners @ inv.T
+
+
+def chip_to_chip(
+    chip: np.ndarray,
+    size: int,
+    padding: float,
+    *,
+    src_padding: float = CROP_PADDING,
+    reference: np.ndarray | None = None,
+) -> np.ndarray:
+    """A model's input chip from the detector's chip: same template with the model's padding
+    and size, or (with `reference`, 5 points in the model's own chip) that model's template."""
+    src = template_points(src_padding, chip.shape[0]).astype(np.float64)
+    dst = template_points(padding, size).astype(np.float64) if reference is None else reference.astype(np.float64)
+    m = similarity(src, dst)
+    inter = cv2.INTER_AREA if m[0, 0] < 0.8 else cv2.INTER_LINEAR
+    return cv2.warpAffine(chip, m, (size, size), flags=inter, borderMode=cv2.BORDER_REPLICATE)

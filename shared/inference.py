@@ -1,0 +1,75 @@
+"""One base class for every onnxruntime model: load once, warm up, predict.
+
+Execution providers: the setting names a preference ('cpu', 'cuda' or 'gpu'); we use CUDA only
+when the installed onnxruntime build offers it (onnxruntime-gpu), else CPU, so the same image
+and settings run on both kinds of host. Sessions are created once per process and shared by the
+worker threads (onnxruntime's `run` is thread-safe); the intra-op thread count is a setting
+because replicas on one host should not each grab every core.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+
+from shared.settings import Provider
+
+log = logging.getLogger(__name__)
+
+# The resource ids of SmartFace (and FACEGATE_EXECUTION_PROVIDER): 'gpu' and 'cuda' are one.
+Device = Provider
+
+
+def choose_providers(device: Device, available: list[str] | None = None) -> list[str]:
+    """Execution providers for `device`, limited to what this onnxruntime build offers."""
+    offered = ort.get_available_providers() if available is None else available
+    if device in ("cuda", "gpu") and "CUDAExecutionProvider" in offered:
+        return ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    if device in ("cuda", "gpu"):
+        log.warning("device=%s asked for but onnxruntime offers %s; using CPU", device, offered)
+    return ["CPUExecutionProvider"]
+
+
+def intra_op_threads(worker_threads: int) -> int:
+    """Cores per inference: the worker pool's threads share the machine instead of each one
+    grabbing every core (which makes concurrent requests slower, not faster)."""
+    return max(1, (os.cpu_count() or 1) // worker_threads)
+
+
+class OnnxModel:
+    """An onnxruntime session with named inputs/outputs and a warm-up.
+
+    Subclasses add pre- and post-processing; `run` stays the only place that calls onnxruntime.
+    """
+
+    def __init__(self, path: Path, *, device: Device = "cpu", threads: int = 1) -> None:
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self.path = path
+        self.session = ort.InferenceSession(str(path), options, providers=choose_providers(device))
+        self.input_name = self.session.get_inputs()[0].name
+        self.output_names = [o.name for o in self.session.get_outputs()]
+
+    @property
+    def providers(self) -> list[str]:
+        return list(self.session.get_providers())
+
+    def input_shape(self) -> list[int]:
+        """The model's input shape with the symbolic batch dimension reported as 1."""
+        return [d if isinstance(d, int) else 1 for d in self.session.get_inputs()[0].shape]
+
+    def run(self, batch: np.ndarray, outputs: list[str] | None = None) -> dict[str, np.ndarray]:
+        """Run one batch; returns {output name: array}."""
+        names = outputs or self.output_names
+        values = self.session.run(names, {self.input_name: np.ascontiguousarray(batch, dtype=np.float32)})
+        return dict(zip(names, values, strict=True))
+
+    def warm_up(self) -> None:
+        """Run once on zeros so the first real request does not pay for allocation and tuning."""
+        self.run(np.zeros(self.input_shape(), np.float32))

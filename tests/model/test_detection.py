@@ -1,0 +1,90 @@
+"""Detection on real photos: every known face found, all faces of the group photos, config."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from services.extractor.pipeline import FacePipeline
+from shared.messages.faces import FaceDetectorConfig
+from tests.model.conftest import ANY_SIZE, Faces
+from tests.support import FACES, read_csv
+
+
+def photo(name: str) -> bytes:
+    return (FACES / "photos" / name).read_bytes()
+
+
+def small_bgr(name: str) -> np.ndarray:
+    """A photo at a third of its size (BGR, as OpenCV encodes)."""
+    bgr = np.asarray(cv2.imread(str(FACES / "photos" / name)))
+    return cv2.resize(bgr, (bgr.shape[1] // 3, bgr.shape[0] // 3), interpolation=cv2.INTER_AREA)
+
+
+def test_a_face_in_every_photo_of_a_known_identity(faces: Faces) -> None:
+    missed = [r["photo"] for r in read_csv("identities.csv") if not faces[r["photo"]]]
+    assert missed == []
+
+
+def test_all_faces_of_the_group_photos(faces: Faces) -> None:
+    assert len(faces["couple.jpg"]) == 2
+    # Seven people, two of them cut by the frame's edge.
+    assert len(faces["selfie-many-people.jpg"]) == 7
+
+
+def test_faces_are_ordered_largest_first_with_sane_landmarks(faces: Faces) -> None:
+    for found in faces.values():
+        sizes = [d.face_size for d, _ in found]
+        assert sizes == sorted(sizes, reverse=True)
+        for order, (d, _) in enumerate(found, start=1):
+            assert d.face_order == order
+            x0, _, x1, _ = d.box
+            lm = d.landmarks
+            assert lm.left_eye.x < lm.right_eye.x  # left as seen in the photo
+            assert x0 - 0.2 * (x1 - x0) < lm.nose_tip.x < x1 + 0.2 * (x1 - x0)
+            assert 3500 <= d.confidence <= 10000 and 0 <= d.quality <= d.confidence
+            assert 0 <= d.sharpness <= 10000 and 0 <= d.brightness <= 10000
+            assert abs(d.pose.yaw) <= 90 and abs(d.pose.pitch) <= 90 and abs(d.pose.roll) <= 180
+
+
+def test_frontal_faces_have_small_angles(faces: Faces) -> None:
+    d, _ = faces["img1.jpg"][0]
+    assert abs(d.pose.yaw) < 20 and abs(d.pose.pitch) < 25 and abs(d.pose.roll) < 15
+
+
+def test_detector_config_is_honoured(pipeline: FacePipeline) -> None:
+    detect = pipeline.detector.detect
+    selfie = photo("selfie-many-people.jpg")
+    assert len(detect(selfie, FaceDetectorConfig(max_faces=2)).faces) == 2
+    assert detect(selfie, FaceDetectorConfig(min_face_size=1000, max_face_size=2000)).faces == []
+    assert detect(selfie, FaceDetectorConfig(confidence_threshold=10000)).faces == []
+    small = detect(selfie, FaceDetectorConfig(min_face_size=0, max_face_size=110)).faces
+    assert small and all(f.face_size <= 110 for f in small)
+
+
+def _encode(ext: str, pixels: np.ndarray) -> bytes:
+    ok, buf = cv2.imencode(ext, pixels)
+    assert ok
+    return bytes(buf)
+
+
+def test_rgba_gray_and_16_bit_images_are_accepted(pipeline: FacePipeline) -> None:
+    bgr = small_bgr("img1.jpg")
+    variants = {
+        "rgba png": _encode(".png", cv2.cvtColor(bgr, cv2.COLOR_BGR2BGRA)),
+        "gray jpeg": _encode(".jpg", cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)),
+        "16-bit png": _encode(".png", bgr.astype(np.uint16) * 257),
+    }
+    for name, data in variants.items():
+        assert len(pipeline.detector.detect(data, ANY_SIZE).faces) == 1, name
+
+
+def test_exif_rotated_photo_is_upright_before_detection(pipeline: FacePipeline) -> None:
+    from tests.unit.test_imaging import with_exif_orientation
+
+    bgr = small_bgr("img1.jpg")
+    # Stored lying on its side, with orientation 6 ("rotate 90 degrees clockwise to view").
+    stored = _encode(".jpg", cv2.rotate(bgr, cv2.ROTATE_90_COUNTERCLOCKWISE))
+    result = pipeline.detector.detect(with_exif_orientation(stored, 6), ANY_SIZE)
+    assert (result.height, result.width) == bgr.shape[:2]
+    assert len(result.faces) == 1 and abs(result.faces[0].pose.roll) < 20

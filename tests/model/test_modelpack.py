@@ -1,0 +1,37 @@
+"""The model cache: every catalog model converted, verified within tolerance, checksummed, and
+a second `prepare` a fast no-op."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from services.extractor.pipeline import FacePipeline
+from shared.modelpack import is_ready, manifest
+from shared.modelpack.catalog import MODELS
+from shared.modelpack.prepare import prepare
+from tests.model.conftest import models_settings
+
+
+def test_every_model_is_verified_and_checksummed(pipeline: FacePipeline) -> None:
+    directory = Path(models_settings().models_dir)
+    entries = manifest.load(directory).models
+    assert set(entries) == {spec.name for spec in MODELS}
+    for spec in MODELS:
+        entry = entries[spec.name]
+        assert entry.version == spec.version and entry.source_file == spec.path
+        assert spec.tolerance is not None and entry.max_abs_diff is not None
+        assert entry.max_abs_diff <= spec.tolerance, spec.name
+        assert manifest.sha256_file(directory / entry.file) == entry.sha256
+    assert is_ready(directory)
+
+
+def test_second_prepare_is_a_fast_no_op(pipeline: FacePipeline) -> None:
+    directory = Path(models_settings().models_dir)
+    before = (directory / manifest.MANIFEST_NAME).read_bytes()
+    said: list[str] = []
+    started = time.monotonic()
+    prepare(directory, say=said.append)
+    assert time.monotonic() - started < 5
+    assert said[-1] == "model cache up to date"
+    assert (directory / manifest.MANIFEST_NAME).read_bytes() == before
