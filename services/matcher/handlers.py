@@ -1,4 +1,9 @@
-"""Gallery CRUD handlers: decode -> one transaction -> event. A few lines each."""
+"""Gallery CRUD handlers: decode -> one transaction -> event. A few lines each.
+
+Writes that change what a search returns (watchlists, links, member deletes) take the change
+lock first and announce the change-log position after commit (see face_handlers), so that
+every matcher replica applies them; their replies carry that position as `ChangeAck.seq`.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,8 @@ from dataclasses import dataclass
 import asyncpg
 
 from services.matcher import members, watchlists
+from services.matcher.changes import CHANGE_LOCK_SQL, log_position
+from services.matcher.replica import Replica
 from shared import subjects
 from shared.bus import Empty
 from shared.errors import Conflict, NotFound
@@ -25,6 +32,7 @@ from shared.messages.gallery import (
     WatchlistMemberUpsertRequest,
     WatchlistUpsertRequest,
 )
+from shared.messages.matcher import ChangeAck
 from shared.runtime import ServiceContext
 
 
@@ -33,6 +41,14 @@ class GalleryHandlers:
     """Handlers of the gallery's requests, bound to one service context."""
 
     ctx: ServiceContext
+    replica: Replica
+
+    async def _locked(self, conn: asyncpg.Connection) -> None:
+        await conn.execute(CHANGE_LOCK_SQL)
+
+    async def _announce(self, seq: int) -> ChangeAck:
+        await self.replica.announce(seq)
+        return ChangeAck(seq=seq)
 
     async def _watchlist_event(self, verb: str, wl_id: str, wl: Watchlist | None) -> None:
         await self.ctx.bus.publish_event(
@@ -48,14 +64,20 @@ class GalleryHandlers:
         )
 
     async def create_watchlist(self, req: WatchlistCreateRequest) -> Watchlist:
-        async with self.ctx.db.acquire() as conn:
+        async with self.ctx.db.acquire() as conn, conn.transaction():
+            await self._locked(conn)
             wl = await watchlists.create(conn, req)
+            seq = await log_position(conn)
+        await self._announce(seq)
         await self._watchlist_event("created", wl.id, wl)
         return wl
 
     async def upsert_watchlist(self, req: WatchlistUpsertRequest) -> Watchlist:
-        async with self.ctx.db.acquire() as conn:
+        async with self.ctx.db.acquire() as conn, conn.transaction():
+            await self._locked(conn)
             wl, created = await watchlists.upsert(conn, req)
+            seq = await log_position(conn)
+        await self._announce(seq)
         await self._watchlist_event("created" if created else "updated", wl.id, wl)
         return wl
 
@@ -70,11 +92,14 @@ class GalleryHandlers:
         async with self.ctx.db.acquire() as conn:
             return await watchlists.list_page(conn, req)
 
-    async def delete_watchlist(self, req: ById) -> None:
-        async with self.ctx.db.acquire() as conn:
+    async def delete_watchlist(self, req: ById) -> ChangeAck:
+        async with self.ctx.db.acquire() as conn, conn.transaction():
+            await self._locked(conn)
             if not await watchlists.delete(conn, req.id):
                 raise NotFound(f"Watchlist '{req.id}' does not exist.")
+            seq = await log_position(conn)
         await self._watchlist_event("deleted", req.id, None)
+        return await self._announce(seq)
 
     async def watchlist_members(self, req: WatchlistMembersQuery) -> Page[WatchlistMember]:
         async with self.ctx.db.acquire() as conn:
@@ -115,12 +140,15 @@ class GalleryHandlers:
         async with self.ctx.db.acquire() as conn:
             return await members.list_page(conn, req)
 
-    async def delete_member(self, req: ById) -> None:
+    async def delete_member(self, req: ById) -> ChangeAck:
         async with self.ctx.db.acquire() as conn, conn.transaction():
+            await self._locked(conn)
             was_in = await members.delete(conn, req.id)
+            seq = await log_position(conn)
         if was_in is None:
             raise NotFound(f"Watchlist member '{req.id}' does not exist.")
         await self._member_event("deleted", req.id, watchlist_ids=was_in)
+        return await self._announce(seq)
 
     async def _check_link(self, conn: asyncpg.Connection, req: WatchlistMembersLinkRequest) -> list[str]:
         ids = list(dict.fromkeys(req.watchlist_members_ids))
@@ -131,19 +159,25 @@ class GalleryHandlers:
             raise NotFound(f"Watchlist members do not exist: {', '.join(sorted(unknown))}.")
         return ids
 
-    async def link(self, req: WatchlistMembersLinkRequest) -> None:
+    async def link(self, req: WatchlistMembersLinkRequest) -> ChangeAck:
         async with self.ctx.db.acquire() as conn, conn.transaction():
+            await self._locked(conn)
             ids = await self._check_link(conn, req)
             changed = await members.link(conn, req.watchlist_id, ids)
+            seq = await log_position(conn)
         for member_id in changed:
             await self._member_event("linked", member_id, watchlist_ids=[req.watchlist_id])
+        return await self._announce(seq)
 
-    async def unlink(self, req: WatchlistMembersLinkRequest) -> None:
+    async def unlink(self, req: WatchlistMembersLinkRequest) -> ChangeAck:
         async with self.ctx.db.acquire() as conn, conn.transaction():
+            await self._locked(conn)
             ids = await self._check_link(conn, req)
             changed = await members.unlink(conn, req.watchlist_id, ids)
+            seq = await log_position(conn)
         for member_id in changed:
             await self._member_event("unlinked", member_id, watchlist_ids=[req.watchlist_id])
+        return await self._announce(seq)
 
     async def database_version(self, _req: Empty) -> DatabaseVersion:
         async with self.ctx.db.acquire() as conn:

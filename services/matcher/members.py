@@ -139,3 +139,13 @@ async def unlink(conn: asyncpg.Connection, watchlist_id: str, member_ids: list[s
         member_ids,
     )
     return [r["member_id"] for r in rows]
+
+
+async def link_to_many(conn: asyncpg.Connection, member_id: str, watchlist_ids: list[str]) -> None:
+    """Link one member to several watchlists (existing links stay)."""
+    await conn.execute(
+        """INSERT INTO watchlist_links (watchlist_id, member_id)
+           SELECT unnest($2::text[]), $1 ON CONFLICT DO NOTHING""",
+        member_id,
+        watchlist_ids,
+    )

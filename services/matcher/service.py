@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from services.matcher.config import load_config
+from services.matcher.face_handlers import FaceHandlers
 from services.matcher.handlers import GalleryHandlers
+from services.matcher.replica import Replica
+from services.matcher.stats import stats_data
 from shared import subjects
 from shared.bus import Empty
+from shared.messages import matcher as api
 from shared.messages.common import ById, PageQuery
 from shared.messages.gallery import (
     WatchlistCreateRequest,
@@ -18,9 +23,13 @@ from shared.runtime import ServiceContext
 
 
 async def setup(ctx: ServiceContext) -> None:
-    """Register the gallery endpoints (the event stream must exist before the first change)."""
+    """Load the gallery, then register the endpoints (the event stream must exist before the
+    first change, and searches must not be answered before the index is loaded)."""
     await ctx.bus.ensure_event_stream()
-    h = GalleryHandlers(ctx)
+    replica = Replica(ctx, load_config())
+    await replica.start()
+    ctx.extra_stats["index"] = lambda: stats_data(replica.stats())
+    h = GalleryHandlers(ctx, replica)
     add = ctx.host.add
     await add(subjects.WATCHLIST_CREATE, WatchlistCreateRequest, h.create_watchlist)
     await add(subjects.WATCHLIST_UPSERT, WatchlistUpsertRequest, h.upsert_watchlist)
@@ -36,3 +45,10 @@ async def setup(ctx: ServiceContext) -> None:
     await add(subjects.MEMBER_LINK, WatchlistMembersLinkRequest, h.link)
     await add(subjects.MEMBER_UNLINK, WatchlistMembersLinkRequest, h.unlink)
     await add(subjects.MATCHER_VERSION, Empty, h.database_version)
+    f = FaceHandlers(ctx, replica)
+    await add(subjects.MEMBER_REGISTER, api.RegisterMemberRequest, f.register)
+    await add(subjects.FACE_ADD, api.AddFacesRequest, f.add_faces)
+    await add(subjects.FACE_REMOVE, api.RemoveFaceRequest, f.remove_face)
+    await add(subjects.FACE_LIST, api.MemberFacesQuery, f.list_faces)
+    await add(subjects.TEMPLATE_SEARCH, api.SearchRequest, f.search)
+    await add(subjects.INDEX_STATS, Empty, f.index_stats)

@@ -1,0 +1,205 @@
+"""What one matcher replica holds in memory: an index per model, watchlist membership and
+thresholds, and the change-log position (`seq`) all of it reflects.
+
+Changes arrive as `ChangeSet`s (current state of what the log rows name, read from Postgres)
+and are applied under the write lock; searches run under the read lock in the worker threads.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from services.matcher.config import MatcherConfig
+from services.matcher.index import ModelIndex, Vectors
+from services.matcher.locks import RWLock
+from shared.errors import NotFound, ValidationFailed
+from shared.messages.gallery import DEFAULT_THRESHOLD
+from shared.messages.matcher import Candidate, ModelIndexStats
+from shared.scores import passes, score_from_similarity, similarity_floor
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class FaceRow:
+    face_id: str
+    member_id: str
+    model_name: str
+    template: bytes
+
+
+@dataclass
+class ChangeSet:
+    """The state, as of log position `upto`, of everything the log rows after `after` name."""
+
+    after: int
+    upto: int
+    reset: bool = False
+    faces: list[FaceRow] = field(default_factory=list)
+    removed_faces: list[str] = field(default_factory=list)
+    # member -> its watchlists now (empty: in none, or deleted)
+    members: dict[str, list[str]] = field(default_factory=dict)
+    # watchlist -> threshold now (None: deleted)
+    watchlists: dict[str, int | None] = field(default_factory=dict)
+
+
+def as_vectors(templates: Iterable[bytes], dim: int | None = None) -> Vectors:
+    """float32 LE bytes -> L2-normalised rows. The extractor normalises already; doing it again
+    here is cheap and keeps cosine = inner product even for templates from elsewhere."""
+    blobs = list(templates)
+    if not blobs:
+        return np.zeros((0, dim or 0), np.float32)
+    lengths = {len(b) for b in blobs}
+    if len(lengths) != 1 or (dim is not None and lengths != {4 * dim}) or 0 in lengths or min(lengths) % 4:
+        want = f"{dim} floats" if dim is not None else "one length"
+        got = sorted(n / 4 for n in lengths)
+        raise ValidationFailed(f"Templates must be float32 vectors of {want}; got lengths {got}.")
+    matrix = np.frombuffer(b"".join(blobs), "<f4").reshape(len(blobs), -1).astype(np.float32)
+    norms = np.sqrt(np.einsum("ij,ij->i", matrix, matrix))[:, None]
+    if not np.all(np.isfinite(matrix)) or np.any(norms == 0):
+        raise ValidationFailed("Templates must be finite and not all zero.")
+    return np.ascontiguousarray(matrix / norms, dtype=np.float32)
+
+
+class Gallery:
+    """Indexes, membership and thresholds of one replica."""
+
+    def __init__(self, cfg: MatcherConfig, threads: int = 1) -> None:
+        self.cfg = cfg
+        self.threads = threads
+        self.lock = RWLock()
+        self.models: dict[str, ModelIndex] = {}
+        self.watchlists_of: dict[str, frozenset[str]] = {}
+        self.members_in: dict[str, set[str]] = {}
+        self.thresholds: dict[str, int] = {}
+        self.seq = 0
+
+    # ---- changes (each call takes the write lock) ----
+
+    def apply(self, changes: ChangeSet) -> None:
+        """Bring the gallery to `changes.upto`; replaying a change twice is harmless."""
+        with self.lock.write():
+            for face_id in changes.removed_faces:
+                self._drop_face(face_id)
+            by_model: dict[str, list[FaceRow]] = {}
+            for row in changes.faces:
+                self._drop_face(row.face_id, keep_model=row.model_name)
+                by_model.setdefault(row.model_name, []).append(row)
+            for model, rows in by_model.items():
+                self._add(model, rows)
+            for member, wls in changes.members.items():
+                self._set_membership(member, wls)
+            for wl, threshold in changes.watchlists.items():
+                if threshold is None:
+                    self.thresholds.pop(wl, None)
+                else:
+                    self.thresholds[wl] = threshold
+            self.seq = max(self.seq, changes.upto)
+
+    def _drop_face(self, face_id: str, keep_model: str | None = None) -> None:
+        for name, index in self.models.items():
+            if name != keep_model and face_id in index.label_of:
+                index.remove([face_id])
+
+    def _add(self, model: str, rows: list[FaceRow]) -> None:
+        index = self.models.get(model)
+        try:
+            vectors = as_vectors((r.template for r in rows), index.dim if index else None)
+        except ValidationFailed as exc:
+            # Written before validation existed or by hand: skip, never stop replication.
+            log.warning("skipping %d faces of model %s: %s", len(rows), model, exc.detail)
+            return
+        if index is None:
+            index = self.models[model] = ModelIndex(vectors.shape[1], self.cfg)
+        index.add([r.face_id for r in rows], [r.member_id for r in rows], vectors, self.threads)
+
+    def _set_membership(self, member: str, watchlists: list[str]) -> None:
+        for wl in self.watchlists_of.pop(member, frozenset()):
+            self.members_in.get(wl, set()).discard(member)
+        if watchlists:
+            self.watchlists_of[member] = frozenset(watchlists)
+            for wl in watchlists:
+                self.members_in.setdefault(wl, set()).add(member)
+
+    def compact(self) -> None:
+        """Rebuild indexes with many deleted slots (read lock while building, write to swap)."""
+        for name, index in list(self.models.items()):
+            if not index.needs_compaction():
+                continue
+            with self.lock.read():
+                fresh = index.compacted(self.threads)
+            with self.lock.write():
+                if self.models.get(name) is index:  # no change came in between (single writer)
+                    self.models[name] = fresh
+            log.info("compacted index %s: %d templates, %d deleted slots freed", name, len(fresh), index.deleted)
+
+    # ---- search (read lock) ----
+
+    def search(
+        self, templates: list[bytes], model: str, watchlist_ids: list[str], threshold: int | None, k: int
+    ) -> list[list[Candidate]]:
+        """Best `k` members per template that pass the thresholds of the chosen watchlists."""
+        with self.lock.read():
+            unknown = [w for w in watchlist_ids if w not in self.thresholds]
+            if unknown:
+                raise NotFound(f"Watchlists do not exist: {', '.join(sorted(set(unknown)))}.")
+            index = self.models.get(model)
+            queries = as_vectors(templates, index.dim if index else None)
+            if index is None or len(index) == 0:
+                return [[] for _ in templates]
+            wanted = frozenset(watchlist_ids) if watchlist_ids else None
+
+            def threshold_of(wl: str) -> int:
+                return threshold if threshold is not None else self.thresholds.get(wl, DEFAULT_THRESHOLD)
+
+            passed: dict[tuple[str, float], list[str]] = {}  # the watchlists each hit passed in
+
+            def accept(member: str, sim: float) -> bool:
+                wls = self.watchlists_of.get(member, frozenset())
+                in_scope = wls if wanted is None else wls & wanted
+                passed[member, sim] = found = sorted(w for w in in_scope if passes(sim, threshold_of(w)))
+                return bool(found)
+
+            def eligible() -> Iterable[str]:
+                if wanted is None:
+                    return self.watchlists_of.keys()
+                return {m for w in wanted for m in self.members_in.get(w, ())}
+
+            if threshold is not None:
+                floor = similarity_floor(threshold) if self.thresholds else np.inf
+            else:
+                scope = self.thresholds.values() if wanted is None else [self.thresholds[w] for w in wanted]
+                floor = similarity_floor(min(scope, default=101))
+            hits = index.search(queries, k, accept, floor, eligible)
+            return [
+                [
+                    Candidate(
+                        member_id=member,
+                        face_id=index.face_of[label],
+                        watchlist_ids=passed[member, sim],
+                        similarity=round(sim, 6),
+                        score=score_from_similarity(sim),
+                    )
+                    for member, sim, label in per_query
+                ]
+                for per_query in hits
+            ]
+
+    # ---- figures ----
+
+    def model_stats(self) -> list[ModelIndexStats]:
+        return [
+            ModelIndexStats(
+                model_name=name,
+                dim=index.dim,
+                templates=len(index),
+                deleted_slots=index.deleted,
+                kind=index.kind,
+                index_bytes=index.nbytes,
+            )
+            for name, index in sorted(self.models.items())
+        ]

@@ -1,0 +1,375 @@
+"""The search index of one model's templates: exact numpy below a size, hnswlib HNSW above.
+
+- Labels are ints that never change meaning while the index lives: in exact mode the row of
+  the matrix (freed rows are reused), in HNSW mode monotonically increasing (hnswlib's
+  `replace_deleted` reuses the *slot* of a deleted element under a new label; reusing a label
+  number would let a later replacement erase its lookup entry).
+- hnswlib keeps the float32 vectors and ranks by inner products of them; what is approximate is
+  only which candidates the graph visits. Candidates are grouped by member, every face of a
+  candidate member is scored exactly (a member's best face wins even when the graph found a
+  sibling first), and each result's score is re-computed with numpy from the stored vector.
+- The caller holds the gallery's RWLock: `search*` under read, everything else under write.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Literal
+
+import hnswlib
+import msgspec
+import numpy as np
+import numpy.typing as npt
+
+from services.matcher.config import MatcherConfig
+
+log = logging.getLogger(__name__)
+
+Vectors = npt.NDArray[np.float32]
+Accept = Callable[[str, float], bool]
+# (member id, similarity, label of its best face)
+Hit = tuple[str, float, int]
+
+MIN_POOL = 16
+MAX_POOL = 4096
+# hnswlib's per-element bookkeeping beside the level-0 block: element level (4 B), one
+# std::mutex (40 B), the label lookup hash entry (~32 B).
+HNSW_ELEMENT_OVERHEAD = 76
+
+
+class IndexMeta(msgspec.Struct, frozen=True):
+    """What an index needs beside its vectors to be loaded again (cache format)."""
+
+    dim: int
+    kind: str
+    next_label: int
+    deleted: int
+    labels: list[int]
+    face_ids: list[str]
+    member_ids: list[str]
+
+
+class ModelIndex:
+    """Templates of one model (one dimension), searchable by cosine similarity."""
+
+    def __init__(self, dim: int, cfg: MatcherConfig) -> None:
+        self.dim = dim
+        self.cfg = cfg
+        self._matrix: Vectors = np.zeros((0, dim), np.float32)
+        self._alive: npt.NDArray[np.bool_] = np.zeros(0, np.bool_)
+        self._rows = 0  # rows of the matrix in use (alive or free)
+        self._free: list[int] = []
+        self._hnsw: hnswlib.Index | None = None
+        self._next_label = 0
+        self.deleted = 0  # HNSW slots marked deleted and not yet reused
+        self.face_of: dict[int, str] = {}
+        self.label_of: dict[str, int] = {}
+        self.member_of: dict[int, str] = {}
+        self.labels_of_member: dict[str, list[int]] = {}
+
+    def __len__(self) -> int:
+        return len(self.label_of)
+
+    @property
+    def kind(self) -> Literal["exact", "hnsw"]:
+        return "exact" if self._hnsw is None else "hnsw"
+
+    @property
+    def nbytes(self) -> int:
+        """Memory of the vectors and graph (hnswlib's layout), without the Python dicts."""
+        if self._hnsw is None:
+            return int(self._matrix.nbytes + self._alive.nbytes)
+        level0 = self.dim * 4 + 4 + self.cfg.hnsw_m * 2 * 4 + 8
+        upper = (self.cfg.hnsw_m * 4 + 4) / max(self.cfg.hnsw_m, 2) * 1.1  # ~1/M elements per upper level
+        return int(self._hnsw.get_max_elements() * (level0 + HNSW_ELEMENT_OVERHEAD + upper))
+
+    # ---- mutations (write lock) ----
+
+    def add(self, face_ids: list[str], member_ids: list[str], vectors: Vectors, threads: int = 1) -> None:
+        """Add (or replace) faces; `vectors` are L2-normalised float32 rows."""
+        self.remove([f for f in face_ids if f in self.label_of])
+        if not face_ids:
+            return
+        labels = self._add_exact(vectors) if self._hnsw is None else self._add_hnsw(vectors, threads)
+        for label, face_id, member_id in zip(labels, face_ids, member_ids, strict=True):
+            self.face_of[label] = face_id
+            self.label_of[face_id] = label
+            self.member_of[label] = member_id
+            self.labels_of_member.setdefault(member_id, []).append(label)
+        if self._hnsw is None and len(self) > self.cfg.exact_max:
+            self._to_hnsw(threads)
+
+    def remove(self, face_ids: Iterable[str]) -> None:
+        """Remove faces (unknown ids are ignored: replaying a change twice is harmless)."""
+        for face_id in face_ids:
+            label = self.label_of.pop(face_id, None)
+            if label is None:
+                continue
+            del self.face_of[label]
+            member_id = self.member_of.pop(label)
+            siblings = self.labels_of_member[member_id]
+            siblings.remove(label)
+            if not siblings:
+                del self.labels_of_member[member_id]
+            if self._hnsw is None:
+                self._alive[label] = False
+                self._free.append(label)
+            else:
+                self._hnsw.mark_deleted(label)
+                self.deleted += 1
+
+    def _add_exact(self, vectors: Vectors) -> list[int]:
+        reused = [self._free.pop() for _ in range(min(len(self._free), len(vectors)))]
+        fresh = list(range(self._rows, self._rows + len(vectors) - len(reused)))
+        self._rows += len(fresh)
+        if self._rows > len(self._matrix):
+            capacity = max(self._rows, 2 * len(self._matrix), 1024)
+            grown = np.zeros((capacity, self.dim), np.float32)
+            grown[: len(self._matrix)] = self._matrix
+            alive = np.zeros(capacity, np.bool_)
+            alive[: len(self._alive)] = self._alive
+            self._matrix, self._alive = grown, alive
+        labels = reused + fresh
+        self._matrix[labels] = vectors
+        self._alive[labels] = True
+        return labels
+
+    def _add_hnsw(self, vectors: Vectors, threads: int) -> list[int]:
+        assert self._hnsw is not None
+        labels = list(range(self._next_label, self._next_label + len(vectors)))
+        self._next_label += len(vectors)
+        needed = self._hnsw.get_current_count() + max(0, len(vectors) - self.deleted)
+        if needed > self._hnsw.get_max_elements():
+            self._hnsw.resize_index(max(needed, 2 * self._hnsw.get_max_elements()))
+        # replace_deleted: new faces take the slots of deleted ones, so deletes do not leak.
+        self._hnsw.add_items(vectors, np.asarray(labels), num_threads=threads, replace_deleted=True)
+        self.deleted = max(0, self.deleted - len(vectors))
+        return labels
+
+    def _new_hnsw(self, capacity: int) -> hnswlib.Index:
+        index = hnswlib.Index(space="ip", dim=self.dim)
+        index.init_index(
+            max_elements=max(capacity, 1024),
+            M=self.cfg.hnsw_m,
+            ef_construction=self.cfg.hnsw_ef_construction,
+            allow_replace_deleted=True,
+        )
+        index.set_ef(self.cfg.hnsw_ef)
+        return index
+
+    def _to_hnsw(self, threads: int) -> None:
+        """The gallery outgrew exact search: build the graph, drop the matrix."""
+        labels = np.flatnonzero(self._alive[: self._rows])
+        index = self._new_hnsw(2 * len(labels))
+        index.add_items(self._matrix[labels], labels, num_threads=threads)
+        self._hnsw, self._next_label = index, self._rows
+        self._matrix, self._alive, self._free = np.zeros((0, self.dim), np.float32), np.zeros(0, np.bool_), []
+        log.info("index of dim %d switched to HNSW at %d templates", self.dim, len(labels))
+
+    def needs_compaction(self) -> bool:
+        return self._hnsw is not None and self.deleted > self.cfg.compact_ratio * max(len(self), 1)
+
+    def compacted(self, threads: int) -> ModelIndex:
+        """A copy without deleted slots (same labels); build it under the read lock, swap it in
+        under the write lock. Chunks keep the extra memory to one chunk of vectors."""
+        fresh = ModelIndex(self.dim, self.cfg)
+        fresh.face_of, fresh.label_of = dict(self.face_of), dict(self.label_of)
+        fresh.member_of = dict(self.member_of)
+        fresh.labels_of_member = {m: list(ls) for m, ls in self.labels_of_member.items()}
+        fresh._next_label = self._next_label
+        labels = np.fromiter(self.face_of, np.int64, len(self.face_of))
+        fresh._hnsw = self._new_hnsw(int(len(labels) * 1.25))
+        for start in range(0, len(labels), 50_000):
+            chunk = labels[start : start + 50_000]
+            fresh._hnsw.add_items(self.vectors(chunk), chunk, num_threads=threads)
+        return fresh
+
+    # ---- search (read lock) ----
+
+    def vectors(self, labels: npt.ArrayLike) -> Vectors:
+        """The stored vectors of `labels` (exact copies)."""
+        if self._hnsw is None:
+            return self._matrix[np.asarray(labels, np.int64)]
+        return np.asarray(self._hnsw.get_items(np.asarray(labels), return_type="numpy"), np.float32)
+
+    def candidates(self, queries: Vectors, pool: int) -> list[tuple[npt.NDArray[np.int64], Vectors]]:
+        """The `pool` most similar labels per query, best first, with similarities."""
+        pool = min(pool, len(self))
+        if pool == 0:
+            return [(np.zeros(0, np.int64), np.zeros(0, np.float32)) for _ in queries]
+        if self._hnsw is None:
+            sims = queries @ self._matrix[: self._rows].T
+            sims[:, ~self._alive[: self._rows]] = -np.inf
+            top = np.argpartition(-sims, pool - 1, axis=1)[:, :pool]
+            out = []
+            for row, labels in zip(sims, top, strict=True):
+                order = np.argsort(-row[labels])
+                out.append((labels[order].astype(np.int64), row[labels[order]]))
+            return out
+        try:
+            labels, dist = self._hnsw.knn_query(queries, k=pool, num_threads=1)
+        except RuntimeError:
+            # hnswlib could not find `pool` live elements (many deletes): ask for fewer.
+            return [self._fewer(q, pool) for q in queries]
+        sims = 1.0 - dist
+        return [(labels[i].astype(np.int64), sims[i]) for i in range(len(labels))]
+
+    def _fewer(self, query: Vectors, pool: int) -> tuple[npt.NDArray[np.int64], Vectors]:
+        assert self._hnsw is not None
+        while pool > 1:
+            pool //= 2
+            try:
+                labels, dist = self._hnsw.knn_query(query, k=pool, num_threads=1)
+                return labels[0].astype(np.int64), (1.0 - dist[0]).astype(np.float32)
+            except RuntimeError:
+                continue
+        return np.zeros(0, np.int64), np.zeros(0, np.float32)
+
+    def search(
+        self,
+        queries: Vectors,
+        k: int,
+        accept: Accept,
+        floor: float,
+        eligible: Callable[[], Iterable[str]],
+    ) -> list[list[Hit]]:
+        """Best `k` accepted members per query, by their best face's exact similarity.
+
+        `accept(member, similarity)` applies the watchlist filter and thresholds; `floor` is a
+        similarity below which nothing is accepted (candidates stop there); `eligible()` lists
+        the members the filter can accept, for the rare search whose filter rejects every
+        candidate the graph offers.
+        """
+        pool = max(k * self.cfg.oversample, MIN_POOL)
+        first = self.candidates(queries, pool)
+        return [self._search_one(q, k, accept, floor, eligible, pool, c) for q, c in zip(queries, first, strict=True)]
+
+    def _search_one(
+        self,
+        query: Vectors,
+        k: int,
+        accept: Accept,
+        floor: float,
+        eligible: Callable[[], Iterable[str]],
+        pool: int,
+        found: tuple[npt.NDArray[np.int64], Vectors],
+    ) -> list[Hit]:
+        while True:
+            labels, sims = found
+            hits = self._pick(query, labels, sims, k, accept, floor)
+            exhausted = len(labels) < pool or pool >= len(self)
+            if len(hits) >= k or exhausted or len(sims) == 0 or sims[-1] < floor:
+                return hits
+            if pool >= MAX_POOL:
+                return self._search_eligible(query, k, accept, floor, set(eligible()))
+            pool *= 4
+            found = self.candidates(query[None, :], pool)[0]
+
+    def _pick(
+        self, query: Vectors, labels: npt.NDArray[np.int64], sims: Vectors, k: int, accept: Accept, floor: float
+    ) -> list[Hit]:
+        hits: list[Hit] = []
+        seen: set[str] = set()
+        labels_list, sims_list = labels.tolist(), sims.tolist()
+        scored: dict[int, float] | None = None
+        for label, sim in zip(labels_list, sims_list, strict=True):
+            if sim < floor or len(hits) >= k:
+                break
+            member = self.member_of.get(label)
+            if member is None or member in seen:
+                continue
+            seen.add(member)
+            siblings = self.labels_of_member[member]
+            if len(siblings) > 1:
+                if scored is None:
+                    scored = dict(zip(labels_list, sims_list, strict=True))
+                sim, label = self._best_face(query, siblings, scored)
+            # The reported score is always numpy's float32 dot of the stored vectors: hnswlib's
+            # `1 - distance` differs in the last digits, and replicas must answer identically.
+            sim = float(self.vectors([label])[0] @ query)
+            if accept(member, sim):
+                hits.append((member, sim, label))
+        hits.sort(key=lambda h: -h[1])
+        return hits
+
+    def _best_face(self, query: Vectors, siblings: list[int], scored: dict[int, float]) -> tuple[float, int]:
+        """Every face of a member scored exactly (those among the candidates already are, by
+        hnswlib or numpy; the others are fetched); its best face represents it."""
+        missing = [lab for lab in siblings if lab not in scored]
+        if missing:
+            for lab, sim in zip(missing, (self.vectors(missing) @ query).tolist(), strict=True):
+                scored[lab] = sim
+        best = max(siblings, key=scored.__getitem__)
+        return scored[best], best
+
+    def _search_eligible(self, query: Vectors, k: int, accept: Accept, floor: float, members: set[str]) -> list[Hit]:
+        labels = np.asarray([lab for m in members for lab in self.labels_of_member.get(m, ())], np.int64)
+        if len(labels) == 0:
+            return []
+        if self._hnsw is not None and len(labels) > self.cfg.exact_max:
+            # Too many to copy out: let the graph search only those labels (hnswlib's filter
+            # calls back into Python per visited node, slow but bounded by the graph search).
+            allowed = set(labels.tolist())
+            try:
+                lab, dist = self._hnsw.knn_query(
+                    query, k=min(k * self.cfg.oversample, len(allowed)), num_threads=1, filter=allowed.__contains__
+                )
+            except RuntimeError:  # fewer reachable than asked: the graph gave what it could
+                return []
+            return self._pick(query, lab[0].astype(np.int64), (1.0 - dist[0]).astype(np.float32), k, accept, floor)
+        sims = self.vectors(labels) @ query
+        order = np.argsort(-sims)
+        return self._pick(query, labels[order], sims[order], k, accept, floor)
+
+    # ---- persistence (read lock) ----
+
+    def save(self, folder: Path) -> None:
+        """Write the index to `folder` (meta.msgpack and vectors.bin)."""
+        folder.mkdir(parents=True, exist_ok=True)
+        labels = list(self.face_of)
+        meta = IndexMeta(
+            dim=self.dim,
+            kind=self.kind,
+            next_label=self._next_label if self._hnsw is not None else self._rows,
+            deleted=self.deleted,
+            labels=labels,
+            face_ids=[self.face_of[lab] for lab in labels],
+            member_ids=[self.member_of[lab] for lab in labels],
+        )
+        (folder / "meta.msgpack").write_bytes(msgspec.msgpack.encode(meta))
+        if self._hnsw is None:
+            (folder / "vectors.bin").write_bytes(self._matrix[: self._rows].tobytes())
+        else:
+            self._hnsw.save_index(str(folder / "vectors.bin"))
+
+    @classmethod
+    def load(cls, folder: Path, cfg: MatcherConfig) -> ModelIndex:
+        """Read an index written by `save`; raises ValueError when the files disagree."""
+        meta = msgspec.msgpack.decode((folder / "meta.msgpack").read_bytes(), type=IndexMeta)
+        index = cls(meta.dim, cfg)
+        if meta.kind == "exact":
+            matrix = np.fromfile(folder / "vectors.bin", np.float32)
+            if matrix.size != meta.next_label * meta.dim:
+                raise ValueError("exact index size does not match its metadata")
+            index._matrix = matrix.reshape(meta.next_label, meta.dim)
+            index._rows = meta.next_label
+            index._alive = np.zeros(meta.next_label, np.bool_)
+            index._alive[meta.labels] = True
+            index._free = np.flatnonzero(~index._alive).tolist()
+        else:
+            hnsw = hnswlib.Index(space="ip", dim=meta.dim)
+            hnsw.load_index(str(folder / "vectors.bin"), allow_replace_deleted=True)
+            hnsw.set_ef(cfg.hnsw_ef)
+            if hnsw.get_current_count() < len(meta.labels):
+                raise ValueError("HNSW index holds fewer elements than its metadata")
+            index._hnsw = hnsw
+            index._next_label = meta.next_label
+            index.deleted = meta.deleted
+        for label, face_id, member_id in zip(meta.labels, meta.face_ids, meta.member_ids, strict=True):
+            index.face_of[label] = face_id
+            index.label_of[face_id] = label
+            index.member_of[label] = member_id
+            index.labels_of_member.setdefault(member_id, []).append(label)
+        return index

@@ -1,0 +1,43 @@
+"""The replica's figures as Prometheus text (for a /metrics scrape through the gateway, which
+can ask `INDEX_STATS` on the bus) and as plain data for `$SRV.STATS`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from shared.messages.matcher import IndexStats
+
+
+def stats_data(stats: IndexStats) -> dict[str, Any]:
+    """The figures as JSON-ready data for `$SRV.STATS` (ctx.extra_stats)."""
+    data: dict[str, Any] = msgspec.to_builtins(stats)
+    return data
+
+
+def metrics_text(stats: IndexStats) -> str:
+    """Prometheus exposition of one replica's index."""
+    instance = f'instance="{stats.instance}"'
+    lines = [
+        "# HELP facegate_matcher_templates Templates held in this replica's index.",
+        "# TYPE facegate_matcher_templates gauge",
+        *(
+            f'facegate_matcher_templates{{{instance},model="{m.model_name}",kind="{m.kind}"}} {m.templates}'
+            for m in stats.models
+        ),
+        "# HELP facegate_matcher_index_bytes Memory of vectors and graph.",
+        "# TYPE facegate_matcher_index_bytes gauge",
+        *(f'facegate_matcher_index_bytes{{{instance},model="{m.model_name}"}} {m.index_bytes}' for m in stats.models),
+        "# HELP facegate_matcher_change_seq Last change-log position applied.",
+        "# TYPE facegate_matcher_change_seq gauge",
+        f"facegate_matcher_change_seq{{{instance}}} {stats.seq}",
+        "# HELP facegate_matcher_load_seconds Time to load the gallery at start.",
+        "# TYPE facegate_matcher_load_seconds gauge",
+        f'facegate_matcher_load_seconds{{{instance},source="{stats.load_source}"}} {stats.load_seconds}',
+        "# HELP facegate_matcher_lock_wait_ms_total Time spent waiting for the index lock.",
+        "# TYPE facegate_matcher_lock_wait_ms_total counter",
+        f'facegate_matcher_lock_wait_ms_total{{{instance},side="search"}} {stats.search_lock_wait_ms}',
+        f'facegate_matcher_lock_wait_ms_total{{{instance},side="write"}} {stats.write_lock_wait_ms}',
+    ]
+    return "\n".join(lines) + "\n"
