@@ -51,8 +51,44 @@ MEMBER_DELETE = rpc("matcher", "member", "delete")
 MEMBER_LINK = rpc("matcher", "member", "link")
 MEMBER_UNLINK = rpc("matcher", "member", "unlink")
 
+MEMBER_REGISTER = rpc("matcher", "member", "register")
+
+# Matcher: faces (templates) of members and 1:N search.
+FACE_ADD = rpc("matcher", "face", "add")
+FACE_REMOVE = rpc("matcher", "face", "remove")
+FACE_LIST = rpc("matcher", "face", "list")
+TEMPLATE_SEARCH = rpc("matcher", "template", "search")
+INDEX_STATS = rpc("matcher", "index", "stats")
+
 MATCHER_VERSION = rpc("matcher", "database", "version")
+
+# camera_ingest: cameras, and what they saw (faces, frames, tracklets, images).
+CAMERA_CREATE = rpc("camera_ingest", "camera", "create")
+CAMERA_UPDATE = rpc("camera_ingest", "camera", "update")
+CAMERA_GET = rpc("camera_ingest", "camera", "get")
+CAMERA_LIST = rpc("camera_ingest", "camera", "list")
+CAMERA_DELETE = rpc("camera_ingest", "camera", "delete")
+CAMERA_STATUS = rpc("camera_ingest", "camera", "status")
+SEEN_FACE_LIST = rpc("camera_ingest", "face", "list")
+SEEN_FACE_GET = rpc("camera_ingest", "face", "get")
+SEEN_FACE_DELETE = rpc("camera_ingest", "face", "delete")
+SEEN_FRAME_LIST = rpc("camera_ingest", "frame", "list")
+SEEN_FRAME_GET = rpc("camera_ingest", "frame", "get")
+SEEN_FRAME_DELETE = rpc("camera_ingest", "frame", "delete")
+SEEN_TRACKLET_LIST = rpc("camera_ingest", "tracklet", "list")
+SEEN_TRACKLET_GET = rpc("camera_ingest", "tracklet", "get")
+SEEN_TRACKLET_DELETE = rpc("camera_ingest", "tracklet", "delete")
+SEEN_IMAGE_GET = rpc("camera_ingest", "image", "get")
+
+# Detector and extractor: faces in an image, then templates and attributes of their crops.
+DETECTOR_DETECT = rpc("detector", "faces", "detect")
+EXTRACTOR_EXTRACT = rpc("extractor", "faces", "extract")
+EXTRACTOR_MODEL = rpc("extractor", "model", "info")
 
 # Events of the gallery, for the other services and outside subscribers.
 WATCHLIST_EVENTS = ("created", "updated", "deleted")
 MEMBER_EVENTS = ("created", "updated", "deleted", "linked", "unlinked")
+
+# After every committed gallery change; matcher replicas replay the change log up to its `seq`.
+GALLERY_CHANGED = event("gallery", "changed", "templates")
+GALLERY_CHANGED_FILTER = event_filter("gallery", "changed")

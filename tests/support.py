@@ -15,6 +15,7 @@ from typing import Any
 
 import asyncpg
 import httpx
+import nats
 
 from shared.cluster import ServiceProcesses
 from shared.db.migrate import migrate_url
@@ -88,9 +89,32 @@ class Cluster:
     def http(self) -> httpx.Client:
         return httpx.Client(base_url=self.base_url, timeout=30)
 
-    def wait_ready(self) -> None:
+    def wait_ready(self, names: tuple[str, ...] | list[str] = ()) -> None:
         with self.http() as client:
             wait_until(lambda: client.get("/api/v1/Watchlists").status_code == 200, 60, "the gateway and matcher")
+        # Workers join NATS service discovery only once their models are loaded and warm.
+        workers = [n for n in names if n not in ("gateway", "matcher")]
+        wait_until(lambda: set(workers) <= answering(self.servers.nats_url, workers), 300, f"workers {workers}")
+
+
+def answering(nats_url: str, names: list[str]) -> set[str]:
+    """Which of these services answer `$SRV.PING` now."""
+
+    async def ping() -> set[str]:
+        nc = await nats.connect(nats_url)
+        try:
+            found = set()
+            for name in names:
+                try:
+                    await nc.request(f"$SRV.PING.{name}", b"", timeout=0.5)
+                    found.add(name)
+                except nats.errors.Error:
+                    pass
+            return found
+        finally:
+            await nc.close()
+
+    return asyncio.run(ping())
 
 
 def start_cluster(servers: Servers, names: list[str]) -> Cluster:
@@ -99,7 +123,7 @@ def start_cluster(servers: Servers, names: list[str]) -> Cluster:
     services = ServiceProcesses(env)
     services.start_all(names)
     cluster = Cluster(servers, services, f"http://127.0.0.1:{port}")
-    cluster.wait_ready()
+    cluster.wait_ready(names)
     return cluster
 
 

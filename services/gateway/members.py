@@ -6,11 +6,12 @@ from typing import Any
 
 from litestar import Controller, Request, delete, get, post, put
 
+from services.gateway.freshness import GalleryFreshness
 from services.gateway.paging import Ascending, PageNumber, PageSize, ShowTotalCount, page_links, page_query
 from services.gateway.params import EntityId
 from services.gateway.problems import responses
 from shared import subjects
-from shared.bus import Bus, Empty
+from shared.bus import Bus
 from shared.messages.common import ById, Page
 from shared.messages.gallery import (
     WatchlistMember,
@@ -19,6 +20,7 @@ from shared.messages.gallery import (
     WatchlistMembersLinkRequest,
     WatchlistMemberUpsertRequest,
 )
+from shared.messages.matcher import ChangeAck
 
 
 class WatchlistMemberController(Controller):
@@ -58,14 +60,17 @@ class WatchlistMemberController(Controller):
     @delete("/{id:str}", status_code=204, responses=responses(404))
     async def delete_member(self, id: EntityId, bus: Bus) -> None:
         """Delete a member: it leaves every watchlist, with its faces and templates."""
-        await bus.request(subjects.MEMBER_DELETE, ById(id=id), Empty)
+        ack = await bus.request(subjects.MEMBER_DELETE, ById(id=id), ChangeAck)
+        GalleryFreshness.of(bus).saw(ack.seq)  # the next search sees this change
 
     @post("/LinkToWatchlist", status_code=204, responses=responses(404, 413))
     async def link(self, data: WatchlistMembersLinkRequest, bus: Bus) -> None:
         """Add members to a watchlist (already linked ones stay linked)."""
-        await bus.request(subjects.MEMBER_LINK, data, Empty)
+        ack = await bus.request(subjects.MEMBER_LINK, data, ChangeAck)
+        GalleryFreshness.of(bus).saw(ack.seq)  # the next search sees this change
 
     @post("/UnlinkFromWatchlist", status_code=204, responses=responses(404, 413))
     async def unlink(self, data: WatchlistMembersLinkRequest, bus: Bus) -> None:
         """Remove members from a watchlist; the members themselves stay."""
-        await bus.request(subjects.MEMBER_UNLINK, data, Empty)
+        ack = await bus.request(subjects.MEMBER_UNLINK, data, ChangeAck)
+        GalleryFreshness.of(bus).saw(ack.seq)  # the next search sees this change

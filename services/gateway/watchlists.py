@@ -6,11 +6,12 @@ from typing import Any
 
 from litestar import Controller, Request, delete, get, post, put
 
+from services.gateway.freshness import GalleryFreshness
 from services.gateway.paging import Ascending, PageNumber, PageSize, ShowTotalCount, page_links, page_query
 from services.gateway.params import EntityId
 from services.gateway.problems import responses
 from shared import subjects
-from shared.bus import Bus, Empty
+from shared.bus import Bus
 from shared.messages.common import ById, Page, PageQuery
 from shared.messages.gallery import (
     Watchlist,
@@ -21,6 +22,7 @@ from shared.messages.gallery import (
     WatchlistPagedCollection,
     WatchlistUpsertRequest,
 )
+from shared.messages.matcher import ChangeAck
 
 
 class WatchlistController(Controller):
@@ -60,7 +62,8 @@ class WatchlistController(Controller):
     @delete("/{id:str}", status_code=204, responses=responses(404))
     async def delete_watchlist(self, id: EntityId, bus: Bus) -> None:
         """Delete a watchlist; its members stay (they are only unlinked)."""
-        await bus.request(subjects.WATCHLIST_DELETE, ById(id=id), Empty)
+        ack = await bus.request(subjects.WATCHLIST_DELETE, ById(id=id), ChangeAck)
+        GalleryFreshness.of(bus).saw(ack.seq)  # the next search sees this change
 
     @get("/{id:str}/WatchlistMembers", responses=responses(404))
     async def list_watchlist_members(

@@ -1,0 +1,193 @@
+"""Identification latency through the gateway, against a started cluster (`make run`):
+
+    .venv/bin/python benchmarks/search.py --sizes 1000,100000
+
+- Search p50/p99 of a 640x480 one-face JPEG (made from ../shared/faces) against a gallery of
+  each size: synthetic members with templates shaped like real ones (services/matcher/synthetic)
+  bulk-inserted straight into Postgres with COPY, which the matcher then loads from its change log;
+- Register throughput (members/s, a real photo each, 2 in flight);
+- Verify latency (two real photos).
+
+Requests go one at a time for latency (a second client would only queue behind the first on 2
+cores). Everything the run creates is deleted at the end. The last line reads
+`search: p50 X ms, p99 Y ms at N members, register Z members/s, verify p50 W ms`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import json
+import statistics
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import asyncpg
+import cv2
+import httpx
+import msgspec
+import nats
+import numpy as np
+
+from services.matcher import synthetic
+from shared.bus import Empty
+from shared.messages.matcher import IndexStats
+from shared.subjects import INDEX_STATS
+
+FACES = Path(__file__).resolve().parents[2] / "shared" / "faces" / "photos"
+EMBEDDED_DB = "postgresql://postgres@127.0.0.1:15432/facegate"
+EMBEDDED_NATS = "nats://127.0.0.1:14222"
+PRIVACY = json.dumps({"saveRegistrationImages": True, "saveMatchedImages": True, "includeMatchedImageInEvents": True})
+
+
+def probe_jpeg() -> str:
+    """A 640x480 JPEG with one face (img1.jpg letterboxed), base64 as clients send it."""
+    photo = cv2.imread(str(FACES / "img1.jpg"))
+    assert photo is not None
+    scale = min(640 / photo.shape[1], 480 / photo.shape[0])
+    small = cv2.resize(photo, (int(photo.shape[1] * scale), int(photo.shape[0] * scale)), interpolation=cv2.INTER_AREA)
+    canvas = np.zeros((480, 640, 3), np.uint8)
+    y, x = (480 - small.shape[0]) // 2, (640 - small.shape[1]) // 2
+    canvas[y : y + small.shape[0], x : x + small.shape[1]] = small
+    return base64.b64encode(cv2.imencode(".jpg", canvas, [cv2.IMWRITE_JPEG_QUALITY, 90])[1].tobytes()).decode()
+
+
+def photo(name: str) -> str:
+    return base64.b64encode((FACES / name).read_bytes()).decode()
+
+
+async def timed(count: int, call: Callable[[int], Awaitable[httpx.Response]], expect: int) -> list[float]:
+    latencies = []
+    for i in range(count):
+        started = time.perf_counter()
+        response = await call(i)
+        latencies.append(time.perf_counter() - started)
+        if response.status_code != expect:
+            raise SystemExit(f"unexpected {response.status_code}: {response.text[:300]}")
+    return latencies
+
+
+def p(latencies: list[float], q: int) -> float:
+    return statistics.quantiles(latencies, n=100)[q - 1] * 1000
+
+
+async def bulk_insert(
+    db: asyncpg.Connection, run: str, watchlist: str, start: int, count: int, model: tuple[str, str]
+) -> None:
+    """`count` synthetic members, one face each, linked to `watchlist`, by COPY."""
+    templates, _, _ = synthetic.gallery(count, 128, seed=start)
+    ids = [f"bench-{run}-{i}" for i in range(start, start + count)]
+    await db.copy_records_to_table("watchlist_members", records=[(i, PRIVACY) for i in ids], columns=["id", "privacy"])
+    await db.copy_records_to_table(
+        "member_faces",
+        records=[
+            (f"{i}-face", i, model[0], model[1], t.astype("<f4").tobytes()) for i, t in zip(ids, templates, strict=True)
+        ],
+        columns=["id", "member_id", "model_name", "model_version", "template"],
+    )
+    await db.copy_records_to_table(
+        "watchlist_links", records=[(watchlist, i) for i in ids], columns=["watchlist_id", "member_id"]
+    )
+
+
+async def wait_loaded(nats_url: str, at_least: int) -> None:
+    """Until a matcher replica holds `at_least` templates (it replays the change log)."""
+    nc = await nats.connect(nats_url)
+    try:
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline:
+            reply = await nc.request(INDEX_STATS, msgspec.msgpack.encode(Empty()), timeout=10)
+            if msgspec.msgpack.decode(reply.data, type=IndexStats).templates >= at_least:
+                return
+            await asyncio.sleep(0.5)
+        raise SystemExit(f"the matcher did not load {at_least} templates in 10 minutes")
+    finally:
+        await nc.close()
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--url", default="http://127.0.0.1:8098")
+    parser.add_argument("--database-url", default=EMBEDDED_DB)
+    parser.add_argument("--nats-url", default=EMBEDDED_NATS)
+    parser.add_argument("--sizes", default="1000,100000", help="gallery sizes, comma-separated")
+    parser.add_argument("--searches", type=int, default=100)
+    parser.add_argument("--registers", type=int, default=20)
+    parser.add_argument("--verifies", type=int, default=20)
+    args = parser.parse_args()
+    sizes = sorted(int(s) for s in args.sizes.split(","))
+    run = uuid.uuid4().hex[:8]
+    db = await asyncpg.connect(args.database_url)
+    async with httpx.AsyncClient(base_url=args.url, timeout=60) as client:
+        created = await client.post("/api/v1/Watchlists", json={"displayName": f"bench-{run}", "fullName": "bench"})
+        created.raise_for_status()
+        watchlist = created.json()["id"]
+        try:
+            # One real member tells which model (name, version) the synthetic templates pose as.
+            first = {"id": f"bench-{run}-real", "images": [{"data": photo("img2.jpg")}], "watchlistIds": [watchlist]}
+            (await client.post("/api/v1/WatchlistMembers/Register", json=first)).raise_for_status()
+            row = await db.fetchrow(
+                "SELECT model_name, model_version FROM member_faces WHERE member_id = $1", first["id"]
+            )
+            model = (row["model_name"], row["model_version"])
+            baseline = (await db.fetchval("SELECT count(*) FROM member_faces")) or 0
+
+            probe = {"image": {"data": probe_jpeg()}, "watchlistIds": [watchlist]}
+            held = 1
+            search_p50 = search_p99 = 0.0
+            for size in sizes:
+                started = time.perf_counter()
+                await bulk_insert(db, run, watchlist, held, size - held, model)
+                await wait_loaded(args.nats_url, baseline + size - 1)
+                loaded = time.perf_counter() - started
+                held = size
+                await timed(5, lambda _: client.post("/api/v1/Watchlists/Search", json=probe), 200)  # warm
+                lat = await timed(args.searches, lambda _: client.post("/api/v1/Watchlists/Search", json=probe), 200)
+                search_p50, search_p99 = p(lat, 50), p(lat, 99)
+                print(f"search at {size:,} members: p50 {search_p50:.1f} ms, p99 {search_p99:.1f} ms"
+                      f" (inserted and loaded in {loaded:.1f} s)")  # fmt: skip
+
+            names = [
+                "img1.jpg",
+                "img13.jpg",
+                "img20.jpg",
+                "img16.jpg",
+                "img22.jpg",
+                "img24.jpg",
+                "img18.jpg",
+                "img8.jpg",
+            ]
+            queue = list(range(args.registers))
+
+            async def registrar() -> None:
+                while queue:
+                    i = queue.pop()
+                    body = {"id": f"bench-{run}-reg-{i}", "images": [{"data": photo(names[i % len(names)])}],
+                            "watchlistIds": [watchlist]}  # fmt: skip
+                    (await client.post("/api/v1/WatchlistMembers/Register", json=body)).raise_for_status()
+
+            started = time.perf_counter()
+            await asyncio.gather(registrar(), registrar())
+            register_rate = args.registers / (time.perf_counter() - started)
+            print(f"register: {register_rate:.1f} members/s ({args.registers} members, 2 in flight)")
+
+            pair = {"probeImage": {"image": {"data": photo("img1.jpg")}},
+                    "referenceImage": {"image": {"data": photo("img2.jpg")}}}  # fmt: skip
+            lat = await timed(args.verifies, lambda _: client.post("/api/v1/Faces/Verify", json=pair), 200)
+            verify_p50 = p(lat, 50)
+            print(f"verify: p50 {verify_p50:.1f} ms, p99 {p(lat, 99):.1f} ms")
+        finally:
+            await db.execute("DELETE FROM watchlist_members WHERE id LIKE $1", f"bench-{run}-%")
+            await client.delete(f"/api/v1/Watchlists/{watchlist}")
+            await db.close()
+    print(
+        f"search: p50 {search_p50:.0f} ms, p99 {search_p99:.0f} ms at {sizes[-1]} members, "
+        f"register {register_rate:.1f} members/s, verify p50 {verify_p50:.0f} ms"
+    )
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

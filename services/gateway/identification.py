@@ -1,0 +1,123 @@
+"""The identification API at the REST edge: registering faces, 1:N search, 1:1 verify, liveness and
+detection. Controllers only validate and hand over to services.gateway.pipeline, which chains the
+detector, extractor and matcher over the bus."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, get, post
+
+from services.gateway import pipeline
+from services.gateway.compatibility import FACEGATE_TAG
+from services.gateway.paging import Ascending, PageNumber, PageSize, ShowTotalCount, page_links, page_query
+from services.gateway.params import EntityId
+from services.gateway.problems import responses
+from shared.bus import Bus
+from shared.messages.identification import (
+    AddNewFaceRequest,
+    Face,
+    FaceDetectRequest,
+    FaceDetectResponse,
+    FacePagedCollection,
+    FaceWatchlistMemberRemoveRequest,
+    RegisterWatchlistMemberRequest,
+    SearchInWatchlistByTemplateRequest,
+    SearchInWatchlistByTemplateResponse,
+    SearchInWatchlistRequest,
+    SearchInWatchlistResponse,
+    SpoofCheckRequest,
+    SpoofCheckResponse,
+    VerificationRequest,
+    VerificationResponse,
+    WatchlistMemberWithRelatedData,
+)
+
+# Every operation here may also answer 408 (workers too slow), 413 (body too large) and 422
+# (an image understood but unusable: no face, several faces, below the quality gate).
+IMAGE_ERRORS = (408, 413, 422)
+
+
+class MemberFacesController(Controller):
+    path = "/api/v1/WatchlistMembers"
+    tags = ["WatchlistMember"]
+
+    @post("/Register", status_code=201, responses=responses(404, 409, *IMAGE_ERRORS))
+    async def register(self, data: RegisterWatchlistMemberRequest, bus: Bus) -> WatchlistMemberWithRelatedData:
+        """Create a member from one or more photos in one or more watchlists: all or nothing.
+        An existing id is a 409 (add faces to it with AddNewFace)."""
+        return await pipeline.register(bus, data)
+
+    @post("/{id:str}/AddNewFace", status_code=201, responses=responses(404, *IMAGE_ERRORS))
+    async def add_new_face(self, id: EntityId, data: AddNewFaceRequest, bus: Bus) -> Face:
+        """Add a face from a photo to an existing member."""
+        return await pipeline.add_face(bus, id, data)
+
+    @get("/{id:str}/Faces", responses=responses(404))
+    async def list_faces(
+        self,
+        id: EntityId,
+        request: Request[Any, Any, Any],
+        bus: Bus,
+        page_number: PageNumber = 1,
+        page_size: PageSize = 20,
+        ascending: Ascending = True,
+        show_total_count: ShowTotalCount = False,
+    ) -> FacePagedCollection:
+        """A member's faces, paged, by creation time."""
+        query = page_query(page_number, page_size, ascending, show_total_count)
+        page = await pipeline.list_faces(bus, id, query)
+        previous, following = page_links(request, query, page)
+        return FacePagedCollection(
+            total_items_count=page.total_items_count,
+            items=page.items,
+            page_size=query.page_size,
+            page_number=query.page_number,
+            previous_page=previous,
+            next_page=following,
+        )
+
+    @post("/{id:str}/RemoveFace", status_code=204, responses=responses(404, 413))
+    async def remove_face(self, id: EntityId, data: FaceWatchlistMemberRemoveRequest, bus: Bus) -> None:
+        """Remove one face (and its template) from a member; the next search no longer sees it."""
+        await pipeline.remove_face(bus, id, data.face_id)
+
+
+class SearchController(Controller):
+    path = "/api/v1/Watchlists"
+    tags = ["Watchlist"]
+
+    @post("/Search", status_code=200, responses=responses(404, *IMAGE_ERRORS))
+    async def search(self, data: SearchInWatchlistRequest, bus: Bus) -> list[SearchInWatchlistResponse]:
+        """Every face in the image against the chosen watchlists (none given: all)."""
+        return await pipeline.search(bus, data)
+
+    @post("/SearchByTemplate", status_code=200, responses=responses(404, 408, 413))
+    async def search_by_template(
+        self, data: SearchInWatchlistByTemplateRequest, bus: Bus
+    ) -> SearchInWatchlistByTemplateResponse:
+        """Search with a template (float32 little-endian, base64) instead of an image."""
+        return await pipeline.search_by_template(bus, data)
+
+
+class FacesController(Controller):
+    path = "/api/v1/Faces"
+    tags = ["Face"]
+
+    @post("/Verify", status_code=200, responses=responses(*IMAGE_ERRORS))
+    async def verify(self, data: VerificationRequest, bus: Bus) -> VerificationResponse:
+        """1:1: how alike the largest faces of two images are (confidence 0..100, as `score`)."""
+        return await pipeline.verify(bus, data)
+
+    @post("/SpoofCheck", status_code=200, responses=responses(*IMAGE_ERRORS))
+    async def spoof_check(self, data: SpoofCheckRequest, bus: Bus) -> SpoofCheckResponse:
+        """Passive liveness of the largest face (distant and/or nearby)."""
+        return await pipeline.spoof_check(bus, data)
+
+    @post("/Detect", status_code=200, tags=[FACEGATE_TAG], responses=responses(*IMAGE_ERRORS))
+    async def detect(self, data: FaceDetectRequest, bus: Bus) -> FaceDetectResponse:
+        """Facegate addition: every face with box, landmarks, attributes and optionally a crop."""
+        return await pipeline.detect(bus, data)
+
+
+CONTROLLERS = [MemberFacesController, SearchController, FacesController]

@@ -1,0 +1,374 @@
+"""The identification chain behind the REST edge: the image goes once to the detector (faces,
+landmarks, quality, aligned crops), the crops to the extractor (templates, attributes, liveness,
+one batch), the templates to the matcher. This module only sequences those calls and renders
+their answers in SmartFace's shapes; the work itself happens in the workers."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Sequence
+from typing import TypeVar
+
+import msgspec
+import numpy as np
+
+from services.gateway import faces_view
+from services.gateway.freshness import GalleryFreshness
+from shared import blobs, subjects
+from shared.bus import Bus, Empty
+from shared.errors import NotFound, Unprocessable, ValidationFailed
+from shared.messages import faces as wire
+from shared.messages import matcher as m
+from shared.messages.common import ById, Page, PageQuery
+from shared.messages.gallery import Watchlist, WatchlistMember
+from shared.messages.identification import (
+    AddNewFaceRequest,
+    DetectedFace,
+    Face,
+    FaceDetectorConfig,
+    FaceDetectRequest,
+    FaceDetectResponse,
+    FaceFeaturesConfig,
+    FaceSearchDetectorConfig,
+    RegisterWatchlistMemberRequest,
+    SearchInWatchlistByTemplateRequest,
+    SearchInWatchlistByTemplateResponse,
+    SearchInWatchlistRequest,
+    SearchInWatchlistResponse,
+    SearchResult,
+    SpoofCheckConfig,
+    SpoofCheckRequest,
+    SpoofCheckResponse,
+    VerificationRequest,
+    VerificationResponse,
+    WatchlistMemberWithRelatedData,
+)
+from shared.scores import score_from_similarity
+
+T = TypeVar("T")
+
+PHOTO_MAX_FACE_SIZE = 100_000
+
+NO_FEATURES = FaceFeaturesConfig(**{f: False for f in FaceFeaturesConfig.__struct_fields__})
+
+
+class Analysed(msgspec.Struct, frozen=True):
+    """One face as the detector and the extractor saw it."""
+
+    detected: wire.DetectedFace
+    extracted: wire.ExtractedFace
+
+
+# Detection and extraction.
+
+
+def detector_config(
+    config: FaceDetectorConfig | FaceSearchDetectorConfig | None, max_faces: int | None = None
+) -> wire.FaceDetectorConfig:
+    # SmartFace's maxFaceSize default (600 px) suits cameras; a photo sent without any
+    # faceDetectorConfig often holds a larger face, so then no upper bound applies.
+    fields = msgspec.structs.asdict(config) if config is not None else {"max_face_size": PHOTO_MAX_FACE_SIZE}
+    if max_faces is not None:
+        fields["max_faces"] = max_faces
+    return wire.FaceDetectorConfig(**fields)
+
+
+def features_config(
+    features: FaceFeaturesConfig | None,
+    *,
+    template: bool,
+    distant: bool = False,
+    nearby: bool = False,
+    mask_threshold: float = 3000,
+) -> wire.FaceFeaturesConfig:
+    f = features or FaceFeaturesConfig()
+    return wire.FaceFeaturesConfig(
+        age=f.age, gender=f.gender, face_mask=f.face_mask, yaw_angle=f.yaw_angle, pitch_angle=f.pitch_angle,
+        roll_angle=f.roll_angle, sharpness=f.sharpness, brightness=f.brightness, template=template,
+        distant_liveness=distant, nearby_liveness=nearby, face_mask_threshold=int(mask_threshold),
+    )  # fmt: skip
+
+
+async def analyse(
+    bus: Bus, image: bytes, detector: wire.FaceDetectorConfig, features: wire.FaceFeaturesConfig
+) -> list[Analysed]:
+    """Every face of `image` (largest first) with what `features` asks for."""
+    blob = await blobs.wrap(bus, image)
+    try:
+        detected = await bus.request(
+            subjects.DETECTOR_DETECT, wire.DetectRequest(image=blob, face_detector_config=detector), wire.DetectResponse
+        )
+    finally:
+        await blobs.release(bus, blob)
+    if not detected.faces:
+        return []
+    extract = wire.ExtractRequest(crops=[f.crop for f in detected.faces], face_features_config=features)
+    extracted = await bus.request(subjects.EXTRACTOR_EXTRACT, extract, wire.ExtractResponse)
+    return [Analysed(d, e) for d, e in zip(detected.faces, extracted.faces, strict=True)]
+
+
+def largest(faces: list[Analysed], what: str) -> Analysed:
+    if not faces:
+        raise Unprocessable(f"No face was found in the {what}.")
+    return faces[0]
+
+
+def split_model(template_model: str) -> tuple[str, str]:
+    name, _, version = template_model.partition("@")
+    return name, version
+
+
+# Registration and faces.
+
+
+def pick_face(faces: list[Analysed], index: int, selector: str | None) -> Analysed:
+    """The one face an enrollment photo gives, or a 422 that names the photo and the reason."""
+    if not faces:
+        raise Unprocessable(f"Image {index}: no face found that passes faceDetectorConfig.")
+    if len(faces) > 1 and selector in (None, "singleFaceOnly"):
+        raise Unprocessable(
+            f"Image {index}: {len(faces)} faces found where faceSelector singleFaceOnly needs exactly one "
+            "(send faceSelector largestFace to take the largest)."
+        )
+    return faces[0]
+
+
+async def enrollment_faces(
+    bus: Bus,
+    images: Sequence[tuple[bytes, str | None, str | None]],
+    config: FaceDetectorConfig | None,
+    keep_crops: bool,
+) -> list[m.NewFace]:
+    """(image, faceSelector, faceId) -> faces to store; every image must give one usable face."""
+    detector = detector_config(config)
+    features = features_config(FaceFeaturesConfig(), template=True)
+    analysed = await asyncio.gather(*(analyse(bus, image, detector, features) for image, _, _ in images))
+    new_faces = []
+    for index, ((_, selector, face_id), faces) in enumerate(zip(images, analysed, strict=True)):
+        face = pick_face(faces, index, selector)
+        if face.extracted.template is None:
+            raise Unprocessable(f"Image {index}: no template could be made from the face.")
+        name, version = split_model(face.extracted.template_model)
+        new_faces.append(
+            m.NewFace(
+                template=face.extracted.template, model_name=name, model_version=version, face_id=face_id,
+                face=faces_view.stored_fields(face.detected, face.extracted),
+                crop=face.detected.crop if keep_crops else None,
+            )
+        )  # fmt: skip
+    return new_faces
+
+
+async def register(bus: Bus, req: RegisterWatchlistMemberRequest) -> WatchlistMemberWithRelatedData:
+    keep = req.privacy.save_registration_images if req.privacy else True
+    images = [(i.data, i.face_selector, i.face_id) for i in req.images]
+    new_faces = await enrollment_faces(bus, images, req.face_detector_config, keep)
+    reply = await bus.request(
+        subjects.MEMBER_REGISTER,
+        m.RegisterMemberRequest(
+            id=req.id or str(uuid.uuid4()), display_name=req.display_name, full_name=req.full_name, note=req.note,
+            labels=req.labels or [], privacy=req.privacy, watchlist_ids=req.watchlist_ids, faces=new_faces,
+        ),
+        m.RegisterMemberReply,
+    )  # fmt: skip
+    GalleryFreshness.of(bus).saw(reply.seq)
+    return WatchlistMemberWithRelatedData(
+        watchlists=reply.watchlists, faces=[faces_view.face(f) for f in reply.faces],
+        display_name=reply.member.display_name, full_name=reply.member.full_name, note=reply.member.note,
+        labels=reply.member.labels, totp_enabled=reply.member.totp_enabled, privacy=reply.member.privacy,
+        id=reply.member.id, created_at=reply.member.created_at, updated_at=reply.member.updated_at,
+    )  # fmt: skip
+
+
+async def add_face(bus: Bus, member_id: str, req: AddNewFaceRequest) -> Face:
+    member = await bus.request(subjects.MEMBER_GET, ById(id=member_id), WatchlistMember)  # 404 first
+    image = req.image_data
+    (new_face,) = await enrollment_faces(
+        bus, [(image.data, image.face_selector, image.face_id)], req.face_detector_config,
+        member.privacy.save_registration_images,
+    )  # fmt: skip
+    added = await bus.request(
+        subjects.FACE_ADD, m.AddFacesRequest(member_id=member_id, faces=[new_face]), m.AddFacesReply
+    )
+    GalleryFreshness.of(bus).saw(added.seq)
+    page = await list_faces(bus, member_id, PageQuery(page_size=1, ascending=False))
+    stored = [f for f in page.items if f.id == added.face_ids[0]]
+    if not stored:  # a concurrent RemoveFace took it already
+        raise Unprocessable(f"Face {added.face_ids[0]} was removed while it was being added.")
+    return stored[0]
+
+
+async def list_faces(bus: Bus, member_id: str, query: PageQuery) -> Page[Face]:
+    page = await bus.request(
+        subjects.FACE_LIST, m.MemberFacesQuery(member_id=member_id, page=query), Page[m.MemberFace]
+    )
+    return Page(items=[faces_view.face(f) for f in page.items], has_next=page.has_next,
+                total_items_count=page.total_items_count)  # fmt: skip
+
+
+async def remove_face(bus: Bus, member_id: str, face_id: str) -> None:
+    ack = await bus.request(
+        subjects.FACE_REMOVE, m.RemoveFaceRequest(member_id=member_id, face_id=face_id), m.ChangeAck
+    )
+    GalleryFreshness.of(bus).saw(ack.seq)
+
+
+# 1:N search.
+
+
+async def match(
+    bus: Bus,
+    templates: list[bytes],
+    model: str,
+    watchlist_ids: list[str] | None,
+    threshold: int | None,
+    max_results: int,
+) -> list[list[SearchResult]]:
+    """One list of SearchResults per template: the best candidates per member and watchlist."""
+    reply = await bus.request(
+        subjects.TEMPLATE_SEARCH,
+        m.SearchRequest(
+            templates=templates, model_name=model, watchlist_ids=watchlist_ids or [], threshold=threshold,
+            max_result_count=max_results, min_seq=GalleryFreshness.of(bus).seq,
+        ),
+        m.SearchReply,
+    )  # fmt: skip
+    member_ids = {c.member_id for r in reply.results for c in r.candidates}
+    watchlist_ids_found = {w for r in reply.results for c in r.candidates for w in c.watchlist_ids}
+    members, watchlists = await asyncio.gather(
+        fetch_all(bus, subjects.MEMBER_GET, member_ids, WatchlistMember),
+        fetch_all(bus, subjects.WATCHLIST_GET, watchlist_ids_found, Watchlist),
+    )
+    out = []
+    for result in reply.results:
+        found = [
+            faces_view.search_result(c.score, members[c.member_id], watchlists[w])
+            for c in result.candidates
+            for w in c.watchlist_ids
+            if c.member_id in members and w in watchlists  # deleted since the search: skip
+        ]
+        found.sort(key=lambda r: -r.score)
+        out.append(found[:max_results])
+    return out
+
+
+async def fetch_all(bus: Bus, subject: str, ids: set[str], kind: type[T]) -> dict[str, T]:
+    """Details of several objects at once; ones deleted meanwhile are left out."""
+
+    async def one(i: str) -> tuple[str, T | None]:
+        try:
+            return i, await bus.request(subject, ById(id=i), kind)
+        except NotFound:
+            return i, None
+
+    pairs = await asyncio.gather(*(one(i) for i in ids))
+    return {i: v for i, v in pairs if v is not None}
+
+
+def liveness_wanted(resource_ids: Sequence[str]) -> tuple[bool, bool]:
+    """SmartFace spoof detector resource ids -> (distant, nearby); 'none' switches checks off."""
+    distant = nearby = False
+    for rid in resource_ids:
+        lowered = rid.lower()
+        if lowered == "none":
+            continue
+        if "distant" in lowered:
+            distant = True
+        elif "nearby" in lowered:
+            nearby = True
+        else:
+            raise ValidationFailed(
+                f"Unknown spoof detector resource id '{rid}'; use e.g. liveness_distant_cpu_remote, "
+                "liveness_nearby_cpu_remote or none.",
+                errors={"spoofDetectorResourceIds": [f"unknown resource id '{rid}'"]},
+            )
+    return distant, nearby
+
+
+async def search(bus: Bus, req: SearchInWatchlistRequest) -> list[SearchInWatchlistResponse]:
+    distant, nearby = liveness_wanted(req.spoof_detector_resource_ids)
+    mask = req.face_mask_confidence_request.face_mask_threshold if req.face_mask_confidence_request else 3000
+    faces = await analyse(
+        bus, req.image.data, detector_config(req.face_detector_config),
+        features_config(req.face_features_config, template=True, distant=distant, nearby=nearby, mask_threshold=mask),
+    )  # fmt: skip
+    if not faces:
+        return []
+    templates = [f.extracted.template for f in faces if f.extracted.template is not None]
+    if len(templates) != len(faces):
+        raise Unprocessable("A template could not be made for every face.")
+    model, _ = split_model(faces[0].extracted.template_model)
+    results = await match(bus, templates, model, req.watchlist_ids, req.threshold, req.max_result_count)
+    spoof = req.spoof_check_config or SpoofCheckConfig()
+    features = req.face_features_config or FaceFeaturesConfig()
+    return [
+        faces_view.search_response(
+            f.detected, f.extracted, features, found, faces_view.spoof_result(f.extracted, spoof, distant, nearby)
+        )
+        for f, found in zip(faces, results, strict=True)
+    ]
+
+
+async def search_by_template(bus: Bus, req: SearchInWatchlistByTemplateRequest) -> SearchInWatchlistByTemplateResponse:
+    if len(req.template) == 0 or len(req.template) % 4:
+        raise ValidationFailed(
+            "template must be float32 values, base64 encoded.", errors={"template": ["not float32 bytes"]}
+        )
+    model = await default_model(bus)
+    (found,) = await match(bus, [req.template], model, req.watchlist_ids, req.threshold, req.max_result_count)
+    return SearchInWatchlistByTemplateResponse(match_results=found)
+
+
+async def default_model(bus: Bus) -> str:
+    """The model whose templates the extractor makes now (a template search compares with those)."""
+    info = await bus.request(subjects.EXTRACTOR_MODEL, Empty(), wire.ModelInfo)
+    return info.template_model.partition("@")[0]
+
+
+# 1:1, liveness, detection.
+
+
+async def verify(bus: Bus, req: VerificationRequest) -> VerificationResponse:
+    features = features_config(None, template=True)
+    probe_faces, reference_faces = await asyncio.gather(
+        analyse(bus, req.probe_image.image.data, detector_config(req.probe_image.face_detector_config, 1), features),
+        analyse(
+            bus, req.reference_image.image.data, detector_config(req.reference_image.face_detector_config, 1), features
+        ),
+    )
+    probe, reference = largest(probe_faces, "probe image"), largest(reference_faces, "reference image")
+    if probe.extracted.template is None or reference.extracted.template is None:
+        raise Unprocessable("A template could not be made from one of the faces.")
+    similarity = float(
+        np.frombuffer(probe.extracted.template, "<f4") @ np.frombuffer(reference.extracted.template, "<f4")
+    )
+    all_features = FaceFeaturesConfig()
+    return VerificationResponse(
+        confidence=float(score_from_similarity(similarity)),
+        probe_face_details=faces_view.attributes(probe.detected, probe.extracted, all_features),
+        reference_face_details=faces_view.attributes(reference.detected, reference.extracted, all_features),
+    )
+
+
+async def spoof_check(bus: Bus, req: SpoofCheckRequest) -> SpoofCheckResponse:
+    distant, nearby = liveness_wanted(req.spoof_detector_resource_ids)
+    features = features_config(NO_FEATURES, template=False, distant=distant, nearby=nearby)
+    face = largest(await analyse(bus, req.image.data, detector_config(req.face_detector_config, 1), features), "image")
+    return faces_view.spoof_result(face.extracted, req.spoof_check_config or SpoofCheckConfig(), distant, nearby)
+
+
+async def detect(bus: Bus, req: FaceDetectRequest) -> FaceDetectResponse:
+    features = req.face_features_config or FaceFeaturesConfig()
+    faces = await analyse(
+        bus, req.image.data, detector_config(req.face_detector_config), features_config(features, template=False)
+    )
+    return FaceDetectResponse(
+        faces=[
+            DetectedFace(
+                **msgspec.structs.asdict(faces_view.attributes(f.detected, f.extracted, features)),
+                crop_image=f.detected.crop if req.include_crops else None,
+            )
+            for f in faces
+        ]
+    )

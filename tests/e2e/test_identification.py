@@ -1,0 +1,325 @@
+"""Register, Search, Verify, SpoofCheck and Detect over HTTP on the real cluster, real models and
+the real photos of ../shared/faces."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import uuid
+from collections import defaultdict
+from collections.abc import Iterator
+from typing import Any
+
+import cv2
+import httpx
+import numpy as np
+import pytest
+
+from shared import blobs, subjects
+from shared.bus import Bus
+from shared.messages import faces as wire
+from shared.settings import Settings
+from tests.support import FACES, Cluster, assert_problem, photo_b64, read_csv, truncate
+
+THRESHOLD = 40
+IDENTITIES = read_csv("identities.csv")
+PAIRS = read_csv("pairs.csv")
+KNOWN = {row["photo"] for row in IDENTITIES}
+MULTI_FACE = {"couple.jpg", "selfie-many-people.jpg", "img11_reflection.jpg"}
+STRANGERS = sorted(
+    {p for pair in PAIRS for p in (pair["file_x"], pair["file_y"])} - KNOWN - MULTI_FACE
+)
+
+
+def by_identity() -> dict[str, list[str]]:
+    photos: dict[str, list[str]] = defaultdict(list)
+    for row in IDENTITIES:
+        photos[row["identity"]].append(row["photo"])
+    return dict(photos)
+
+
+def create_watchlist(api: httpx.Client, name: str, threshold: int = THRESHOLD) -> str:
+    r = api.post("/api/v1/Watchlists", json={"displayName": name, "fullName": name, "threshold": threshold})
+    assert r.status_code == 201, r.text
+    return str(r.json()["id"])
+
+
+def register(api: httpx.Client, member_id: str, photos: list[str], watchlists: list[str]) -> dict[str, Any]:
+    body = {"id": member_id, "images": [{"data": photo_b64(p)} for p in photos], "watchlistIds": watchlists}
+    r = api.post("/api/v1/WatchlistMembers/Register", json=body)
+    assert r.status_code == 201, r.text
+    member: dict[str, Any] = r.json()
+    return member
+
+
+def search(api: httpx.Client, photo: str, **options: Any) -> list[dict[str, Any]]:
+    r = api.post("/api/v1/Watchlists/Search", json={"image": {"data": photo_b64(photo)}, **options})
+    assert r.status_code == 200, r.text
+    faces: list[dict[str, Any]] = r.json()
+    return faces
+
+
+def encode(image: np.ndarray, ext: str = ".png") -> str:
+    ok, data = cv2.imencode(ext, image)
+    assert ok
+    return base64.b64encode(data.tobytes()).decode()
+
+
+@pytest.fixture(scope="module")
+def gallery(cluster: Cluster) -> dict[str, Any]:
+    """Every known identity registered from its first photo into one watchlist."""
+    truncate(cluster.servers.database_url)
+    with cluster.http() as api:
+        watchlist = create_watchlist(api, "known")
+        members = {}
+        for identity, photos in by_identity().items():
+            members[identity] = register(api, identity, photos[:1], [watchlist])
+    return {"watchlist": watchlist, "members": members}
+
+
+@pytest.fixture
+def client(cluster: Cluster) -> Iterator[httpx.Client]:
+    with cluster.http() as api:
+        yield api
+
+
+def test_registered_member_has_face_and_watchlist(gallery: dict[str, Any]) -> None:
+    member = gallery["members"]["person01"]
+    assert member["id"] == "person01"
+    assert [w["id"] for w in member["watchlists"]] == [gallery["watchlist"]]
+    (face,) = member["faces"]
+    assert face["type"] == "Regular" and face["state"] == "Extracted"
+    assert face["cropRightBottomX"] > face["cropLeftTopX"] and face["size"] > 0
+    assert face["leftEyeX"] is not None and 0 <= face["quality"] <= 10000
+
+
+def test_every_identity_is_found_from_its_other_photos(client: httpx.Client, gallery: dict[str, Any]) -> None:
+    misses = []
+    for identity, photos in by_identity().items():
+        for photo in photos[1:]:
+            faces = search(client, photo)
+            best = faces[0]["matchResults"][:1] if faces else []
+            if not best or best[0]["watchlistMemberId"] != identity or best[0]["score"] < THRESHOLD:
+                misses.append((identity, photo, best))
+    assert not misses, misses
+
+
+def test_strangers_match_nobody(client: httpx.Client, gallery: dict[str, Any]) -> None:
+    false_matches = [(p, f["matchResults"]) for p in STRANGERS for f in search(client, p) if f["matchResults"]]
+    assert not false_matches, false_matches
+
+
+def test_max_result_count_returns_sorted_candidates(client: httpx.Client, gallery: dict[str, Any]) -> None:
+    (face,) = search(client, "img2.jpg", threshold=20, maxResultCount=10)
+    results = face["matchResults"]
+    assert 1 <= len(results) <= 10
+    scores = [r["score"] for r in results]
+    assert scores == sorted(scores, reverse=True) and all(s >= 20 for s in scores)
+    assert results[0]["watchlistMemberId"] == "person01"
+    assert {"watchlistId", "watchlistDisplayName", "previewColor", "labels", "fullName"} <= results[0].keys()
+
+
+def test_search_answer_carries_face_details(client: httpx.Client, gallery: dict[str, Any]) -> None:
+    (face,) = search(client, "img2.jpg")
+    assert face["faceOrder"] == 1 and face["faceSize"] > 0 and face["faceArea"] > 0
+    assert 0 <= face["age"] <= 100 and face["gender"] in ("Male", "Female")
+    assert face["faceMaskStatus"] in ("Unknown", "Mask", "NoMask")
+    assert face["spoofCheckResult"]["performed"] is False  # not asked for
+    features_off = {k: False for k in ("age", "gender", "faceMask", "noseTip", "yawAngle", "pitchAngle", "rollAngle")}
+    (bare,) = search(client, "img2.jpg", faceFeaturesConfig=features_off)
+    assert bare["age"] is None and bare["gender"] is None and bare["yawAngle"] is None
+
+
+def test_multi_face_photos_return_every_face(client: httpx.Client, gallery: dict[str, Any]) -> None:
+    assert len(search(client, "couple.jpg")) == 2
+    crowd = search(client, "selfie-many-people.jpg")
+    assert len(crowd) >= 5
+    assert [f["faceOrder"] for f in crowd] == list(range(1, len(crowd) + 1))
+    sizes = [f["faceSize"] for f in crowd]
+    assert sizes == sorted(sizes, reverse=True)  # largest first
+    assert len(search(client, "selfie-many-people.jpg", faceDetectorConfig={"maxFaces": 2})) == 2
+
+
+def test_search_in_one_watchlist_never_returns_another(client: httpx.Client, gallery: dict[str, Any]) -> None:
+    other = create_watchlist(client, "other")
+    register(client, "person01-elsewhere", ["img4.jpg"], [other])
+    found = search(client, "img2.jpg", watchlistIds=[other], maxResultCount=10, threshold=0)[0]["matchResults"]
+    assert found and {r["watchlistId"] for r in found} == {other}
+    everywhere = search(client, "img2.jpg", maxResultCount=10)[0]["matchResults"]
+    assert {"person01", "person01-elsewhere"} <= {r["watchlistMemberId"] for r in everywhere}
+    assert client.delete("/api/v1/WatchlistMembers/person01-elsewhere").status_code == 204
+    assert search(client, "img2.jpg", watchlistIds=[other])[0]["matchResults"] == []  # gone at once
+
+
+def test_unlink_takes_effect_for_the_next_search(client: httpx.Client, gallery: dict[str, Any]) -> None:
+    link = {"watchlistId": gallery["watchlist"], "watchlistMembersIds": ["person02"]}
+    assert client.post("/api/v1/WatchlistMembers/UnlinkFromWatchlist", json=link).status_code == 204
+    try:
+        results = search(client, "img14.jpg")[0]["matchResults"]
+        assert all(r["watchlistMemberId"] != "person02" for r in results)
+    finally:
+        assert client.post("/api/v1/WatchlistMembers/LinkToWatchlist", json=link).status_code == 204
+    assert search(client, "img14.jpg")[0]["matchResults"][0]["watchlistMemberId"] == "person02"
+
+
+def test_verify_agrees_with_the_labelled_pairs(client: httpx.Client) -> None:
+    same = [p for p in PAIRS if p["Decision"] == "Yes"]
+    different = [p for p in PAIRS if p["Decision"] == "No"][: len(same)]
+    outcomes = defaultdict(list)
+    for pair in same + different:
+        body = {
+            "probeImage": {"image": {"data": photo_b64(pair["file_x"])}},
+            "referenceImage": {"image": {"data": photo_b64(pair["file_y"])}},
+        }
+        r = client.post("/api/v1/Faces/Verify", json=body)
+        assert r.status_code == 200, (pair, r.text)
+        answer = r.json()
+        assert 0 <= answer["confidence"] <= 100
+        outcomes[pair["Decision"]].append(answer["confidence"] >= THRESHOLD)
+    true_accept = sum(outcomes["Yes"]) / len(outcomes["Yes"])
+    false_accept = sum(outcomes["No"]) / len(outcomes["No"])
+    assert true_accept >= 0.95, outcomes
+    assert false_accept <= 0.03, outcomes
+
+
+def test_spoof_check_scores_in_range(client: httpx.Client) -> None:
+    both = ["liveness_distant_cpu_remote", "liveness_nearby_cpu_remote"]
+    body = {"image": {"data": photo_b64("img1.jpg")}, "spoofDetectorResourceIds": both}
+    r = client.post("/api/v1/Faces/SpoofCheck", json=body)
+    assert r.status_code == 200, r.text
+    answer = r.json()
+    assert answer["performed"] is True
+    for check in ("distantLivenessSpoofCheck", "nearbyLivenessSpoofCheck"):
+        result = answer[check]
+        assert result["performed"] is True and 0 <= result["score"] <= 100, answer
+    checks = ("distantLivenessSpoofCheck", "nearbyLivenessSpoofCheck")
+    assert answer["passed"] == all(answer[c]["passed"] for c in checks)
+    only_nearby = {**body, "spoofDetectorResourceIds": ["liveness_nearby_cpu_remote"]}
+    answer = client.post("/api/v1/Faces/SpoofCheck", json=only_nearby).json()
+    assert answer["distantLivenessSpoofCheck"]["performed"] is False and answer["nearbyLivenessSpoofCheck"]["performed"]
+    assert_problem(client.post("/api/v1/Faces/SpoofCheck", json={**body, "spoofDetectorResourceIds": ["cpu"]}), 400)
+
+
+def test_detect_returns_boxes_landmarks_and_crops(client: httpx.Client) -> None:
+    r = client.post("/api/v1/Faces/Detect", json={"image": {"data": photo_b64("couple.jpg")}, "includeCrops": True})
+    assert r.status_code == 200, r.text
+    faces = r.json()["faces"]
+    assert len(faces) == 2
+    for face in faces:
+        assert face["leftEyeX"] is not None and face["rightEyeX"] is not None
+        crop = cv2.imdecode(np.frombuffer(base64.b64decode(face["cropImage"]), np.uint8), cv2.IMREAD_COLOR)
+        assert crop is not None and min(crop.shape[:2]) > 20
+
+
+def test_register_refuses_bad_photos_and_stores_nothing(client: httpx.Client, gallery: dict[str, Any]) -> None:
+    blank = encode(np.full((480, 640, 3), 127, np.uint8))
+    cases = [
+        ([photo_b64("img1.jpg"), blank], "1"),  # the second image has no face
+        ([photo_b64("couple.jpg")], "0"),  # two faces where one is required
+    ]
+    for images, index in cases:
+        body = {"id": "half", "images": [{"data": d} for d in images], "watchlistIds": [gallery["watchlist"]]}
+        problem = assert_problem(client.post("/api/v1/WatchlistMembers/Register", json=body), 422)
+        assert index in str(problem["detail"]), problem
+        assert client.get("/api/v1/WatchlistMembers/half").status_code == 404
+    gated: dict[str, Any] = {"id": "half", "images": [{"data": photo_b64("img1.jpg")}]}
+    gated |= {"watchlistIds": [gallery["watchlist"]], "faceDetectorConfig": {"minFaceSize": 5000}}  # below the gate
+    assert_problem(client.post("/api/v1/WatchlistMembers/Register", json=gated), 422)
+    unknown = {"id": "half", "images": [{"data": photo_b64("img1.jpg")}], "watchlistIds": ["no-such-watchlist"]}
+    assert_problem(client.post("/api/v1/WatchlistMembers/Register", json=unknown), 404)
+    assert client.get("/api/v1/WatchlistMembers/half").status_code == 404
+
+
+def test_register_an_existing_id_is_409(client: httpx.Client, gallery: dict[str, Any]) -> None:
+    body = {"id": "person01", "images": [{"data": photo_b64("img2.jpg")}], "watchlistIds": [gallery["watchlist"]]}
+    assert_problem(client.post("/api/v1/WatchlistMembers/Register", json=body), 409)
+
+
+def test_add_list_and_remove_faces(client: httpx.Client, gallery: dict[str, Any]) -> None:
+    new_face = {"imageData": {"data": photo_b64("img21.jpg")}}
+    r = client.post("/api/v1/WatchlistMembers/person03/AddNewFace", json=new_face)
+    assert r.status_code == 201, r.text
+    added = r.json()
+    faces = client.get("/api/v1/WatchlistMembers/person03/Faces", params={"ShowTotalCount": True}).json()
+    assert faces["totalItemsCount"] == 2 and added["id"] in {f["id"] for f in faces["items"]}
+    remove = {"faceId": added["id"]}
+    assert client.post("/api/v1/WatchlistMembers/person03/RemoveFace", json=remove).status_code == 204
+    assert_problem(client.post("/api/v1/WatchlistMembers/person03/RemoveFace", json=remove), 404)
+    assert client.get("/api/v1/WatchlistMembers/person03/Faces").json()["items"][0]["id"] != added["id"]
+    assert_problem(client.post("/api/v1/WatchlistMembers/ghost/AddNewFace", json=new_face), 404)
+
+
+BAD_IMAGES = {
+    "invalid base64": "@@not base64@@",
+    "not an image": base64.b64encode(b"hello, this is text, not a picture" * 10).decode(),
+    "empty": "",
+    "truncated jpeg": base64.b64encode(b"\xff\xd8\xff\xe0" + b"\x00" * 30).decode(),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_IMAGES))
+def test_bad_images_are_4xx(client: httpx.Client, case: str) -> None:
+    r = client.post("/api/v1/Watchlists/Search", json={"image": {"data": BAD_IMAGES[case]}})
+    assert 400 <= r.status_code < 500, (case, r.status_code, r.text)
+    assert_problem(r, r.status_code)
+
+
+def test_decompression_bomb_is_refused_and_the_cluster_keeps_running(client: httpx.Client) -> None:
+    # A 30000x30000 PNG is a few hundred kB on the wire and 2.7 GB decoded.
+    bomb = cv2.imencode(".png", np.zeros((30000, 30000), np.uint8), [cv2.IMWRITE_PNG_COMPRESSION, 9])[1]
+    r = client.post("/api/v1/Watchlists/Search", json={"image": {"data": base64.b64encode(bomb.tobytes()).decode()}})
+    assert r.status_code in (413, 422), r.text
+    tiny = encode(np.zeros((1, 1, 3), np.uint8))
+    assert 400 <= client.post("/api/v1/Watchlists/Search", json={"image": {"data": tiny}}).status_code < 500
+    assert search(client, "img1.jpg")  # still answering
+
+
+def test_odd_formats_are_accepted(client: httpx.Client) -> None:
+    image = cv2.imread(str(FACES / "photos" / "img1.jpg"))
+    assert image is not None
+    rgba = cv2.cvtColor(image, cv2.COLOR_BGR2BGRA)
+    gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    deep = (image.astype(np.uint16) * 257)
+    for data in (encode(rgba, ".png"), encode(gray, ".jpg"), encode(deep, ".png")):
+        r = client.post("/api/v1/Faces/Detect", json={"image": {"data": data}})
+        assert r.status_code == 200 and len(r.json()["faces"]) == 1, r.text
+
+
+async def template_of(nats_url: str, photo: str) -> bytes:
+    """A template as a SmartFace client would hold one: made by the extractor from a photo."""
+    bus = await Bus.connect(Settings(nats_url=nats_url), "test-templates")
+    try:
+        image = await blobs.wrap(bus, (FACES / "photos" / photo).read_bytes())
+        config = wire.FaceDetectorConfig(max_face_size=100_000)
+        detected = await bus.request(
+            subjects.DETECTOR_DETECT, wire.DetectRequest(image=image, face_detector_config=config), wire.DetectResponse
+        )
+        extract = wire.ExtractRequest(crops=[detected.faces[0].crop])
+        extracted = await bus.request(subjects.EXTRACTOR_EXTRACT, extract, wire.ExtractResponse)
+        template = extracted.faces[0].template
+        assert template is not None
+        return template
+    finally:
+        await bus.close()
+
+
+def test_search_by_template(cluster: Cluster, client: httpx.Client, gallery: dict[str, Any]) -> None:
+    template = asyncio.run(template_of(cluster.servers.nats_url, "img2.jpg"))
+    body = {"template": base64.b64encode(template).decode(), "maxResultCount": 3}
+    r = client.post("/api/v1/Watchlists/SearchByTemplate", json=body)
+    assert r.status_code == 200, r.text
+    results = r.json()["matchResults"]
+    assert results[0]["watchlistMemberId"] == "person01" and results[0]["score"] >= THRESHOLD
+    assert results == search(client, "img2.jpg", maxResultCount=3)[0]["matchResults"]  # same answer as Search
+    for bad in (b"abc", b"\x00" * 64):  # not float32; float32 of the wrong length
+        body = {"template": base64.b64encode(bad).decode()}
+        assert_problem(client.post("/api/v1/Watchlists/SearchByTemplate", json=body), 400)
+
+
+def test_register_without_id_generates_a_guid(client: httpx.Client, gallery: dict[str, Any]) -> None:
+    body = {"images": [{"data": photo_b64("img25.jpg")}], "watchlistIds": [gallery["watchlist"]], "fullName": "Anon"}
+    r = client.post("/api/v1/WatchlistMembers/Register", json=body)
+    assert r.status_code == 201, r.text
+    member_id = r.json()["id"]
+    assert str(uuid.UUID(member_id)) == member_id
+    assert client.delete(f"/api/v1/WatchlistMembers/{member_id}").status_code == 204
