@@ -1,17 +1,28 @@
 """The hand-off from ingest to analysis: every sampled frame goes through `process_sampled_frame`.
 
-Today it only counts (the counts show in the camera's status and the service's $SRV.STATS).
-The face pipeline plugs in here once the models and the matcher's template search exist:
-publish the frame by reference as work for the detector, then extractor and matcher, and feed
-the results to the tracker (issue 6, second half). No faces are invented meanwhile.
+It runs the camera's face pipeline (session.py): detector -> extractor -> matcher -> tracker ->
+stored faces and events. A sweeper ends tracklets whose person left while no frame arrives.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import time
 from dataclasses import dataclass
 from datetime import datetime
 
+from services.camera_ingest.analysis import Directory
 from services.camera_ingest.decoder import SampledFrame
+from services.camera_ingest.session import CameraSession
+from services.camera_ingest.settings import IngestSettings
+from shared.errors import ServiceUnavailable
+from shared.runtime import ServiceContext
+
+log = logging.getLogger(__name__)
+
+SWEEP_INTERVAL_S = 0.25
+WARN_EVERY_S = 30.0  # a missing detector must not flood the log: one line per camera per 30 s
 
 
 @dataclass
@@ -22,17 +33,76 @@ class CameraStats:
     sampled: int = 0
     dropped: int = 0  # sampled but replaced by a newer frame before the pipeline took it
     reconnects: int = 0
+    analysed: int = 0  # went through the face pipeline
+    failed: int = 0  # the face pipeline failed on it (a worker down, a timeout)
     last_frame_at: datetime | None = None
     width: int | None = None
     height: int | None = None
+    analysis_ms: float = 0.0  # the last frame's time in the face pipeline
 
 
 class FramePipeline:
-    """What happens to a sampled frame."""
+    """What happens to a sampled frame; one per replica, with a session per camera."""
+
+    def __init__(self, ctx: ServiceContext | None = None, settings: IngestSettings | None = None) -> None:
+        self.ctx, self.settings = ctx, settings or IngestSettings()
+        self.sessions: dict[str, CameraSession] = {}
+        self.directory = Directory(ctx.bus) if ctx is not None else None
+        self._sweeper: asyncio.Task[None] | None = None
+        self._warned: dict[str, float] = {}
+
+    async def start(self) -> None:
+        """Follow gallery changes (names and privacy in the events must be current)."""
+        if self.directory is not None:
+            await self.directory.watch()
+
+    @property
+    def analysing(self) -> bool:
+        return self.ctx is not None and self.settings.analyse_faces
+
+    def session(self, camera_id: str) -> CameraSession:
+        assert self.ctx is not None and self.directory is not None
+        found = self.sessions.get(camera_id)
+        if found is None:
+            found = CameraSession.create(
+                self.ctx, camera_id, self.directory, self.settings.tracklet_timeout_s, self.settings.confirm_votes
+            )
+            self.sessions[camera_id] = found
+        if self._sweeper is None:
+            self._sweeper = asyncio.create_task(self._sweep())
+        return found
 
     async def process_sampled_frame(self, frame: SampledFrame, stats: CameraStats) -> None:
-        """Analyse one sampled frame. For now: record that it was sampled (a `frame sampled`
-        count, its time and size); detection, extraction, matching and tracking come here."""
-        stats.sampled += 1
-        stats.last_frame_at = frame.captured_at
-        stats.height, stats.width = frame.image.shape[0], frame.image.shape[1]
+        """Find, track, store and announce the frame's faces (the runner counted it sampled)."""
+        if not self.analysing:
+            return
+        started = time.perf_counter()
+        try:
+            await self.session(frame.camera_id).process(frame)
+            stats.analysed += 1
+        except ServiceUnavailable as exc:
+            stats.failed += 1
+            self._warn(frame.camera_id, str(exc))
+        finally:
+            stats.analysis_ms = (time.perf_counter() - started) * 1000
+
+    async def camera_stopped(self, camera_id: str) -> None:
+        """The stream stopped here (disabled, deleted, handed over): its tracklets end now."""
+        session = self.sessions.pop(camera_id, None)
+        if session is not None:
+            await session.close()
+
+    def _warn(self, camera_id: str, why: str) -> None:
+        now = time.monotonic()
+        if now - self._warned.get(camera_id, -WARN_EVERY_S) >= WARN_EVERY_S:
+            self._warned[camera_id] = now
+            log.warning("camera %s: frames are not analysed: %s", camera_id, why)
+
+    async def _sweep(self) -> None:
+        while True:
+            await asyncio.sleep(SWEEP_INTERVAL_S)
+            for session in list(self.sessions.values()):
+                try:
+                    await session.sweep()
+                except Exception:  # Postgres or NATS away: the next sweep retries
+                    log.exception("camera %s: ending tracklets failed", session.camera_id)

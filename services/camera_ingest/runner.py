@@ -57,6 +57,10 @@ class StreamRunner:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        try:  # its live tracklets end here: their events must not wait for the next owner
+            await self.pipeline.camera_stopped(self.spec.camera_id)
+        except Exception:
+            log.exception("camera %s: ending its tracklets failed", self.spec.camera_id)
         with contextlib.suppress(Exception):  # Redis away: the status expires by itself
             await self.board.clear(self.spec.camera_id)
 
@@ -66,7 +70,8 @@ class StreamRunner:
             camera_id=self.spec.camera_id, state=self.current, reason=self.reason, since=self.since,
             updated_at=datetime.now(UTC), owner=self.owner, frames_decoded=s.decoded, frames_sampled=s.sampled,
             frames_dropped=s.dropped, last_frame_at=s.last_frame_at, sample_interval_ms=self.spec.sample_interval_ms,
-            width=s.width, height=s.height, reconnects=s.reconnects,
+            width=s.width, height=s.height, reconnects=s.reconnects, frames_analysed=s.analysed,
+            frames_failed=s.failed, analysis_ms=round(s.analysis_ms, 1),
         )
 
     async def publish(self, *, changed: bool) -> None:
@@ -114,6 +119,12 @@ class StreamRunner:
         self.stats.decoded += count
 
     def _offer(self, frame: SampledFrame) -> None:
+        # Counted here, as the sampler picks it: `framesSampled` shows the stream and the rate,
+        # whatever the face pipeline's speed (`framesAnalysed` and `framesDropped` show that).
+        s = self.stats
+        s.sampled += 1
+        s.last_frame_at = frame.captured_at
+        s.height, s.width = frame.image.shape[0], frame.image.shape[1]
         if self._queue.full():  # live video: the newest frame matters, an old one is dropped
             self._queue.get_nowait()
             self.stats.dropped += 1

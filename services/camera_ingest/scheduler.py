@@ -118,7 +118,10 @@ class Scheduler:
     def stats(self) -> dict[str, Any]:
         """Per-camera counters for $SRV.STATS."""
         return {
-            cid: {"state": r.current, "decoded": s.decoded, "sampled": s.sampled, "dropped": s.dropped}
+            cid: {
+                "state": r.current, "decoded": s.decoded, "sampled": s.sampled, "dropped": s.dropped,
+                "analysed": s.analysed, "failed": s.failed,
+            }
             for cid, r in self.runners.items()
             for s in (r.stats,)
         }

@@ -1,24 +1,22 @@
-"""Wires camera_ingest: the camera endpoints, then the scheduler that runs this replica's streams."""
+"""Wires camera_ingest: the camera endpoints, what cameras saw (faces, frames, tracklets, images),
+then the scheduler that runs this replica's streams through the face pipeline."""
 
 from __future__ import annotations
 
 from services.camera_ingest.handlers import CameraHandlers
 from services.camera_ingest.pipeline import FramePipeline
 from services.camera_ingest.scheduler import Scheduler
+from services.camera_ingest.seen_handlers import SeenHandlers
 from services.camera_ingest.settings import IngestSettings
 from services.camera_ingest.status import StatusBoard
+from shared import subjects
 from shared.bus import Empty
 from shared.messages.cameras import (
-    CAMERA_CREATE,
-    CAMERA_DELETE,
-    CAMERA_GET,
-    CAMERA_LIST,
-    CAMERA_STATUS,
-    CAMERA_UPDATE,
     CameraCreateRequest,
     CameraUpdateRequest,
 )
 from shared.messages.common import ById
+from shared.messages.seen import ImageQuery, SeenQuery
 from shared.runtime import ServiceContext
 
 
@@ -31,12 +29,25 @@ async def setup(ctx: ServiceContext, settings: IngestSettings) -> None:
     board = StatusBoard(ctx.redis, ctx.bus, ttl_s=settings.lease_ttl_s * 2)
     h = CameraHandlers(ctx, board)
     add = ctx.host.add
-    await add(CAMERA_CREATE, CameraCreateRequest, h.create)
-    await add(CAMERA_UPDATE, CameraUpdateRequest, h.update)
-    await add(CAMERA_GET, ById, h.get)
-    await add(CAMERA_LIST, Empty, h.list_all)
-    await add(CAMERA_DELETE, ById, h.delete)
-    await add(CAMERA_STATUS, ById, h.status)
-    scheduler = Scheduler(ctx, settings, board, FramePipeline())
+    await add(subjects.CAMERA_CREATE, CameraCreateRequest, h.create)
+    await add(subjects.CAMERA_UPDATE, CameraUpdateRequest, h.update)
+    await add(subjects.CAMERA_GET, ById, h.get)
+    await add(subjects.CAMERA_LIST, Empty, h.list_all)
+    await add(subjects.CAMERA_DELETE, ById, h.delete)
+    await add(subjects.CAMERA_STATUS, ById, h.status)
+    seen = SeenHandlers(ctx)
+    await add(subjects.SEEN_FACE_LIST, SeenQuery, seen.list_faces)
+    await add(subjects.SEEN_FACE_GET, ById, seen.get_face)
+    await add(subjects.SEEN_FACE_DELETE, ById, seen.delete_face)
+    await add(subjects.SEEN_FRAME_LIST, SeenQuery, seen.list_frames)
+    await add(subjects.SEEN_FRAME_GET, ById, seen.get_frame)
+    await add(subjects.SEEN_FRAME_DELETE, ById, seen.delete_frame)
+    await add(subjects.SEEN_TRACKLET_LIST, SeenQuery, seen.list_tracklets)
+    await add(subjects.SEEN_TRACKLET_GET, ById, seen.get_tracklet)
+    await add(subjects.SEEN_TRACKLET_DELETE, ById, seen.delete_tracklet)
+    await add(subjects.SEEN_IMAGE_GET, ImageQuery, seen.get_image)
+    pipeline = FramePipeline(ctx, settings)
+    await pipeline.start()
+    scheduler = Scheduler(ctx, settings, board, pipeline)
     await scheduler.start()
     ctx.extra_stats["cameras"] = scheduler.stats

@@ -19,7 +19,7 @@ Seconds = Annotated[float, msgspec.Meta(gt=0)]
 
 
 class IngestSettings(msgspec.Struct, frozen=True, kw_only=True):
-    """Stream ownership, timeouts and reconnect backoff."""
+    """Stream ownership, timeouts, reconnect backoff and tracking."""
 
     # A replica owns a camera while it renews the camera's lease in Redis; a dead replica's
     # cameras move to the others after at most this long (plus one scheduling round).
@@ -41,6 +41,16 @@ class IngestSettings(msgspec.Struct, frozen=True, kw_only=True):
     # Sampled frames waiting for the pipeline per camera; beyond this the oldest is dropped
     # (live video must not lag behind).
     frame_queue: Annotated[int, msgspec.Meta(ge=1, le=100)] = 2
+    # A tracklet ends when none of its faces was seen for this long (then its no-match and
+    # completed events go out). Longer than a few sampling intervals, so a missed detection or
+    # a brief occlusion does not split one person into two tracklets.
+    tracklet_timeout_s: Seconds = 2.0
+    # Faces of a tracklet that must match a member before the match is announced (at the
+    # tracklet's end one suffices): a single lucky frame does not name a passer-by.
+    confirm_votes: Annotated[int, msgspec.Meta(ge=1, le=100)] = 2
+    # Run the face pipeline (detector, extractor, matcher) on sampled frames. Off: ingest only
+    # (what the decode benchmark measures).
+    analyse_faces: bool = True
 
 
 def load_ingest_settings(environ: Mapping[str, str] | None = None) -> IngestSettings:

@@ -17,9 +17,12 @@ from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
 
 from services.gateway.cameras import CameraController
+from services.gateway.freshness import GalleryFreshness
+from services.gateway.identification import CONTROLLERS as IDENTIFICATION_CONTROLLERS
 from services.gateway.members import WatchlistMemberController
 from services.gateway.metrics import Metrics, metrics_middleware
 from services.gateway.problems import EXCEPTION_HANDLERS
+from services.gateway.seen import SEEN_CONTROLLERS
 from services.gateway.system import FACEGATE_TAG, HealthController, VersionController
 from services.gateway.watchlists import WatchlistController
 from shared.bus import Bus
@@ -31,7 +34,8 @@ SWAGGER_ASSETS = Path(swagger_ui.__file__).parent / "static"
 ASSETS_PATH = "/swagger-assets"
 
 CONTROLLERS = [
-    WatchlistController, WatchlistMemberController, CameraController, VersionController, HealthController,
+    WatchlistController, WatchlistMemberController, *IDENTIFICATION_CONTROLLERS, CameraController,
+    *SEEN_CONTROLLERS, VersionController, HealthController,
 ]
 
 
@@ -70,6 +74,7 @@ def create_app(settings: Settings, bus: Bus | None = None) -> Litestar:
     async def lifespan(app: Litestar) -> AsyncGenerator[None, None]:
         owned = bus is None
         app.state.bus = bus or await Bus.connect(settings, "gateway")
+        await GalleryFreshness.of(app.state.bus).follow(app.state.bus)
         try:
             yield
         finally:

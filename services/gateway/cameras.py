@@ -9,14 +9,9 @@ from litestar.params import Parameter
 
 from services.gateway.compatibility import FACEGATE_TAG
 from services.gateway.problems import responses
+from shared import subjects
 from shared.bus import Bus, Empty
 from shared.messages.cameras import (
-    CAMERA_CREATE,
-    CAMERA_DELETE,
-    CAMERA_GET,
-    CAMERA_LIST,
-    CAMERA_STATUS,
-    CAMERA_UPDATE,
     Camera,
     CameraCreateRequest,
     CameraStatus,
@@ -39,31 +34,31 @@ class CameraController(Controller):
     @get("/", responses=responses())
     async def list_cameras(self, bus: Bus) -> list[Camera]:
         """Every camera (a plain array, as SmartFace answers)."""
-        return await bus.request(CAMERA_LIST, Empty(), list[Camera])
+        return await bus.request(subjects.CAMERA_LIST, Empty(), list[Camera])
 
     @post("/", status_code=201, responses=responses(409, 413))
     async def create_camera(self, data: CameraCreateRequest, bus: Bus) -> Camera:
         """Create a camera under a generated GUID; if `enabled`, a camera_ingest replica starts
         reading its stream within seconds."""
-        return await bus.request(CAMERA_CREATE, data, Camera)
+        return await bus.request(subjects.CAMERA_CREATE, data, Camera)
 
     @put("/", status_code=200, responses=responses(404, 409, 413))
     async def update_camera(self, data: CameraUpdateRequest, bus: Bus) -> Camera:
         """Replace the camera `id`; enabling, disabling or a new source takes effect at once."""
-        return await bus.request(CAMERA_UPDATE, data, Camera)
+        return await bus.request(subjects.CAMERA_UPDATE, data, Camera)
 
     @get("/{id:str}", responses=responses(404))
     async def get_camera(self, id: CameraId, bus: Bus) -> Camera:
         """One camera."""
-        return await bus.request(CAMERA_GET, ById(id=id), Camera)
+        return await bus.request(subjects.CAMERA_GET, ById(id=id), Camera)
 
     @delete("/{id:str}", status_code=204, responses=responses(404))
     async def delete_camera(self, id: CameraId, bus: Bus) -> None:
         """Delete a camera; its stream stops."""
-        await bus.request(CAMERA_DELETE, ById(id=id), Empty)
+        await bus.request(subjects.CAMERA_DELETE, ById(id=id), Empty)
 
     @get("/{id:str}/Status", tags=[FACEGATE_TAG], responses=responses(404))
     async def camera_status(self, id: CameraId, bus: Bus) -> CameraStatus:
         """Facegate addition: what camera_ingest is doing with the camera (state, reason, owner
         replica, frames decoded and sampled). SmartFace's Camera has no status field."""
-        return await bus.request(CAMERA_STATUS, ById(id=id), CameraStatus)
+        return await bus.request(subjects.CAMERA_STATUS, ById(id=id), CameraStatus)

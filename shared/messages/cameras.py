@@ -14,16 +14,9 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from shared import subjects
 from shared.messages.gallery import NO_NUL
 
 # Subjects of the camera_ingest service (to move into shared/subjects.py with the next merge).
-CAMERA_CREATE = subjects.rpc("camera_ingest", "camera", "create")
-CAMERA_UPDATE = subjects.rpc("camera_ingest", "camera", "update")
-CAMERA_GET = subjects.rpc("camera_ingest", "camera", "get")
-CAMERA_LIST = subjects.rpc("camera_ingest", "camera", "list")
-CAMERA_DELETE = subjects.rpc("camera_ingest", "camera", "delete")
-CAMERA_STATUS = subjects.rpc("camera_ingest", "camera", "status")
 # Events: `created`/`updated`/`deleted` wake every replica's scheduler; `status` is for subscribers.
 CAMERA_EVENTS = ("created", "updated", "deleted")
 CAMERA_STATUS_EVENT = "status"
@@ -374,3 +367,8 @@ class CameraStatus(msgspec.Struct, frozen=True, rename="camel"):
     width: int | None = None
     height: int | None = None
     reconnects: int = 0
+    # The face pipeline: frames analysed, frames it failed on (a worker down), and the last
+    # frame's time in it (detector + extractor + matcher + storage), milliseconds.
+    frames_analysed: int = 0
+    frames_failed: int = 0
+    analysis_ms: float = 0.0

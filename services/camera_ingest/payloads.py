@@ -1,0 +1,151 @@
+"""A camera face as SmartFace records and announces it: the stored `Face` fields and the event
+payloads (shared/messages/events.py). Pure functions of what the pipeline knows."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from services.camera_ingest.analysis import Analysed
+from shared.messages import events as ev
+from shared.messages.gallery import Watchlist, WatchlistMember
+
+
+@dataclass
+class FrameRef:
+    """An analysed frame; stored (row, and image when the camera keeps frames) with its first
+    stored face, so frames nobody refers to never reach the database."""
+
+    id: str
+    camera_id: str
+    at: datetime
+    position_ms: int
+    width: int
+    height: int
+    jpeg: bytes | None  # kept only when the camera stores frame images
+    stored: bool = False
+
+
+@dataclass
+class SeenFace:
+    """One analysed face of a tracklet."""
+
+    id: str
+    frame: FrameRef
+    analysed: Analysed
+    fields: dict[str, Any]  # the Face fields (snake_case) that are not bookkeeping
+    processed_at: datetime
+    stored: bool = False
+    created_at: datetime | None = None
+    image_id: str | None = None
+
+    @property
+    def quality(self) -> int:
+        return self.analysed.detected.quality
+
+
+def female_probability(analysed: Analysed) -> float | None:
+    """Stored faces carry gender as a number: 0 male .. 1 female (as the gateway's faces)."""
+    e = analysed.extracted
+    if e.gender is None or e.gender_confidence is None:
+        return None
+    confidence = e.gender_confidence / 10000
+    return confidence if e.gender == "Female" else 1 - confidence
+
+
+def face_fields(analysed: Analysed, faces_on_frame: int, area_change: float) -> dict[str, Any]:
+    """SmartFace Face fields of a camera face (JSON-ready: they are stored as jsonb)."""
+    d, e = analysed.detected, analysed.extracted
+    lt, rt, lb, rb = d.crop_corners
+    marks, pose = d.landmarks, d.pose
+    return {
+        "quality": d.quality, "template_quality": e.template_quality, "state": "Extracted", "type": "Regular",
+        "crop_left_top_x": lt.x, "crop_left_top_y": lt.y, "crop_right_top_x": rt.x, "crop_right_top_y": rt.y,
+        "crop_left_bottom_x": lb.x, "crop_left_bottom_y": lb.y,
+        "crop_right_bottom_x": rb.x, "crop_right_bottom_y": rb.y,
+        "left_eye_x": marks.left_eye.x, "left_eye_y": marks.left_eye.y,
+        "right_eye_x": marks.right_eye.x, "right_eye_y": marks.right_eye.y,
+        "age": e.age, "gender": female_probability(analysed),
+        "face_mask_confidence": float(e.face_mask_confidence) if e.face_mask_confidence is not None else None,
+        "nose_tip_confidence": None,  # no nose-tip model is shipped (docs/models.md)
+        "face_mask_status": e.face_mask_status, "face_area": d.face_area, "size": d.face_size,
+        "face_order": d.face_order, "faces_on_frame_count": faces_on_frame, "face_area_change": area_change,
+        "yaw_angle": pose.yaw, "pitch_angle": pose.pitch, "roll_angle": pose.roll,
+        "autolearn_cluster_type": None, "sharpness": float(d.sharpness), "brightness": float(d.brightness),
+        "tinted_glasses": None, "heavy_frame": None, "glass_status": None,  # no glasses model is shipped
+    }  # fmt: skip
+
+
+def _common(face: SeenFace, tracklet_id: str) -> dict[str, Any]:
+    f = face.fields
+    return {
+        **{k: f[k] for k in ev.FaceCreatedNotification.__struct_fields__ if k in f},
+        "id": face.id, "tracklet_id": tracklet_id, "frame_id": face.frame.id, "stream_id": face.frame.camera_id,
+        "image_data_id": face.image_id, "created_at": face.created_at or face.processed_at, "updated_at": None,
+        "processed_at": face.processed_at,
+    }  # fmt: skip
+
+
+def face_created(face: SeenFace, tracklet_id: str) -> ev.FaceCreatedNotification:
+    fields = _common(face, tracklet_id)
+    fields.update(area_on_frame=None, object_order_on_frame_for_type=None, objects_on_frame_count_for_type=None)
+    return ev.FaceCreatedNotification(**{k: fields[k] for k in ev.FaceCreatedNotification.__struct_fields__})
+
+
+def face_extracted(face: SeenFace, tracklet_id: str) -> ev.FaceExtractedNotification:
+    fields = {**_common(face, tracklet_id), "template_quality": face.fields["template_quality"]}
+    return ev.FaceExtractedNotification(**{k: fields[k] for k in ev.FaceExtractedNotification.__struct_fields__})
+
+
+def _result(face: SeenFace, tracklet_id: str, crop: bytes | None, kind: ev.MatchResultType) -> dict[str, Any]:
+    f = face.fields
+    return {
+        **{k: f[k] for k in ev.MatchResultNotification.__struct_fields__ if k in f},
+        "crop_image": crop, "trace_operation_name": None,
+        "frame_timestamp_microseconds": int(face.frame.at.timestamp() * 1_000_000),
+        "id": str(uuid.uuid4()), "type": kind,
+        "stream_id": face.frame.camera_id, "frame_id": face.frame.id, "client_id": None,
+        "face_size": f["size"], "face_area": f["face_area"] or 0.0, "face_order": f["face_order"] or 1,
+        "faces_on_frame_count": f["faces_on_frame_count"] or 1,
+        "created_at": face.processed_at, "updated_at": None, "processed_at": face.processed_at,
+        "tracklet_id": tracklet_id, "face_id": face.id, "template_quality": f["template_quality"] or 0,
+        "face_quality": f["quality"],
+    }  # fmt: skip
+
+
+def match_found(
+    face: SeenFace, tracklet_id: str, score: int, member: WatchlistMember, watchlist: Watchlist, crop: bytes | None
+) -> ev.MatchResultNotification:
+    fields = _result(face, tracklet_id, crop, "MATCH")
+    fields.update(
+        spoof_check=None, score=score, watchlist_member_id=member.id,
+        watchlist_member_full_name=member.full_name, watchlist_member_display_name=member.display_name,
+        watchlist_id=watchlist.id, watchlist_full_name=watchlist.full_name,
+        watchlist_display_name=watchlist.display_name, preview_color=watchlist.preview_color,
+        labels=[ev.MemberLabel(key=label.key, value=label.value) for label in member.labels],
+    )  # fmt: skip
+    return ev.MatchResultNotification(**{k: fields[k] for k in ev.MatchResultNotification.__struct_fields__})
+
+
+def match_missed(face: SeenFace, tracklet_id: str, crop: bytes | None) -> ev.NoMatchResultNotification:
+    fields = _result(face, tracklet_id, crop, "NO_MATCH")
+    return ev.NoMatchResultNotification(**{k: fields[k] for k in ev.NoMatchResultNotification.__struct_fields__})
+
+
+def tracklet_completed(
+    tracklet_id: str,
+    camera_id: str,
+    appeared: datetime,
+    disappeared: datetime,
+    appeared_ms: int,
+    disappeared_ms: int,
+    created_at: datetime,
+    updated_at: datetime,
+) -> ev.TrackletCompletedNotification:
+    return ev.TrackletCompletedNotification(
+        scope_id=camera_id, created_at=created_at, updated_at=updated_at, time_appeared=appeared,
+        time_disappeared=disappeared, time_appeared_relative_ms=appeared_ms,
+        time_disappeared_relative_ms=disappeared_ms, stream_id=camera_id, id=tracklet_id,
+    )  # fmt: skip

@@ -1,0 +1,244 @@
+"""SQL of what cameras saw (`seen_*` tables, owned by camera_ingest): frames, tracklets, faces,
+images. Functions take the connection first and return Structs; ids are GUIDs, so a string
+that is not one names nothing (None / False) instead of failing in Postgres."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from shared.messages.common import Page
+from shared.messages.seen import Frame, SeenQuery, Tracklet
+
+# Face fields kept in columns, the rest of SmartFace's Face lives in `face` jsonb.
+FACE_COLUMNS = ("id", "tracklet_id", "frame_id", "image_data_id", "created_at", "updated_at")
+
+
+def as_uuid(value: str | None) -> uuid.UUID | None:
+    if value is None:
+        return None
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        return None
+
+
+# --- writes (the pipeline) ---
+
+
+async def insert_image(
+    conn: asyncpg.Connection, camera_id: str, kind: str, width: int, height: int, data: bytes
+) -> str:
+    image_id = uuid.uuid4()
+    await conn.execute(
+        "INSERT INTO seen_images (id, camera_id, kind, width, height, data) VALUES ($1, $2, $3, $4, $5, $6)",
+        image_id, uuid.UUID(camera_id), kind, width, height, data,
+    )  # fmt: skip
+    return str(image_id)
+
+
+async def insert_frame(
+    conn: asyncpg.Connection,
+    frame_id: str,
+    camera_id: str,
+    image_id: str | None,
+    received_at: datetime,
+    position_ms: int,
+) -> None:
+    await conn.execute(
+        """INSERT INTO seen_frames (id, camera_id, image_id, received_at, position_ms)
+           VALUES ($1, $2, $3, $4, $5)""",
+        uuid.UUID(frame_id), uuid.UUID(camera_id), as_uuid(image_id), received_at, position_ms,
+    )  # fmt: skip
+
+
+async def insert_tracklet(
+    conn: asyncpg.Connection, tracklet_id: str, camera_id: str, appeared: datetime, appeared_ms: int
+) -> None:
+    await conn.execute(
+        """INSERT INTO seen_tracklets (id, camera_id, time_appeared, appeared_ms, disappeared_ms)
+           VALUES ($1, $2, $3, $4, $4)""",
+        uuid.UUID(tracklet_id), uuid.UUID(camera_id), appeared, appeared_ms,
+    )  # fmt: skip
+
+
+async def close_tracklet(
+    conn: asyncpg.Connection, tracklet_id: str, disappeared: datetime, disappeared_ms: int
+) -> tuple[datetime, datetime] | None:
+    """Mark the tracklet ended; (createdAt, updatedAt), None when it was deleted meanwhile."""
+    row = await conn.fetchrow(
+        """UPDATE seen_tracklets SET time_disappeared = $2, disappeared_ms = $3, updated_at = clock_timestamp()
+           WHERE id = $1 RETURNING created_at, updated_at""",
+        uuid.UUID(tracklet_id), disappeared, disappeared_ms,
+    )  # fmt: skip
+    return (row["created_at"], row["updated_at"]) if row else None
+
+
+async def insert_face(
+    conn: asyncpg.Connection,
+    face_id: str,
+    camera_id: str,
+    tracklet_id: str,
+    frame_id: str,
+    image_id: str | None,
+    fields: dict[str, Any],
+) -> datetime:
+    """Store a face; returns its createdAt. Raises ForeignKeyViolationError when its tracklet or
+    frame was deleted meanwhile (through the API)."""
+    created: datetime = await conn.fetchval(
+        """INSERT INTO seen_faces (id, camera_id, tracklet_id, frame_id, image_id, face)
+           VALUES ($1, $2, $3, $4, $5, $6) RETURNING created_at""",
+        uuid.UUID(face_id), uuid.UUID(camera_id), uuid.UUID(tracklet_id), uuid.UUID(frame_id),
+        as_uuid(image_id), {k: v for k, v in fields.items() if k not in FACE_COLUMNS},
+    )  # fmt: skip
+    return created
+
+
+async def drop_tracklet_images(conn: asyncpg.Connection, tracklet_id: str) -> None:
+    """Forget the crops of a tracklet's faces and the images of their frames (a matched member's
+    privacy forbids keeping them; a frame shared with another person loses its image too)."""
+    await conn.execute(
+        """DELETE FROM seen_images WHERE id IN (
+               SELECT image_id FROM seen_faces WHERE tracklet_id = $1 AND image_id IS NOT NULL
+               UNION
+               SELECT fr.image_id FROM seen_frames fr JOIN seen_faces f ON f.frame_id = fr.id
+               WHERE f.tracklet_id = $1 AND fr.image_id IS NOT NULL)""",
+        uuid.UUID(tracklet_id),
+    )
+
+
+# --- reads and deletes (the API) ---
+
+
+def _where(q: SeenQuery, camera: bool, tracklet: bool) -> tuple[str, list[Any]]:
+    clauses: list[str] = []
+    args: list[Any] = []
+    if camera and q.camera_id is not None:
+        args.append(as_uuid(q.camera_id))
+        clauses.append(f"camera_id = ${len(args)}")
+    if tracklet and q.tracklet_id is not None:
+        args.append(as_uuid(q.tracklet_id))
+        clauses.append(f"tracklet_id = ${len(args)}")
+    if q.created_from is not None:
+        args.append(q.created_from)
+        clauses.append(f"created_at >= ${len(args)}")
+    if q.created_to is not None:
+        args.append(q.created_to)
+        clauses.append(f"created_at < ${len(args)}")
+    return (" WHERE " + " AND ".join(clauses)) if clauses else "", args
+
+
+async def _page(
+    conn: asyncpg.Connection, table: str, columns: str, q: SeenQuery, *, camera: bool = True, tracklet: bool = False
+) -> tuple[list[asyncpg.Record], bool, int | None]:
+    where, args = _where(q, camera, tracklet)
+    order = "ASC" if q.page.ascending else "DESC"
+    n = len(args)
+    rows = await conn.fetch(
+        f"SELECT {columns} FROM {table}{where} ORDER BY created_at {order}, id {order} "
+        f"LIMIT ${n + 1} OFFSET ${n + 2}",
+        *args, q.page.page_size + 1, q.page.offset,
+    )  # fmt: skip
+    total = await conn.fetchval(f"SELECT count(*) FROM {table}{where}", *args) if q.page.show_total_count else None
+    return rows[: q.page.page_size], len(rows) > q.page.page_size, total
+
+
+FACE_SELECT = "id, tracklet_id, frame_id, image_id, face, created_at, updated_at"
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.capitalize() for part in rest)
+
+
+def to_face(row: asyncpg.Record) -> dict[str, Any]:
+    """SmartFace's `Face` with its camelCase names, as the gateway decodes it (into the
+    identification API's `Face`: one shape for a member's and a camera's faces, defined once)."""
+    fields = {
+        **row["face"],
+        "id": str(row["id"]), "tracklet_id": str(row["tracklet_id"]), "frame_id": str(row["frame_id"]),
+        "image_data_id": str(row["image_id"]) if row["image_id"] else None,
+        "created_at": row["created_at"], "updated_at": row["updated_at"],
+    }  # fmt: skip
+    if isinstance(fields.get("processed_at"), str):
+        fields["processed_at"] = datetime.fromisoformat(fields["processed_at"])
+    return {_camel(k): v for k, v in fields.items()}
+
+
+async def list_faces(conn: asyncpg.Connection, q: SeenQuery) -> Page[dict[str, Any]]:
+    rows, more, total = await _page(conn, "seen_faces", FACE_SELECT, q, tracklet=True)
+    return Page(items=[to_face(r) for r in rows], has_next=more, total_items_count=total)
+
+
+async def get_face(conn: asyncpg.Connection, face_id: str) -> dict[str, Any] | None:
+    key = as_uuid(face_id)
+    row = key and await conn.fetchrow(f"SELECT {FACE_SELECT} FROM seen_faces WHERE id = $1", key)
+    return to_face(row) if row else None
+
+
+FRAME_SELECT = "id, state, image_id, received_at, position_ms, created_at, updated_at"
+
+
+def to_frame(row: asyncpg.Record) -> Frame:
+    return Frame(
+        state=row["state"], image_data_id=str(row["image_id"]) if row["image_id"] else None,
+        received_at=row["received_at"], position_in_ms=row["position_ms"], id=str(row["id"]),
+        created_at=row["created_at"], updated_at=row["updated_at"],
+    )  # fmt: skip
+
+
+async def list_frames(conn: asyncpg.Connection, q: SeenQuery) -> Page[Frame]:
+    rows, more, total = await _page(conn, "seen_frames", FRAME_SELECT, q)
+    return Page(items=[to_frame(r) for r in rows], has_next=more, total_items_count=total)
+
+
+async def get_frame(conn: asyncpg.Connection, frame_id: str) -> Frame | None:
+    key = as_uuid(frame_id)
+    row = key and await conn.fetchrow(f"SELECT {FRAME_SELECT} FROM seen_frames WHERE id = $1", key)
+    return to_frame(row) if row else None
+
+
+TRACKLET_SELECT = "id, time_appeared, time_disappeared, appeared_ms, disappeared_ms, created_at, updated_at"
+
+
+def to_tracklet(row: asyncpg.Record) -> Tracklet:
+    return Tracklet(
+        time_appeared=row["time_appeared"], time_disappeared=row["time_disappeared"],
+        time_appeared_relative_ms=row["appeared_ms"], time_disappeared_relative_ms=row["disappeared_ms"],
+        id=str(row["id"]), created_at=row["created_at"], updated_at=row["updated_at"],
+    )  # fmt: skip
+
+
+async def list_tracklets(conn: asyncpg.Connection, q: SeenQuery) -> Page[Tracklet]:
+    rows, more, total = await _page(conn, "seen_tracklets", TRACKLET_SELECT, q)
+    return Page(items=[to_tracklet(r) for r in rows], has_next=more, total_items_count=total)
+
+
+async def get_tracklet(conn: asyncpg.Connection, tracklet_id: str) -> Tracklet | None:
+    key = as_uuid(tracklet_id)
+    row = key and await conn.fetchrow(f"SELECT {TRACKLET_SELECT} FROM seen_tracklets WHERE id = $1", key)
+    return to_tracklet(row) if row else None
+
+
+async def delete(conn: asyncpg.Connection, table: str, entity_id: str) -> bool:
+    """Delete a face, frame or tracklet (with what cascades: a tracklet's or frame's faces, and
+    the images of all of them); False when there is none."""
+    assert table in ("seen_faces", "seen_frames", "seen_tracklets")
+    key = as_uuid(entity_id)
+    return key is not None and await conn.fetchval(f"DELETE FROM {table} WHERE id = $1 RETURNING true", key) is not None
+
+
+async def get_image(conn: asyncpg.Connection, image_id: str) -> bytes | None:
+    key = as_uuid(image_id)
+    if key is None:
+        return None
+    data: bytes | None = await conn.fetchval("SELECT data FROM seen_images WHERE id = $1", key)
+    return data
+
+
+async def camera_exists(conn: asyncpg.Connection, camera_id: str) -> bool:
+    key = as_uuid(camera_id)
+    return key is not None and bool(await conn.fetchval("SELECT EXISTS (SELECT 1 FROM cameras WHERE id = $1)", key))

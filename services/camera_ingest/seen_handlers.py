@@ -1,0 +1,112 @@
+"""What cameras saw, for the API: faces, frames, tracklets and images. Decode -> one statement
+-> encode, a few lines each. Faces go out as camelCase maps that the gateway decodes into the
+identification API's `Face`: camera_ingest does not import that API, so it keeps running while
+the identification messages change."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import cv2
+import numpy as np
+
+from services.camera_ingest import records
+from shared import blobs
+from shared.errors import NotFound
+from shared.messages.common import ById, Page
+from shared.messages.seen import Frame, ImageQuery, ImageReply, SeenQuery, Tracklet
+from shared.runtime import ServiceContext
+
+JPEG_QUALITY = 90
+
+
+def resize_jpeg(data: bytes, min_size: int | None, max_size: int | None) -> bytes:
+    """Scale so the longer side is at most `max_size` and the shorter at least `min_size`
+    (`max_size` wins when both cannot hold); the stored bytes when no scaling is needed."""
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    if image is None:
+        return data
+    height, width = image.shape[:2]
+    scale = 1.0
+    if min_size is not None and min(width, height) < min_size:
+        scale = min_size / min(width, height)
+    if max_size is not None and max(width, height) * scale > max_size:
+        scale = max_size / max(width, height)
+    if abs(scale - 1.0) < 1e-6:
+        return data
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
+    ok, out = cv2.imencode(".jpg", cv2.resize(image, size, interpolation=interpolation),
+                           [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])  # fmt: skip
+    return out.tobytes() if ok else data
+
+
+@dataclass
+class SeenHandlers:
+    ctx: ServiceContext
+
+    async def _camera_known(self, q: SeenQuery) -> None:
+        if q.camera_id is None:
+            return
+        async with self.ctx.db.acquire() as conn:
+            if not await records.camera_exists(conn, q.camera_id):
+                raise NotFound(f"Camera '{q.camera_id}' does not exist.")
+
+    async def list_faces(self, q: SeenQuery) -> Page[dict[str, Any]]:
+        async with self.ctx.db.acquire() as conn:
+            return await records.list_faces(conn, q)
+
+    async def get_face(self, req: ById) -> dict[str, Any]:
+        async with self.ctx.db.acquire() as conn:
+            face = await records.get_face(conn, req.id)
+        if face is None:
+            raise NotFound(f"Face '{req.id}' does not exist.")
+        return face
+
+    async def delete_face(self, req: ById) -> None:
+        await self._delete("seen_faces", "Face", req.id)
+
+    async def list_frames(self, q: SeenQuery) -> Page[Frame]:
+        await self._camera_known(q)
+        async with self.ctx.db.acquire() as conn:
+            return await records.list_frames(conn, q)
+
+    async def get_frame(self, req: ById) -> Frame:
+        async with self.ctx.db.acquire() as conn:
+            frame = await records.get_frame(conn, req.id)
+        if frame is None:
+            raise NotFound(f"Frame '{req.id}' does not exist.")
+        return frame
+
+    async def delete_frame(self, req: ById) -> None:
+        await self._delete("seen_frames", "Frame", req.id)
+
+    async def list_tracklets(self, q: SeenQuery) -> Page[Tracklet]:
+        await self._camera_known(q)
+        async with self.ctx.db.acquire() as conn:
+            return await records.list_tracklets(conn, q)
+
+    async def get_tracklet(self, req: ById) -> Tracklet:
+        async with self.ctx.db.acquire() as conn:
+            tracklet = await records.get_tracklet(conn, req.id)
+        if tracklet is None:
+            raise NotFound(f"Tracklet '{req.id}' does not exist.")
+        return tracklet
+
+    async def delete_tracklet(self, req: ById) -> None:
+        await self._delete("seen_tracklets", "Tracklet", req.id)
+
+    async def get_image(self, q: ImageQuery) -> ImageReply:
+        async with self.ctx.db.acquire() as conn:
+            data = await records.get_image(conn, q.id)
+        if data is None:
+            raise NotFound(f"Image '{q.id}' does not exist.")
+        if q.min_size is not None or q.max_size is not None:
+            data = await self.ctx.run_blocking(resize_jpeg, data, q.min_size, q.max_size)
+        return ImageReply(jpeg=await blobs.wrap(self.ctx.bus, data))
+
+    async def _delete(self, table: str, what: str, entity_id: str) -> None:
+        async with self.ctx.db.acquire() as conn:
+            if not await records.delete(conn, table, entity_id):
+                raise NotFound(f"{what} '{entity_id}' does not exist.")

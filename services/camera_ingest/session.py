@@ -1,0 +1,293 @@
+"""One camera's face pipeline: frame -> faces -> tracklets -> stored records and events.
+
+Per analysed frame: JPEG-encode it (off the loop), detect and extract (analysis.py), search the
+templates in every watchlist, hand the faces to the tracker, then per tracklet keep the first
+and best face (the camera's faceSaveStrategy), count the members' votes and announce a match
+once per tracklet and member. A tracklet that ends (no face for the timeout) stores its best
+face, announces its leader if not yet, or a no-match, and completes.
+
+Frames and sweeps (expiry without new frames) take the same lock: one camera's state changes
+in one task at a time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import asyncpg
+import cv2
+import msgspec
+import numpy as np
+
+from services.camera_ingest import analysis, cameras, records
+from services.camera_ingest import payloads as p
+from services.camera_ingest.decoder import SampledFrame
+from services.camera_ingest.identity import Hit, Identity
+from services.camera_ingest.tracker import Detection, Track, Tracker, TrackerConfig
+from shared.imaging import header_size
+from shared.messages import events as ev
+from shared.messages import faces as wire
+from shared.messages.cameras import Camera
+from shared.runtime import ServiceContext
+
+log = logging.getLogger(__name__)
+
+CONFIG_TTL_S = 5.0  # a camera's detector or storage settings apply within this long
+
+
+@dataclass
+class Tracklet:
+    """What the pipeline keeps about a live tracklet."""
+
+    id: str
+    appeared: datetime
+    appeared_ms: int
+    last: datetime
+    last_ms: int
+    first: p.SeenFace
+    best: p.SeenFace
+    latest: p.SeenFace
+    identity: Identity[p.SeenFace]
+    keep_images: bool = True  # False once a member whose privacy forbids it was matched
+    stored: bool = False
+
+
+def encode_jpeg(rgb: np.ndarray, quality: int) -> bytes:
+    ok, data = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])
+    if not ok:
+        raise ValueError("the frame could not be encoded as JPEG")
+    return data.tobytes()
+
+
+def detector_config(camera: Camera) -> wire.FaceDetectorConfig:
+    c = camera.face_detector_config
+    return wire.FaceDetectorConfig(
+        min_face_size=c.min_face_size, max_face_size=max(c.min_face_size, c.max_face_size),
+        max_faces=min(1000, max(1, c.max_faces)), confidence_threshold=c.confidence_threshold,
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class SaveStrategy:
+    """SmartFace's faceSaveStrategy ("FirstFace, BestFace" by default): which faces to store."""
+
+    first: bool
+    best: bool
+    every: bool
+
+    @classmethod
+    def parse(cls, text: str) -> SaveStrategy:
+        t = text.lower()
+        every = "all" in t
+        first = "first" in t
+        return cls(first=first, best="best" in t or not (first or every), every=every)
+
+
+@dataclass
+class CameraSession:
+    ctx: ServiceContext
+    camera_id: str
+    directory: analysis.Directory
+    tracker: Tracker
+    confirm_votes: int = 2
+    tracklets: dict[str, Tracklet] = field(default_factory=dict)
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    started: float = field(default_factory=time.monotonic)
+    _camera: Camera | None = None
+    _camera_at: float = 0.0
+
+    @classmethod
+    def create(cls, ctx: ServiceContext, camera_id: str, directory: analysis.Directory, timeout_s: float,
+               confirm_votes: int) -> CameraSession:  # fmt: skip
+        return cls(ctx, camera_id, directory, Tracker(TrackerConfig(timeout_s=timeout_s)), confirm_votes)
+
+    async def camera(self) -> Camera | None:
+        if self._camera is None or time.monotonic() - self._camera_at > CONFIG_TTL_S:
+            async with self.ctx.db.acquire() as conn:
+                self._camera = await cameras.get(conn, self.camera_id)
+            self._camera_at = time.monotonic()
+        return self._camera
+
+    def position_ms(self, frame: SampledFrame) -> int:
+        if frame.stream_time_s is not None:
+            return int(frame.stream_time_s * 1000)
+        return int((time.monotonic() - self.started) * 1000)
+
+    # --- per frame ---
+
+    async def process(self, frame: SampledFrame) -> None:
+        camera = await self.camera()
+        if camera is None:  # deleted: the scheduler stops the stream in a moment
+            return
+        jpeg = await self.ctx.run_blocking(encode_jpeg, frame.image, camera.image_quality)
+        found = await analysis.analyse(self.ctx.bus, jpeg, detector_config(camera))
+        with_templates = [f for f in found.faces if f.extracted.template is not None]
+        model = with_templates[0].extracted.template_model if with_templates else ""
+        candidates = await analysis.search(self.ctx.bus, [f.extracted.template or b"" for f in with_templates], model)
+        by_face = dict(zip((id(f) for f in with_templates), candidates, strict=True))
+        async with self.lock:
+            at = frame.captured_at.timestamp()
+            for track in self.tracker.expire(at):
+                await self.finish(track)
+            if not found.faces:
+                return
+            ref = p.FrameRef(
+                id=str(uuid.uuid4()), camera_id=self.camera_id, at=frame.captured_at,
+                position_ms=self.position_ms(frame), width=found.width, height=found.height,
+                jpeg=jpeg if camera.save_frame_image_data else None,
+            )  # fmt: skip
+            detections = [
+                Detection(f.detected.box, np.frombuffer(f.extracted.template, "<f4") if f.extracted.template else None)
+                for f in found.faces
+            ]
+            assigned = self.tracker.assign(at, detections)
+            strategy = SaveStrategy.parse(camera.face_save_strategy)
+            for face, (track, started) in zip(found.faces, assigned, strict=True):
+                await self.add_face(track, started, face, ref, len(found.faces), by_face.get(id(face), []), strategy)
+
+    async def add_face(
+        self,
+        track: Track,
+        started: bool,
+        face: analysis.Analysed,
+        ref: p.FrameRef,
+        faces_on_frame: int,
+        candidates: list[analysis.m.Candidate],
+        strategy: SaveStrategy,
+    ) -> None:
+        state = self.tracklets.get(track.id)
+        change = face.detected.face_area - state.latest.analysed.detected.face_area if state else 0.0
+        seen = p.SeenFace(
+            id=str(uuid.uuid4()), frame=ref, analysed=face, fields=p.face_fields(face, faces_on_frame, change),
+            processed_at=datetime.now(UTC),
+        )  # fmt: skip
+        if state is None:
+            state = Tracklet(
+                id=track.id, appeared=ref.at, appeared_ms=ref.position_ms, last=ref.at, last_ms=ref.position_ms,
+                first=seen, best=seen, latest=seen, identity=Identity(self.confirm_votes),
+            )  # fmt: skip
+            self.tracklets[track.id] = state
+        else:
+            state.last, state.last_ms, state.latest = ref.at, ref.position_ms, seen
+            if seen.quality > state.best.quality:
+                state.best = seen
+        if (started and strategy.first) or strategy.every:
+            await self.store(state, seen)
+        state.identity.add(
+            [Hit(c.member_id, sorted(c.watchlist_ids)[0], c.score, seen) for c in candidates if c.watchlist_ids]
+        )
+        hit = state.identity.confirmed()
+        if hit is not None:
+            await self.announce(state, hit)
+
+    # --- storing and announcing ---
+
+    async def store(self, state: Tracklet, seen: p.SeenFace) -> None:
+        """Store a face (its frame and tracklet first, when not yet) and announce it."""
+        if seen.stored:
+            return
+        keep_crop = state.keep_images and bool(seen.analysed.detected.crop)
+        try:
+            async with self.ctx.db.acquire() as conn, conn.transaction():
+                if not state.stored:
+                    await records.insert_tracklet(conn, state.id, self.camera_id, state.appeared, state.appeared_ms)
+                    state.stored = True
+                if not seen.frame.stored:
+                    image_id = None
+                    if seen.frame.jpeg is not None and state.keep_images:
+                        image_id = await records.insert_image(
+                            conn, self.camera_id, "frame", seen.frame.width, seen.frame.height, seen.frame.jpeg
+                        )
+                    await records.insert_frame(
+                        conn, seen.frame.id, self.camera_id, image_id, seen.frame.at, seen.frame.position_ms
+                    )
+                    seen.frame.stored = True
+                if keep_crop:
+                    side = crop_side(seen.analysed.detected.crop)
+                    seen.image_id = await records.insert_image(
+                        conn, self.camera_id, "crop", side, side, seen.analysed.detected.crop
+                    )
+                fields = {**seen.fields, "processed_at": seen.processed_at.isoformat()}
+                seen.created_at = await records.insert_face(
+                    conn, seen.id, self.camera_id, state.id, seen.frame.id, seen.image_id, fields
+                )
+        except asyncpg.ForeignKeyViolationError:  # the tracklet or frame was deleted via the API
+            log.info("camera %s: tracklet %s was deleted while live; face not stored", self.camera_id, state.id)
+            return
+        seen.stored = True
+        await self.publish(ev.FACE_CREATED, p.face_created(seen, state.id))
+        await self.publish(ev.FACE_EXTRACTED, p.face_extracted(seen, state.id))
+
+    async def announce(self, state: Tracklet, hit: Hit[p.SeenFace]) -> None:
+        member = await self.directory.member(hit.member_id)
+        watchlist = await self.directory.watchlist(hit.watchlist_id)
+        if member is None or watchlist is None:  # deleted since the search
+            return
+        if not member.privacy.save_matched_images and state.keep_images:
+            state.keep_images = False
+            async with self.ctx.db.acquire() as conn:
+                await records.drop_tracklet_images(conn, state.id)
+        await self.store(state, hit.face)
+        crop = hit.face.analysed.detected.crop if member.privacy.include_matched_image_in_events else None
+        await self.publish(
+            ev.MATCH_FOUND, p.match_found(hit.face, state.id, hit.score, member, watchlist, crop or None)
+        )
+
+    async def finish(self, track: Track) -> None:
+        """The tracklet ended: store its best face, decide, complete."""
+        state = self.tracklets.pop(track.id, None)
+        if state is None:
+            return
+        camera = await self.camera()
+        strategy = SaveStrategy.parse(camera.face_save_strategy) if camera else SaveStrategy(False, True, False)
+        if strategy.best or not state.stored:  # every tracklet keeps at least one face
+            await self.store(state, state.best)
+        hit = state.identity.final()
+        if hit is not None:
+            await self.announce(state, hit)
+        if not state.identity.matched:
+            # The face the event names must be a stored one: the best, else the first.
+            face = state.best if state.best.stored else state.first
+            crop = face.analysed.detected.crop if state.keep_images else None
+            await self.publish(ev.MATCH_MISSED, p.match_missed(face, state.id, crop or None))
+        async with self.ctx.db.acquire() as conn:
+            stamps = await records.close_tracklet(conn, state.id, state.last, state.last_ms)
+        if stamps is None:
+            return
+        await self.publish(
+            ev.TRACKLET_COMPLETED,
+            p.tracklet_completed(state.id, self.camera_id, state.appeared, state.last, state.appeared_ms,
+                                 state.last_ms, *stamps),
+        )  # fmt: skip
+
+    async def publish(self, kind: tuple[str, str, str], payload: msgspec.Struct) -> None:
+        await self.ctx.bus.publish_event(ev.subject(kind, self.camera_id), payload, headers=ev.headers(kind))
+
+    # --- without frames ---
+
+    async def sweep(self) -> None:
+        """End the tracklets not seen for the timeout although no frame came (the person left
+        while the stream stalled, or no face is in view: frames with no face still expire)."""
+        async with self.lock:
+            for track in self.tracker.expire(time.time()):
+                await self.finish(track)
+
+    async def close(self) -> None:
+        """The stream stopped: every live tracklet ends now."""
+        async with self.lock:
+            for track in self.tracker.close_all():
+                try:
+                    await self.finish(track)
+                except Exception:  # the others must still end
+                    log.exception("camera %s: ending tracklet %s failed", self.camera_id, track.id)
+
+
+def crop_side(crop: bytes) -> int:
+    """The side of the detector's square face chip, read from its JPEG header."""
+    size = header_size(crop)
+    return size[0] if size else 0

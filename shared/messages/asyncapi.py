@@ -1,0 +1,143 @@
+"""docs/asyncapi.yaml, the AsyncAPI 3 document of every event Facegate publishes, generated
+from the event Structs so that it cannot drift from what is sent.
+
+    python -m shared.messages.asyncapi          # rewrite docs/asyncapi.yaml
+    python -m shared.messages.asyncapi --check  # exit 1 when it is stale (a unit test runs this)
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import yaml
+
+from shared.messages import events as ev
+from shared.messages.cameras import CameraEvent, CameraStatus
+from shared.messages.gallery import MemberEvent, WatchlistEvent
+from shared.messages.matcher import GalleryChanged
+from shared.version import VERSION
+
+DOCUMENT = Path(__file__).resolve().parents[2] / "docs" / "asyncapi.yaml"
+
+
+@dataclass(frozen=True)
+class Channel:
+    name: str  # channel and message key
+    address: str
+    parameter: str  # what the last token is
+    payload: type[msgspec.Struct]
+    summary: str
+    topic: str | None = None  # SmartFace's topic (the SmartFace-Topic header)
+
+
+def _camera(kind: tuple[str, str, str], name: str, payload: type[msgspec.Struct], summary: str) -> Channel:
+    entity, verb, topic = kind
+    return Channel(name, f"facegate.evt.{entity}.{verb}.{{cameraId}}", "cameraId", payload, summary, topic)
+
+
+CHANNELS = [
+    _camera(ev.FACE_CREATED, "faceCreated", ev.FaceCreatedNotification,
+            "A face a camera saw was stored (the first and best of each tracklet, by faceSaveStrategy)."),
+    _camera(ev.FACE_EXTRACTED, "faceExtracted", ev.FaceExtractedNotification,
+            "The stored face's template and attributes are known (right after faceCreated)."),
+    _camera(ev.MATCH_FOUND, "matchFound", ev.MatchResultNotification,
+            "A tracklet was identified as a watchlist member: once per tracklet and member, decided from "
+            "several frames. cropImage is null when the member's privacy excludes images from events."),
+    _camera(ev.MATCH_MISSED, "matchMissed", ev.NoMatchResultNotification,
+            "A tracklet ended without matching any member (its best face)."),
+    _camera(ev.TRACKLET_COMPLETED, "trackletCompleted", ev.TrackletCompletedNotification,
+            "No face of the tracklet was seen for the tracklet timeout (or the stream stopped)."),
+    Channel("cameraStatus", "facegate.evt.camera.status.{cameraId}", "cameraId", CameraStatus,
+            "Facegate: a camera's stream changed state (online, offline, error...) with the reason."),
+    *(
+        Channel(f"camera{verb.capitalize()}", f"facegate.evt.camera.{verb}.{{cameraId}}", "cameraId", CameraEvent,
+                f"Facegate: a camera was {verb} (camera is null on delete).")
+        for verb in ("created", "updated", "deleted")
+    ),
+    *(
+        Channel(f"watchlist{verb.capitalize()}", f"facegate.evt.watchlist.{verb}.{{watchlistId}}", "watchlistId",
+                WatchlistEvent, f"Facegate: a watchlist was {verb}.")
+        for verb in ("created", "updated", "deleted")
+    ),
+    *(
+        Channel(f"member{verb.capitalize()}", f"facegate.evt.member.{verb}.{{memberId}}", "memberId", MemberEvent,
+                f"Facegate: a watchlist member was {verb}.")
+        for verb in ("created", "updated", "deleted", "linked", "unlinked")
+    ),
+    Channel("galleryChanged", "facegate.evt.gallery.changed.{scope}", "scope", GalleryChanged,
+            "Facegate (internal): the gallery's change log reached seq; matcher replicas catch up."),
+]  # fmt: skip
+
+
+def document() -> dict[str, Any]:
+    payloads = sorted({c.payload for c in CHANNELS}, key=lambda t: t.__name__)
+    _, schemas = msgspec.json.schema_components(payloads, ref_template="#/components/schemas/{name}")
+    channels, operations, messages = {}, {}, {}
+    for c in CHANNELS:
+        message: dict[str, Any] = {
+            "name": c.name, "title": c.payload.__name__, "summary": c.summary, "contentType": "application/json",
+            "payload": {"$ref": f"#/components/schemas/{c.payload.__name__}"},
+        }  # fmt: skip
+        if c.topic is not None:
+            message["headers"] = {
+                "type": "object",
+                "properties": {ev.TOPIC_HEADER: {"type": "string", "const": c.topic}},
+                "required": [ev.TOPIC_HEADER],
+            }
+        messages[c.name] = message
+        channels[c.name] = {
+            "address": c.address,
+            "parameters": {c.parameter: {"description": "the id of the entity (its last subject token)"}},
+            "messages": {c.name: {"$ref": f"#/components/messages/{c.name}"}},
+        }
+        operations[f"receive{c.name[0].upper()}{c.name[1:]}"] = {
+            "action": "receive", "channel": {"$ref": f"#/channels/{c.name}"},
+            "messages": [{"$ref": f"#/channels/{c.name}/messages/{c.name}"}],
+        }  # fmt: skip
+    return {
+        "asyncapi": "3.0.0",
+        "info": {
+            "title": "Facegate events",
+            "version": VERSION,
+            "description": (
+                "Events on NATS JetStream (stream FACEGATE_EVENTS, subjects facegate.evt.>), camelCase JSON. "
+                "Camera events carry SmartFace's notification payloads field for field and SmartFace's ZeroMQ "
+                "topic in the SmartFace-Topic header. Subscribe with a wildcard, e.g. facegate.evt.match.*.* "
+                "(all match events) or facegate.evt.*.*.<cameraId> (one camera); a durable consumer resumes "
+                "where it stopped. Example: deploy/examples/subscribe_events.py. Generated by "
+                "`python -m shared.messages.asyncapi`."
+            ),
+        },
+        "defaultContentType": "application/json",
+        "servers": {"nats": {"host": "localhost:4222", "protocol": "nats", "description": "Facegate's NATS"}},
+        "channels": channels,
+        "operations": operations,
+        "components": {"messages": messages, "schemas": schemas},
+    }
+
+
+def render() -> str:
+    return "# Generated by `python -m shared.messages.asyncapi`; do not edit.\n" + yaml.safe_dump(
+        document(), sort_keys=False, width=110, allow_unicode=True
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--check", action="store_true", help="exit 1 if docs/asyncapi.yaml is stale")
+    args = parser.parse_args()
+    text = render()
+    if args.check:
+        if not DOCUMENT.exists() or DOCUMENT.read_text() != text:
+            sys.exit(f"{DOCUMENT} is stale: run python -m shared.messages.asyncapi")
+        return
+    DOCUMENT.write_text(text)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,205 @@
+"""The face pipeline on a live RTSP camera: a face walks across the picture, leaves, and comes
+back (the server loops the video); each pass is one person passing. The real detector,
+extractor and matcher run; a registered member gives one tracklet and one match event per pass,
+a stranger a no-match event. Events are read back from the JetStream events stream."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from shared.embedded import free_port
+from tests.rtsp.conftest import FAST_INGEST, RtspServer
+from tests.rtsp.events import Event, camera_events, wait_workers
+from tests.rtsp.media import write_jpegs
+from tests.support import REPO, Cluster, photo_b64, truncate, wait_until
+
+pytestmark = pytest.mark.rtsp
+
+SEEN_TABLES = ("seen_faces", "seen_frames", "seen_tracklets", "seen_images", "cameras")
+MEMBER_PHOTO_VIDEO = "img1.jpg"  # person01 walks in the video...
+MEMBER_PHOTO_ENROLLED = "img10.jpg"  # ...and was registered from another photo of theirs
+STRANGER_PHOTO = "img20.jpg"  # person03, in no watchlist (face size ~52 px in the video)
+# Sparse sampling: model inference takes ~100+ ms per face on the test machine's two cores.
+INTERVAL_MS = 400
+PIPELINE_ENV = {**FAST_INGEST, "FACEGATE_CAMERA_TRACKLET_TIMEOUT_S": "1.2"}
+
+
+@pytest.fixture(scope="module")
+def pipeline(gstreamer: None, cluster: Cluster) -> Iterator[Cluster]:
+    """The detector and extractor (unless the session runs them), and one camera_ingest with
+    short timeouts in place of the session's (which comes back afterwards)."""
+    services = cluster.services
+    had_default = ("camera_ingest", 0) in services.procs
+    if had_default:
+        services.stop_one("camera_ingest", 0)
+    models = {"FACEGATE_MODELS_DIR": os.environ.get("FACEGATE_MODELS_DIR", str(REPO / "var" / "models"))}
+    started = [("camera_ingest", 0)]
+    for worker in ("detector", "extractor"):  # the session's cluster may run them already
+        if (worker, 0) not in services.procs:
+            services.start(worker, 0, extra_env=models)
+            started.append((worker, 0))
+    services.start("camera_ingest", 0, extra_env=PIPELINE_ENV)
+    try:
+        wait_workers(cluster.servers.nats_url)
+        cameras_answer(cluster)
+        yield cluster
+    finally:
+        for key in started:
+            if key in services.procs:
+                services.stop_one(*key)
+        if had_default:
+            services.start("camera_ingest", 0)
+            cameras_answer(cluster)  # the next module expects it
+
+
+def cameras_answer(cluster: Cluster) -> None:
+    with cluster.http() as client:
+        wait_until(lambda: client.get("/api/v1/Cameras").status_code == 200, 60, "camera_ingest")
+
+
+@pytest.fixture(scope="module")
+def member(pipeline: Cluster) -> dict[str, str]:
+    """person01 in a watchlist, enrolled from a photo other than the video's."""
+    truncate(pipeline.servers.database_url)
+    with pipeline.http() as api:
+        r = api.post("/api/v1/Watchlists", json={"displayName": "staff", "fullName": "Staff", "threshold": 40})
+        assert r.status_code == 201, r.text
+        watchlist = r.json()["id"]
+        body = {
+            "id": "person01", "images": [{"data": photo_b64(MEMBER_PHOTO_ENROLLED)}], "watchlistIds": [watchlist],
+            "displayName": "Person 01", "fullName": "Person Zero One",
+        }  # fmt: skip
+        r = api.post("/api/v1/WatchlistMembers/Register", json=body)
+        assert r.status_code == 201, r.text
+    return {"member": r.json()["id"], "watchlist": watchlist}
+
+
+@pytest.fixture
+def api(pipeline: Cluster) -> Iterator[httpx.Client]:
+    truncate(pipeline.servers.database_url, SEEN_TABLES)
+    with pipeline.http() as client:
+        yield client
+    truncate(pipeline.servers.database_url, SEEN_TABLES)
+
+
+def serve(tmp_path: Path, photo: str) -> RtspServer:
+    # 20 frames walking (2 s at 10 fps), then 1.5 s without anyone: longer than the tracklet timeout.
+    frames = write_jpegs(tmp_path / photo, count=20, photo=photo, empty=15)
+    server = RtspServer(frames, free_port())
+    server.start()
+    return server
+
+
+def watch(api: httpx.Client, source: str) -> str:
+    body = {"name": "door", "source": source, "enabled": True, "redetectionTime": INTERVAL_MS}
+    r = api.post("/api/v1/Cameras", json=body)
+    assert r.status_code == 201, r.text
+    return str(r.json()["id"])
+
+
+def first_completed(cluster: Cluster, camera_id: str, timeout: float = 90) -> tuple[list[Event], str]:
+    """Events until the camera's first tracklet completed; that tracklet's id."""
+    seen: list[list[Event]] = []
+
+    def done() -> bool:
+        seen.append(camera_events(cluster.servers.nats_url, camera_id))
+        return any(e.kind == "tracklet.completed" for e in seen[-1])
+
+    try:
+        wait_until(done, timeout, "a completed tracklet")
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}; events: {[e.kind for e in seen[-1]] if seen else None}") from None
+    events = seen[-1]
+    completed = next(e for e in events if e.kind == "tracklet.completed")
+    return events, str(completed.body["id"])
+
+
+def of(events: list[Event], kind: str, tracklet: str) -> list[dict[str, Any]]:
+    key = "id" if kind == "tracklet.completed" else "trackletId"
+    return [e.body for e in events if e.kind == kind and e.body.get(key) == tracklet]
+
+
+def test_member_walking_past_gives_one_tracklet_and_one_match(
+    api: httpx.Client, pipeline: Cluster, member: dict[str, str], tmp_path: Path
+) -> None:
+    server = serve(tmp_path, MEMBER_PHOTO_VIDEO)
+    try:
+        camera = watch(api, server.url)
+        events, tracklet = first_completed(pipeline, camera)
+    finally:
+        server.stop()
+    assert all(e.subject.endswith("." + camera) for e in events), [e.subject for e in events]
+    matches = of(events, "match.found", tracklet)
+    assert len(matches) == 1, [e.kind for e in events]
+    match = matches[0]
+    assert match["watchlistMemberId"] == member["member"] and match["watchlistId"] == member["watchlist"]
+    assert match["watchlistMemberDisplayName"] == "Person 01" and match["type"] == "MATCH"
+    assert 40 <= match["score"] <= 100 and match["streamId"] == camera and match["cropImage"]
+    assert not of(events, "match.missed", tracklet)
+    # One person passing, one tracklet: no other tracklet of that pass.
+    (done,) = of(events, "tracklet.completed", tracklet)
+    assert done["streamId"] == camera and done["timeDisappeared"] >= done["timeAppeared"]
+    others = {e.body.get("trackletId") for e in events if e.kind == "face.created"} - {tracklet}
+    overlapping = [o for o in others if of(events, "tracklet.completed", str(o))]
+    assert not overlapping, "the pass was split into several tracklets"
+    assert of(events, "face.created", tracklet) and of(events, "face.extracted", tracklet)
+    topics = {e.kind: e.topic for e in events if not e.kind.startswith("camera.")}
+    assert topics == {
+        "face.created": "faces.insert", "face.extracted": "faces.extracted", "match.found": "matchResults.match",
+        "tracklet.completed": "tracklets.completed",
+    }  # fmt: skip
+    # Stored and served: the tracklet, its faces, their crops.
+    r = api.get(f"/api/v1/Cameras/{camera}/Tracklets")
+    assert r.status_code == 200 and tracklet in [t["id"] for t in r.json()["items"]]
+    faces = api.get(f"/api/v1/Tracklet/{tracklet}/Faces").json()["items"]
+    assert faces and {f["id"] for f in faces} >= {match["faceId"]}
+    image = api.get(f"/api/v1/Images/{faces[0]['imageDataId']}", params={"maxSize": 64})
+    assert image.status_code == 200 and image.headers["content-type"] == "image/jpeg"
+    assert image.content.startswith(b"\xff\xd8")
+
+
+def test_stranger_gives_a_no_match(
+    api: httpx.Client, pipeline: Cluster, member: dict[str, str], tmp_path: Path
+) -> None:
+    server = serve(tmp_path, STRANGER_PHOTO)
+    try:
+        camera = watch(api, server.url)
+        events, tracklet = first_completed(pipeline, camera)
+    finally:
+        server.stop()
+    wrong = [(m["watchlistMemberId"], m["score"]) for m in of(events, "match.found", tracklet)]
+    assert not wrong, f"a stranger matched: {wrong}"
+    (missed,) = of(events, "match.missed", tracklet)
+    assert missed["type"] == "NO_MATCH" and missed["streamId"] == camera and missed["cropImage"]
+    assert missed["faceId"] and missed["frameTimestampMicroseconds"] > 0
+
+
+def test_member_privacy_keeps_images_out_of_events_and_storage(
+    api: httpx.Client, pipeline: Cluster, member: dict[str, str], tmp_path: Path
+) -> None:
+    def privacy(allowed: bool) -> None:
+        flags = {"saveRegistrationImages": True, "saveMatchedImages": allowed, "includeMatchedImageInEvents": allowed}
+        body = {"id": member["member"], "displayName": "Person 01", "fullName": "Person Zero One", "privacy": flags}
+        r = api.put("/api/v1/WatchlistMembers", json=body)
+        assert r.status_code == 200, r.text
+
+    privacy(False)
+    server = serve(tmp_path, MEMBER_PHOTO_VIDEO)
+    try:
+        camera = watch(api, server.url)
+        events, tracklet = first_completed(pipeline, camera)
+    finally:
+        server.stop()
+        privacy(True)
+    (match,) = of(events, "match.found", tracklet)
+    assert match["watchlistMemberId"] == member["member"] and match["cropImage"] is None
+    faces = api.get(f"/api/v1/Tracklet/{tracklet}/Faces").json()["items"]
+    assert faces and all(f["imageDataId"] is None for f in faces)
+    for face in faces:
+        assert api.get(f"/api/v1/Frames/{face['frameId']}").json()["imageDataId"] is None
