@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 ARGS   ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-gpu run test test-fast lint bench compat clean
+.PHONY: help install install-gpu run test test-fast lint bench compat k8s clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-12s %s\n", $$1, $$2}'
@@ -28,21 +28,24 @@ install-gpu: $(STAMP) ## Swap onnxruntime for onnxruntime-gpu in .venv (GPU node
 	$(PIP) install --quiet -r requirements-gpu.txt
 
 run: install ## Start the cluster on :8098 (embedded NATS/Postgres/Redis unless FACEGATE_*_URL are set)
+	$(PY) -m shared.modelpack prepare
 	$(PY) -m shared.cluster $(ARGS)
 
 test: install ## Run the whole suite (real NATS, Postgres, Redis, models and photos)
 	$(PY) -m ruff check .
-	$(PY) -m mypy services shared tests benchmarks
+	$(PY) -m mypy services shared tests benchmarks deploy
 	sh tests/rtsp/install_gstreamer.sh
+	$(PY) -m shared.modelpack prepare
 	$(PY) -m pytest $(ARGS)
 
 test-fast: install ## Run the suite without lint and type checks
 	sh tests/rtsp/install_gstreamer.sh
+	$(PY) -m shared.modelpack prepare
 	$(PY) -m pytest $(ARGS)
 
 lint: install ## ruff and mypy
 	$(PY) -m ruff check .
-	$(PY) -m mypy services shared tests benchmarks
+	$(PY) -m mypy services shared tests benchmarks deploy
 
 bench: install ## Print the benchmark figures against a started cluster (see benchmarks/)
 	$(PY) benchmarks/crud.py
@@ -50,6 +53,9 @@ bench: install ## Print the benchmark figures against a started cluster (see ben
 
 compat: install ## Rewrite docs/compatibility.md from SmartFace's OpenAPI document
 	$(PY) -m services.gateway.compatibility
+
+k8s: install ## Regenerate k8s/ (plain manifests) from the Helm chart
+	$(PY) deploy/render_k8s.py
 
 clean: ## Remove the virtual environment and caches (keeps var/, the data)
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,105 @@
+{{/* Names: <release>-<chart> unless the release name already contains the chart name. */}}
+{{- define "facegate.fullname" -}}
+{{- if contains .Chart.Name .Release.Name -}}
+{{- .Release.Name | trunc 40 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name .Chart.Name | trunc 40 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+
+{{/* A component's resource name: camera_ingest -> <fullname>-camera-ingest. */}}
+{{- define "facegate.component" -}}
+{{- printf "%s-%s" (include "facegate.fullname" .root) (.name | replace "_" "-") -}}
+{{- end -}}
+
+{{- define "facegate.labels" -}}
+app.kubernetes.io/name: {{ .Chart.Name }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
+{{- end -}}
+
+{{/* Selector labels of a component ({root, name}). */}}
+{{- define "facegate.selectorLabels" -}}
+app.kubernetes.io/name: {{ .root.Chart.Name }}
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+app.kubernetes.io/component: {{ .name | replace "_" "-" }}
+{{- end -}}
+
+{{- define "facegate.componentLabels" -}}
+{{ include "facegate.labels" .root }}
+app.kubernetes.io/component: {{ .name | replace "_" "-" }}
+{{- end -}}
+
+{{- define "facegate.secretName" -}}
+{{- default (include "facegate.fullname" .) .Values.existingSecret -}}
+{{- end -}}
+
+{{- define "facegate.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- default (include "facegate.fullname" .) .Values.serviceAccount.name -}}
+{{- else -}}
+{{- default "default" .Values.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Whether a service ({root, name, svc}) runs on a GPU. */}}
+{{- define "facegate.usesGpu" -}}
+{{- if and .root.Values.gpu.enabled .svc.gpu -}}true{{- end -}}
+{{- end -}}
+
+{{/* Image of a service ({root, name, svc}): [<registry>/]<repository>/<name>:<tag>[-gpu]. */}}
+{{- define "facegate.image" -}}
+{{- $img := .root.Values.image -}}
+{{- $repo := printf "%s/%s" $img.repository (.name | replace "_" "-") -}}
+{{- if $img.registry -}}{{- $repo = printf "%s/%s" $img.registry $repo -}}{{- end -}}
+{{- $tag := default .root.Chart.AppVersion $img.tag -}}
+{{- if include "facegate.usesGpu" . -}}{{- $tag = printf "%s%s" $tag .root.Values.gpu.imageSuffix -}}{{- end -}}
+{{- printf "%s:%s" $repo $tag -}}
+{{- end -}}
+
+{{/* The environment every Facegate container gets: URLs from the Secret, config as values. */}}
+{{- define "facegate.env" -}}
+{{- $secret := include "facegate.secretName" . -}}
+{{- range $key := list "FACEGATE_NATS_URL" "FACEGATE_DATABASE_URL" "FACEGATE_REDIS_URL" }}
+- name: {{ $key }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ $secret }}
+      key: {{ $key }}
+{{- end }}
+{{- range $key, $value := .Values.config }}
+- name: FACEGATE_{{ $key }}
+  value: {{ $value | toString | quote }}
+{{- end }}
+{{- end -}}
+
+{{/* The Postgres password: the value, else the one kept in the existing Secret, else random. */}}
+{{- define "facegate.postgresPassword" -}}
+{{- if .Values.postgres.password -}}
+{{- .Values.postgres.password -}}
+{{- else -}}
+{{- $existing := lookup "v1" "Secret" .Release.Namespace (include "facegate.fullname" .) -}}
+{{- if and $existing (index $existing.data "postgres-password") -}}
+{{- index $existing.data "postgres-password" | b64dec -}}
+{{- else -}}
+{{- randAlphaNum 32 -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Volumes every Facegate pod mounts (the root filesystem is read-only). */}}
+{{- define "facegate.volumes" -}}
+- name: tmp
+  emptyDir: {}
+- name: data
+  emptyDir: {}
+{{- end -}}
+
+{{- define "facegate.volumeMounts" -}}
+- name: tmp
+  mountPath: /tmp
+- name: data
+  mountPath: /var/lib/facegate
+{{- end -}}

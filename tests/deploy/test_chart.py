@@ -1,0 +1,227 @@
+"""The Helm chart, rendered and linted offline with helm-python-sdk (Helm's Go SDK, bundled)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import helm_python as helm
+import pytest
+import yaml
+
+from shared.cluster import SERVICE_ORDER
+from tests.deploy.support import CHART, RUNNABLE, SERVICES, find, names, pod_specs, render, validate_strict
+
+EXTERNAL = {
+    "nats": {"bundled": False, "url": "nats://nats.example:4222"},
+    "postgres": {"bundled": False, "url": "postgresql://facegate:secret@db.example:5432/facegate"},
+    "redis": {"bundled": False, "url": "redis://redis.example:6379/0"},
+}
+GPU = {"gpu": {"enabled": True, "nodeSelector": {"accelerator": "nvidia"}}}
+AUTOSCALED = {"services": {"matcher": {"autoscaling": {"enabled": True, "minReplicas": 2, "maxReplicas": 5}}}}
+SCENARIOS: dict[str, dict[str, Any]] = {
+    "defaults": {},
+    "gpu": GPU,
+    "external": EXTERNAL,
+    "autoscaled": AUTOSCALED,
+    "ephemeral": {k: {"persistence": {"enabled": False}} for k in ("nats", "postgres", "redis")},
+    "existing-secret": {"existingSecret": "my-facegate", "image": {"registry": "registry.example", "tag": "1.2.3"}},
+}
+
+
+def deployment(name: str, values: dict[str, Any] | None = None) -> dict[str, Any]:
+    return find(render(values), "Deployment", f"facegate-{name.replace('_', '-')}")
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_lint_is_clean(scenario: str) -> None:
+    report = helm.lint(CHART, SCENARIOS[scenario], strict=True, kube_version="v1.25.0")
+    problems = [m for m in report["messages"] if m["severity"] >= 2]
+    assert not report["errors"] and not problems, report
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_rendered_manifests_pass_kubernetes_schemas(scenario: str) -> None:
+    validate_strict(render(SCENARIOS[scenario]))
+
+
+def test_one_deployment_per_service_of_the_cluster() -> None:
+    assert set(SERVICES) == set(SERVICE_ORDER)
+    assert names(render(), "Deployment") == {f"facegate-{s.replace('_', '-')}" for s in RUNNABLE}
+
+
+def test_planned_services_are_off_by_default() -> None:
+    values = yaml.safe_load((CHART / "values.yaml").read_text())
+    assert {s for s in SERVICES if values["services"][s]["enabled"]} == set(RUNNABLE)
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_every_pod_is_non_root_with_a_read_only_root(scenario: str) -> None:
+    for where, spec in pod_specs(render(SCENARIOS[scenario])):
+        assert spec["securityContext"]["runAsNonRoot"] is True, where
+        assert spec["automountServiceAccountToken"] is False, where
+        # Service links would set FACEGATE_GATEWAY_PORT=tcp://... (Service facegate-gateway).
+        assert spec["enableServiceLinks"] is False, where
+        for container in spec["containers"]:
+            ctx = container["securityContext"]
+            assert ctx["readOnlyRootFilesystem"] is True, where
+            assert ctx["allowPrivilegeEscalation"] is False, where
+            assert ctx["capabilities"]["drop"] == ["ALL"], where
+
+
+@pytest.mark.parametrize("service", RUNNABLE)
+def test_probes_mean_live_and_ready(service: str) -> None:
+    container = deployment(service)["spec"]["template"]["spec"]["containers"][0]
+    port = "http" if service == "gateway" else "health"
+    assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": port}
+    assert container["startupProbe"]["httpGet"] == {"path": "/healthz", "port": port}
+    assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": port}
+    env = {e["name"]: e for e in container["env"]}
+    assert env["FACEGATE_HEALTH_PORT"]["value"] == "8080"
+    for key in ("FACEGATE_NATS_URL", "FACEGATE_DATABASE_URL", "FACEGATE_REDIS_URL"):
+        assert env[key]["valueFrom"]["secretKeyRef"] == {"name": "facegate", "key": key}
+
+
+def test_replicas_come_from_the_service_block() -> None:
+    assert deployment("matcher", {"services": {"matcher": {"replicas": 3}}})["spec"]["replicas"] == 3
+    assert deployment("gateway")["spec"]["replicas"] == 2
+
+
+def test_disabled_service_is_not_deployed() -> None:
+    assert "facegate-grouping" not in names(render({"services": {"grouping": {"enabled": False}}}), "Deployment")
+
+
+def test_autoscaling_on_cpu_owns_the_replicas() -> None:
+    objects = render(AUTOSCALED)
+    hpa = find(objects, "HorizontalPodAutoscaler", "facegate-matcher")
+    assert hpa["spec"]["scaleTargetRef"]["name"] == "facegate-matcher"
+    assert (hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]) == (2, 5)
+    assert hpa["spec"]["metrics"][0]["resource"]["name"] == "cpu"
+    assert "replicas" not in find(objects, "Deployment", "facegate-matcher")["spec"]
+    assert names(objects, "HorizontalPodAutoscaler") == {"facegate-matcher"}
+
+
+def test_autoscaling_on_queue_depth_through_an_external_metric() -> None:
+    queue = {"metricName": "nats_consumer_num_pending", "selector": {"consumer_name": "extractor"}, "averageValue": 50}
+    values = {"services": {"extractor": {"autoscaling": {"enabled": True, "queueDepth": queue}}}}
+    objects = render(values)
+    validate_strict(objects)
+    metrics = find(objects, "HorizontalPodAutoscaler", "facegate-extractor")["spec"]["metrics"]
+    assert [m["type"] for m in metrics] == ["Resource", "External"]
+    external = metrics[1]["external"]
+    assert external["metric"] == {"name": "nats_consumer_num_pending", "selector": {"matchLabels": queue["selector"]}}
+    assert external["target"] == {"type": "AverageValue", "averageValue": "50"}
+
+
+def test_disruption_budgets_only_where_a_pod_can_go() -> None:
+    objects = render(AUTOSCALED)
+    assert names(objects, "PodDisruptionBudget") == {"facegate-gateway", "facegate-matcher"}
+    pdb = find(objects, "PodDisruptionBudget", "facegate-gateway")
+    assert pdb["spec"]["maxUnavailable"] == 1
+    assert pdb["spec"]["selector"]["matchLabels"]["app.kubernetes.io/component"] == "gateway"
+
+
+@pytest.mark.parametrize("service", ["detector", "extractor"])
+def test_gpu_services_get_a_gpu_the_gpu_image_and_gpu_nodes(service: str) -> None:
+    spec = deployment(service, GPU)["spec"]["template"]["spec"]
+    container = spec["containers"][0]
+    assert container["resources"]["limits"]["nvidia.com/gpu"] == 1
+    assert container["image"].endswith("-gpu")
+    assert {"name": "FACEGATE_EXECUTION_PROVIDER", "value": "cuda"} in container["env"]
+    assert spec["nodeSelector"] == {"accelerator": "nvidia"}
+    assert {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"} in spec["tolerations"]
+
+
+def test_cpu_services_stay_off_gpus() -> None:
+    for values in ({}, GPU):
+        spec = deployment("matcher", values)["spec"]["template"]["spec"]
+        assert "nvidia.com/gpu" not in spec["containers"][0]["resources"].get("limits", {})
+        assert "tolerations" not in spec and "nodeSelector" not in spec
+    limits = deployment("detector")["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]
+    assert "nvidia.com/gpu" not in limits
+
+
+def test_bundled_servers_by_default() -> None:
+    objects = render()
+    assert names(objects, "StatefulSet") == {"facegate-nats", "facegate-postgres", "facegate-redis"}
+    secret = find(objects, "Secret", "facegate")["stringData"]
+    assert secret["FACEGATE_NATS_URL"] == "nats://facegate-nats:4222"
+    assert secret["FACEGATE_DATABASE_URL"].startswith("postgresql://facegate:")
+    assert secret["FACEGATE_DATABASE_URL"].endswith("@facegate-postgres:5432/facegate")
+    assert len(secret["postgres-password"]) == 32
+    conf = find(objects, "ConfigMap", "facegate-nats")["data"]["nats.conf"]
+    assert "max_payload: 8MB" in conf and "jetstream" in conf
+
+
+def test_external_servers_by_url() -> None:
+    objects = render(EXTERNAL)
+    assert names(objects, "StatefulSet") == set()
+    secret = find(objects, "Secret", "facegate")["stringData"]
+    assert secret == {
+        "FACEGATE_NATS_URL": "nats://nats.example:4222",
+        "FACEGATE_DATABASE_URL": "postgresql://facegate:secret@db.example:5432/facegate",
+        "FACEGATE_REDIS_URL": "redis://redis.example:6379/0",
+    }
+
+
+def test_existing_secret_replaces_the_chart_secret() -> None:
+    objects = render(SCENARIOS["existing-secret"])
+    assert names(objects, "Secret") == set()
+    container = find(objects, "Deployment", "facegate-matcher")["spec"]["template"]["spec"]["containers"][0]
+    assert container["image"] == "registry.example/facegate/matcher:1.2.3"
+    env = container["env"]
+    refs = {e["valueFrom"]["secretKeyRef"]["name"] for e in env if "secretKeyRef" in e.get("valueFrom", {})}
+    assert refs == {"my-facegate"}
+
+
+def test_migration_job_is_a_hook_after_install_and_before_upgrade() -> None:
+    job = find(render(), "Job", "facegate-migrate")
+    assert job["metadata"]["annotations"]["helm.sh/hook"] == "post-install,pre-upgrade"
+    container = job["spec"]["template"]["spec"]["containers"][0]
+    assert container["command"] == ["python", "-m", "shared.db.migrate"]
+    assert "Job" not in {o["kind"] for o in render({"migrations": {"enabled": False}})}
+
+
+def test_notes_say_how_to_reach_the_api() -> None:
+    with helm.Chart.load(CHART) as chart:
+        notes = chart.render(name="facegate", namespace="vision")["facegate/templates/NOTES.txt"]
+    assert "port-forward svc/facegate-gateway 8098:8098" in notes
+    assert "kubectl -n vision" in notes
+
+
+BAD_VALUES: dict[str, dict[str, Any]] = {
+    "replicas-as-text": {"services": {"matcher": {"replicas": "two"}}},
+    "negative-replicas": {"services": {"matcher": {"replicas": -1}}},
+    "fractional-replicas": {"services": {"gateway": {"replicas": 1.5}}},
+    "unknown-service": {"services": {"matchr": {"enabled": True, "replicas": 1, "resources": {}}}},
+    "unknown-service-key": {"services": {"matcher": {"replica": 2}}},
+    "unknown-top-level-key": {"sevices": {}},
+    "bad-pull-policy": {"image": {"pullPolicy": "Sometimes"}},
+    "bad-memory-quantity": {"services": {"matcher": {"resources": {"limits": {"memory": "lots"}}}}},
+    "external-nats-without-url": {"nats": {"bundled": False}},
+    "gpu-count-zero": {"gpu": {"enabled": True, "count": 0}},
+    "min-above-max-replicas": {
+        "services": {"matcher": {"autoscaling": {"enabled": True, "minReplicas": 5, "maxReplicas": 2}}}
+    },
+    "url-in-config": {"config": {"DATABASE_URL": "postgresql://x@y/z"}},
+}
+
+
+@pytest.mark.parametrize("case", BAD_VALUES)
+def test_bad_values_are_rejected(case: str) -> None:
+    with helm.Chart.load(CHART) as chart, pytest.raises(helm.HelmError):
+        chart.render(BAD_VALUES[case], name="facegate")
+
+
+def test_bad_values_fail_lint() -> None:
+    report = helm.lint(CHART, BAD_VALUES["replicas-as-text"], strict=True)
+    assert any("replicas" in e for e in report["errors"]), report
+
+
+def test_schema_covers_every_default() -> None:
+    """values.yaml passes its own schema, and each service block is described once in it."""
+    schema = json.loads((CHART / "values.schema.json").read_text())
+    assert sorted(schema["properties"]["services"]["properties"]) == sorted(SERVICES)
+    with helm.Chart.load(CHART) as chart:
+        chart.validate_schema(chart.values)
+        assert sorted(chart.values["services"]) == sorted(SERVICES)

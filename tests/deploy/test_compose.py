@@ -1,0 +1,71 @@
+"""deploy/compose: the whole cluster on one host, read as data (no Docker engine here)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import yaml
+
+from tests.deploy.support import DEPLOY, RUNNABLE, SERVICES
+
+COMPOSE = DEPLOY / "compose"
+INFRA = ("nats", "postgres", "redis")
+
+
+def compose() -> dict[str, Any]:
+    data: dict[str, Any] = yaml.safe_load((COMPOSE / "compose.yaml").read_text())
+    return data["services"]
+
+
+def test_every_service_and_server_is_there() -> None:
+    expected = {s.replace("_", "-") for s in SERVICES} | set(INFRA) | {"migrate"}
+    assert set(compose()) == expected
+    # Planned services (no worker yet) start only with `--profile planned`.
+    assert {s.replace("_", "-") for s in SERVICES if not compose()[s.replace("_", "-")].get("profiles")} == {
+        s.replace("_", "-") for s in RUNNABLE
+    }
+
+
+def test_facegate_containers_are_hardened_and_wait_for_the_migration() -> None:
+    services = compose()
+    for name in (s.replace("_", "-") for s in SERVICES):
+        svc = services[name]
+        assert svc["read_only"] is True, name
+        assert svc["user"] == "10001:10001", name
+        assert svc["cap_drop"] == ["ALL"], name
+        assert svc["healthcheck"]["test"] == ["CMD", "python", "/opt/facegate/healthcheck.py"], name
+        assert svc["depends_on"]["migrate"] == {"condition": "service_completed_successfully"}, name
+        for server in INFRA:
+            assert svc["depends_on"][server] == {"condition": "service_healthy"}, name
+    built = {svc["build"]["args"]["SERVICE"] for name, svc in services.items() if name != "migrate" and "build" in svc}
+    assert built == set(SERVICES)
+
+
+def test_migrate_is_a_one_shot() -> None:
+    migrate = compose()["migrate"]
+    assert migrate["command"] == ["python", "-m", "shared.db.migrate"]
+    assert migrate["restart"] == "no"
+    assert migrate["depends_on"] == {"postgres": {"condition": "service_healthy"}}
+
+
+def test_servers_have_health_checks() -> None:
+    services = compose()
+    for name in INFRA:
+        assert services[name]["healthcheck"]["test"], name
+
+
+def test_nats_runs_jetstream_with_8mb_messages() -> None:
+    conf = (COMPOSE / "nats.conf").read_text()
+    assert re.search(r"^max_payload: 8MB$", conf, re.M)
+    assert "jetstream {" in conf
+    assert "/etc/nats/facegate.conf" in compose()["nats"]["command"]
+
+
+def test_env_example_names_every_variable_the_files_use() -> None:
+    used = set()
+    for path in COMPOSE.glob("compose*.yaml"):
+        used |= set(re.findall(r"\$\{([A-Z_]+)", path.read_text()))
+    example = (COMPOSE / ".env.example").read_text()
+    defined = set(re.findall(r"^([A-Z_]+)=", example, re.M))
+    assert used == defined
