@@ -1,7 +1,9 @@
 """A tiny HTTP endpoint for Kubernetes probes of the workers (they speak NATS, not HTTP).
 
 GET /healthz: the process runs. GET /readyz: 200 only when `ready()` says so (models warm,
-NATS connected). Plain asyncio keeps workers free of an HTTP framework.
+NATS connected). GET /metrics: this replica's own figures in Prometheus text (e.g. the
+matcher's index), so each pod is scraped for itself. Plain asyncio keeps workers free of an
+HTTP framework.
 """
 
 from __future__ import annotations
@@ -10,8 +12,8 @@ import asyncio
 from collections.abc import Callable
 
 
-async def serve_health(port: int, ready: Callable[[], bool]) -> asyncio.Server:
-    """Start answering probes on `port` (all interfaces)."""
+async def serve_health(port: int, ready: Callable[[], bool], metrics: Callable[[], str] = str) -> asyncio.Server:
+    """Start answering probes (and metrics scrapes) on `port` (all interfaces)."""
 
     async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -21,6 +23,8 @@ async def serve_health(port: int, ready: Callable[[], bool]) -> asyncio.Server:
                 status, body = "200 OK", b"ok"
             elif path == b"/readyz":
                 status, body = ("200 OK", b"ready") if ready() else ("503 Service Unavailable", b"not ready")
+            elif path == b"/metrics":
+                status, body = "200 OK", metrics().encode()
             else:
                 status, body = "404 Not Found", b"not found"
             head = f"HTTP/1.1 {status}\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n"

@@ -45,6 +45,8 @@ class ServiceContext:
     redis: aioredis.Redis | None = None
     ready: bool = False
     extra_stats: dict[str, Callable[[], Any]] = field(default_factory=dict)
+    # Prometheus text providers, served on the health port's /metrics.
+    metrics: list[Callable[[], str]] = field(default_factory=list)
 
     async def run_blocking(self, fn: Callable[..., T], *args: Any) -> T:
         """Run CPU-bound work in the bounded pool, off the event loop."""
@@ -105,7 +107,11 @@ async def _serve(
             ctx.redis = aioredis.from_url(settings.redis_url)
             stack.push_async_callback(ctx.redis.aclose)
         if settings.health_port:
-            server = await serve_health(settings.health_port, lambda: ctx.ready and bus.nc.is_connected)
+            server = await serve_health(
+                settings.health_port,
+                lambda: ctx.ready and bus.nc.is_connected,
+                lambda: "".join(provider() for provider in ctx.metrics),
+            )
             stack.callback(server.close)
         await host.start()
         await setup(ctx)

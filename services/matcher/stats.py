@@ -1,5 +1,5 @@
-"""The replica's figures as Prometheus text (for a /metrics scrape through the gateway, which
-can ask `INDEX_STATS` on the bus) and as plain data for `$SRV.STATS`."""
+"""The replica's figures as Prometheus text (its own /metrics on FACEGATE_HEALTH_PORT) and as
+plain data for `$SRV.STATS`."""
 
 from __future__ import annotations
 
