@@ -17,11 +17,8 @@ from shared.messages.identification import (
     Face,
     FaceAttributes,
     FaceFeaturesConfig,
-    FailReason,
-    LivenessSpoofCheck,
     SearchInWatchlistResponse,
     SearchResult,
-    SpoofCheckConfig,
     SpoofCheckResponse,
 )
 from shared.messages.matcher import MemberFace
@@ -112,28 +109,6 @@ def search_result(score: int, member: WatchlistMember, watchlist: Watchlist) -> 
         score=score, watchlist_member_id=member.id, display_name=member.display_name, full_name=member.full_name,
         watchlist_display_name=watchlist.display_name, watchlist_full_name=watchlist.full_name,
         watchlist_id=watchlist.id, preview_color=watchlist.preview_color, labels=member.labels,
-    )  # fmt: skip
-
-
-def _liveness(score: float | None, threshold: float, asked: bool, what: str) -> LivenessSpoofCheck:
-    if not asked:
-        return LivenessSpoofCheck(performed=False, passed=False, score=0.0)
-    if score is None:
-        reason = FailReason(reason_message=f"{what} liveness could not be evaluated on this face")
-        return LivenessSpoofCheck(performed=False, passed=False, score=0.0, not_performed_reasons=[reason])
-    return LivenessSpoofCheck(performed=True, passed=score >= threshold, score=score)
-
-
-def spoof_result(
-    extracted: wire.ExtractedFace, config: SpoofCheckConfig, distant: bool, nearby: bool
-) -> SpoofCheckResponse:
-    """`passed` needs every performed check to pass (and at least one performed)."""
-    far = _liveness(extracted.distant_liveness, config.distant_liveness_score_threshold, distant, "distant")
-    near = _liveness(extracted.nearby_liveness, config.nearby_liveness_score_threshold, nearby, "nearby")
-    performed = [c for c in (far, near) if c.performed]
-    return SpoofCheckResponse(
-        performed=bool(performed), passed=bool(performed) and all(c.passed for c in performed),
-        distant_liveness_spoof_check=far, nearby_liveness_spoof_check=near,
     )  # fmt: skip
 
 

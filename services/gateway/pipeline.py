@@ -18,6 +18,7 @@ from services.gateway.freshness import GalleryFreshness
 from shared import blobs, subjects
 from shared.bus import Bus, Empty
 from shared.errors import NotFound, Unprocessable, ValidationFailed
+from shared.liveness import liveness_wanted, spoof_result
 from shared.messages import faces as wire
 from shared.messages import matcher as m
 from shared.messages.common import ById, Page, PageQuery
@@ -266,26 +267,6 @@ async def fetch_all(bus: Bus, subject: str, ids: set[str], kind: type[T]) -> dic
     return {i: v for i, v in pairs if v is not None}
 
 
-def liveness_wanted(resource_ids: Sequence[str]) -> tuple[bool, bool]:
-    """SmartFace spoof detector resource ids -> (distant, nearby); 'none' switches checks off."""
-    distant = nearby = False
-    for rid in resource_ids:
-        lowered = rid.lower()
-        if lowered == "none":
-            continue
-        if "distant" in lowered:
-            distant = True
-        elif "nearby" in lowered:
-            nearby = True
-        else:
-            raise ValidationFailed(
-                f"Unknown spoof detector resource id '{rid}'; use e.g. liveness_distant_cpu_remote, "
-                "liveness_nearby_cpu_remote or none.",
-                errors={"spoofDetectorResourceIds": [f"unknown resource id '{rid}'"]},
-            )
-    return distant, nearby
-
-
 async def search(bus: Bus, req: SearchInWatchlistRequest) -> list[SearchInWatchlistResponse]:
     distant, nearby = liveness_wanted(req.spoof_detector_resource_ids)
     mask = req.face_mask_confidence_request.face_mask_threshold if req.face_mask_confidence_request else 3000
@@ -304,7 +285,7 @@ async def search(bus: Bus, req: SearchInWatchlistRequest) -> list[SearchInWatchl
     features = req.face_features_config or FaceFeaturesConfig()
     return [
         faces_view.search_response(
-            f.detected, f.extracted, features, found, faces_view.spoof_result(f.extracted, spoof, distant, nearby)
+            f.detected, f.extracted, features, found, spoof_result(f.extracted, spoof, distant, nearby)
         )
         for f, found in zip(faces, results, strict=True)
     ]
@@ -355,7 +336,7 @@ async def spoof_check(bus: Bus, req: SpoofCheckRequest) -> SpoofCheckResponse:
     distant, nearby = liveness_wanted(req.spoof_detector_resource_ids)
     features = features_config(NO_FEATURES, template=False, distant=distant, nearby=nearby)
     face = largest(await analyse(bus, req.image.data, detector_config(req.face_detector_config, 1), features), "image")
-    return faces_view.spoof_result(face.extracted, req.spoof_check_config or SpoofCheckConfig(), distant, nearby)
+    return spoof_result(face.extracted, req.spoof_check_config or SpoofCheckConfig(), distant, nearby)
 
 
 async def detect(bus: Bus, req: FaceDetectRequest) -> FaceDetectResponse:

@@ -50,6 +50,11 @@ CHANNELS = [
             "several frames. cropImage is null when the member's privacy excludes images from events."),
     _camera(ev.MATCH_MISSED, "matchMissed", ev.NoMatchResultNotification,
             "A tracklet ended without matching any member (its best face)."),
+    _camera(ev.MATCH_STORED, "matchStored", ev.MatchResultInsert,
+            "A match result was stored (right after its matchFound; id is the match result's id)."),
+    _camera(ev.LIVENESS_RESULT, "livenessResult", ev.LivenessResultNotification,
+            "The spoof check of a stored camera face (after its faceExtracted), only when the camera's "
+            "spoofDetectorResourceIds ask for distant or nearby liveness; thresholds from its spoofDetectorConfig."),
     _camera(ev.TRACKLET_COMPLETED, "trackletCompleted", ev.TrackletCompletedNotification,
             "No face of the tracklet was seen for the tracklet timeout (or the stream stopped)."),
     Channel("cameraStatus", "facegate.evt.camera.status.{cameraId}", "cameraId", CameraStatus,

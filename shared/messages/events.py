@@ -23,8 +23,12 @@ FACE_CREATED = ("face", "created", "faces.insert")
 FACE_EXTRACTED = ("face", "extracted", "faces.extracted")
 MATCH_FOUND = ("match", "found", "matchResults.match")
 MATCH_MISSED = ("match", "missed", "matchResults.nomatch")
+MATCH_STORED = ("match", "stored", "matchResults.match.insert")
+LIVENESS_RESULT = ("liveness", "result", "liveness.result")
 TRACKLET_COMPLETED = ("tracklet", "completed", "tracklets.completed")
-CAMERA_EVENT_KINDS = (FACE_CREATED, FACE_EXTRACTED, MATCH_FOUND, MATCH_MISSED, TRACKLET_COMPLETED)
+CAMERA_EVENT_KINDS = (
+    FACE_CREATED, FACE_EXTRACTED, MATCH_FOUND, MATCH_MISSED, MATCH_STORED, LIVENESS_RESULT, TRACKLET_COMPLETED,
+)  # fmt: skip
 
 FaceType = Literal["Regular", "AutoLearn"]
 FaceState = Literal["New", "Extracting", "Extracted", "Error"]
@@ -59,6 +63,20 @@ class SpoofCheck(msgspec.Struct, frozen=True, rename="camel"):
     distant_liveness_spoof_check: LivenessSpoofCheck | None = None
     nearby_liveness_spoof_check: LivenessSpoofCheck | None = None
     external_spoof_check: None = None
+
+
+class LivenessResultNotification(msgspec.Struct, frozen=True, rename="camel"):
+    """liveness.result: the spoof check of a stored camera face, when the camera's
+    spoofDetectorResourceIds ask for one (SmartFace publishes no schema: the REST SpoofCheck
+    answer's fields plus the face). A check the camera does not ask for is null."""
+
+    face_id: str
+    tracklet_id: str
+    stream_id: str
+    performed: bool
+    passed: bool
+    distant_liveness_spoof_check: LivenessSpoofCheck | None
+    nearby_liveness_spoof_check: LivenessSpoofCheck | None
 
 
 class FaceCreatedNotification(msgspec.Struct, frozen=True, rename="camel"):
@@ -264,3 +282,48 @@ class TrackletCompletedNotification(msgspec.Struct, frozen=True, rename="camel")
     time_disappeared_relative_ms: int
     stream_id: str
     id: str
+
+
+class MatchResultInsert(msgspec.Struct, frozen=True, rename="camel"):
+    """matchResults.match.insert (SmartFace's MatchResultInsertDTO): a match result was stored;
+    `id` is the id of the match.found event it stores."""
+
+    score: int
+    watchlist_member_id: str | None
+    watchlist_member_full_name: str | None
+    watchlist_member_display_name: str | None
+    watchlist_id: str | None
+    watchlist_full_name: str | None
+    watchlist_display_name: str | None
+    preview_color: str | None
+    labels: list[MemberLabel] | None
+    id: str
+    type: MatchResultType
+    stream_id: str
+    frame_id: str | None
+    client_id: str | None
+    face_area: float
+    face_size: float
+    face_order: int
+    faces_on_frame_count: int
+    face_area_change: float
+    face_mask_confidence: float | None
+    nose_tip_confidence: float | None
+    face_mask_status: FaceMaskStatus
+    created_at: datetime
+    updated_at: datetime | None
+    processed_at: datetime | None
+    tracklet_id: str
+    face_id: str
+    template_quality: int
+    yaw_angle: float | None
+    pitch_angle: float | None
+    roll_angle: float | None
+    brightness: float | None
+    sharpness: float | None
+    tinted_glasses: float | None
+    heavy_frame: float | None
+    glass_status: float | None
+    face_quality: int
+    age: float | None
+    gender: float | None

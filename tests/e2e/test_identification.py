@@ -163,10 +163,8 @@ def test_unlink_takes_effect_for_the_next_search(client: httpx.Client, gallery: 
 
 
 def test_verify_agrees_with_the_labelled_pairs(client: httpx.Client) -> None:
-    same = [p for p in PAIRS if p["Decision"] == "Yes"]
-    different = [p for p in PAIRS if p["Decision"] == "No"][: len(same)]
     outcomes = defaultdict(list)
-    for pair in same + different:
+    for pair in PAIRS:  # all 300: 38 same-person, 262 different-person
         body = {
             "probeImage": {"image": {"data": photo_b64(pair["file_x"])}},
             "referenceImage": {"image": {"data": photo_b64(pair["file_y"])}},
@@ -178,8 +176,9 @@ def test_verify_agrees_with_the_labelled_pairs(client: httpx.Client) -> None:
         outcomes[pair["Decision"]].append(answer["confidence"] >= THRESHOLD)
     true_accept = sum(outcomes["Yes"]) / len(outcomes["Yes"])
     false_accept = sum(outcomes["No"]) / len(outcomes["No"])
-    assert true_accept >= 0.95, outcomes
-    assert false_accept <= 0.03, outcomes
+    # The README states TAR 38/38 and FAR 0/262 at score 40 (estimated ~2e-3): allow one miss each way.
+    assert true_accept >= 37 / 38, outcomes
+    assert false_accept <= 1 / 262, outcomes
 
 
 def test_spoof_check_scores_in_range(client: httpx.Client) -> None:
