@@ -34,6 +34,9 @@ def summary(subject: str, topic: str | None, body: dict[str, Any]) -> str:
                f"score {body.get('score')} in {body.get('watchlistDisplayName')} (tracklet {body.get('trackletId')})"
     elif subject.startswith("facegate.evt.match.missed."):
         head = f"NO MATCH (tracklet {body.get('trackletId')})"
+    elif subject.startswith("facegate.evt.liveness.result."):
+        head = f"LIVENESS {'passed' if body.get('passed') else 'FAILED'} face {body.get('faceId')} " \
+               f"(performed {body.get('performed')}, tracklet {body.get('trackletId')})"
     elif subject.startswith("facegate.evt.tracklet.completed."):
         head = f"TRACKLET {body.get('id')} {body.get('timeAppeared')} .. {body.get('timeDisappeared')}"
     else:

@@ -27,6 +27,14 @@ FEATURES = wire.FaceFeaturesConfig(template=True)
 MAX_CANDIDATES = 5  # per face: a few members may pass the threshold, the tracker votes among them
 
 
+def features(distant: bool, nearby: bool) -> wire.FaceFeaturesConfig:
+    """What the extractor computes for a camera's faces: templates and attributes, plus the
+    liveness checks the camera's spoofDetectorResourceIds ask for (same batch)."""
+    if not (distant or nearby):
+        return FEATURES
+    return msgspec.structs.replace(FEATURES, distant_liveness=distant, nearby_liveness=nearby)
+
+
 class Analysed(msgspec.Struct, frozen=True):
     detected: wire.DetectedFace
     extracted: wire.ExtractedFace

@@ -40,6 +40,7 @@ class SeenFace:
     stored: bool = False
     created_at: datetime | None = None
     image_id: str | None = None
+    spoof: ev.SpoofCheck | None = None  # only when the camera asks for liveness
 
     @property
     def quality(self) -> int:
@@ -120,13 +121,31 @@ def match_found(
 ) -> ev.MatchResultNotification:
     fields = _result(face, tracklet_id, crop, "MATCH")
     fields.update(
-        spoof_check=None, score=score, watchlist_member_id=member.id,
+        spoof_check=face.spoof, score=score, watchlist_member_id=member.id,
         watchlist_member_full_name=member.full_name, watchlist_member_display_name=member.display_name,
         watchlist_id=watchlist.id, watchlist_full_name=watchlist.full_name,
         watchlist_display_name=watchlist.display_name, preview_color=watchlist.preview_color,
         labels=[ev.MemberLabel(key=label.key, value=label.value) for label in member.labels],
     )  # fmt: skip
     return ev.MatchResultNotification(**{k: fields[k] for k in ev.MatchResultNotification.__struct_fields__})
+
+
+def match_stored(match: ev.MatchResultNotification, created_at: datetime) -> ev.MatchResultInsert:
+    """The stored match result: the match event's fields (and id), stamped by the database."""
+    fields = {k: getattr(match, k) for k in ev.MatchResultInsert.__struct_fields__}
+    fields.update(created_at=created_at, updated_at=None)
+    return ev.MatchResultInsert(**fields)
+
+
+def liveness_result(face: SeenFace, tracklet_id: str) -> ev.LivenessResultNotification | None:
+    if face.spoof is None:
+        return None
+    s = face.spoof
+    return ev.LivenessResultNotification(
+        face_id=face.id, tracklet_id=tracklet_id, stream_id=face.frame.camera_id, performed=s.performed,
+        passed=s.passed, distant_liveness_spoof_check=s.distant_liveness_spoof_check,
+        nearby_liveness_spoof_check=s.nearby_liveness_spoof_check,
+    )  # fmt: skip
 
 
 def match_missed(face: SeenFace, tracklet_id: str, crop: bytes | None) -> ev.NoMatchResultNotification:

@@ -97,6 +97,24 @@ async def insert_face(
     return created
 
 
+MATCH_COLUMNS = ("id", "streamId", "trackletId", "faceId", "watchlistMemberId", "watchlistId", "score",
+                 "createdAt", "updatedAt")  # fmt: skip
+
+
+async def insert_match_result(conn: asyncpg.Connection, result: dict[str, Any]) -> datetime:
+    """Store a match result (MatchResultInsertDTO fields, camelCase, JSON-ready); returns its
+    createdAt. Raises ForeignKeyViolationError when its tracklet or face was deleted meanwhile."""
+    created: datetime = await conn.fetchval(
+        """INSERT INTO seen_match_results
+               (id, camera_id, tracklet_id, face_id, watchlist_member_id, watchlist_id, score, result)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING created_at""",
+        uuid.UUID(result["id"]), uuid.UUID(result["streamId"]), uuid.UUID(result["trackletId"]),
+        uuid.UUID(result["faceId"]), result["watchlistMemberId"], result["watchlistId"], result["score"],
+        {k: v for k, v in result.items() if k not in MATCH_COLUMNS},
+    )  # fmt: skip
+    return created
+
+
 async def drop_tracklet_images(conn: asyncpg.Connection, tracklet_id: str) -> None:
     """Forget the crops of a tracklet's faces and the images of their frames (a matched member's
     privacy forbids keeping them; a frame shared with another person loses its image too)."""

@@ -30,6 +30,7 @@ from services.camera_ingest.decoder import SampledFrame
 from services.camera_ingest.identity import Hit, Identity
 from services.camera_ingest.tracker import Detection, Track, Tracker, TrackerConfig
 from shared.imaging import header_size
+from shared.liveness import event_check, liveness_wanted, spoof_result
 from shared.messages import events as ev
 from shared.messages import faces as wire
 from shared.messages.cameras import Camera
@@ -70,6 +71,16 @@ def detector_config(camera: Camera) -> wire.FaceDetectorConfig:
         min_face_size=c.min_face_size, max_face_size=max(c.min_face_size, c.max_face_size),
         max_faces=min(1000, max(1, c.max_faces)), confidence_threshold=c.confidence_threshold,
     )  # fmt: skip
+
+
+def spoof_check(extracted: wire.ExtractedFace, camera: Camera) -> ev.SpoofCheck | None:
+    """A camera face's liveness as the events carry it, None when the camera's
+    spoofDetectorResourceIds ask for no check (thresholds: its spoofDetectorConfig)."""
+    distant, nearby = liveness_wanted(camera.spoof_detector_resource_ids, strict=False)
+    if not (distant or nearby):
+        return None
+    result = spoof_result(extracted, camera.spoof_detector_config, distant, nearby)
+    return event_check(result, distant, nearby)
 
 
 @dataclass(frozen=True)
@@ -125,7 +136,8 @@ class CameraSession:
         if camera is None:  # deleted: the scheduler stops the stream in a moment
             return
         jpeg = await self.ctx.run_blocking(encode_jpeg, frame.image, camera.image_quality)
-        found = await analysis.analyse(self.ctx.bus, jpeg, detector_config(camera))
+        features = analysis.features(*liveness_wanted(camera.spoof_detector_resource_ids, strict=False))
+        found = await analysis.analyse(self.ctx.bus, jpeg, detector_config(camera), features)
         with_templates = [f for f in found.faces if f.extracted.template is not None]
         model = with_templates[0].extracted.template_model if with_templates else ""
         candidates = await analysis.search(self.ctx.bus, [f.extracted.template or b"" for f in with_templates], model)
@@ -148,7 +160,10 @@ class CameraSession:
             assigned = self.tracker.assign(at, detections)
             strategy = SaveStrategy.parse(camera.face_save_strategy)
             for face, (track, started) in zip(found.faces, assigned, strict=True):
-                await self.add_face(track, started, face, ref, len(found.faces), by_face.get(id(face), []), strategy)
+                await self.add_face(
+                    track, started, face, ref, len(found.faces), by_face.get(id(face), []), strategy,
+                    spoof_check(face.extracted, camera),
+                )  # fmt: skip
 
     async def add_face(
         self,
@@ -159,12 +174,13 @@ class CameraSession:
         faces_on_frame: int,
         candidates: list[analysis.m.Candidate],
         strategy: SaveStrategy,
+        spoof: ev.SpoofCheck | None = None,
     ) -> None:
         state = self.tracklets.get(track.id)
         change = face.detected.face_area - state.latest.analysed.detected.face_area if state else 0.0
         seen = p.SeenFace(
             id=str(uuid.uuid4()), frame=ref, analysed=face, fields=p.face_fields(face, faces_on_frame, change),
-            processed_at=datetime.now(UTC),
+            processed_at=datetime.now(UTC), spoof=spoof,
         )  # fmt: skip
         if state is None:
             state = Tracklet(
@@ -222,6 +238,9 @@ class CameraSession:
         seen.stored = True
         await self.publish(ev.FACE_CREATED, p.face_created(seen, state.id))
         await self.publish(ev.FACE_EXTRACTED, p.face_extracted(seen, state.id))
+        liveness = p.liveness_result(seen, state.id)
+        if liveness is not None:
+            await self.publish(ev.LIVENESS_RESULT, liveness)
 
     async def announce(self, state: Tracklet, hit: Hit[p.SeenFace]) -> None:
         member = await self.directory.member(hit.member_id)
@@ -234,9 +253,23 @@ class CameraSession:
                 await records.drop_tracklet_images(conn, state.id)
         await self.store(state, hit.face)
         crop = hit.face.analysed.detected.crop if member.privacy.include_matched_image_in_events else None
-        await self.publish(
-            ev.MATCH_FOUND, p.match_found(hit.face, state.id, hit.score, member, watchlist, crop or None)
-        )
+        match = p.match_found(hit.face, state.id, hit.score, member, watchlist, crop or None)
+        await self.publish(ev.MATCH_FOUND, match)
+        if hit.face.stored:
+            await self.store_match(match)
+
+    async def store_match(self, match: ev.MatchResultNotification) -> None:
+        """Store the announced match result, then announce that (`match.stored`)."""
+        try:
+            async with self.ctx.db.acquire() as conn:
+                created = await records.insert_match_result(
+                    conn, msgspec.to_builtins(p.match_stored(match, match.created_at))
+                )
+        except asyncpg.ForeignKeyViolationError:  # the tracklet or face was deleted via the API
+            log.info("camera %s: tracklet %s was deleted while live; match not stored", self.camera_id,
+                     match.tracklet_id)  # fmt: skip
+            return
+        await self.publish(ev.MATCH_STORED, p.match_stored(match, created))
 
     async def finish(self, track: Track) -> None:
         """The tracklet ended: store its best face, decide, complete."""

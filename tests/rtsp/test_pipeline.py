@@ -5,11 +5,14 @@ a stranger a no-match event. Events are read back from the JetStream events stre
 
 from __future__ import annotations
 
+import asyncio
 import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 
@@ -27,6 +30,7 @@ MEMBER_PHOTO_ENROLLED = "img10.jpg"  # ...and was registered from another photo 
 STRANGER_PHOTO = "img20.jpg"  # person03, in no watchlist (face size ~52 px in the video)
 # Sparse sampling: model inference takes ~100+ ms per face on the test machine's two cores.
 INTERVAL_MS = 400
+LIVENESS_THRESHOLD = 50
 PIPELINE_ENV = {**FAST_INGEST, "FACEGATE_CAMERA_TRACKLET_TIMEOUT_S": "1.2"}
 
 
@@ -96,8 +100,8 @@ def serve(tmp_path: Path, photo: str) -> RtspServer:
     return server
 
 
-def watch(api: httpx.Client, source: str) -> str:
-    body = {"name": "door", "source": source, "enabled": True, "redetectionTime": INTERVAL_MS}
+def watch(api: httpx.Client, source: str, **extra: Any) -> str:
+    body = {"name": "door", "source": source, "enabled": True, "redetectionTime": INTERVAL_MS, **extra}
     r = api.post("/api/v1/Cameras", json=body)
     assert r.status_code == 201, r.text
     return str(r.json()["id"])
@@ -125,12 +129,29 @@ def of(events: list[Event], kind: str, tracklet: str) -> list[dict[str, Any]]:
     return [e.body for e in events if e.kind == kind and e.body.get(key) == tracklet]
 
 
+def stored_match_results(cluster: Cluster, tracklet: str) -> list[str]:
+    async def run() -> list[str]:
+        conn = await asyncpg.connect(cluster.servers.database_url)
+        try:
+            rows = await conn.fetch("SELECT id FROM seen_match_results WHERE tracklet_id = $1", uuid.UUID(tracklet))
+            return [str(r["id"]) for r in rows]
+        finally:
+            await conn.close()
+
+    return asyncio.run(run())
+
+
 def test_member_walking_past_gives_one_tracklet_and_one_match(
     api: httpx.Client, pipeline: Cluster, member: dict[str, str], tmp_path: Path
 ) -> None:
     server = serve(tmp_path, MEMBER_PHOTO_VIDEO)
     try:
-        camera = watch(api, server.url)
+        # The camera asks for distant liveness: the match carries spoofCheck, each stored face a
+        # liveness.result.
+        camera = watch(
+            api, server.url, spoofDetectorResourceIds=["liveness_distant_cpu_remote"],
+            spoofDetectorConfig={"distantLivenessScoreThreshold": LIVENESS_THRESHOLD},
+        )  # fmt: skip
         events, tracklet = first_completed(pipeline, camera)
     finally:
         server.stop()
@@ -152,8 +173,26 @@ def test_member_walking_past_gives_one_tracklet_and_one_match(
     topics = {e.kind: e.topic for e in events if not e.kind.startswith("camera.")}
     assert topics == {
         "face.created": "faces.insert", "face.extracted": "faces.extracted", "match.found": "matchResults.match",
+        "match.stored": "matchResults.match.insert", "liveness.result": "liveness.result",
         "tracklet.completed": "tracklets.completed",
     }  # fmt: skip
+    # Liveness: the match's spoofCheck, and one liveness.result per stored face (the same check).
+    spoof = match["spoofCheck"]
+    distant = spoof["distantLivenessSpoofCheck"]
+    assert spoof["performed"] and distant["performed"] and 0 <= distant["score"] <= 100
+    assert distant["passed"] is (distant["score"] >= LIVENESS_THRESHOLD) and spoof["passed"] is distant["passed"]
+    assert spoof["nearbyLivenessSpoofCheck"] is None  # not asked for
+    liveness = {r["faceId"]: r for r in of(events, "liveness.result", tracklet)}
+    assert set(liveness) == {f["id"] for f in of(events, "face.created", tracklet)}
+    assert all(r["streamId"] == camera and r["distantLivenessSpoofCheck"]["performed"] for r in liveness.values())
+    assert liveness[match["faceId"]]["distantLivenessSpoofCheck"] == distant
+    # The match result was stored, and announced after.
+    (stored,) = of(events, "match.stored", tracklet)
+    assert stored["id"] == match["id"] and stored["faceId"] == match["faceId"] and stored["type"] == "MATCH"
+    assert stored["watchlistMemberId"] == member["member"] and stored["score"] == match["score"]
+    assert "cropImage" not in stored and "spoofCheck" not in stored
+    assert [e.kind for e in events].index("match.stored") > [e.kind for e in events].index("match.found")
+    assert stored_match_results(pipeline, tracklet) == [match["id"]]
     # Stored and served: the tracklet, its faces, their crops.
     r = api.get(f"/api/v1/Cameras/{camera}/Tracklets")
     assert r.status_code == 200 and tracklet in [t["id"] for t in r.json()["items"]]
@@ -199,6 +238,8 @@ def test_member_privacy_keeps_images_out_of_events_and_storage(
         privacy(True)
     (match,) = of(events, "match.found", tracklet)
     assert match["watchlistMemberId"] == member["member"] and match["cropImage"] is None
+    assert match["spoofCheck"] is None and not of(events, "liveness.result", tracklet)  # no liveness asked
+    assert [m["id"] for m in of(events, "match.stored", tracklet)] == [match["id"]]
     faces = api.get(f"/api/v1/Tracklet/{tracklet}/Faces").json()["items"]
     assert faces and all(f["imageDataId"] is None for f in faces)
     for face in faces:
