@@ -10,12 +10,16 @@ the CPU seconds one second of video costs. A camera must decode every frame (H.2
 depend on each other) but converts only the sampled ones, so the figure depends on the camera's
 frame rate and resolution more than on the analysed rate. Streams per core = 1 / (CPU seconds
 per video second). Decode only: the face pipeline's cost comes on top.
+
+Then, unless `--decode-only`, it runs benchmarks/camera_pipeline.py (a whole cluster on a live
+RTSP stream) for the end-to-end delay from a frame to its match event.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import sys
 import tempfile
 import threading
@@ -75,6 +79,7 @@ def main() -> None:
     parser.add_argument("--fps", type=int, default=25, help="frame rate of the camera")
     parser.add_argument("--analysed-fps", type=float, default=5, help="sampled frames per second")
     parser.add_argument("--sizes", default="1280x720,1920x1080")
+    parser.add_argument("--decode-only", action="store_true", help="skip the frame-to-match delay")
     args = parser.parse_args()
     cores = os.cpu_count() or 1
     print(f"{cores} cores; {args.fps} fps H.264 camera, {args.analysed_fps:g} analysed fps, {args.seconds:g} s videos")
@@ -93,6 +98,9 @@ def main() -> None:
                 f"{1 / per_video_second:.1f} streams per core ({cores / per_video_second:.0f} on {cores} cores); "
                 f"2 streams at once: {two_wall / wall:.2f}x the wall time of one"
             )
+    if not args.decode_only:
+        pipeline = Path(__file__).with_name("camera_pipeline.py")
+        subprocess.run([sys.executable, str(pipeline), "--passes", "5"], check=True)
 
 
 if __name__ == "__main__":
