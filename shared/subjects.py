@@ -79,6 +79,10 @@ SEEN_TRACKLET_LIST = rpc("camera_ingest", "tracklet", "list")
 SEEN_TRACKLET_GET = rpc("camera_ingest", "tracklet", "get")
 SEEN_TRACKLET_DELETE = rpc("camera_ingest", "tracklet", "delete")
 SEEN_IMAGE_GET = rpc("camera_ingest", "image", "get")
+IMAGE_STORAGE_GET = rpc("camera_ingest", "image_storage", "get")
+IMAGE_STORAGE_SET = rpc("camera_ingest", "image_storage", "set")
+# After the image storage setting changed; every camera_ingest replica switches at once.
+IMAGE_STORAGE_CHANGED = event("setup", "changed", "image_storage")
 
 # Detector and extractor: faces in an image, then templates and attributes of their crops.
 DETECTOR_DETECT = rpc("detector", "faces", "detect")

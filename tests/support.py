@@ -32,6 +32,7 @@ class Servers:
     nats_url: str
     database_url: str
     redis_url: str
+    image_folder: str  # camera_ingest's Folder image storage, inside the test's temporary root
 
     def env(self) -> dict[str, str]:
         return {
@@ -39,6 +40,7 @@ class Servers:
             "FACEGATE_NATS_URL": self.nats_url,
             "FACEGATE_DATABASE_URL": self.database_url,
             "FACEGATE_REDIS_URL": self.redis_url,
+            "FACEGATE_CAMERA_IMAGE_FOLDER": self.image_folder,
             "FACEGATE_LOG_LEVEL": "WARNING",
         }
 
@@ -57,6 +59,7 @@ def real_servers(root: Path) -> Iterator[Servers]:
             nats_url=os.environ.get("FACEGATE_NATS_URL", embedded.nats_url),
             database_url=os.environ.get("FACEGATE_DATABASE_URL", embedded.database_url),
             redis_url=os.environ.get("FACEGATE_REDIS_URL", embedded.redis_url),
+            image_folder=str(root / "images"),
         )
         asyncio.run(migrate_url(servers.database_url))
         yield servers
@@ -155,3 +158,15 @@ def read_csv(name: str) -> list[dict[str, str]]:
     """Rows of a CSV file of ../shared/faces (identities.csv, pairs.csv)."""
     with (FACES / name).open(newline="") as f:
         return list(csv.DictReader(f))
+
+
+@contextmanager
+def storage_mode(api: httpx.Client, mode: str) -> Iterator[None]:
+    """The cluster stores new camera images in `mode` (Database, Folder, ObjectStore), then in
+    Postgres again."""
+    r = api.put("/api/v1/Setup/DataStorage/Images", json={"storageMode": mode})
+    assert r.status_code == 200 and r.json() == {"storageMode": mode}, r.text
+    try:
+        yield
+    finally:
+        api.put("/api/v1/Setup/DataStorage/Images", json={"storageMode": "Database"})

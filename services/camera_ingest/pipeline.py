@@ -14,6 +14,7 @@ from datetime import datetime
 
 from services.camera_ingest.analysis import Directory
 from services.camera_ingest.decoder import SampledFrame
+from services.camera_ingest.image_store import ImageStore
 from services.camera_ingest.session import CameraSession
 from services.camera_ingest.settings import IngestSettings
 from shared.errors import ServiceUnavailable
@@ -44,8 +45,13 @@ class CameraStats:
 class FramePipeline:
     """What happens to a sampled frame; one per replica, with a session per camera."""
 
-    def __init__(self, ctx: ServiceContext | None = None, settings: IngestSettings | None = None) -> None:
-        self.ctx, self.settings = ctx, settings or IngestSettings()
+    def __init__(
+        self,
+        ctx: ServiceContext | None = None,
+        settings: IngestSettings | None = None,
+        images: ImageStore | None = None,
+    ) -> None:
+        self.ctx, self.settings, self.images = ctx, settings or IngestSettings(), images
         self.sessions: dict[str, CameraSession] = {}
         self.directory = Directory(ctx.bus) if ctx is not None else None
         self._sweeper: asyncio.Task[None] | None = None
@@ -61,12 +67,13 @@ class FramePipeline:
         return self.ctx is not None and self.settings.analyse_faces
 
     def session(self, camera_id: str) -> CameraSession:
-        assert self.ctx is not None and self.directory is not None
+        assert self.ctx is not None and self.directory is not None and self.images is not None
         found = self.sessions.get(camera_id)
         if found is None:
             found = CameraSession.create(
-                self.ctx, camera_id, self.directory, self.settings.tracklet_timeout_s, self.settings.confirm_votes
-            )
+                self.ctx, camera_id, self.directory, self.images, self.settings.tracklet_timeout_s,
+                self.settings.confirm_votes,
+            )  # fmt: skip
             self.sessions[camera_id] = found
         if self._sweeper is None:
             self._sweeper = asyncio.create_task(self._sweep())

@@ -30,14 +30,22 @@ def as_uuid(value: str | None) -> uuid.UUID | None:
 
 
 async def insert_image(
-    conn: asyncpg.Connection, camera_id: str, kind: str, width: int, height: int, data: bytes
-) -> str:
-    image_id = uuid.uuid4()
+    conn: asyncpg.Connection,
+    image_id: str,
+    camera_id: str,
+    kind: str,
+    size: tuple[int, int],
+    storage: str,
+    location: str | None,
+    data: bytes | None,
+) -> None:
+    """An image's row: its bytes in `data` (storage 'Database') or where `location` says
+    (image_store.py writes those first)."""
     await conn.execute(
-        "INSERT INTO seen_images (id, camera_id, kind, width, height, data) VALUES ($1, $2, $3, $4, $5, $6)",
-        image_id, uuid.UUID(camera_id), kind, width, height, data,
+        """INSERT INTO seen_images (id, camera_id, kind, width, height, storage, location, data)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8)""",
+        uuid.UUID(image_id), uuid.UUID(camera_id), kind, size[0], size[1], storage, location, data,
     )  # fmt: skip
-    return str(image_id)
 
 
 async def insert_frame(
@@ -249,12 +257,11 @@ async def delete(conn: asyncpg.Connection, table: str, entity_id: str) -> bool:
     return key is not None and await conn.fetchval(f"DELETE FROM {table} WHERE id = $1 RETURNING true", key) is not None
 
 
-async def get_image(conn: asyncpg.Connection, image_id: str) -> bytes | None:
+async def get_image(conn: asyncpg.Connection, image_id: str) -> tuple[str, str | None, bytes | None] | None:
+    """(storage, location, data) of an image; None when there is none."""
     key = as_uuid(image_id)
-    if key is None:
-        return None
-    data: bytes | None = await conn.fetchval("SELECT data FROM seen_images WHERE id = $1", key)
-    return data
+    row = key and await conn.fetchrow("SELECT storage, location, data FROM seen_images WHERE id = $1", key)
+    return (row["storage"], row["location"], row["data"]) if row else None
 
 
 async def camera_exists(conn: asyncpg.Connection, camera_id: str) -> bool:

@@ -12,10 +12,12 @@ import cv2
 import numpy as np
 
 from services.camera_ingest import records
+from services.camera_ingest.image_store import ImageStore
 from shared import blobs
+from shared.bus import Empty
 from shared.errors import NotFound
 from shared.messages.common import ById, Page
-from shared.messages.seen import Frame, ImageQuery, ImageReply, SeenQuery, Tracklet
+from shared.messages.seen import Frame, ImageDataStorageConfig, ImageQuery, ImageReply, SeenQuery, Tracklet
 from shared.runtime import ServiceContext
 
 JPEG_QUALITY = 90
@@ -45,6 +47,7 @@ def resize_jpeg(data: bytes, min_size: int | None, max_size: int | None) -> byte
 @dataclass
 class SeenHandlers:
     ctx: ServiceContext
+    images: ImageStore
 
     async def _camera_known(self, q: SeenQuery) -> None:
         if q.camera_id is None:
@@ -98,8 +101,7 @@ class SeenHandlers:
         await self._delete("seen_tracklets", "Tracklet", req.id)
 
     async def get_image(self, q: ImageQuery) -> ImageReply:
-        async with self.ctx.db.acquire() as conn:
-            data = await records.get_image(conn, q.id)
+        data = await self.images.load(q.id)
         if data is None:
             raise NotFound(f"Image '{q.id}' does not exist.")
         if q.min_size is not None or q.max_size is not None:
@@ -110,3 +112,11 @@ class SeenHandlers:
         async with self.ctx.db.acquire() as conn:
             if not await records.delete(conn, table, entity_id):
                 raise NotFound(f"{what} '{entity_id}' does not exist.")
+        # Files and objects of the deleted images go now, not at the next background sweep.
+        await self.images.sweep()
+
+    async def get_image_storage(self, _: Empty) -> ImageDataStorageConfig:
+        return self.images.config()
+
+    async def set_image_storage(self, config: ImageDataStorageConfig) -> ImageDataStorageConfig:
+        return await self.images.set_config(config)

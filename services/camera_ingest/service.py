@@ -4,6 +4,7 @@ then the scheduler that runs this replica's streams through the face pipeline.""
 from __future__ import annotations
 
 from services.camera_ingest.handlers import CameraHandlers
+from services.camera_ingest.image_store import ImageStore
 from services.camera_ingest.pipeline import FramePipeline
 from services.camera_ingest.scheduler import Scheduler
 from services.camera_ingest.seen_handlers import SeenHandlers
@@ -16,7 +17,7 @@ from shared.messages.cameras import (
     CameraUpdateRequest,
 )
 from shared.messages.common import ById
-from shared.messages.seen import ImageQuery, SeenQuery
+from shared.messages.seen import ImageDataStorageConfig, ImageQuery, SeenQuery
 from shared.runtime import ServiceContext
 
 
@@ -35,7 +36,9 @@ async def setup(ctx: ServiceContext, settings: IngestSettings) -> None:
     await add(subjects.CAMERA_LIST, Empty, h.list_all)
     await add(subjects.CAMERA_DELETE, ById, h.delete)
     await add(subjects.CAMERA_STATUS, ById, h.status)
-    seen = SeenHandlers(ctx)
+    images = ImageStore(ctx, settings)
+    await images.start()
+    seen = SeenHandlers(ctx, images)
     await add(subjects.SEEN_FACE_LIST, SeenQuery, seen.list_faces)
     await add(subjects.SEEN_FACE_GET, ById, seen.get_face)
     await add(subjects.SEEN_FACE_DELETE, ById, seen.delete_face)
@@ -46,7 +49,9 @@ async def setup(ctx: ServiceContext, settings: IngestSettings) -> None:
     await add(subjects.SEEN_TRACKLET_GET, ById, seen.get_tracklet)
     await add(subjects.SEEN_TRACKLET_DELETE, ById, seen.delete_tracklet)
     await add(subjects.SEEN_IMAGE_GET, ImageQuery, seen.get_image)
-    pipeline = FramePipeline(ctx, settings)
+    await add(subjects.IMAGE_STORAGE_GET, Empty, seen.get_image_storage)
+    await add(subjects.IMAGE_STORAGE_SET, ImageDataStorageConfig, seen.set_image_storage)
+    pipeline = FramePipeline(ctx, settings, images)
     await pipeline.start()
     scheduler = Scheduler(ctx, settings, board, pipeline)
     await scheduler.start()

@@ -28,6 +28,7 @@ from services.camera_ingest import analysis, cameras, records
 from services.camera_ingest import payloads as p
 from services.camera_ingest.decoder import SampledFrame
 from services.camera_ingest.identity import Hit, Identity
+from services.camera_ingest.image_store import ImageStore, Written
 from services.camera_ingest.tracker import Detection, Track, Tracker, TrackerConfig
 from shared.imaging import header_size
 from shared.liveness import event_check, liveness_wanted, spoof_result
@@ -104,6 +105,7 @@ class CameraSession:
     ctx: ServiceContext
     camera_id: str
     directory: analysis.Directory
+    images: ImageStore
     tracker: Tracker
     confirm_votes: int = 2
     tracklets: dict[str, Tracklet] = field(default_factory=dict)
@@ -113,9 +115,9 @@ class CameraSession:
     _camera_at: float = 0.0
 
     @classmethod
-    def create(cls, ctx: ServiceContext, camera_id: str, directory: analysis.Directory, timeout_s: float,
-               confirm_votes: int) -> CameraSession:  # fmt: skip
-        return cls(ctx, camera_id, directory, Tracker(TrackerConfig(timeout_s=timeout_s)), confirm_votes)
+    def create(cls, ctx: ServiceContext, camera_id: str, directory: analysis.Directory, images: ImageStore,
+               timeout_s: float, confirm_votes: int) -> CameraSession:  # fmt: skip
+        return cls(ctx, camera_id, directory, images, Tracker(TrackerConfig(timeout_s=timeout_s)), confirm_votes)
 
     async def camera(self) -> Camera | None:
         if self._camera is None or time.monotonic() - self._camera_at > CONFIG_TTL_S:
@@ -208,6 +210,7 @@ class CameraSession:
         if seen.stored:
             return
         keep_crop = state.keep_images and bool(seen.analysed.detected.crop)
+        written: list[Written] = []
         try:
             async with self.ctx.db.acquire() as conn, conn.transaction():
                 if not state.stored:
@@ -216,17 +219,16 @@ class CameraSession:
                 if not seen.frame.stored:
                     image_id = None
                     if seen.frame.jpeg is not None and state.keep_images:
-                        image_id = await records.insert_image(
-                            conn, self.camera_id, "frame", seen.frame.width, seen.frame.height, seen.frame.jpeg
-                        )
+                        size = (seen.frame.width, seen.frame.height)
+                        image_id = await self.images.save(conn, self.camera_id, "frame", size, seen.frame.jpeg, written)
                     await records.insert_frame(
                         conn, seen.frame.id, self.camera_id, image_id, seen.frame.at, seen.frame.position_ms
                     )
                     seen.frame.stored = True
                 if keep_crop:
                     side = crop_side(seen.analysed.detected.crop)
-                    seen.image_id = await records.insert_image(
-                        conn, self.camera_id, "crop", side, side, seen.analysed.detected.crop
+                    seen.image_id = await self.images.save(
+                        conn, self.camera_id, "crop", (side, side), seen.analysed.detected.crop, written
                     )
                 fields = {**seen.fields, "processed_at": seen.processed_at.isoformat()}
                 seen.created_at = await records.insert_face(
@@ -234,7 +236,11 @@ class CameraSession:
                 )
         except asyncpg.ForeignKeyViolationError:  # the tracklet or frame was deleted via the API
             log.info("camera %s: tracklet %s was deleted while live; face not stored", self.camera_id, state.id)
+            await self.images.discard(written)
             return
+        except Exception:
+            await self.images.discard(written)
+            raise
         seen.stored = True
         await self.publish(ev.FACE_CREATED, p.face_created(seen, state.id))
         await self.publish(ev.FACE_EXTRACTED, p.face_extracted(seen, state.id))
@@ -251,6 +257,7 @@ class CameraSession:
             state.keep_images = False
             async with self.ctx.db.acquire() as conn:
                 await records.drop_tracklet_images(conn, state.id)
+            await self.images.sweep()
         await self.store(state, hit.face)
         crop = hit.face.analysed.detected.crop if member.privacy.include_matched_image_in_events else None
         match = p.match_found(hit.face, state.id, hit.score, member, watchlist, crop or None)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Mapping
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -51,6 +51,16 @@ class IngestSettings(msgspec.Struct, frozen=True, kw_only=True):
     # Run the face pipeline (detector, extractor, matcher) on sampled frames. Off: ingest only
     # (what the decode benchmark measures).
     analyse_faces: bool = True
+    # Where new face crops and frames are stored until the API changes it
+    # (PUT /api/v1/Setup/DataStorage/Images): in Postgres, in files under image_folder (shared by
+    # every replica: a ReadWriteMany volume in Kubernetes), or in the JetStream object store
+    # image_bucket (replicated by NATS, nothing to mount).
+    image_storage: Literal["Database", "Folder", "ObjectStore"] = "Database"
+    image_folder: str = "var/images"
+    image_bucket: str = "FACEGATE_IMAGES"
+    # How often a replica removes the files/objects of deleted images and re-reads the storage
+    # setting (a change also reaches every replica at once through NATS).
+    image_sweep_s: Seconds = 30.0
 
 
 def load_ingest_settings(environ: Mapping[str, str] | None = None) -> IngestSettings:

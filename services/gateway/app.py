@@ -23,6 +23,7 @@ from services.gateway.members import WatchlistMemberController
 from services.gateway.metrics import Metrics, metrics_middleware
 from services.gateway.problems import EXCEPTION_HANDLERS
 from services.gateway.seen import SEEN_CONTROLLERS
+from services.gateway.setup import SetupController
 from services.gateway.system import FACEGATE_TAG, HealthController, VersionController
 from services.gateway.watchlists import WatchlistController
 from shared.bus import Bus
@@ -34,8 +35,14 @@ SWAGGER_ASSETS = Path(swagger_ui.__file__).parent / "static"
 ASSETS_PATH = "/swagger-assets"
 
 CONTROLLERS = [
-    WatchlistController, WatchlistMemberController, *IDENTIFICATION_CONTROLLERS, CameraController,
-    *SEEN_CONTROLLERS, VersionController, HealthController,
+    WatchlistController,
+    WatchlistMemberController,
+    *IDENTIFICATION_CONTROLLERS,
+    CameraController,
+    *SEEN_CONTROLLERS,
+    SetupController,
+    VersionController,
+    HealthController,
 ]
 
 

@@ -80,3 +80,13 @@ class ImageReply(msgspec.Struct, frozen=True, kw_only=True):
     """JPEG bytes; by reference when larger than one NATS message (a full-HD frame may be)."""
 
     jpeg: Blob
+
+
+ImageStorageMode = Literal["Database", "Folder", "ObjectStore"]
+
+
+class ImageDataStorageConfig(msgspec.Struct, frozen=True, rename="camel"):
+    """Facegate: where camera_ingest stores new face crops and frames (images stored before a
+    change stay where they are and are still served)."""
+
+    storage_mode: ImageStorageMode

@@ -59,10 +59,14 @@ async def _seed(database_url: str, camera_id: str, tracklets: int, faces_each: i
             await records.insert_tracklet(conn, tid, camera_id, now + timedelta(seconds=t), 1000 * t)
             out["tracklets"].append(tid)
             for _ in range(faces_each):
-                frame_image = await records.insert_image(conn, camera_id, "frame", 640, 360, jpeg(640, 360))
+                frame_image = str(uuid.uuid4())
+                await records.insert_image(
+                    conn, frame_image, camera_id, "frame", (640, 360), "Database", None, jpeg(640, 360)
+                )
                 fid = str(uuid.uuid4())
                 await records.insert_frame(conn, fid, camera_id, frame_image, now, 1000 * t)
-                crop = await records.insert_image(conn, camera_id, "crop", 112, 112, jpeg(112, 112))
+                crop = str(uuid.uuid4())
+                await records.insert_image(conn, crop, camera_id, "crop", (112, 112), "Database", None, jpeg(112, 112))
                 face_id = str(uuid.uuid4())
                 await records.insert_face(conn, face_id, camera_id, tid, fid, crop, FACE_FIELDS)
                 out["faces"].append(face_id)

@@ -20,7 +20,7 @@ from shared.embedded import free_port
 from tests.rtsp.conftest import FAST_INGEST, RtspServer
 from tests.rtsp.events import Event, camera_events, wait_workers
 from tests.rtsp.media import write_jpegs
-from tests.support import REPO, Cluster, photo_b64, truncate, wait_until
+from tests.support import REPO, Cluster, photo_b64, storage_mode, truncate, wait_until
 
 pytestmark = pytest.mark.rtsp
 
@@ -208,8 +208,9 @@ def test_stranger_gives_a_no_match(
 ) -> None:
     server = serve(tmp_path, STRANGER_PHOTO)
     try:
-        camera = watch(api, server.url)
-        events, tracklet = first_completed(pipeline, camera)
+        with storage_mode(api, "ObjectStore"):  # the pipeline stores where the setting says
+            camera = watch(api, server.url)
+            events, tracklet = first_completed(pipeline, camera)
     finally:
         server.stop()
     wrong = [(m["watchlistMemberId"], m["score"]) for m in of(events, "match.found", tracklet)]
@@ -217,6 +218,10 @@ def test_stranger_gives_a_no_match(
     (missed,) = of(events, "match.missed", tracklet)
     assert missed["type"] == "NO_MATCH" and missed["streamId"] == camera and missed["cropImage"]
     assert missed["faceId"] and missed["frameTimestampMicroseconds"] > 0
+    face = api.get(f"/api/v1/Faces/{missed['faceId']}").json()
+    assert image_storage(pipeline, face["imageDataId"]) == "ObjectStore"
+    crop = api.get(f"/api/v1/Images/{face['imageDataId']}")
+    assert crop.status_code == 200 and crop.content[:2] == b"\xff\xd8"
 
 
 def test_member_privacy_keeps_images_out_of_events_and_storage(
@@ -231,8 +236,10 @@ def test_member_privacy_keeps_images_out_of_events_and_storage(
     privacy(False)
     server = serve(tmp_path, MEMBER_PHOTO_VIDEO)
     try:
-        camera = watch(api, server.url)
-        events, tracklet = first_completed(pipeline, camera)
+        # Images written before the match are files: they must go too.
+        with storage_mode(api, "Folder"):
+            camera = watch(api, server.url)
+            events, tracklet = first_completed(pipeline, camera)
     finally:
         server.stop()
         privacy(True)
@@ -244,3 +251,31 @@ def test_member_privacy_keeps_images_out_of_events_and_storage(
     assert faces and all(f["imageDataId"] is None for f in faces)
     for face in faces:
         assert api.get(f"/api/v1/Frames/{face['frameId']}").json()["imageDataId"] is None
+    # Every file left in the camera's folder still has its row (the stream went on looping, so a
+    # later tracklet may have stored some): the files of the deleted images are gone.
+    wait_until(lambda: not orphaned_files(pipeline, camera), 10, "no files of deleted images")
+
+
+def image_storage(cluster: Cluster, image_id: str) -> str:
+    async def fetch() -> str:
+        conn = await asyncpg.connect(cluster.servers.database_url)
+        try:
+            return str(await conn.fetchval("SELECT storage FROM seen_images WHERE id = $1::uuid", image_id))
+        finally:
+            await conn.close()
+
+    return asyncio.run(fetch())
+
+
+def orphaned_files(cluster: Cluster, camera: str) -> set[str]:
+    files = {f.stem for f in (Path(cluster.servers.image_folder) / camera).rglob("*.jpg")}
+
+    async def rows() -> set[str]:
+        conn = await asyncpg.connect(cluster.servers.database_url)
+        try:
+            found = await conn.fetch("SELECT id::text FROM seen_images WHERE id::text = ANY($1::text[])", list(files))
+        finally:
+            await conn.close()
+        return {r["id"] for r in found}
+
+    return files - asyncio.run(rows())
