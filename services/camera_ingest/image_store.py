@@ -29,6 +29,7 @@ from typing import Any
 
 import asyncpg
 import msgspec
+import nats.errors
 from nats.js.api import ObjectStoreConfig
 from nats.js.errors import NotFoundError
 from nats.js.object_store import ObjectStore
@@ -36,6 +37,7 @@ from nats.js.object_store import ObjectStore
 from services.camera_ingest import records
 from services.camera_ingest.settings import IngestSettings
 from shared import subjects
+from shared.errors import Conflict, ServiceUnavailable
 from shared.messages.seen import ImageDataStorageConfig, ImageStorageMode
 from shared.runtime import ServiceContext
 
@@ -51,6 +53,14 @@ def write_file(path: Path, data: bytes) -> None:
     partial = path.with_name(f".{path.name}.partial")
     partial.write_bytes(data)
     os.replace(partial, path)
+
+
+def check_writable(folder: Path) -> None:
+    """Raise OSError unless a file can be written (and removed) in `folder`."""
+    probe = folder / f".probe-{uuid.uuid4().hex}"
+    folder.mkdir(parents=True, exist_ok=True)
+    probe.write_bytes(b"")
+    probe.unlink()
 
 
 def read_file(path: Path) -> bytes | None:
@@ -104,6 +114,17 @@ class ImageStore:
         return ImageDataStorageConfig(storage_mode=self.mode)
 
     async def set_config(self, config: ImageDataStorageConfig) -> ImageDataStorageConfig:
+        """Store and announce a new setting, once the storage it names is usable from here."""
+        if config.storage_mode == "Folder":
+            try:
+                await self.ctx.run_blocking(check_writable, self.folder)
+            except OSError as exc:
+                raise Conflict(f"camera_ingest cannot write images to the folder {self.folder}: {exc}") from exc
+        elif config.storage_mode == "ObjectStore":
+            try:
+                await self.bucket()
+            except nats.errors.Error as exc:
+                raise ServiceUnavailable(f"The NATS object store {self.bucket_name} is not available: {exc}") from exc
         value = msgspec.json.encode(config).decode()
         async with self.ctx.db.acquire() as conn:
             await conn.execute(

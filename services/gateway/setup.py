@@ -21,10 +21,11 @@ class SetupController(Controller):
         (`Database`, `Folder` or `ObjectStore`)."""
         return await bus.request(subjects.IMAGE_STORAGE_GET, Empty(), ImageDataStorageConfig)
 
-    @put("/DataStorage/Images", tags=[FACEGATE_TAG], responses=responses(413))
+    @put("/DataStorage/Images", tags=[FACEGATE_TAG], responses=responses(409, 413))
     async def set_image_storage(self, data: ImageDataStorageConfig, bus: Bus) -> ImageDataStorageConfig:
         """Facegate addition: store new face crops and frames in Postgres (`Database`), as files
         under `FACEGATE_CAMERA_IMAGE_FOLDER` (`Folder`) or in the NATS object store
         `FACEGATE_CAMERA_IMAGE_BUCKET` (`ObjectStore`). Images stored before stay where they are
-        and are still served; every camera_ingest replica switches at once."""
+        and are still served; every camera_ingest replica switches at once. 409 when the folder
+        cannot be written, 503 when the object store cannot be reached."""
         return await bus.request(subjects.IMAGE_STORAGE_SET, data, ImageDataStorageConfig)

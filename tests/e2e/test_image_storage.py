@@ -106,6 +106,20 @@ def test_the_setting_is_validated_and_kept(cluster: Cluster) -> None:
             assert_problem(api.put("/api/v1/Setup/DataStorage/Images", content=b"{"), 400)
             assert api.get("/api/v1/Setup/DataStorage/Images").json() == {"storageMode": "Folder"}
         assert api.get("/api/v1/Setup/DataStorage/Images").json() == {"storageMode": "Database"}
+        # A folder camera_ingest cannot write to is refused, and the setting stays.
+        folder = Path(cluster.servers.image_folder)
+        aside = folder.with_name("images-aside")
+        if folder.exists():
+            folder.rename(aside)
+        folder.write_bytes(b"not a folder")
+        try:
+            problem = assert_problem(api.put("/api/v1/Setup/DataStorage/Images", json={"storageMode": "Folder"}), 409)
+            assert str(folder) in problem["detail"]
+        finally:
+            folder.unlink()
+            if aside.exists():
+                aside.rename(folder)
+        assert api.get("/api/v1/Setup/DataStorage/Images").json() == {"storageMode": "Database"}
 
 
 def test_every_replica_follows_a_change(cluster: Cluster) -> None:
