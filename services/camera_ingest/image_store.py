@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import os
 import uuid
@@ -102,11 +101,14 @@ class ImageStore:
                 await self._task
 
     async def refresh(self) -> None:
-        async with self.ctx.db.acquire() as conn:
+        async with self.ctx.db.acquire() as conn:  # jsonb arrives decoded (shared/db/pool.py)
             value = await conn.fetchval("SELECT value FROM setup_values WHERE key = $1", SETUP_KEY)
-        if value is not None:
-            stored = json.loads(value) if isinstance(value, str) else value
-            self.mode = msgspec.convert(stored, ImageDataStorageConfig).storage_mode
+        if value is None:
+            return
+        try:
+            self.mode = msgspec.convert(value, ImageDataStorageConfig).storage_mode
+        except msgspec.ValidationError:  # edited by hand: keep serving with the current mode
+            log.warning("image store: ignoring the stored setting %r", value)
 
     # --- the API's setting ---
 
@@ -125,15 +127,14 @@ class ImageStore:
                 await self.bucket()
             except nats.errors.Error as exc:
                 raise ServiceUnavailable(f"The NATS object store {self.bucket_name} is not available: {exc}") from exc
-        value = msgspec.json.encode(config).decode()
         async with self.ctx.db.acquire() as conn:
             await conn.execute(
-                """INSERT INTO setup_values (key, value) VALUES ($1, $2::jsonb)
+                """INSERT INTO setup_values (key, value) VALUES ($1, $2)
                    ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = clock_timestamp()""",
-                SETUP_KEY, value,
+                SETUP_KEY, msgspec.to_builtins(config),
             )  # fmt: skip
         self.mode = config.storage_mode
-        await self.ctx.bus.nc.publish(subjects.IMAGE_STORAGE_CHANGED, value.encode())
+        await self.ctx.bus.nc.publish(subjects.IMAGE_STORAGE_CHANGED, msgspec.json.encode(config))
         return config
 
     # --- bytes ---

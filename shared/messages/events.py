@@ -175,7 +175,42 @@ class FaceExtractedNotification(msgspec.Struct, frozen=True, rename="camel"):
     glass_status: float | None
 
 
-class NoMatchResultNotification(msgspec.Struct, frozen=True, rename="camel"):
+class MatchResultFields(msgspec.Struct, frozen=True, rename="camel"):
+    """What every match result payload (nomatch, match, match.insert) says about the face."""
+
+    id: str
+    type: MatchResultType
+    stream_id: str
+    frame_id: str | None
+    client_id: str | None
+    face_area: float
+    face_size: float
+    face_order: int
+    faces_on_frame_count: int
+    face_area_change: float
+    face_mask_confidence: float | None
+    nose_tip_confidence: float | None
+    face_mask_status: FaceMaskStatus
+    created_at: datetime
+    updated_at: datetime | None
+    processed_at: datetime | None
+    tracklet_id: str
+    face_id: str
+    template_quality: int
+    yaw_angle: float | None
+    pitch_angle: float | None
+    roll_angle: float | None
+    brightness: float | None
+    sharpness: float | None
+    tinted_glasses: float | None
+    heavy_frame: float | None
+    glass_status: float | None
+    face_quality: int
+    age: float | None
+    gender: float | None
+
+
+class NoMatchResultNotification(MatchResultFields, frozen=True, rename="camel"):
     """matchResults.nomatch: a tracklet ended without matching any watchlist member."""
 
     crop_image: bytes | None  # JPEG; base64 in JSON
@@ -185,50 +220,12 @@ class NoMatchResultNotification(msgspec.Struct, frozen=True, rename="camel"):
     left_eye_y: float
     right_eye_x: float
     right_eye_y: float
-    id: str
-    type: MatchResultType
-    stream_id: str
-    frame_id: str | None
-    client_id: str | None
-    face_area: float
-    face_size: float
-    face_order: int
-    faces_on_frame_count: int
-    face_area_change: float
-    face_mask_confidence: float | None
-    nose_tip_confidence: float | None
-    face_mask_status: FaceMaskStatus
-    created_at: datetime
-    updated_at: datetime | None
-    processed_at: datetime | None
-    tracklet_id: str
-    face_id: str
-    template_quality: int
-    yaw_angle: float | None
-    pitch_angle: float | None
-    roll_angle: float | None
-    brightness: float | None
-    sharpness: float | None
-    tinted_glasses: float | None
-    heavy_frame: float | None
-    glass_status: float | None
-    face_quality: int
-    age: float | None
-    gender: float | None
 
 
-class MatchResultNotification(msgspec.Struct, frozen=True, rename="camel"):
-    """matchResults.match: a tracklet was identified as a watchlist member (once per tracklet
-    and member)."""
+class MatchResultInsert(MatchResultFields, frozen=True, rename="camel"):
+    """matchResults.match.insert (SmartFace's MatchResultInsertDTO): a match result was stored;
+    `id` is the id of the match.found event it stores."""
 
-    crop_image: bytes | None  # JPEG; base64 in JSON; null when the member's privacy says so
-    spoof_check: SpoofCheck | None
-    trace_operation_name: str | None
-    frame_timestamp_microseconds: int
-    left_eye_x: float
-    left_eye_y: float
-    right_eye_x: float
-    right_eye_y: float
     score: int
     watchlist_member_id: str | None
     watchlist_member_full_name: str | None
@@ -238,36 +235,20 @@ class MatchResultNotification(msgspec.Struct, frozen=True, rename="camel"):
     watchlist_display_name: str | None
     preview_color: str | None
     labels: list[MemberLabel] | None
-    id: str
-    type: MatchResultType
-    stream_id: str
-    frame_id: str | None
-    client_id: str | None
-    face_area: float
-    face_size: float
-    face_order: int
-    faces_on_frame_count: int
-    face_area_change: float
-    face_mask_confidence: float | None
-    nose_tip_confidence: float | None
-    face_mask_status: FaceMaskStatus
-    created_at: datetime
-    updated_at: datetime | None
-    processed_at: datetime | None
-    tracklet_id: str
-    face_id: str
-    template_quality: int
-    yaw_angle: float | None
-    pitch_angle: float | None
-    roll_angle: float | None
-    brightness: float | None
-    sharpness: float | None
-    tinted_glasses: float | None
-    heavy_frame: float | None
-    glass_status: float | None
-    face_quality: int
-    age: float | None
-    gender: float | None
+
+
+class MatchResultNotification(MatchResultInsert, frozen=True, rename="camel"):
+    """matchResults.match: a tracklet was identified as a watchlist member (once per tracklet
+    and member); the stored result's fields and these."""
+
+    crop_image: bytes | None  # JPEG; base64 in JSON; null when the member's privacy says so
+    spoof_check: SpoofCheck | None
+    trace_operation_name: str | None
+    frame_timestamp_microseconds: int
+    left_eye_x: float
+    left_eye_y: float
+    right_eye_x: float
+    right_eye_y: float
 
 
 class TrackletCompletedNotification(msgspec.Struct, frozen=True, rename="camel"):
@@ -283,47 +264,3 @@ class TrackletCompletedNotification(msgspec.Struct, frozen=True, rename="camel")
     stream_id: str
     id: str
 
-
-class MatchResultInsert(msgspec.Struct, frozen=True, rename="camel"):
-    """matchResults.match.insert (SmartFace's MatchResultInsertDTO): a match result was stored;
-    `id` is the id of the match.found event it stores."""
-
-    score: int
-    watchlist_member_id: str | None
-    watchlist_member_full_name: str | None
-    watchlist_member_display_name: str | None
-    watchlist_id: str | None
-    watchlist_full_name: str | None
-    watchlist_display_name: str | None
-    preview_color: str | None
-    labels: list[MemberLabel] | None
-    id: str
-    type: MatchResultType
-    stream_id: str
-    frame_id: str | None
-    client_id: str | None
-    face_area: float
-    face_size: float
-    face_order: int
-    faces_on_frame_count: int
-    face_area_change: float
-    face_mask_confidence: float | None
-    nose_tip_confidence: float | None
-    face_mask_status: FaceMaskStatus
-    created_at: datetime
-    updated_at: datetime | None
-    processed_at: datetime | None
-    tracklet_id: str
-    face_id: str
-    template_quality: int
-    yaw_angle: float | None
-    pitch_angle: float | None
-    roll_angle: float | None
-    brightness: float | None
-    sharpness: float | None
-    tinted_glasses: float | None
-    heavy_frame: float | None
-    glass_status: float | None
-    face_quality: int
-    age: float | None
-    gender: float | None
