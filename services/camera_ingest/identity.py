@@ -2,10 +2,11 @@
 
 Each analysed face of the tracklet votes for the members it matched (at or above their
 watchlist's threshold, the matcher decides that). A member is announced once it leads the vote
-with `confirm_votes` faces, so a single lucky frame does not name a passer-by; when the tracklet
-ends, the leader is announced if it was not yet (a person seen in one frame only is still
-identified). Each member is announced at most once per tracklet; a tracklet that announced
-nobody ends as a no-match.
+with `confirm_votes` faces, so a single lucky frame does not name a passer-by. When the tracklet
+ends, a leader not announced yet is announced only if it has as many votes as the tracklet had
+searched faces, up to `confirm_votes`: a person seen in one frame only is still identified, but
+one match among several searched faces is not. Each member is announced at most once per
+tracklet; a tracklet that announced nobody ends as a no-match.
 """
 
 from __future__ import annotations
@@ -31,9 +32,12 @@ class Identity(Generic[F]):
     confirm_votes: int = 2
     votes: dict[str, list[Hit[F]]] = field(default_factory=dict)
     announced: set[str] = field(default_factory=set)
+    searched: int = 0  # faces of the tracklet whose template was searched (hits or not)
 
-    def add(self, hits: list[Hit[F]]) -> None:
-        """The hits of one face: one vote per member (its best watchlist)."""
+    def add(self, hits: list[Hit[F]], *, searched: bool = True) -> None:
+        """The hits of one face: one vote per member (its best watchlist). `searched` is false
+        for a face without a template (it could not vote, so it does not count against one)."""
+        self.searched += searched
         best: dict[str, Hit[F]] = {}
         for hit in hits:
             if hit.member_id not in best or hit.score > best[hit.member_id].score:
@@ -59,9 +63,12 @@ class Identity(Generic[F]):
         return self.best_hit(leader)
 
     def final(self) -> Hit[F] | None:
-        """At the tracklet's end: the leader's best hit if it was never announced."""
+        """At the tracklet's end: the leader's best hit if it was never announced and enough of
+        the tracklet's searched faces voted for it (all of them, up to `confirm_votes`)."""
         leader = self.leader()
         if leader is None or leader in self.announced:
+            return None
+        if len(self.votes[leader]) < max(1, min(self.confirm_votes, self.searched)):
             return None
         self.announced.add(leader)
         return self.best_hit(leader)

@@ -197,7 +197,8 @@ class CameraSession:
         if (started and strategy.first) or strategy.every:
             await self.store(state, seen)
         state.identity.add(
-            [Hit(c.member_id, sorted(c.watchlist_ids)[0], c.score, seen) for c in candidates if c.watchlist_ids]
+            [Hit(c.member_id, sorted(c.watchlist_ids)[0], c.score, seen) for c in candidates if c.watchlist_ids],
+            searched=face.extracted.template is not None,
         )
         hit = state.identity.confirmed()
         if hit is not None:

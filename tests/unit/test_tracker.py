@@ -120,6 +120,24 @@ def test_identity_at_the_end_announces_the_leader_only() -> None:
     assert identity.final() is None
 
 
+def test_identity_at_the_end_does_not_follow_one_lucky_frame_among_several() -> None:
+    # Five searched faces, one matched: not the tracklet's identity.
+    identity: Identity[int] = Identity(confirm_votes=2)
+    identity.add([hit("m1", 41, 1)])
+    for _ in range(4):
+        identity.add([])
+    assert identity.confirmed() is None and identity.final() is None and not identity.matched
+
+
+def test_identity_at_the_end_names_a_person_seen_once() -> None:
+    # A face whose template could not be made does not count against the one that matched.
+    identity: Identity[int] = Identity(confirm_votes=2)
+    identity.add([hit("m1", 60, 1)])
+    identity.add([], searched=False)
+    final = identity.final()
+    assert final is not None and final.member_id == "m1"
+
+
 def test_identity_one_vote_per_face_and_member() -> None:
     identity: Identity[int] = Identity(confirm_votes=2)
     identity.add([hit("m1", 50, 1, "w1"), hit("m1", 55, 1, "w2")])  # two watchlists, one face
