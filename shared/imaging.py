@@ -4,8 +4,13 @@ cuts crops with and the extractor's models read them with (one contract, one pla
 OpenCV decodes JPEG, PNG, BMP, WebP and TIFF. We ask it for 3 colour channels at any bit
 depth (`IMREAD_COLOR | IMREAD_ANYDEPTH`): that applies the EXIF orientation (only
 `IMREAD_UNCHANGED` skips it), turns grayscale into 3 equal channels, drops an alpha channel and
-keeps 16-bit samples, which we scale down to 8 bits here. The pixel count is read from the
-header before decoding, so a 100-megapixel bomb is refused without allocating it.
+keeps 16-bit samples, which we scale down to 8 bits here.
+
+Only those five formats are decoded (OpenCV would also read GIF, JPEG 2000, PNM, HDR and
+more, whose sizes we do not check). The pixel count of each is read from its header before
+decoding, so a bomb (a 30000x30000 PNG, TIFF or WebP is a few hundred kB on the wire and
+gigabytes decoded) is refused without allocating it; a header that cannot be read is refused
+too, rather than decoded unchecked.
 """
 
 from __future__ import annotations
@@ -22,31 +27,42 @@ MIN_SIDE = 8
 
 _JPEG = b"\xff\xd8\xff"
 _PNG = b"\x89PNG\r\n\x1a\n"
+_TIFF = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
+SUPPORTED = "JPEG, PNG, BMP, WebP, TIFF"
 
 
 def decode_image(data: bytes, *, max_pixels: int = MAX_PIXELS) -> np.ndarray:
     """Decode `data` to an HxWx3 RGB uint8 array (EXIF orientation applied).
 
     Raises ValidationFailed when the bytes are not an image we can read (empty, unknown
-    format, truncated) and Unprocessable when the image is readable but unusable (too many
-    pixels, smaller than a face could be).
+    format, unreadable header, truncated or corrupt data) and Unprocessable when the image
+    is readable but unusable (too many pixels, smaller than a face could be).
     """
     if not data:
         raise ValidationFailed("The image is empty (0 bytes).", errors={"image": ["empty image"]})
+    kind = image_format(data)
+    if kind is None:
+        raise ValidationFailed(
+            f"The data is not an image in a supported format ({SUPPORTED}).",
+            errors={"image": ["not a decodable image"]},
+        )
     size = header_size(data)
-    if size is not None:
-        _check_size(*size, max_pixels)
+    if size is None:
+        raise ValidationFailed(
+            f"The {kind} header is unreadable (no image size found).", errors={"image": ["unreadable header"]}
+        )
+    _check_size(*size, max_pixels)
     _check_complete(data)
     pixels = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR | cv2.IMREAD_ANYDEPTH)
     if pixels is None or pixels.size == 0:
         raise ValidationFailed(
-            "The data is not an image in a supported format (JPEG, PNG, BMP, WebP, TIFF).",
-            errors={"image": ["not a decodable image"]},
+            f"The {kind} data is corrupt or truncated (it could not be decoded).",
+            errors={"image": ["corrupt image"]},
         )
     _check_size(pixels.shape[1], pixels.shape[0], max_pixels)
     if pixels.dtype == np.uint16:
         pixels = (np.asarray(pixels, np.uint16) >> 8).astype(np.uint8)  # the top 8 bits: what a viewer shows
-    elif pixels.dtype != np.uint8:  # float TIFF/EXR: assume 0..1
+    elif pixels.dtype != np.uint8:  # float TIFF: assume 0..1
         pixels = np.clip(pixels.astype(np.float32) * 255.0, 0, 255).astype(np.uint8)
     return cv2.cvtColor(pixels, cv2.COLOR_BGR2RGB)
 
@@ -64,30 +80,62 @@ def _check_size(width: int, height: int, max_pixels: int) -> None:
 
 
 def _check_complete(data: bytes) -> None:
-    """OpenCV decodes a cut-off JPEG or PNG as grey rows with only a warning; refuse it instead."""
-    truncated = (data.startswith(_JPEG) and data.rfind(b"\xff\xd9") < 0) or (
-        data.startswith(_PNG) and data.rfind(b"IEND") < 0
-    )
-    if truncated:
+    """OpenCV decodes a cut-off PNG as grey rows with only a warning; refuse it instead (a cut-off
+    JPEG fails to decode and is refused there)."""
+    if data.startswith(_PNG) and data.rfind(b"IEND") < 0:
         raise ValidationFailed("The image data is truncated (incomplete file).", errors={"image": ["truncated image"]})
 
 
-def header_size(data: bytes) -> tuple[int, int] | None:
-    """(width, height) from a PNG or JPEG header without decoding; None for other formats."""
-    if data.startswith(_PNG) and len(data) >= 24:
-        width, height = struct.unpack(">II", data[16:24])
-        return int(width), int(height)
+def image_format(data: bytes) -> str | None:
+    """'JPEG', 'PNG', 'BMP', 'WebP' or 'TIFF' from the magic bytes; None for anything else."""
     if data.startswith(_JPEG):
-        return _jpeg_size(data)
+        return "JPEG"
+    if data.startswith(_PNG):
+        return "PNG"
+    if data.startswith(b"BM"):
+        return "BMP"
+    if data.startswith(b"RIFF") and data[8:12] == b"WEBP":
+        return "WebP"
+    if data[:4] in _TIFF:
+        return "TIFF"
+    return None
+
+
+def header_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) from the header of a JPEG, PNG, BMP, WebP or TIFF without decoding;
+    None for other formats or a header that cannot be read."""
+    try:
+        kind = image_format(data)
+        if kind == "PNG":
+            if data[12:16] != b"IHDR":
+                return None
+            width, height = struct.unpack(">II", data[16:24])
+            return int(width), int(height)
+        if kind == "JPEG":
+            return _jpeg_size(data)
+        if kind == "BMP":
+            return _bmp_size(data)
+        if kind == "WebP":
+            return _webp_size(data)
+        if kind == "TIFF":
+            return _tiff_size(data)
+    except (struct.error, IndexError):  # the header is cut short
+        return None
     return None
 
 
 def _jpeg_size(data: bytes) -> tuple[int, int] | None:
     pos = 2
     while pos + 9 < len(data):
-        if data[pos] != 0xFF:
-            return None
+        if data[pos] != 0xFF:  # stray bytes between segments: libjpeg skips to the next 0xFF too
+            pos = data.find(b"\xff", pos)
+            if pos < 0:
+                return None
+            continue
         marker = data[pos + 1]
+        if marker == 0xFF:  # a fill byte before a marker
+            pos += 1
+            continue
         if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:  # markers without a length
             pos += 2
             continue
@@ -98,6 +146,68 @@ def _jpeg_size(data: bytes) -> tuple[int, int] | None:
             return int(width), int(height)
         pos += 2 + length
     return None
+
+
+def _bmp_size(data: bytes) -> tuple[int, int]:
+    (dib,) = struct.unpack("<I", data[14:18])
+    if dib == 12:  # BITMAPCOREHEADER: 16-bit sizes
+        width, height = struct.unpack("<Hh", data[18:22])
+    else:
+        width, height = struct.unpack("<ii", data[18:26])
+    return abs(int(width)), abs(int(height))  # a negative height is a top-down bitmap
+
+
+def _webp_size(data: bytes) -> tuple[int, int] | None:
+    chunk = data[12:16]
+    if chunk == b"VP8 ":  # lossy: frame tag (3 bytes), start code 9d 01 2a, 14-bit sizes
+        if data[23:26] != b"\x9d\x01\x2a":
+            return None
+        width, height = struct.unpack("<HH", data[26:30])
+        return width & 0x3FFF, height & 0x3FFF
+    if chunk == b"VP8L":  # lossless: signature 0x2f, then 14 bits width-1, 14 bits height-1
+        if data[20] != 0x2F:
+            return None
+        (bits,) = struct.unpack("<I", data[21:25])
+        return (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
+    if chunk == b"VP8X":  # extended: 24-bit canvas width-1 and height-1
+        width = int.from_bytes(data[24:27], "little") + 1
+        height = int.from_bytes(data[27:30], "little") + 1
+        return width, height
+    return None
+
+
+def _tiff_size(data: bytes) -> tuple[int, int] | None:
+    """ImageWidth (256) and ImageLength (257) of the first directory (the page OpenCV decodes),
+    classic TIFF or BigTIFF."""
+    order = "<" if data[:2] == b"II" else ">"
+    (version,) = struct.unpack(order + "H", data[2:4])
+    big = version == 43
+    if big:
+        (offset,) = struct.unpack(order + "Q", data[8:16])
+        (count,) = struct.unpack(order + "Q", data[offset : offset + 8])
+        start, entry = offset + 8, 20
+    else:
+        (offset,) = struct.unpack(order + "I", data[4:8])
+        (count,) = struct.unpack(order + "H", data[offset : offset + 2])
+        start, entry = offset + 2, 12
+    found: dict[int, int] = {}
+    for i in range(min(count, 4096)):
+        at = start + i * entry
+        tag, kind = struct.unpack(order + "HH", data[at : at + 4])
+        if tag not in (256, 257):
+            continue
+        value = data[at + (12 if big else 8) : at + entry]
+        if kind == 3:  # SHORT
+            found[tag] = struct.unpack(order + "H", value[:2])[0]
+        elif kind == 4:  # LONG
+            found[tag] = struct.unpack(order + "I", value[:4])[0]
+        elif kind == 16 and big:  # LONG8
+            found[tag] = struct.unpack(order + "Q", value[:8])[0]
+        else:
+            return None
+    if 256 not in found or 257 not in found:
+        return None
+    return int(found[256]), int(found[257])
 
 
 def encode_jpeg(rgb: np.ndarray, quality: int = 95) -> bytes:
