@@ -143,8 +143,11 @@ def compare_request(sf: Doc, fg: Doc, sf_schema: Schema, fg_schema: Schema, wher
     if sf_enum is not None and fg_enum is not None and not sf_enum <= fg_enum:
         problems.append(f"{where}: enum lacks {sorted(map(str, sf_enum - fg_enum))}")
     if "object" in sf_types:
-        sf_props, _ = properties(sf, sf_schema)
-        fg_props, _ = properties(fg, fg_schema)
+        sf_props, sf_required = properties(sf, sf_schema)
+        fg_props, fg_required = properties(fg, fg_schema)
+        # A SmartFace client may leave out what SmartFace does not require.
+        for name in sorted(fg_required - sf_required):
+            problems.append(f"{where}.{name}: required where SmartFace does not require it")
         for name in sorted(sf_props):
             if any(word in name.lower() for word in EXEMPT_REQUEST_FIELDS):
                 continue
@@ -159,9 +162,28 @@ def compare_request(sf: Doc, fg: Doc, sf_schema: Schema, fg_schema: Schema, wher
     return problems
 
 
-def parameters(doc: Doc, path_item: dict[str, Any], operation: dict[str, Any], where: str) -> set[str]:
+def parameters(doc: Doc, path_item: dict[str, Any], operation: dict[str, Any], where: str) -> dict[str, Schema]:
+    """Parameters `in` one place (query, path), by name (operation-level ones override)."""
     params = [resolve(doc, p) for p in path_item.get("parameters", []) + operation.get("parameters", [])]
-    return {p["name"] for p in params if p.get("in") == where}
+    return {p["name"]: p for p in params if p.get("in") == where}
+
+
+def compare_parameters(
+    sf: Doc, fg: Doc, sf_params: dict[str, Schema], fg_params: dict[str, Schema], where: str
+) -> list[str]:
+    """Every SmartFace parameter under the same name, taking what SmartFace clients send, and no
+    parameter required that SmartFace clients may leave out."""
+    problems: list[str] = []
+    for name in sorted(sf_params):
+        if name not in fg_params:
+            problems.append(f"{where} parameter {name} missing")
+            continue
+        sf_schema, fg_schema = sf_params[name].get("schema", {}), fg_params[name].get("schema", {})
+        problems += compare_request(sf, fg, sf_schema, fg_schema, f"{where} parameter {name}")
+    for name in sorted(fg_params):
+        if fg_params[name].get("required") and not sf_params.get(name, {}).get("required"):
+            problems.append(f"{where} parameter {name}: required where SmartFace does not require it")
+    return problems
 
 
 def compare_operation(sf: Doc, fg: Doc, method: str, path: str) -> list[str]:
@@ -175,8 +197,8 @@ def compare_operation(sf: Doc, fg: Doc, method: str, path: str) -> list[str]:
         return [f"{op}: not served"]
     problems: list[str] = []
     for where in ("query", "path"):
-        missing = parameters(sf, sf_item, sf_op, where) - parameters(fg, fg_item, fg_op, where)
-        problems += [f"{op}: {where} parameter {name} missing" for name in sorted(missing)]
+        sf_params, fg_params = parameters(sf, sf_item, sf_op, where), parameters(fg, fg_item, fg_op, where)
+        problems += compare_parameters(sf, fg, sf_params, fg_params, f"{op}: {where}")
 
     sf_body = json_body(sf, resolve(sf, sf_op.get("requestBody", {})))
     if sf_body is not None:
@@ -198,6 +220,19 @@ def compare_operation(sf: Doc, fg: Doc, method: str, path: str) -> list[str]:
             else:
                 problems += compare_response(sf, fg, sf_resp, fg_resp, f"{op} -> {sf_code}")
     return problems
+
+
+def additions_smartface_has(smartface: Doc, served: Doc, addition_tag: str) -> list[str]:
+    """Operations tagged as Facegate additions that are SmartFace operations: they would escape
+    the field-by-field comparison, so they must be declared implemented instead."""
+    return [
+        f"{method.upper()} {path}"
+        for path, item in served["paths"].items()
+        for method, operation in item.items()
+        if method in ("get", "put", "post", "delete", "patch")
+        and addition_tag in operation.get("tags", [])
+        and method in smartface["paths"].get(path, {})
+    ]
 
 
 def undeclared_operations(served: Doc, implemented: frozenset[tuple[str, str]], addition_tag: str) -> list[str]:

@@ -9,7 +9,12 @@ from typing import Any
 import pytest
 
 from services.gateway.compatibility import FACEGATE_TAG, IMPLEMENTED, SMARTFACE_OPENAPI, TABLE, operations, render
-from tests.contract.openapi_contract import compare_operation, resolve, undeclared_operations
+from tests.contract.openapi_contract import (
+    additions_smartface_has,
+    compare_operation,
+    resolve,
+    undeclared_operations,
+)
 from tests.support import Cluster
 
 
@@ -41,10 +46,14 @@ def test_every_served_operation_is_declared(smartface: dict[str, Any], served: d
     undeclared = undeclared_operations(served, IMPLEMENTED, FACEGATE_TAG)
     assert not undeclared, f"declare these in services/gateway/compatibility.py or tag them {FACEGATE_TAG}"
     assert set(operations(smartface)) >= IMPLEMENTED, "IMPLEMENTED names an operation SmartFace does not have"
-    # ... and the check does see an undeclared one.
+    # An addition is Facegate's own: a SmartFace operation tagged as one would escape the contract.
+    assert not additions_smartface_has(smartface, served, FACEGATE_TAG), "declare these implemented instead"
+    # ... and the checks do see an undeclared operation and a SmartFace one passed off as an addition.
     doc = copy.deepcopy(served)
     doc["paths"]["/api/v1/Secret"] = {"get": {"tags": ["Watchlist"], "responses": {"200": {}}}}
     assert undeclared_operations(doc, IMPLEMENTED, FACEGATE_TAG) == ["GET /api/v1/Secret"]
+    doc["paths"]["/api/v1/Watchlists/{id}"]["get"]["tags"].append(FACEGATE_TAG)
+    assert additions_smartface_has(smartface, doc, FACEGATE_TAG) == ["GET /api/v1/Watchlists/{id}"]
 
 
 def test_compatibility_table_is_current(smartface: dict[str, Any]) -> None:
@@ -98,4 +107,40 @@ def test_a_missing_query_parameter_and_operation_fail(smartface: dict[str, Any],
     ]
     assert compare_operation(smartface, doc, "DELETE", "/api/v1/Watchlists/{id}") == [
         "DELETE /api/v1/Watchlists/{id}: not served"
+    ]
+
+
+def test_a_changed_enum_and_a_newly_required_request_field_fail(
+    smartface: dict[str, Any], served: dict[str, Any]
+) -> None:
+    """Same enum values in answers; nothing required of a client that SmartFace lets it leave out."""
+    doc = copy.deepcopy(served)
+    answer = doc["paths"]["/api/v1/Frames/{id}"]["get"]["responses"]["200"]["content"]["application/json"]
+    state = resolve(doc, resolve(doc, answer["schema"])["properties"]["state"])
+    assert sorted(state["enum"]) == ["Error", "New", "Processed", "Processing"]
+    state["enum"] = ["Error", "New", "Done", "Processing"]
+    assert compare_operation(smartface, doc, "GET", "/api/v1/Frames/{id}") == [
+        "GET /api/v1/Frames/{id} -> 200.state: enum ['Done', 'Error', 'New', 'Processing']"
+        " where SmartFace has ['Error', 'New', 'Processed', 'Processing']"
+    ]
+    request = resolve(doc, {"$ref": "#/components/schemas/WatchlistCreateRequest"})
+    assert "previewColor" not in request.get("required", [])
+    request["required"] = [*request.get("required", []), "previewColor"]
+    assert compare_operation(smartface, doc, "POST", "/api/v1/Watchlists") == [
+        "POST /api/v1/Watchlists body.previewColor: required where SmartFace does not require it"
+    ]
+
+
+def test_a_query_parameter_of_the_wrong_type_or_newly_required_fails(
+    smartface: dict[str, Any], served: dict[str, Any]
+) -> None:
+    doc = copy.deepcopy(served)
+    listing = doc["paths"]["/api/v1/Watchlists"]["get"]
+    page_size = next(p for p in listing["parameters"] if p["name"] == "PageSize")
+    page_size["schema"] = {"type": "string", "enum": ["small", "large"]}
+    show_total = next(p for p in listing["parameters"] if p["name"] == "ShowTotalCount")
+    show_total["required"] = True
+    assert compare_operation(smartface, doc, "GET", "/api/v1/Watchlists") == [
+        "GET /api/v1/Watchlists: query parameter PageSize: accepts ['string'] where SmartFace sends ['integer']",
+        "GET /api/v1/Watchlists: query parameter ShowTotalCount: required where SmartFace does not require it",
     ]
