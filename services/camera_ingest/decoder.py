@@ -57,6 +57,11 @@ class NoVideo(Exception):
     """The source opened but carries no video stream."""
 
 
+class NoAnswer(Exception):
+    """The camera took the connection but sent nothing for the read timeout: hung, frozen, or
+    something that accepts connections and never speaks. It may recover by itself: offline."""
+
+
 def classify(exc: BaseException) -> tuple[CameraState, str]:
     """`offline` when the camera cannot be reached (it may come back by itself), `error` when it
     answers with something unusable (wrong URL, credentials, format), with a readable reason."""
@@ -71,6 +76,8 @@ def classify(exc: BaseException) -> tuple[CameraState, str]:
         return "offline", f"cannot reach the camera: {text}"
     if isinstance(exc, av.error.OSError) and getattr(exc, "errno", None) in (101, 110, 111, 113, 104, 32):
         return "offline", f"cannot reach the camera: {text}"
+    if isinstance(exc, NoAnswer):
+        return "offline", str(exc)
     if isinstance(exc, NoVideo):
         return "error", str(exc)
     if isinstance(exc, av.error.ProtocolNotFoundError):
@@ -131,9 +138,19 @@ def decode_once(
         # A device or pipe (/dev/stdin, a FIFO) would block a read forever: FFmpeg's file
         # protocol has no timeout.
         raise NoVideo(f"{source} is not a regular file")
-    container = av.open(
-        source, options=open_options(source, settings), timeout=(settings.open_timeout_s, settings.read_timeout_s)
-    )
+    opening = time.monotonic()
+    try:
+        container = av.open(
+            source, options=open_options(source, settings), timeout=(settings.open_timeout_s, settings.read_timeout_s)
+        )
+    except (av.error.InvalidDataError, av.error.ExitError) as exc:
+        # A silent peer ends FFmpeg's RTSP handshake with "invalid data" once its socket timeout
+        # passes: garbage answers fail at once, silence only after the timeout.
+        waited = time.monotonic() - opening
+        network = source.startswith(NETWORK_SCHEMES)
+        if network and (isinstance(exc, av.error.ExitError) or waited >= 0.9 * settings.read_timeout_s):
+            raise NoAnswer(f"the camera took the connection but did not answer within {waited:.0f} s") from exc
+        raise
     try:
         if not container.streams.video:
             raise NoVideo("the source has no video stream")
@@ -144,29 +161,53 @@ def decode_once(
         sampler = Sampler(interval_ms / 1000)
         decoded = sampled = 0
         started, first_t = time.monotonic(), None
-        for frame in container.decode(video):
-            if stop.is_set():
-                break
-            decoded += 1
-            if decoded == 1:
-                sink.state("online", None)
-            if decoded % 25 == 0:
-                sink.decoded(25)
-            t = frame.time if frame.time is not None else time.monotonic() - started
-            if pace:
-                first_t = t if first_t is None else first_t
-                delay = started + (t - first_t) - time.monotonic()
-                if delay > 0 and stop.wait(min(delay, 1.0)):
+        try:
+            frames = container.decode(video)
+            for frame in frames:
+                if stop.is_set():
                     break
-            if sampler.due(t):
-                # Only sampled frames are converted to RGB: the conversion costs as much as decoding.
-                image = frame.to_ndarray(format="rgb24")
-                sink.sampled(SampledFrame(camera_id, sampled, datetime.now(UTC), frame.time, image))
-                sampled += 1
+                decoded += 1
+                if decoded == 1:
+                    sink.state("online", None)
+                if decoded % 25 == 0:
+                    sink.decoded(25)
+                t = frame.time if frame.time is not None else time.monotonic() - started
+                if pace:
+                    first_t = t if first_t is None else first_t
+                    delay = started + (t - first_t) - time.monotonic()
+                    if delay > 0 and stop.wait(min(delay, 1.0)):
+                        break
+                if sampler.due(t):
+                    # Only sampled frames are converted to RGB: the conversion costs as much as decoding.
+                    image = frame.to_ndarray(format="rgb24")
+                    sink.sampled(SampledFrame(camera_id, sampled, datetime.now(UTC), frame.time, image))
+                    sampled += 1
+        except av.error.ExitError as exc:  # PyAV's read timeout interrupted FFmpeg
+            raise NoAnswer(f"the camera stopped sending (nothing for {settings.read_timeout_s:g} s)") from exc
         sink.decoded(decoded % 25)
         return decoded
     finally:
         container.close()
+
+
+class _Watched:
+    """Passes a decoder's reports on, noting whether the connection ever got online."""
+
+    def __init__(self, sink: StreamSink) -> None:
+        self.sink, self.online = sink, False
+
+    def connecting(self, attempt: int) -> None:
+        self.sink.connecting(attempt)
+
+    def state(self, state: CameraState, reason: str | None) -> None:
+        self.online = self.online or state == "online"
+        self.sink.state(state, reason)
+
+    def decoded(self, count: int) -> None:
+        self.sink.decoded(count)
+
+    def sampled(self, frame: SampledFrame) -> None:
+        self.sink.sampled(frame)
 
 
 def run_stream(
@@ -180,16 +221,17 @@ def run_stream(
         sink.connecting(attempt)
         attempt += 1
         state: CameraState
+        watched = _Watched(sink)
         try:
-            decoded = decode_once(camera_id, source, interval_ms, sink, stop, settings)
+            decode_once(camera_id, source, interval_ms, watched, stop, settings)
             state, reason = "offline", "the stream ended"
         except Exception as exc:  # every failure becomes a status, then a retry
-            decoded = 0
             state, reason = classify(exc)
         if stop.is_set():
             break
-        if decoded:
-            backoff = settings.backoff_initial_s  # it worked until now: retry soon
+        if watched.online:
+            # It worked until now (even if it ended in an error): retry soon.
+            backoff = settings.backoff_initial_s
         log.info("camera %s %s: %s; retrying in %.1f s", camera_id, state, reason, backoff)
         sink.state(state, f"{reason} (retrying in {backoff:g} s)")
         if stop.wait(backoff):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import select
+import signal
 import subprocess
 import time
 from collections.abc import Iterator
@@ -88,8 +89,18 @@ class RtspServer:
             time.sleep(0.5)
         raise RuntimeError(f"the RTSP server did not start: {log.read_text()[-2000:]}")
 
+    def freeze(self) -> None:
+        """SIGSTOP: connections stay open but nothing more is sent (a hung camera)."""
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGCONT)
+
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
+            self.thaw()  # a frozen server would not act on SIGTERM
             self.proc.terminate()
             try:
                 self.proc.wait(10)

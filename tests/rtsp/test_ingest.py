@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 import threading
 import time
+import wave
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,7 +19,7 @@ import nats
 import pytest
 import redis
 
-from services.camera_ingest.leases import REPLICAS, preferred_owner
+from services.camera_ingest.leases import LEASE, REPLICAS, preferred_owner
 from shared.embedded import free_port
 from tests.e2e.test_replicas import discover
 from tests.rtsp.conftest import RtspServer
@@ -70,11 +73,25 @@ def in_state(state: str) -> Callable[[Status], bool]:
     return lambda s: s["state"] == state
 
 
-def streams_on_replicas(cluster: Cluster) -> set[str]:
-    """Camera ids any camera_ingest replica is decoding now (from NATS service STATS)."""
+def decoders_per_camera(cluster: Cluster) -> Counter[str]:
+    """How many camera_ingest replicas are decoding each camera now (from NATS service STATS)."""
     stats = asyncio.run(discover(cluster.servers.nats_url, "STATS", "camera_ingest"))
     # nats.micro hands each endpoint the service's stats: the cameras are in any endpoint's data.
-    return {cid for s in stats for e in s.get("endpoints") or [] for cid in (e.get("data") or {}).get("cameras", {})}
+    per_replica = [
+        {c for e in s.get("endpoints") or [] for c in (e.get("data") or {}).get("cameras", {})} for s in stats
+    ]
+    return Counter(c for cameras in per_replica for c in cameras)
+
+
+def streams_on_replicas(cluster: Cluster) -> set[str]:
+    """Camera ids any camera_ingest replica is decoding now."""
+    return set(decoders_per_camera(cluster))
+
+
+def replicas_alive(cluster: Cluster) -> list[int]:
+    """Exit codes of camera_ingest processes that died (none, when every worker is still up)."""
+    procs = cluster.services.procs
+    return [p.returncode for key, p in procs.items() if key[0] == "camera_ingest" and p.poll() is not None]
 
 
 def test_enabled_camera_goes_online_samples_at_its_rate_and_stops_when_disabled(
@@ -150,18 +167,54 @@ def test_server_down_marks_offline_and_its_return_brings_the_camera_back(
         assert back["reconnects"] >= 1 and back["owner"] == down["owner"]
 
 
+def test_a_frozen_server_marks_offline_and_thawing_brings_the_camera_back(
+    cams: Cluster, rtsp_server: RtspServer
+) -> None:
+    """A camera that hangs (connection open, nothing sent) is offline within the read timeout,
+    and is read again once it sends, with nothing of ours restarted."""
+    with cams.http() as client:
+        camera_id = add_camera(client, rtsp_server.url)
+        wait_status(client, camera_id, lambda s: online(s) and s["framesSampled"] > 0, 30, "online")
+        rtsp_server.freeze()
+        try:
+            started = time.monotonic()
+            down = wait_status(client, camera_id, in_state("offline"), 15, "offline")
+            print(f"\nserver frozen -> camera offline in {time.monotonic() - started:.1f} s")
+            assert "stopped sending" in down["reason"] and "retrying" in down["reason"], down
+            time.sleep(4)  # a reconnect meets the frozen server too: still offline, same kind of reason
+            again = status_of(client, camera_id)
+            assert again["state"] == "offline" and ("answer" in again["reason"] or "sending" in again["reason"]), again
+            before = again["framesSampled"]
+        finally:
+            rtsp_server.thaw()
+        back = wait_status(client, camera_id, lambda s: online(s) and s["framesSampled"] > before, 20, "back online")
+        assert back["owner"] == down["owner"] and back["reason"] is None
+        assert not replicas_alive(cams)
+
+
 def test_bad_sources_show_an_error_with_the_reason_and_do_not_block_others(
     cams: Cluster, rtsp_server: RtspServer, tmp_path: Path
 ) -> None:
     garbage = tmp_path / "garbage.mp4"
     garbage.write_bytes(bytes(range(256)) * 400)
+    sound = tmp_path / "sound.wav"  # a readable file with no picture
+    with wave.open(str(sound), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(8000)
+        w.writeframes(b"\0\0" * 8000)
+    silent = socket.socket()  # takes connections and never says a word (a hung camera)
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(16)
     bad = {
         f"rtsp://127.0.0.1:{rtsp_server.port}/no-such-path": ("error", "no such stream"),
         str(garbage): ("error", "not a video stream"),
+        str(sound): ("error", "no video stream"),
         "nosuchprotocol://camera/1": ("error", "unsupported source URL"),
         f"rtsp://127.0.0.1:{free_port()}/cam": ("offline", "cannot reach"),
+        f"rtsp://127.0.0.1:{silent.getsockname()[1]}/cam": ("offline", "did not answer"),
     }
-    with cams.http() as client:
+    with silent, cams.http() as client:
         ids = {source: add_camera(client, source) for source in bad}
         good = add_camera(client, rtsp_server.url)
         for source, (state, words) in bad.items():
@@ -173,6 +226,8 @@ def test_bad_sources_show_an_error_with_the_reason_and_do_not_block_others(
             wait_status(client, camera_id, lambda s: s["reconnects"] >= 2, 20, "retries")
         for source, camera_id in ids.items():
             assert status_of(client, camera_id)["state"] == bad[source][0]
+        assert status_of(client, good)["state"] == "online"
+        assert not replicas_alive(cams), "a bad camera took a camera_ingest worker down"
         # Deleting a camera stops its stream.
         assert client.delete(f"/api/v1/Cameras/{good}").status_code == 204
         wait_until(lambda: good not in streams_on_replicas(cams), 10, "the deleted camera's stream to stop")
@@ -193,6 +248,10 @@ def test_two_replicas_share_cameras_and_a_dead_one_hands_them_over(cams: Cluster
         statuses = {c: wait_status(client, c, online, 30, "online") for c in ids}
         owners = {s["owner"] for s in statuses.values()}
         assert owners == {"camera_ingest-0", "camera_ingest-1"}, statuses
+        # Each camera is decoded by exactly one replica, the one holding its lease.
+        assert decoders_per_camera(cams) == Counter(ids), decoders_per_camera(cams)
+        holders = {c: bytes(r.get(LEASE + c) or b"").decode() for c in ids}  # type: ignore[arg-type]
+        assert all(holders[c].startswith(statuses[c]["owner"] + "/") for c in ids), (holders, statuses)
         victims = [c for c, s in statuses.items() if s["owner"] == "camera_ingest-1"]
 
         cams.services.procs[("camera_ingest", 1)].kill()  # no goodbye: its leases must expire
@@ -205,3 +264,4 @@ def test_two_replicas_share_cameras_and_a_dead_one_hands_them_over(cams: Cluster
         took = time.monotonic() - started
         print(f"\nreplica killed -> its {len(victims)} camera(s) online on the other in {took:.1f} s")
         assert all(status_of(client, c)["owner"] == "camera_ingest-0" for c in ids)
+        assert decoders_per_camera(cams) == Counter(ids)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import socket
 import threading
+import time
 import uuid
 from collections import Counter
 
@@ -11,7 +13,8 @@ import msgspec
 import pytest
 
 from services.camera_ingest.config import new_camera, updated_camera
-from services.camera_ingest.decoder import NoVideo, Sampler, classify, decode_once
+from services.camera_ingest import decoder
+from services.camera_ingest.decoder import NoAnswer, NoVideo, Sampler, classify, decode_once
 from services.camera_ingest.leases import preferred_owner
 from services.camera_ingest.settings import IngestSettings, load_ingest_settings
 from shared.messages.cameras import CameraCreateRequest, CameraUpdateRequest
@@ -40,6 +43,7 @@ def test_sampler_restarts_its_schedule_when_timestamps_jump() -> None:
         (av.error.InvalidDataError(-1094995529, "Invalid data"), "error", "not a video stream"),
         (av.error.ProtocolNotFoundError(-1330794744, "Protocol not found"), "error", "unsupported source URL"),
         (NoVideo("the source has no video stream"), "error", "no video stream"),
+        (NoAnswer("the camera took the connection but did not answer within 3 s"), "offline", "did not answer"),
         (RuntimeError("boom"), "error", "RuntimeError: boom"),
     ],
 )
@@ -80,3 +84,79 @@ def test_bad_ingest_settings_exit_with_a_message() -> None:
 def test_a_device_path_is_refused_rather_than_read_forever() -> None:
     with pytest.raises(NoVideo, match="not a regular file"):
         decode_once("cam", "/dev/stdin", 200, None, threading.Event(), IngestSettings())  # type: ignore[arg-type]
+
+
+class Reports:
+    """A StreamSink that keeps what the decoder thread reported."""
+
+    def __init__(self) -> None:
+        self.states: list[tuple[str, str | None]] = []
+
+    def connecting(self, attempt: int) -> None:
+        pass
+
+    def state(self, state: str, reason: str | None) -> None:
+        self.states.append((state, reason))
+
+    def decoded(self, count: int) -> None:
+        pass
+
+    def sampled(self, frame: object) -> None:
+        pass
+
+
+def test_a_camera_that_accepts_but_never_answers_is_offline_not_garbage() -> None:
+    """FFmpeg ends the RTSP handshake with a silent peer as "invalid data": that is a hung
+    camera (offline, it may come back), not an unreadable stream (error)."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(4)
+        url = f"rtsp://127.0.0.1:{listener.getsockname()[1]}/cam"
+        started = time.monotonic()
+        with pytest.raises(NoAnswer) as raised:
+            decode_once("cam", url, 200, Reports(), threading.Event(),
+                        IngestSettings(open_timeout_s=3, read_timeout_s=1))  # fmt: skip
+        assert time.monotonic() - started < 3
+    assert classify(raised.value) == ("offline", "the camera took the connection but did not answer within 1 s")
+
+
+def test_garbage_from_an_rtsp_port_is_an_error_at_once() -> None:
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(4)
+
+        def answer_garbage() -> None:
+            conn, _ = listener.accept()
+            with conn:
+                conn.recv(4096)
+                conn.sendall(bytes(range(256)) * 8 + b"\r\n\r\n")
+                time.sleep(0.5)
+
+        threading.Thread(target=answer_garbage, daemon=True).start()
+        url = f"rtsp://127.0.0.1:{listener.getsockname()[1]}/cam"
+        with pytest.raises(av.error.InvalidDataError) as raised:
+            decode_once("cam", url, 200, Reports(), threading.Event(),
+                        IngestSettings(open_timeout_s=5, read_timeout_s=3))  # fmt: skip
+    assert classify(raised.value)[0] == "error"
+
+
+def test_backoff_starts_again_after_a_connection_that_got_online(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two failed connections double the wait; one that streamed before it failed resets it."""
+    script = iter(["fail", "fail", "online-then-fail", "fail", "stop"])
+    stop = threading.Event()
+
+    def fake_decode(_cid: str, _src: str, _ms: int, sink: decoder.StreamSink, *_: object) -> int:
+        step = next(script)
+        if step == "stop":
+            stop.set()
+            return 0
+        if step.startswith("online"):
+            sink.state("online", None)
+        raise NoAnswer("the camera stopped sending")
+
+    monkeypatch.setattr(decoder, "decode_once", fake_decode)
+    reports = Reports()
+    settings = IngestSettings(backoff_initial_s=0.01, backoff_max_s=1)
+    decoder.run_stream("cam", "rtsp://x", 200, reports, stop, settings)
+    waits = [reason.rsplit("retrying in ", 1)[1] for state, reason in reports.states if state == "offline" and reason]
+    assert waits == ["0.01 s)", "0.02 s)", "0.01 s)", "0.02 s)"], reports.states
