@@ -12,8 +12,8 @@ import av.error
 import msgspec
 import pytest
 
-from services.camera_ingest.config import new_camera, updated_camera
 from services.camera_ingest import decoder
+from services.camera_ingest.config import new_camera, updated_camera
 from services.camera_ingest.decoder import NoAnswer, NoVideo, Sampler, classify, decode_once
 from services.camera_ingest.leases import preferred_owner
 from services.camera_ingest.settings import IngestSettings, load_ingest_settings
