@@ -7,7 +7,7 @@ from typing import Any
 
 import yaml
 
-from tests.deploy.support import DEPLOY, RUNNABLE, SERVICES
+from tests.deploy.support import DEPLOY, RUNNABLE, SERVICES, known_settings
 
 COMPOSE = DEPLOY / "compose"
 INFRA = ("nats", "postgres", "redis")
@@ -69,3 +69,30 @@ def test_env_example_names_every_variable_the_files_use() -> None:
     example = (COMPOSE / ".env.example").read_text()
     defined = set(re.findall(r"^([A-Z_]+)=", example, re.M))
     assert used == defined
+
+
+def test_every_facegate_variable_is_a_setting_a_service_reads() -> None:
+    """A misspelt FACEGATE_* name would be ignored without a word (unknown ones are skipped)."""
+    for name, svc in compose().items():
+        if name in INFRA:
+            continue
+        unknown = {key for key in svc["environment"] if key.startswith("FACEGATE_")} - known_settings()
+        assert not unknown, f"{name}: {sorted(unknown)}"
+    dockerfile = (DEPLOY / "docker" / "Dockerfile").read_text()
+    assert set(re.findall(r"\b(FACEGATE_[A-Z_]+)=", dockerfile)) <= known_settings()
+
+
+def test_camera_images_in_folder_storage_are_kept_in_a_volume() -> None:
+    """Folder storage writes where camera-ingest can (the root filesystem is read-only), in a named
+    volume (a tmpfs would lose the images on restart), shared by its replicas."""
+    services = compose()
+    ingest = services["camera-ingest"]
+    folder = ingest["environment"]["FACEGATE_CAMERA_IMAGE_FOLDER"]
+    mounts = {v.split(":")[1]: v.split(":")[0] for v in ingest["volumes"]}  # path in the container -> volume
+    (mount,) = [m for m in mounts if folder == m or folder.startswith(m.rstrip("/") + "/")]
+    assert mounts[mount] in yaml.safe_load((COMPOSE / "compose.yaml").read_text())["volumes"]
+    assert not any(t.split(":")[0] == mount for t in ingest["tmpfs"])
+    # The other settings are the shared ones, not lost by giving camera-ingest its own block.
+    assert {k: v for k, v in ingest["environment"].items() if k != "FACEGATE_CAMERA_IMAGE_FOLDER"} == (
+        services["gateway"]["environment"]
+    )
