@@ -12,12 +12,15 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 
+from services.camera_ingest import payloads as p
+from services.camera_ingest import records
 from services.camera_ingest.analysis import Directory
 from services.camera_ingest.decoder import SampledFrame
 from services.camera_ingest.image_store import ImageStore
 from services.camera_ingest.session import CameraSession
 from services.camera_ingest.settings import IngestSettings
 from shared.errors import ServiceUnavailable
+from shared.messages import events as ev
 from shared.runtime import ServiceContext
 
 log = logging.getLogger(__name__)
@@ -92,6 +95,24 @@ class FramePipeline:
             self._warn(frame.camera_id, str(exc))
         finally:
             stats.analysis_ms = (time.perf_counter() - started) * 1000
+
+    async def camera_started(self, camera_id: str) -> None:
+        """The stream starts here, before its first frame: tracklets a previous owner left open
+        (it was killed, or its shutdown closed NATS before they ended) end now, announced with
+        `tracklet.completed`, so no tracklet stays live for ever."""
+        if self.ctx is None:
+            return
+        async with self.ctx.db.acquire() as conn:
+            rows = await records.close_orphaned_tracklets(conn, camera_id)
+        for r in rows:
+            payload = p.tracklet_completed(
+                r["id"], camera_id, r["time_appeared"], r["time_disappeared"], r["appeared_ms"],
+                r["disappeared_ms"], r["created_at"], r["updated_at"],
+            )  # fmt: skip
+            kind = ev.TRACKLET_COMPLETED
+            await self.ctx.bus.publish_event(ev.subject(kind, camera_id), payload, headers=ev.headers(kind))
+        if rows:
+            log.info("camera %s: ended %d tracklet(s) its previous owner left open", camera_id, len(rows))
 
     async def camera_stopped(self, camera_id: str) -> None:
         """The stream stopped here (disabled, deleted, handed over): its tracklets end now."""

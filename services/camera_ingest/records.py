@@ -76,13 +76,38 @@ async def insert_tracklet(
 async def close_tracklet(
     conn: asyncpg.Connection, tracklet_id: str, disappeared: datetime, disappeared_ms: int
 ) -> tuple[datetime, datetime] | None:
-    """Mark the tracklet ended; (createdAt, updatedAt), None when it was deleted meanwhile."""
+    """Mark the tracklet ended; (createdAt, updatedAt), None when it was deleted or ended
+    meanwhile (a new owner of the camera ended it as orphaned: it announced it then)."""
     row = await conn.fetchrow(
         """UPDATE seen_tracklets SET time_disappeared = $2, disappeared_ms = $3, updated_at = clock_timestamp()
-           WHERE id = $1 RETURNING created_at, updated_at""",
+           WHERE id = $1 AND time_disappeared IS NULL RETURNING created_at, updated_at""",
         uuid.UUID(tracklet_id), disappeared, disappeared_ms,
     )  # fmt: skip
     return (row["created_at"], row["updated_at"]) if row else None
+
+
+async def close_orphaned_tracklets(conn: asyncpg.Connection, camera_id: str) -> list[asyncpg.Record]:
+    """End the camera's tracklets that no stream runs any more (their replica died, or its
+    shutdown cut them short): disappeared when their last stored face was seen. Called when a
+    replica starts the camera's stream, before its first frame, so none of them is live."""
+    return await conn.fetch(
+        """WITH orphans AS (
+               SELECT t.id, max(fr.received_at) AS last_at, max(fr.position_ms) AS last_ms
+               FROM seen_tracklets t
+               LEFT JOIN seen_faces f ON f.tracklet_id = t.id
+               LEFT JOIN seen_frames fr ON fr.id = f.frame_id
+               WHERE t.camera_id = $1 AND t.time_disappeared IS NULL
+               GROUP BY t.id)
+           UPDATE seen_tracklets t
+           SET time_disappeared = greatest(t.time_appeared, coalesce(o.last_at, t.time_appeared)),
+               disappeared_ms = greatest(t.appeared_ms, coalesce(o.last_ms, t.appeared_ms)),
+               updated_at = clock_timestamp()
+           FROM orphans o
+           WHERE t.id = o.id AND t.time_disappeared IS NULL
+           RETURNING t.id::text AS id, t.time_appeared, t.time_disappeared, t.appeared_ms, t.disappeared_ms,
+                     t.created_at, t.updated_at""",
+        uuid.UUID(camera_id),
+    )
 
 
 async def insert_face(

@@ -131,6 +131,10 @@ class StreamRunner:
         self._queue.put_nowait(frame)
 
     async def _consume(self) -> None:
+        try:  # before the first frame: no tracklet of this stream exists yet
+            await self.pipeline.camera_started(self.spec.camera_id)
+        except Exception:  # Postgres or NATS away: the camera must stream all the same
+            log.exception("camera %s: ending the tracklets a previous owner left open failed", self.spec.camera_id)
         while True:
             frame = await self._queue.get()
             try:

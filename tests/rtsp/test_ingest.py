@@ -5,24 +5,30 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import socket
 import threading
 import time
+import uuid
 import wave
 from collections import Counter
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 import nats
 import pytest
 import redis
 
+from services.camera_ingest import records
 from services.camera_ingest.leases import LEASE, REPLICAS, preferred_owner
 from shared.embedded import free_port
 from tests.e2e.test_replicas import discover
 from tests.rtsp.conftest import RtspServer
+from tests.rtsp.events import Event, camera_events
 from tests.support import Cluster, wait_until
 
 pytestmark = pytest.mark.rtsp
@@ -231,6 +237,61 @@ def test_bad_sources_show_an_error_with_the_reason_and_do_not_block_others(
         # Deleting a camera stops its stream.
         assert client.delete(f"/api/v1/Cameras/{good}").status_code == 204
         wait_until(lambda: good not in streams_on_replicas(cams), 10, "the deleted camera's stream to stop")
+
+
+def test_tracklets_a_dead_owner_left_open_end_when_the_camera_starts_again(
+    cams: Cluster, rtsp_server: RtspServer
+) -> None:
+    """A replica killed mid-tracklet (or whose shutdown closed NATS first) cannot end its
+    tracklets; whoever starts the camera next ends them, with a tracklet.completed event."""
+    with cams.http() as client:
+        camera_id = add_camera(client, rtsp_server.url, enabled=False)
+        left = asyncio.run(leave_open_tracklet(cams.servers.database_url, camera_id))
+        assert client.get(f"/api/v1/Tracklet/{left['tracklet']}").json()["timeDisappeared"] is None
+        set_enabled(client, camera_id, True)
+        wait_status(client, camera_id, online, 30, "online")
+
+        def completed() -> list[Event]:
+            return [e for e in camera_events(cams.servers.nats_url, camera_id)
+                    if e.kind == "tracklet.completed" and e.body["id"] == left["tracklet"]]  # fmt: skip
+
+        wait_until(lambda: bool(completed()), 10, "the orphaned tracklet completed")
+        (event,) = completed()
+        assert event.topic == "tracklets.completed" and event.body["streamId"] == camera_id
+        tracklet = client.get(f"/api/v1/Tracklet/{left['tracklet']}").json()
+        # It disappeared when its last stored face was seen, not when it was found.
+        assert tracklet["timeDisappeared"] is not None
+        assert stamp(tracklet["timeDisappeared"]) == stamp(left["last_seen"])
+        assert tracklet["timeDisappearedRelativeMs"] == 2500
+        assert stamp(event.body["timeDisappeared"]) == stamp(left["last_seen"])
+        # Once: restarting the stream does not announce it again.
+        set_enabled(client, camera_id, False)
+        set_enabled(client, camera_id, True)
+        wait_status(client, camera_id, online, 30, "online again")
+        time.sleep(1)
+        assert len(completed()) == 1
+
+
+def stamp(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+async def leave_open_tracklet(database_url: str, camera_id: str) -> dict[str, str]:
+    """A tracklet with two stored faces and no end, as a killed replica leaves it."""
+    conn = await asyncpg.connect(database_url)
+    await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+    try:
+        tracklet = str(uuid.uuid4())
+        appeared = datetime.now(UTC) - timedelta(minutes=5)
+        await records.insert_tracklet(conn, tracklet, camera_id, appeared, 1000)
+        for offset_ms in (1000, 2500):
+            frame = str(uuid.uuid4())
+            seen_at = appeared + timedelta(milliseconds=offset_ms - 1000)
+            await records.insert_frame(conn, frame, camera_id, None, seen_at, offset_ms)
+            await records.insert_face(conn, str(uuid.uuid4()), camera_id, tracklet, frame, None, {"quality": 1})
+        return {"tracklet": tracklet, "last_seen": seen_at.isoformat()}
+    finally:
+        await conn.close()
 
 
 def test_two_replicas_share_cameras_and_a_dead_one_hands_them_over(cams: Cluster, rtsp_server: RtspServer) -> None:
