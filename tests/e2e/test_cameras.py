@@ -6,6 +6,10 @@ import asyncio
 import contextlib
 import json
 import re
+import signal
+import subprocess
+import sys
+import threading
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -15,7 +19,7 @@ import nats
 import pytest
 
 from services.gateway.compatibility import SMARTFACE_OPENAPI
-from tests.support import Cluster, assert_problem, truncate, wait_until
+from tests.support import REPO, Cluster, assert_problem, truncate, wait_until
 
 GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 SOURCE = "rtsp://127.0.0.1:9/nothing"
@@ -306,3 +310,52 @@ def test_changes_are_published_as_camera_events(api: httpx.Client, ingest: Clust
     camera_id = events[0][1]["id"]
     assert all(subject.endswith(camera_id) for subject, _ in events)
     assert events[1][1]["camera"]["name"] == "renamed" and events[2][1]["camera"] is None
+
+
+class Subscriber:
+    """deploy/examples/subscribe_events.py as an integrator runs it, its output collected."""
+
+    SCRIPT = REPO / "deploy" / "examples" / "subscribe_events.py"
+
+    def __init__(self, nats_url: str, *args: str) -> None:
+        command = [sys.executable, str(self.SCRIPT), "--nats", nats_url, *args]
+        self.proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.lines: list[str] = []
+        threading.Thread(target=self._read, daemon=True).start()
+        wait_until(lambda: any(line.startswith("listening on") for line in self.lines), 30,
+                   f"the example subscriber to listen: {self.lines}")  # fmt: skip
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.append(line.rstrip("\n"))
+
+    def saw(self, text: str) -> bool:
+        return any(text in line for line in self.lines)
+
+    def stop(self) -> int:
+        self.proc.send_signal(signal.SIGINT)
+        return self.proc.wait(10)
+
+
+def test_the_example_subscriber_prints_a_cameras_events_and_resumes(api: httpx.Client, ingest: Cluster) -> None:
+    cam = create(api)
+    other = create(api, name="Other")
+    nats_url = ingest.servers.nats_url
+    durable = f"example_{uuid.uuid4().hex[:8]}"
+    first = Subscriber(nats_url, "--camera", cam["id"], "--durable", durable)
+    try:
+        assert api.put("/api/v1/Cameras", json=update_body(cam, name="renamed")).status_code == 200
+        assert api.put("/api/v1/Cameras", json=update_body(other, name="other renamed")).status_code == 200
+        wait_until(lambda: first.saw(f"facegate.evt.camera.updated.{cam['id']}"), 10, "the update printed")
+        assert first.saw('"name": "renamed"') and not first.saw(other["id"])  # one camera's events only
+    finally:
+        assert first.stop() == 0, first.lines
+    # Changed while nobody listened: the same durable name picks it up on the next run.
+    assert api.delete(f"/api/v1/Cameras/{cam['id']}").status_code == 204
+    second = Subscriber(nats_url, "--camera", cam["id"], "--durable", durable)
+    try:
+        wait_until(lambda: second.saw(f"facegate.evt.camera.deleted.{cam['id']}"), 10, "the missed delete printed")
+        assert not second.saw(f"facegate.evt.camera.updated.{cam['id']}")  # acknowledged by the first run
+    finally:
+        assert second.stop() == 0, second.lines
