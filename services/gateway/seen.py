@@ -3,7 +3,7 @@ frames. Routed to camera_ingest, which stores them."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, delete, get
@@ -37,11 +37,21 @@ TrackletFilter = Annotated[
     str | None, Parameter(query="TrackletId", pattern=_GUID, description="Facegate: only faces of this tracklet")
 ]
 FromFilter = Annotated[
-    datetime | None, Parameter(query="CreatedFrom", description="Facegate: created at or after (ISO 8601)")
+    datetime | None,
+    Parameter(query="CreatedFrom", description="Facegate: created at or after (ISO 8601; no offset means UTC)"),
 ]
-ToFilter = Annotated[datetime | None, Parameter(query="CreatedTo", description="Facegate: created before (ISO 8601)")]
+ToFilter = Annotated[
+    datetime | None,
+    Parameter(query="CreatedTo", description="Facegate: created before (ISO 8601; no offset means UTC)"),
+]
 MinSize = Annotated[int | None, Parameter(query="minSize", ge=1, le=16384, description="shorter side at least (px)")]
 MaxSize = Annotated[int | None, Parameter(query="maxSize", ge=1, le=16384, description="longer side at most (px)")]
+
+
+def as_utc(value: datetime | None) -> datetime | None:
+    """A time without an offset is UTC (as every time Facegate answers), whatever the servers'
+    time zone."""
+    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
 
 def _links(request: Request[Any, Any, Any], query: PageQuery, page: Page[Any]) -> dict[str, Any]:
@@ -89,7 +99,7 @@ class SeenFaceController(Controller):
         and creation time."""
         query = SeenQuery(
             page=page_query(page_number, page_size, ascending, show_total_count), camera_id=camera_id,
-            tracklet_id=tracklet_id, created_from=created_from, created_to=created_to,
+            tracklet_id=tracklet_id, created_from=as_utc(created_from), created_to=as_utc(created_to),
         )  # fmt: skip
         return await faces_page(bus, request, query)
 

@@ -120,6 +120,12 @@ def test_face_fields_and_filters(seen: tuple[httpx.Client, str, dict[str, Any]])
     future = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
     assert not api.get("/api/v1/Faces", params={"CreatedFrom": future}).json()["items"]
     assert len(api.get("/api/v1/Faces", params={"CreatedTo": future}).json()["items"]) == 6
+    # No offset: UTC, whatever the servers' time zone (an hour ahead is still ahead).
+    naive = (datetime.now(UTC) + timedelta(hours=1)).replace(tzinfo=None).isoformat()
+    assert not api.get("/api/v1/Faces", params={"CreatedFrom": naive}).json()["items"]
+    assert len(api.get("/api/v1/Faces", params={"CreatedTo": naive}).json()["items"]) == 6
+    assert_problem(api.get("/api/v1/Faces", params={"CreatedFrom": "yesterday"}), 400)
+    assert_problem(api.get("/api/v1/Faces", params={"CameraId": "not-a-guid"}), 400)
 
 
 def test_tracklets_and_their_faces(seen: tuple[httpx.Client, str, dict[str, Any]]) -> None:
