@@ -30,6 +30,7 @@ CANDIDATE_SCORE = 0.3
 CONFIDENCE_FLOOR = 3500
 MAX_CANDIDATES = 200
 DEFAULT_CONFIG = FaceDetectorConfig()
+Candidate = tuple[RawFace, Mesh, int, float]  # detection, mesh, confidence 0..10000, face size px
 
 
 class Detector:
@@ -54,25 +55,51 @@ class Detector:
         # The whole view alone finds faces down to about a twelfth of the photo's longer side.
         small_wanted = config.min_face_size < max(rgb.shape[:2]) / 8
         raws = self.blazeface.detect(rgb, CANDIDATE_SCORE, tiles=small_wanted)[:MAX_CANDIDATES]
-        threshold = max(config.confidence_threshold, CONFIDENCE_FLOOR)
-        kept: list[tuple[RawFace, Mesh, int, float]] = []
+        kept: list[Candidate] = []
+        turned_away: list[Candidate] = []
+        reasons: dict[int, str] = {}
         for raw, mesh in zip(raws, self.facemesh.meshes(rgb, raws), strict=True):
             confidence = round(10000 * raw.score * mesh.presence)
-            size = face_size(mesh)
-            if confidence >= threshold and config.min_face_size <= size <= config.max_face_size:
-                kept.append((raw, mesh, confidence, size))
+            if confidence < CONFIDENCE_FLOOR:
+                continue  # not a face
+            candidate = (raw, mesh, confidence, face_size(mesh))
+            reason = _refusal(config, confidence, candidate[3])
+            if reason is None:
+                kept.append(candidate)
+            else:
+                turned_away.append(candidate)
+                reasons[id(candidate)] = reason
         kept = _distinct(kept)
+        rejected = [
+            reasons[id(c)]
+            for c in _distinct(turned_away)
+            if all(_shared_area(c[1], k[1]) < 0.5 for k in kept)  # not another view of a kept face
+        ]
         kept.sort(key=lambda k: -k[3])
         faces = [
             _describe(rgb, order, *k, crops=include_crops) for order, k in enumerate(kept[: config.max_faces], start=1)
         ]
-        return DetectResponse(width=rgb.shape[1], height=rgb.shape[0], faces=faces, detector=self.name)
+        return DetectResponse(
+            width=rgb.shape[1], height=rgb.shape[0], faces=faces, detector=self.name, rejected=rejected
+        )
 
 
-def _distinct(faces: list[tuple[RawFace, Mesh, int, float]]) -> list[tuple[RawFace, Mesh, int, float]]:
+
+def _refusal(config: FaceDetectorConfig, confidence: int, size: float) -> str | None:
+    """Why faceDetectorConfig turns a face away, or None when it passes."""
+    if confidence < config.confidence_threshold:
+        return f"a face of confidence {confidence}, under confidenceThreshold {config.confidence_threshold}"
+    if size < config.min_face_size:
+        return f"a face {size:.0f} px wide, under minFaceSize {config.min_face_size}"
+    if size > config.max_face_size:
+        return f"a face {size:.0f} px wide, over maxFaceSize {config.max_face_size}"
+    return None
+
+
+def _distinct(faces: list[Candidate]) -> list[Candidate]:
     """Best confidence first, drop a face whose mesh lies mostly inside a kept face's mesh (the
     same face seen whole and, shifted or zoomed, by a tile that cuts it)."""
-    kept: list[tuple[RawFace, Mesh, int, float]] = []
+    kept: list[Candidate] = []
     for face in sorted(faces, key=lambda k: -k[2]):
         if all(_shared_area(face[1], k[1]) < 0.5 for k in kept):
             kept.append(face)

@@ -106,6 +106,9 @@ class DetectResponse(msgspec.Struct, frozen=True, kw_only=True):
     height: int
     faces: list[DetectedFace]
     detector: str  # the models that found the faces: "blazeface@3.0.4+facemesh@3.0.4"
+    # Faces that were found but turned away by the request's faceDetectorConfig, one reason
+    # each ("a face 312 px wide, under minFaceSize 400"): what a 422 tells the caller.
+    rejected: list[str] = []
 
 
 class ExtractRequest(msgspec.Struct, frozen=True, kw_only=True):

@@ -56,8 +56,15 @@ def test_detector_config_is_honoured(pipeline: FacePipeline) -> None:
     detect = pipeline.detector.detect
     selfie = photo("selfie-many-people.jpg")
     assert len(detect(selfie, FaceDetectorConfig(max_faces=2)).faces) == 2
-    assert detect(selfie, FaceDetectorConfig(min_face_size=1000, max_face_size=2000)).faces == []
-    assert detect(selfie, FaceDetectorConfig(confidence_threshold=10000)).faces == []
+    too_small = detect(selfie, FaceDetectorConfig(min_face_size=1000, max_face_size=2000))
+    assert too_small.faces == []
+    # Each face turned away is reported once (not once per tile that saw it), with its reason;
+    # with no small face wanted, tiles are skipped and the whole view finds 5 of the 7.
+    assert 5 <= len(too_small.rejected) <= 7 and all("under minFaceSize 1000" in r for r in too_small.rejected)
+    strict = detect(selfie, FaceDetectorConfig(confidence_threshold=10000))
+    assert strict.faces == [] and strict.rejected
+    assert all("under confidenceThreshold 10000" in r for r in strict.rejected)
+    assert detect(selfie, FaceDetectorConfig(max_faces=2)).rejected == []  # maxFaces turns none away
     small = detect(selfie, FaceDetectorConfig(min_face_size=0, max_face_size=110)).faces
     assert small and all(f.face_size <= 110 for f in small)
 
