@@ -61,6 +61,46 @@ class Analysed(msgspec.Struct, frozen=True):
     extracted: wire.ExtractedFace
 
 
+class Faces(list[Analysed]):
+    """The faces of one image (largest first), with the detector's reasons for the faces that
+    faceDetectorConfig turned away."""
+
+    def __init__(self, faces: list[Analysed], rejected: list[str]) -> None:
+        super().__init__(faces)
+        self.rejected = rejected
+
+    def none_found(self) -> str:
+        """Why there is no face: none at all, or each one found and why it was turned away."""
+        if not self.rejected:
+            return "no face found"
+        return "no face passes faceDetectorConfig: found " + "; ".join(self.rejected)
+
+
+# Resource ids: SmartFace names the processing unit per request ("cpu", "gpu"; a "_remote"
+# suffix names a remote unit). Facegate's workers each run on the execution provider their
+# setting and the host allow (FACEGATE_EXECUTION_PROVIDER, CUDA only where onnxruntime offers
+# it), so every valid id is served by whichever replica answers; an unknown id, or "none" where
+# the operation needs that step, is a 400 rather than silently ignored.
+RESOURCE_IDS = ("cpu", "gpu", "cuda")
+
+
+def check_resources(**ids: str | None) -> None:
+    """Each given face detector / template generator resource id (camelCase name = value) must be
+    cpu, gpu or cuda (optionally with SmartFace's "_remote" suffix); None means the default."""
+    for field, rid in ids.items():
+        if rid is None:
+            continue
+        unit = rid.lower().removesuffix("_remote")
+        if unit in RESOURCE_IDS:
+            continue
+        why = "this operation needs it" if unit == "none" else "unknown resource id"
+        raise ValidationFailed(
+            f"{field} '{rid}': {why}; use cpu, gpu or cuda (each served on the execution provider the "
+            "workers run with).",
+            errors={field: [f"{why}: '{rid}'"]},
+        )
+
+
 # Detection and extraction.
 
 
@@ -92,26 +132,39 @@ def features_config(
 
 
 async def analyse(
-    bus: Bus, image: bytes, detector: wire.FaceDetectorConfig, features: wire.FaceFeaturesConfig
-) -> list[Analysed]:
-    """Every face of `image` (largest first) with what `features` asks for."""
+    bus: Bus,
+    image: bytes,
+    detector: wire.FaceDetectorConfig,
+    features: wire.FaceFeaturesConfig,
+    *,
+    where: tuple[str, str] | None = None,
+) -> Faces:
+    """Every face of `image` (largest first) with what `features` asks for. `where` (what the
+    image is, its field path: "Image 1", "images[1].data") prefixes an error about the image
+    itself, so that a request with several images says which one is bad."""
     blob = await blobs.wrap(bus, image)
     try:
         detected = await bus.request(
             subjects.DETECTOR_DETECT, wire.DetectRequest(image=blob, face_detector_config=detector), wire.DetectResponse
         )
+    except (ValidationFailed, Unprocessable) as exc:
+        if where is None:
+            raise
+        what, field = where
+        errors = {field: [m for messages in exc.errors.values() for m in messages]} if exc.errors else None
+        raise type(exc)(f"{what}: {exc.detail}", errors=errors) from exc
     finally:
         await blobs.release(bus, blob)
     if not detected.faces:
-        return []
+        return Faces([], detected.rejected)
     extract = wire.ExtractRequest(crops=[f.crop for f in detected.faces], face_features_config=features)
     extracted = await bus.request(subjects.EXTRACTOR_EXTRACT, extract, wire.ExtractResponse)
-    return [Analysed(d, e) for d, e in zip(detected.faces, extracted.faces, strict=True)]
+    return Faces([Analysed(d, e) for d, e in zip(detected.faces, extracted.faces, strict=True)], detected.rejected)
 
 
-def largest(faces: list[Analysed], what: str) -> Analysed:
+def largest(faces: Faces, what: str) -> Analysed:
     if not faces:
-        raise Unprocessable(f"No face was found in the {what}.")
+        raise Unprocessable(f"The {what}: {faces.none_found()}.")
     return faces[0]
 
 
@@ -123,10 +176,10 @@ def split_model(template_model: str) -> tuple[str, str]:
 # Registration and faces.
 
 
-def pick_face(faces: list[Analysed], index: int, selector: str | None) -> Analysed:
+def pick_face(faces: Faces, index: int, selector: str | None) -> Analysed:
     """The one face an enrollment photo gives, or a 422 that names the photo and the reason."""
     if not faces:
-        raise Unprocessable(f"Image {index}: no face found that passes faceDetectorConfig.")
+        raise Unprocessable(f"Image {index}: {faces.none_found()}.")
     if len(faces) > 1 and selector in (None, "singleFaceOnly"):
         raise Unprocessable(
             f"Image {index}: {len(faces)} faces found where faceSelector singleFaceOnly needs exactly one "
@@ -144,7 +197,12 @@ async def enrollment_faces(
     """(image, faceSelector, faceId) -> faces to store; every image must give one usable face."""
     detector = detector_config(config)
     features = features_config(FaceFeaturesConfig(), template=True)
-    analysed = await asyncio.gather(*(analyse(bus, image, detector, features) for image, _, _ in images))
+    analysed = await asyncio.gather(
+        *(
+            analyse(bus, image, detector, features, where=(f"Image {i}", f"images[{i}].data"))
+            for i, (image, _, _) in enumerate(images)
+        )
+    )
     new_faces = []
     for index, ((_, selector, face_id), faces) in enumerate(zip(images, analysed, strict=True)):
         face = pick_face(faces, index, selector)
@@ -162,6 +220,10 @@ async def enrollment_faces(
 
 
 async def register(bus: Bus, req: RegisterWatchlistMemberRequest) -> WatchlistMemberWithRelatedData:
+    check_resources(
+        faceDetectorResourceId=req.face_detector_resource_id,
+        templateGeneratorResourceId=req.template_generator_resource_id,
+    )
     keep = req.privacy.save_registration_images if req.privacy else True
     images = [(i.data, i.face_selector, i.face_id) for i in req.images]
     new_faces = await enrollment_faces(bus, images, req.face_detector_config, keep)
@@ -183,6 +245,10 @@ async def register(bus: Bus, req: RegisterWatchlistMemberRequest) -> WatchlistMe
 
 
 async def add_face(bus: Bus, member_id: str, req: AddNewFaceRequest) -> Face:
+    check_resources(
+        faceDetectorResourceId=req.face_detector_resource_id,
+        templateGeneratorResourceId=req.template_generator_resource_id,
+    )
     member = await bus.request(subjects.MEMBER_GET, ById(id=member_id), WatchlistMember)  # 404 first
     image = req.image_data
     (new_face,) = await enrollment_faces(
@@ -268,6 +334,10 @@ async def fetch_all(bus: Bus, subject: str, ids: set[str], kind: type[T]) -> dic
 
 
 async def search(bus: Bus, req: SearchInWatchlistRequest) -> list[SearchInWatchlistResponse]:
+    check_resources(
+        faceDetectorResourceId=req.face_detector_resource_id,
+        templateGeneratorResourceId=req.template_generator_resource_id,
+    )
     distant, nearby = liveness_wanted(req.spoof_detector_resource_ids)
     mask = req.face_mask_confidence_request.face_mask_threshold if req.face_mask_confidence_request else 3000
     faces = await analyse(
@@ -311,13 +381,22 @@ async def default_model(bus: Bus) -> str:
 
 
 async def verify(bus: Bus, req: VerificationRequest) -> VerificationResponse:
+    for name, probe_of in (("probeImage", req.probe_image), ("referenceImage", req.reference_image)):
+        check_resources(**{
+            f"{name}.faceDetectorResourceId": probe_of.face_detector_resource_id,
+            f"{name}.templateGeneratorResourceId": probe_of.template_generator_resource_id,
+        })  # fmt: skip
     features = features_config(None, template=True)
     probe_faces, reference_faces = await asyncio.gather(
-        analyse(bus, req.probe_image.image.data, detector_config(req.probe_image.face_detector_config, 1), features),
         analyse(
-            bus, req.reference_image.image.data, detector_config(req.reference_image.face_detector_config, 1), features
+            bus, req.probe_image.image.data, detector_config(req.probe_image.face_detector_config, 1), features,
+            where=("The probe image", "probeImage.image.data"),
         ),
-    )
+        analyse(
+            bus, req.reference_image.image.data, detector_config(req.reference_image.face_detector_config, 1),
+            features, where=("The reference image", "referenceImage.image.data"),
+        ),
+    )  # fmt: skip
     probe, reference = largest(probe_faces, "probe image"), largest(reference_faces, "reference image")
     if probe.extracted.template is None or reference.extracted.template is None:
         raise Unprocessable("A template could not be made from one of the faces.")
@@ -333,6 +412,7 @@ async def verify(bus: Bus, req: VerificationRequest) -> VerificationResponse:
 
 
 async def spoof_check(bus: Bus, req: SpoofCheckRequest) -> SpoofCheckResponse:
+    check_resources(faceDetectorResourceId=req.face_detector_resource_id)
     distant, nearby = liveness_wanted(req.spoof_detector_resource_ids)
     features = features_config(NO_FEATURES, template=False, distant=distant, nearby=nearby)
     face = largest(await analyse(bus, req.image.data, detector_config(req.face_detector_config, 1), features), "image")

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import struct
 import uuid
+import zlib
 from collections import defaultdict
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import cv2
@@ -26,9 +29,7 @@ IDENTITIES = read_csv("identities.csv")
 PAIRS = read_csv("pairs.csv")
 KNOWN = {row["photo"] for row in IDENTITIES}
 MULTI_FACE = {"couple.jpg", "selfie-many-people.jpg", "img11_reflection.jpg"}
-STRANGERS = sorted(
-    {p for pair in PAIRS for p in (pair["file_x"], pair["file_y"])} - KNOWN - MULTI_FACE
-)
+STRANGERS = sorted({p for pair in PAIRS for p in (pair["file_x"], pair["file_y"])} - KNOWN - MULTI_FACE)
 
 
 def by_identity() -> dict[str, list[str]]:
@@ -151,6 +152,34 @@ def test_search_in_one_watchlist_never_returns_another(client: httpx.Client, gal
     assert search(client, "img2.jpg", watchlistIds=[other])[0]["matchResults"] == []  # gone at once
 
 
+def test_each_watchlist_applies_its_own_threshold_unless_the_request_gives_one(
+    client: httpx.Client, gallery: dict[str, Any]
+) -> None:
+    strict = create_watchlist(client, "strict", threshold=100)  # only identical templates pass
+    register(client, "person01-strict", ["img4.jpg"], [strict])
+    try:
+        found = search(client, "img2.jpg", maxResultCount=10)[0]["matchResults"]
+        assert "person01" in {r["watchlistMemberId"] for r in found}  # "known" watchlist: threshold 40
+        assert strict not in {r["watchlistId"] for r in found}  # "strict": its own 100 applies
+        found = search(client, "img2.jpg", maxResultCount=10, threshold=20)[0]["matchResults"]
+        assert ("person01-strict", strict) in {(r["watchlistMemberId"], r["watchlistId"]) for r in found}
+    finally:
+        assert client.delete("/api/v1/WatchlistMembers/person01-strict").status_code == 204
+        assert client.delete(f"/api/v1/Watchlists/{strict}").status_code == 204
+
+
+def test_search_checks_liveness_when_asked(client: httpx.Client, gallery: dict[str, Any]) -> None:
+    ids = ["liveness_distant_cpu_remote", "liveness_nearby_cpu_remote"]
+    config = {"distantLivenessScoreThreshold": 0, "nearbyLivenessScoreThreshold": 100}
+    (face,) = search(client, "img2.jpg", spoofDetectorResourceIds=ids, spoofCheckConfig=config)
+    result = face["spoofCheckResult"]
+    distant, nearby = result["distantLivenessSpoofCheck"], result["nearbyLivenessSpoofCheck"]
+    assert distant["performed"] and nearby["performed"], result
+    assert 0 <= distant["score"] <= 100 and 0 <= nearby["score"] <= 100
+    assert distant["passed"] is True and result["passed"] is (nearby["score"] >= 100), result
+    assert face["matchResults"][0]["watchlistMemberId"] == "person01"  # the search itself still runs
+
+
 def test_unlink_takes_effect_for_the_next_search(client: httpx.Client, gallery: dict[str, Any]) -> None:
     link = {"watchlistId": gallery["watchlist"], "watchlistMembersIds": ["person02"]}
     assert client.post("/api/v1/WatchlistMembers/UnlinkFromWatchlist", json=link).status_code == 204
@@ -223,10 +252,42 @@ def test_register_refuses_bad_photos_and_stores_nothing(client: httpx.Client, ga
         assert client.get("/api/v1/WatchlistMembers/half").status_code == 404
     gated: dict[str, Any] = {"id": "half", "images": [{"data": photo_b64("img1.jpg")}]}
     gated |= {"watchlistIds": [gallery["watchlist"]], "faceDetectorConfig": {"minFaceSize": 5000}}  # below the gate
-    assert_problem(client.post("/api/v1/WatchlistMembers/Register", json=gated), 422)
+    problem = assert_problem(client.post("/api/v1/WatchlistMembers/Register", json=gated), 422)
+    assert "Image 0" in problem["detail"] and "under minFaceSize 5000" in problem["detail"], problem
+    strict = {**gated, "faceDetectorConfig": {"confidenceThreshold": 10000}}
+    problem = assert_problem(client.post("/api/v1/WatchlistMembers/Register", json=strict), 422)
+    assert "under confidenceThreshold 10000" in problem["detail"], problem
+    problem = assert_problem(client.post("/api/v1/WatchlistMembers/Register", json=cases_body(blank, gallery)), 422)
+    assert problem["detail"] == "Image 0: no face found.", problem
     unknown = {"id": "half", "images": [{"data": photo_b64("img1.jpg")}], "watchlistIds": ["no-such-watchlist"]}
     assert_problem(client.post("/api/v1/WatchlistMembers/Register", json=unknown), 404)
     assert client.get("/api/v1/WatchlistMembers/half").status_code == 404
+
+
+def test_register_names_the_bad_image_among_several(client: httpx.Client, gallery: dict[str, Any]) -> None:
+    images = [photo_b64("img1.jpg"), photo_b64("img2.jpg"), b64(b"not a picture at all")]
+    body = {"id": "half", "images": [{"data": d} for d in images], "watchlistIds": [gallery["watchlist"]]}
+    problem = assert_problem(client.post("/api/v1/WatchlistMembers/Register", json=body), 400)
+    assert problem["detail"].startswith("Image 2: ") and "images[2].data" in problem["errors"], problem
+    assert client.get("/api/v1/WatchlistMembers/half").status_code == 404
+
+
+def cases_body(image: str, gallery: dict[str, Any]) -> dict[str, Any]:
+    return {"id": "half", "images": [{"data": image}], "watchlistIds": [gallery["watchlist"]]}
+
+
+def test_verify_names_the_image_without_a_usable_face(client: httpx.Client) -> None:
+    blank = encode(np.full((480, 640, 3), 127, np.uint8))
+    good = {"image": {"data": photo_b64("img1.jpg")}}
+    body = {"probeImage": good, "referenceImage": {"image": {"data": blank}}}
+    problem = assert_problem(client.post("/api/v1/Faces/Verify", json=body), 422)
+    assert problem["detail"] == "The reference image: no face found.", problem
+    gated = {**good, "faceDetectorConfig": {"maxFaceSize": 40}}
+    problem = assert_problem(
+        client.post("/api/v1/Faces/Verify", json={"probeImage": gated, "referenceImage": good}), 422
+    )
+    assert problem["detail"].startswith("The probe image: no face passes faceDetectorConfig: found a face"), problem
+    assert "over maxFaceSize 40" in problem["detail"], problem
 
 
 def test_register_an_existing_id_is_409(client: httpx.Client, gallery: dict[str, Any]) -> None:
@@ -248,29 +309,153 @@ def test_add_list_and_remove_faces(client: httpx.Client, gallery: dict[str, Any]
     assert_problem(client.post("/api/v1/WatchlistMembers/ghost/AddNewFace", json=new_face), 404)
 
 
-BAD_IMAGES = {
-    "invalid base64": "@@not base64@@",
-    "not an image": base64.b64encode(b"hello, this is text, not a picture" * 10).decode(),
-    "empty": "",
-    "truncated jpeg": base64.b64encode(b"\xff\xd8\xff\xe0" + b"\x00" * 30).decode(),
+def png_of_size(width: int, height: int) -> bytes:
+    """A PNG whose header says width x height (0x0 is possible only this way)."""
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    chunk = struct.pack(">I", len(ihdr)) + b"IHDR" + ihdr + struct.pack(">I", zlib.crc32(b"IHDR" + ihdr))
+    return b"\x89PNG\r\n\x1a\n" + chunk + b"\x00\x00\x00\x00IEND\xaeB`\x82"
+
+
+def tiff_bomb(side: int, rows: int = 100) -> bytes:
+    """A 5 kB grayscale TIFF that decodes to side x side pixels: every strip points at the same
+    deflated block of zeros (30000: 2.7 GB and 14 s of decoding, had the header not been read)."""
+    strip = zlib.compress(bytes(side * rows), 9)
+    n = -(-side // rows)
+    offsets_at = 8 + 2 + 9 * 12 + 4
+    counts_at = offsets_at + 4 * n
+    tags = [(256, 4, 1, side), (257, 4, 1, side), (258, 3, 1, 8), (259, 3, 1, 8), (262, 3, 1, 1),
+            (273, 4, n, offsets_at), (277, 3, 1, 1), (278, 4, 1, rows), (279, 4, n, counts_at)]  # fmt: skip
+    ifd = struct.pack("<H", len(tags)) + b"".join(struct.pack("<HHII", *t) for t in tags) + b"\x00" * 4
+    strips = struct.pack(f"<{n}I", *[counts_at + 4 * n] * n) + struct.pack(f"<{n}I", *[len(strip)] * n)
+    return b"II*\x00" + struct.pack("<I", 8) + ifd + strips + strip
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+PHOTO = (FACES / "photos" / "img1.jpg").read_bytes() if (FACES / "photos").is_dir() else b""
+# Each bad image and the status it must get, whichever endpoint receives it.
+BAD_IMAGES: dict[str, tuple[str, int]] = {
+    "invalid base64": ("@@not base64@@", 400),
+    "base64 of text": (b64(b"hello, this is text, not a picture" * 10), 400),
+    "empty image": ("", 400),
+    "JPEG header only": (b64(b"\xff\xd8\xff\xe0" + b"\x00" * 30), 400),
+    "truncated JPEG photo": (b64(PHOTO[: len(PHOTO) // 2]), 400),
+    "GIF (unsupported)": (b64(b"GIF89a\x01\x00\x01\x00\x00\x00\x00;"), 400),
+    "0x0 PNG": (b64(png_of_size(0, 0)), 400),
+    "1x1 PNG": (b64(png_of_size(1, 1)), 422),
+    "30000x30000 PNG header": (b64(png_of_size(30000, 30000)), 422),
+    "30000x30000 TIFF bomb": (b64(tiff_bomb(30000)), 422),
 }
 
 
-@pytest.mark.parametrize("case", sorted(BAD_IMAGES))
-def test_bad_images_are_4xx(client: httpx.Client, case: str) -> None:
-    r = client.post("/api/v1/Watchlists/Search", json={"image": {"data": BAD_IMAGES[case]}})
-    assert 400 <= r.status_code < 500, (case, r.status_code, r.text)
-    assert_problem(r, r.status_code)
+def image_bodies(data: str) -> dict[str, tuple[str, dict[str, Any]]]:
+    """Every identification endpoint that takes an image, with `data` as its image."""
+    image = {"data": data}
+    good = {"image": {"data": b64(PHOTO)}}
+    return {
+        "Search": ("/api/v1/Watchlists/Search", {"image": image}),
+        "Detect": ("/api/v1/Faces/Detect", {"image": image}),
+        "Register": ("/api/v1/WatchlistMembers/Register", {"images": [image], "watchlistIds": ["any"]}),
+        "AddNewFace": ("/api/v1/WatchlistMembers/person01/AddNewFace", {"imageData": image}),
+        "Verify probe": ("/api/v1/Faces/Verify", {"probeImage": {"image": image}, "referenceImage": good}),
+        "Verify reference": ("/api/v1/Faces/Verify", {"probeImage": good, "referenceImage": {"image": image}}),
+        "SpoofCheck": ("/api/v1/Faces/SpoofCheck", {"image": image}),
+    }
 
 
-def test_decompression_bomb_is_refused_and_the_cluster_keeps_running(client: httpx.Client) -> None:
+@pytest.mark.parametrize("case", list(BAD_IMAGES))
+def test_each_bad_image_gets_its_4xx_on_every_endpoint(
+    client: httpx.Client, gallery: dict[str, Any], case: str
+) -> None:
+    data, status = BAD_IMAGES[case]
+    # Where a request holds several images, the answer says which one is bad.
+    prefixes = {
+        "Register": "Image 0: ",
+        "Verify probe": "The probe image: ",
+        "Verify reference": "The reference image: ",
+    }
+    for endpoint, (path, body) in image_bodies(data).items():
+        problem = assert_problem(client.post(path, json=body), status)
+        assert problem["detail"], (case, endpoint)
+        if case != "invalid base64":  # that one is the JSON decoder's 400, which names the field path
+            assert problem["detail"].startswith(prefixes.get(endpoint, "")), (case, endpoint, problem)
+        if status == 422 and "30000" in case:  # refused from the header, not after decoding
+            assert "megapixels" in problem["detail"], (case, endpoint, problem)
+
+
+WRONG_TYPES: list[tuple[str, dict[str, Any], str]] = [
+    ("/api/v1/Watchlists/Search", {"image": {"data": 123}}, "image.data"),
+    ("/api/v1/Watchlists/Search", {"image": "abc"}, "image"),
+    ("/api/v1/Watchlists/Search", {}, "image"),
+    ("/api/v1/Watchlists/Search", {"image": {"data": ""}, "maxResultCount": "ten"}, "maxResultCount"),
+    ("/api/v1/Watchlists/Search", {"image": {"data": ""}, "maxResultCount": 0}, "maxResultCount"),
+    ("/api/v1/Watchlists/Search", {"image": {"data": ""}, "threshold": 101}, "threshold"),
+    ("/api/v1/Watchlists/Search", {"image": {"data": ""}, "watchlistIds": "known"}, "watchlistIds"),
+    ("/api/v1/Watchlists/Search", {"image": {"data": ""}, "faceDetectorConfig": {"maxFaces": 0}}, "maxFaces"),
+    ("/api/v1/Watchlists/Search", {"image": {"data": ""}, "faceFeaturesConfig": {"age": "yes"}}, "age"),
+    ("/api/v1/WatchlistMembers/Register", {"images": [], "watchlistIds": ["a"]}, "images"),
+    ("/api/v1/WatchlistMembers/Register", {"images": [{"data": ""}], "watchlistIds": []}, "watchlistIds"),
+    ("/api/v1/WatchlistMembers/Register", {"images": [{"data": "", "faceSelector": "all"}], "watchlistIds": ["a"]},
+     "faceSelector"),
+    ("/api/v1/Faces/Verify", {"probeImage": {"image": {"data": ""}}}, "referenceImage"),
+    ("/api/v1/Faces/SpoofCheck", {"image": {"data": ""}, "spoofDetectorResourceIds": "none"},
+     "spoofDetectorResourceIds"),
+    ("/api/v1/Faces/Detect", {"image": {"data": ""}, "includeCrops": "yes"}, "includeCrops"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("path", "body", "field"), WRONG_TYPES)
+def test_wrong_types_are_400_naming_the_field(
+    client: httpx.Client, path: str, body: dict[str, Any], field: str
+) -> None:
+    problem = assert_problem(client.post(path, json=body), 400)
+    assert field in problem["detail"], problem
+
+
+def test_resource_ids_cpu_gpu_cuda_are_served_and_others_refused(client: httpx.Client, gallery: dict[str, Any]) -> None:
+    for rid in ("cpu", "gpu", "cuda", "gpu_remote"):  # served by the workers' own provider (CPU here)
+        faces = search(client, "img2.jpg", faceDetectorResourceId=rid, templateGeneratorResourceId=rid)
+        assert faces[0]["matchResults"][0]["watchlistMemberId"] == "person01", rid
+    image = {"data": photo_b64("img2.jpg")}
+    for field, rid in (("faceDetectorResourceId", "none"), ("templateGeneratorResourceId", "abacus")):
+        problem = assert_problem(client.post("/api/v1/Watchlists/Search", json={"image": image, field: rid}), 400)
+        assert field in problem["errors"] and rid in problem["detail"], problem
+    probe = {"image": image, "faceDetectorResourceId": "none"}
+    body = {"probeImage": probe, "referenceImage": {"image": image}}
+    problem = assert_problem(client.post("/api/v1/Faces/Verify", json=body), 400)
+    assert "probeImage.faceDetectorResourceId" in problem["errors"], problem
+
+
+def test_a_body_over_the_limit_is_413_before_decoding(client: httpx.Client) -> None:
+    limit = Settings().max_request_bytes  # the cluster runs with the default
+    padding = b"A" * (limit + 1024)  # valid base64: only its size is wrong
+    for path in ("/api/v1/Watchlists/Search", "/api/v1/Faces/Detect"):
+        body = b'{"image": {"data": "' + padding + b'"}}'
+        assert_problem(client.post(path, content=body, headers={"content-type": "application/json"}), 413)
+
+
+def test_the_cluster_keeps_running_after_bad_input(cluster: Cluster, client: httpx.Client) -> None:
     # A 30000x30000 PNG is a few hundred kB on the wire and 2.7 GB decoded.
     bomb = cv2.imencode(".png", np.zeros((30000, 30000), np.uint8), [cv2.IMWRITE_PNG_COMPRESSION, 9])[1]
-    r = client.post("/api/v1/Watchlists/Search", json={"image": {"data": base64.b64encode(bomb.tobytes()).decode()}})
-    assert r.status_code in (413, 422), r.text
-    tiny = encode(np.zeros((1, 1, 3), np.uint8))
-    assert 400 <= client.post("/api/v1/Watchlists/Search", json={"image": {"data": tiny}}).status_code < 500
+    assert_problem(client.post("/api/v1/Watchlists/Search", json={"image": {"data": b64(bomb.tobytes())}}), 422)
+    for _ in range(3):  # bombs in a row: each is refused from its header, none is decoded
+        body = {"image": {"data": b64(tiff_bomb(30000))}}
+        assert_problem(client.post("/api/v1/Faces/Detect", json=body), 422)
+    dead = {name: p.returncode for (name, _), p in cluster.services.procs.items() if p.poll() is not None}
+    assert not dead, dead  # no worker died (the test cluster does not restart them)
+    detector = cluster.services.procs[("detector", 0)]
+    peak = peak_rss_mb(detector.pid)
+    assert peak < 2000, f"the detector's peak memory is {peak} MB: an image was decoded that should not have been"
     assert search(client, "img1.jpg")  # still answering
+
+
+def peak_rss_mb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) // 1024
+    raise AssertionError(f"no VmHWM for process {pid}")
 
 
 def test_odd_formats_are_accepted(client: httpx.Client) -> None:
@@ -278,7 +463,7 @@ def test_odd_formats_are_accepted(client: httpx.Client) -> None:
     assert image is not None
     rgba = cv2.cvtColor(image, cv2.COLOR_BGR2BGRA)
     gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
-    deep = (image.astype(np.uint16) * 257)
+    deep = image.astype(np.uint16) * 257
     for data in (encode(rgba, ".png"), encode(gray, ".jpg"), encode(deep, ".png")):
         r = client.post("/api/v1/Faces/Detect", json={"image": {"data": data}})
         assert r.status_code == 200 and len(r.json()["faces"]) == 1, r.text
