@@ -184,9 +184,17 @@ async def main() -> None:
             await client.delete(f"/api/v1/Watchlists/{watchlist}")
             await db.close()
     print(
-        f"search: p50 {search_p50:.0f} ms, p99 {search_p99:.0f} ms at {sizes[-1]} members, "
+        f"search: p50 {search_p50:.0f} ms, p99 {search_p99:.0f} ms at {count(sizes[-1])} members, "
         f"register {register_rate:.1f} members/s, verify p50 {verify_p50:.0f} ms"
     )
+
+
+def count(n: int) -> str:
+    """100000 -> '100k', 1000000 -> '1M', as the issue's summary line reads."""
+    for unit, scale in (("M", 1_000_000), ("k", 1000)):
+        if n >= scale and n % scale == 0:
+            return f"{n // scale}{unit}"
+    return str(n)
 
 
 if __name__ == "__main__":
