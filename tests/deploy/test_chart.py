@@ -10,7 +10,17 @@ import pytest
 import yaml
 
 from shared.cluster import SERVICE_ORDER
-from tests.deploy.support import CHART, RUNNABLE, SERVICES, find, names, pod_specs, render, validate_strict
+from tests.deploy.support import (
+    CHART,
+    RUNNABLE,
+    SERVICES,
+    find,
+    known_settings,
+    names,
+    pod_specs,
+    render,
+    validate_strict,
+)
 
 EXTERNAL = {
     "nats": {"bundled": False, "url": "nats://nats.example:4222"},
@@ -19,6 +29,15 @@ EXTERNAL = {
 }
 GPU = {"gpu": {"enabled": True, "nodeSelector": {"accelerator": "nvidia"}}}
 AUTOSCALED = {"services": {"matcher": {"autoscaling": {"enabled": True, "minReplicas": 2, "maxReplicas": 5}}}}
+IMAGE_FOLDER = {
+    "services": {
+        "camera_ingest": {
+            "env": {"FACEGATE_CAMERA_IMAGE_FOLDER": "/images"},
+            "extraVolumes": [{"name": "images", "persistentVolumeClaim": {"claimName": "facegate-images"}}],
+            "extraVolumeMounts": [{"name": "images", "mountPath": "/images"}],
+        }
+    }
+}
 SCENARIOS: dict[str, dict[str, Any]] = {
     "defaults": {},
     "gpu": GPU,
@@ -26,6 +45,8 @@ SCENARIOS: dict[str, dict[str, Any]] = {
     "autoscaled": AUTOSCALED,
     "ephemeral": {k: {"persistence": {"enabled": False}} for k in ("nats", "postgres", "redis")},
     "existing-secret": {"existingSecret": "my-facegate", "image": {"registry": "registry.example", "tag": "1.2.3"}},
+    "image-folder": IMAGE_FOLDER,
+    "tuned": {"config": {"WORKER_THREADS": 4}, "services": {"matcher": {"env": {"FACEGATE_MATCHER_HNSW_EF": "64"}}}},
 }
 
 
@@ -80,6 +101,51 @@ def test_probes_mean_live_and_ready(service: str) -> None:
     assert env["FACEGATE_HEALTH_PORT"]["value"] == "8080"
     for key in ("FACEGATE_NATS_URL", "FACEGATE_DATABASE_URL", "FACEGATE_REDIS_URL"):
         assert env[key]["valueFrom"]["secretKeyRef"] == {"name": "facegate", "key": key}
+
+
+def test_a_service_block_adds_volumes_to_its_pods_only() -> None:
+    """E.g. a ReadWriteMany claim for camera images in Folder storage, in every camera_ingest pod."""
+    spec = deployment("camera_ingest", IMAGE_FOLDER)["spec"]["template"]["spec"]
+    volumes = {v["name"]: v for v in spec["volumes"]}
+    assert volumes["images"]["persistentVolumeClaim"] == {"claimName": "facegate-images"}
+    assert {"tmp", "data"} <= set(volumes)  # the chart's own stay
+    container = spec["containers"][0]
+    assert {"name": "images", "mountPath": "/images"} in container["volumeMounts"]
+    assert {"name": "FACEGATE_CAMERA_IMAGE_FOLDER", "value": "/images"} in container["env"]
+    other = deployment("gateway", IMAGE_FOLDER)["spec"]["template"]["spec"]
+    assert "images" not in {v["name"] for v in other["volumes"]}
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_every_facegate_variable_is_a_setting_a_service_reads(scenario: str) -> None:
+    """From `config`, a service's `env` or the templates: a misspelt name would be ignored."""
+    for where, spec in pod_specs(render(SCENARIOS[scenario])):
+        for container in spec["containers"]:
+            used = {e["name"] for e in container.get("env", []) if e["name"].startswith("FACEGATE_")}
+            assert used <= known_settings(), f"{where}: {sorted(used - known_settings())}"
+    values = yaml.safe_load((CHART / "values.yaml").read_text())
+    assert {f"FACEGATE_{key}" for key in values["config"]} <= known_settings()
+
+
+# Set by the chart itself (the Secret's URLs, the probes' port, the provider, the pod name) or by
+# the image (FACEGATE_SERVICE): values may not set them again.
+CHART_SETS = {
+    "FACEGATE_NATS_URL", "FACEGATE_DATABASE_URL", "FACEGATE_REDIS_URL", "FACEGATE_HEALTH_PORT",
+    "FACEGATE_EXECUTION_PROVIDER", "FACEGATE_INSTANCE_ID", "FACEGATE_SERVICE",
+}  # fmt: skip
+
+
+def test_the_schema_lets_values_set_exactly_the_settings_services_read() -> None:
+    """`config` keys and FACEGATE_* names in a service's `env` are refused unless a service reads
+    them; the lists follow the settings Structs (add a new setting to values.schema.json)."""
+    schema = json.loads((CHART / "values.schema.json").read_text())
+    settable = sorted(known_settings() - CHART_SETS)
+    config_keys = schema["properties"]["config"]["propertyNames"]["enum"]
+    assert config_keys == [name.removeprefix("FACEGATE_") for name in settable], (
+        "properties.config.propertyNames.enum should be " + json.dumps([n[9:] for n in settable])
+    )
+    env_names = schema["definitions"]["service"]["properties"]["env"]["propertyNames"]["anyOf"]
+    assert env_names == [{"not": {"pattern": "^FACEGATE_"}}, {"enum": settable}]
 
 
 def test_replicas_come_from_the_service_block() -> None:
@@ -189,32 +255,66 @@ def test_notes_say_how_to_reach_the_api() -> None:
     assert "kubectl -n vision" in notes
 
 
-BAD_VALUES: dict[str, dict[str, Any]] = {
-    "replicas-as-text": {"services": {"matcher": {"replicas": "two"}}},
-    "negative-replicas": {"services": {"matcher": {"replicas": -1}}},
-    "fractional-replicas": {"services": {"gateway": {"replicas": 1.5}}},
-    "unknown-service": {"services": {"matchr": {"enabled": True, "replicas": 1, "resources": {}}}},
-    "unknown-service-key": {"services": {"matcher": {"replica": 2}}},
-    "unknown-top-level-key": {"sevices": {}},
-    "bad-pull-policy": {"image": {"pullPolicy": "Sometimes"}},
-    "bad-memory-quantity": {"services": {"matcher": {"resources": {"limits": {"memory": "lots"}}}}},
-    "external-nats-without-url": {"nats": {"bundled": False}},
-    "gpu-count-zero": {"gpu": {"enabled": True, "count": 0}},
-    "min-above-max-replicas": {
-        "services": {"matcher": {"autoscaling": {"enabled": True, "minReplicas": 5, "maxReplicas": 2}}}
-    },
-    "url-in-config": {"config": {"DATABASE_URL": "postgresql://x@y/z"}},
+# Each bad value, and what the refusal must name (the path of the key, or the reason).
+BAD_VALUES: dict[str, tuple[dict[str, Any], str]] = {
+    "replicas-as-text": ({"services": {"matcher": {"replicas": "two"}}}, "'/services/matcher/replicas': got string"),
+    "negative-replicas": ({"services": {"matcher": {"replicas": -1}}}, "'/services/matcher/replicas': minimum"),
+    "fractional-replicas": ({"services": {"gateway": {"replicas": 1.5}}}, "'/services/gateway/replicas': got number"),
+    "unknown-service": (
+        {"services": {"matchr": {"enabled": True, "replicas": 1, "resources": {}}}},
+        "'/services': additional properties 'matchr' not allowed",
+    ),
+    "unknown-service-key": (
+        {"services": {"matcher": {"replica": 2}}},
+        "'/services/matcher': additional properties 'replica' not allowed",
+    ),
+    "unknown-top-level-key": ({"sevices": {}}, "additional properties 'sevices' not allowed"),
+    "bad-pull-policy": ({"image": {"pullPolicy": "Sometimes"}}, "'/image/pullPolicy'"),
+    "bad-memory-quantity": (
+        {"services": {"matcher": {"resources": {"limits": {"memory": "lots"}}}}},
+        "'/services/matcher/resources/limits/memory'",
+    ),
+    "external-nats-without-url": ({"nats": {"bundled": False}}, "'/nats/url'"),
+    "gpu-count-zero": ({"gpu": {"enabled": True, "count": 0}}, "'/gpu/count'"),
+    "min-above-max-replicas": (
+        {"services": {"matcher": {"autoscaling": {"enabled": True, "minReplicas": 5, "maxReplicas": 2}}}},
+        "services.matcher.autoscaling: minReplicas is above maxReplicas",
+    ),
+    "url-in-config": ({"config": {"DATABASE_URL": "postgresql://x@y/z"}}, "invalid propertyName 'DATABASE_URL'"),
+    "misspelt-config-key": ({"config": {"WORKER_THREAD": 4}}, "invalid propertyName 'WORKER_THREAD'"),
+    "misspelt-env-setting": (
+        {"services": {"matcher": {"env": {"FACEGATE_MATCHER_HNSW_EFF": "64"}}}},
+        "invalid propertyName 'FACEGATE_MATCHER_HNSW_EFF'",
+    ),
+    "env-the-chart-sets": (
+        {"services": {"matcher": {"env": {"FACEGATE_HEALTH_PORT": "9000"}}}},
+        "invalid propertyName 'FACEGATE_HEALTH_PORT'",
+    ),
+    "mount-without-path": (
+        {"services": {"camera_ingest": {"extraVolumeMounts": [{"name": "images"}]}}},
+        "'/services/camera_ingest/extraVolumeMounts/0': missing property 'mountPath'",
+    ),
+    "volume-named-like-the-charts": (
+        {"services": {"matcher": {"extraVolumes": [{"name": "tmp", "emptyDir": {}}]}}},
+        "'/services/matcher/extraVolumes/0/name'",
+    ),
+    "mount-over-tmp": (
+        {"services": {"matcher": {"extraVolumeMounts": [{"name": "x", "mountPath": "/tmp"}]}}},
+        "'/services/matcher/extraVolumeMounts/0/mountPath'",
+    ),
 }
 
 
 @pytest.mark.parametrize("case", BAD_VALUES)
 def test_bad_values_are_rejected(case: str) -> None:
-    with helm.Chart.load(CHART) as chart, pytest.raises(helm.HelmError):
-        chart.render(BAD_VALUES[case], name="facegate")
+    values, named = BAD_VALUES[case]
+    with helm.Chart.load(CHART) as chart, pytest.raises(helm.HelmError) as refused:
+        chart.render(values, name="facegate")
+    assert named in str(refused.value)
 
 
 def test_bad_values_fail_lint() -> None:
-    report = helm.lint(CHART, BAD_VALUES["replicas-as-text"], strict=True)
+    report = helm.lint(CHART, BAD_VALUES["replicas-as-text"][0], strict=True)
     assert any("replicas" in e for e in report["errors"]), report
 
 
