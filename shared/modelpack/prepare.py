@@ -46,6 +46,32 @@ def prepare(models_dir: Path, *, check: bool = True, say: Callable[[str], None] 
     return current
 
 
+def verify_cache(
+    models_dir: Path, names: list[str] | None = None, *, say: Callable[[str], None] = log.info
+) -> dict[str, float]:
+    """Compare the cached ONNX models with their original runtime again (the check `prepare` ran
+    when it converted them), print each max abs difference; raise VerificationError when one is
+    over its tolerance or was converted from other source files than the installed ones."""
+    prefix = npm_prefix(models_dir)
+    current = manifest.load(models_dir)
+    measured: dict[str, float] = {}
+    for spec in MODELS:
+        if names and spec.name not in names:
+            continue
+        entry = current.models.get(spec.name)
+        files = sources.source_files(prefix, spec)
+        if entry is None or not manifest.is_current(models_dir, entry, manifest.sha256_files(files)):
+            raise verify.VerificationError(f"{spec.name}: not prepared from the installed sources (run prepare)")
+        if spec.tolerance is None:
+            continue
+        diff, inputs = verify.max_abs_diff(spec, files[0], models_dir / entry.file, prefix)
+        say(f"{spec.name}: max abs diff vs its original runtime {diff:.3g} (tolerance {spec.tolerance:g}) on {inputs}")
+        if not diff <= spec.tolerance:
+            raise verify.VerificationError(f"{spec.name}: max abs diff {diff:.3g} > {spec.tolerance:g}")
+        measured[spec.name] = diff
+    return measured
+
+
 def _build(
     models_dir: Path, spec: ModelSpec, main: Path, source_sha: str, check: bool, say: Callable[[str], None]
 ) -> manifest.ModelEntry:

@@ -7,10 +7,16 @@ import subprocess
 import time
 from pathlib import Path
 
+import msgspec
+import onnx
+import pytest
+from onnx import numpy_helper
+
 from services.extractor.pipeline import FacePipeline
 from shared.modelpack import is_ready, manifest, node
 from shared.modelpack.catalog import MODELS
-from shared.modelpack.prepare import prepare
+from shared.modelpack.prepare import prepare, verify_cache
+from shared.modelpack.verify import VerificationError
 from tests.model.conftest import models_settings
 
 
@@ -48,3 +54,27 @@ def test_node_and_npm_come_from_the_pinned_wheel() -> None:
     assert subprocess.run([*node_cmd, "--version"], capture_output=True, text=True, env=env).stdout.startswith("v24.")
     npm = subprocess.run([*npm_cmd, "--version"], capture_output=True, text=True, env=env, check=True)
     assert npm.stdout.strip().split(".")[0].isdigit()
+
+
+def test_verify_reruns_the_comparison_with_the_original_runtime(pipeline: FacePipeline) -> None:
+    directory = Path(models_settings().models_dir)
+    measured = verify_cache(directory, ["liveness"])
+    assert set(measured) == {"liveness"} and measured["liveness"] <= 1e-3
+
+
+def test_verify_catches_a_model_that_no_longer_matches_its_original(tmp_path: Path) -> None:
+    directory = Path(models_settings().models_dir)
+    (tmp_path / "npm").symlink_to((directory / "npm").resolve())
+    # A cache whose liveness model was altered after conversion (weights scaled by 1.5) and
+    # whose checksum was updated to match: only the numeric comparison can tell.
+    model = onnx.load(str(directory / "liveness.onnx"))
+    weight = max(model.graph.initializer, key=lambda t: numpy_helper.to_array(t).size)
+    weight.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(weight) * 1.5, weight.name))
+    onnx.save(model, str(tmp_path / "liveness.onnx"))
+    cache = manifest.load(directory)
+    entry = msgspec.structs.replace(cache.models["liveness"], sha256=manifest.sha256_file(tmp_path / "liveness.onnx"))
+    manifest.save(tmp_path, manifest.Manifest(models={"liveness": entry}))
+    with pytest.raises(VerificationError, match="liveness: max abs diff"):
+        verify_cache(tmp_path, ["liveness"])
+    with pytest.raises(VerificationError, match="antispoof: not prepared"):
+        verify_cache(tmp_path, ["antispoof"])
