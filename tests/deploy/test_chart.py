@@ -179,6 +179,19 @@ def test_autoscaling_on_queue_depth_through_an_external_metric() -> None:
     assert external["target"] == {"type": "AverageValue", "averageValue": "50"}
 
 
+def test_autoscaling_on_a_per_pod_metric() -> None:
+    """Requests wait in the replicas (NATS queue groups, no JetStream backlog): a Pods metric."""
+    queue = {"type": "Pods", "metricName": "facegate_http_requests_per_second", "averageValue": 200}
+    objects = render({"services": {"gateway": {"autoscaling": {"enabled": True, "queueDepth": queue}}}})
+    validate_strict(objects)
+    metrics = find(objects, "HorizontalPodAutoscaler", "facegate-gateway")["spec"]["metrics"]
+    assert [m["type"] for m in metrics] == ["Resource", "Pods"]
+    assert metrics[1]["pods"] == {
+        "metric": {"name": "facegate_http_requests_per_second"},
+        "target": {"type": "AverageValue", "averageValue": "200"},
+    }
+
+
 def test_disruption_budgets_only_where_a_pod_can_go() -> None:
     objects = render(AUTOSCALED)
     assert names(objects, "PodDisruptionBudget") == {"facegate-gateway", "facegate-matcher"}
@@ -289,6 +302,10 @@ BAD_VALUES: dict[str, tuple[dict[str, Any], str]] = {
     "env-the-chart-sets": (
         {"services": {"matcher": {"env": {"FACEGATE_HEALTH_PORT": "9000"}}}},
         "invalid propertyName 'FACEGATE_HEALTH_PORT'",
+    ),
+    "bad-queue-metric-type": (
+        {"services": {"matcher": {"autoscaling": {"enabled": True, "queueDepth": {"type": "Object"}}}}},
+        "'/services/matcher/autoscaling/queueDepth/type'",
     ),
     "mount-without-path": (
         {"services": {"camera_ingest": {"extraVolumeMounts": [{"name": "images"}]}}},
