@@ -9,6 +9,7 @@ search over every watchlist, each with its own threshold.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import msgspec
@@ -46,21 +47,33 @@ class FrameAnalysis(msgspec.Struct, frozen=True):
     faces: list[Analysed]
 
 
+NOT_EXTRACTED = wire.ExtractedFace()  # a face left out of this frame's extraction: no template
+
+
 async def analyse(
-    bus: Bus, jpeg: bytes, detector: wire.FaceDetectorConfig, features: wire.FaceFeaturesConfig = FEATURES
+    bus: Bus,
+    jpeg: bytes,
+    detector: wire.FaceDetectorConfig,
+    features: wire.FaceFeaturesConfig = FEATURES,
+    wanted: Callable[[wire.DetectedFace], bool] | None = None,
 ) -> FrameAnalysis:
-    """Detect every face of the frame and extract them all in one batch."""
+    """Detect every face of the frame and extract them (those `wanted`, default all) in one
+    batch; a face not wanted gets `NOT_EXTRACTED`."""
     blob = await blobs.wrap(bus, jpeg)
     try:
         request = wire.DetectRequest(image=blob, face_detector_config=detector)
         detected = await bus.request(subjects.DETECTOR_DETECT, request, wire.DetectResponse)
     finally:
         await blobs.release(bus, blob)
-    if not detected.faces:
-        return FrameAnalysis(detected.width, detected.height, [])
-    extract = wire.ExtractRequest(crops=[f.crop for f in detected.faces], face_features_config=features)
-    extracted = await bus.request(subjects.EXTRACTOR_EXTRACT, extract, wire.ExtractResponse)
-    faces = [Analysed(d, e) for d, e in zip(detected.faces, extracted.faces, strict=True)]
+    chosen = [i for i, f in enumerate(detected.faces) if wanted is None or wanted(f)]
+    extracted = [NOT_EXTRACTED] * len(detected.faces)
+    if chosen:
+        crops = [detected.faces[i].crop for i in chosen]
+        extract = wire.ExtractRequest(crops=crops, face_features_config=features)
+        reply = await bus.request(subjects.EXTRACTOR_EXTRACT, extract, wire.ExtractResponse)
+        for i, face in zip(chosen, reply.faces, strict=True):
+            extracted[i] = face
+    faces = [Analysed(d, e) for d, e in zip(detected.faces, extracted, strict=True)]
     return FrameAnalysis(detected.width, detected.height, faces)
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from services.camera_ingest.analysis import Analysed
+from services.camera_ingest.analysis import NOT_EXTRACTED, Analysed
 from shared.messages import events as ev
 from shared.messages.gallery import Watchlist, WatchlistMember
 
@@ -46,6 +46,16 @@ class SeenFace:
     def quality(self) -> int:
         return self.analysed.detected.quality
 
+    @property
+    def extracted(self) -> bool:
+        """False for a face left out of extraction (templateGenerationTime not due)."""
+        return self.analysed.extracted is not NOT_EXTRACTED
+
+    @property
+    def rank(self) -> tuple[bool, int]:
+        """How good a tracklet's best face it is: an extracted one first, then by quality."""
+        return self.extracted, self.quality
+
 
 def female_probability(analysed: Analysed) -> float | None:
     """Stored faces carry gender as a number: 0 male .. 1 female (as the gateway's faces)."""
@@ -62,7 +72,8 @@ def face_fields(analysed: Analysed, faces_on_frame: int, area_change: float) -> 
     lt, rt, lb, rb = d.crop_corners
     marks, pose = d.landmarks, d.pose
     return {
-        "quality": d.quality, "template_quality": e.template_quality, "state": "Extracted", "type": "Regular",
+        "quality": d.quality, "template_quality": e.template_quality,
+        "state": "New" if e is NOT_EXTRACTED else "Extracted", "type": "Regular",
         "crop_left_top_x": lt.x, "crop_left_top_y": lt.y, "crop_right_top_x": rt.x, "crop_right_top_y": rt.y,
         "crop_left_bottom_x": lb.x, "crop_left_bottom_y": lb.y,
         "crop_right_bottom_x": rb.x, "crop_right_bottom_y": rb.y,

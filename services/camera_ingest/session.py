@@ -139,13 +139,18 @@ class CameraSession:
             return
         jpeg = await self.ctx.run_blocking(encode_jpeg, frame.image, camera.image_quality)
         features = analysis.features(*liveness_wanted(camera.spoof_detector_resource_ids, strict=False))
-        found = await analysis.analyse(self.ctx.bus, jpeg, detector_config(camera), features)
+        at = frame.captured_at.timestamp()
+        wanted = None
+        if camera.template_generation_time > camera.redetection_time:
+            # Templates less often than detection: a face the boxes follow gets one that often.
+            every_s = camera.template_generation_time / 1000
+            wanted = lambda d: self.tracker.template_due(at, d.box, every_s)  # noqa: E731
+        found = await analysis.analyse(self.ctx.bus, jpeg, detector_config(camera), features, wanted)
         with_templates = [f for f in found.faces if f.extracted.template is not None]
         model = with_templates[0].extracted.template_model if with_templates else ""
         candidates = await analysis.search(self.ctx.bus, [f.extracted.template or b"" for f in with_templates], model)
         by_face = dict(zip((id(f) for f in with_templates), candidates, strict=True))
         async with self.lock:
-            at = frame.captured_at.timestamp()
             for track in self.tracker.expire(at):
                 await self.finish(track)
             if not found.faces:
@@ -162,9 +167,10 @@ class CameraSession:
             assigned = self.tracker.assign(at, detections)
             strategy = SaveStrategy.parse(camera.face_save_strategy)
             for face, (track, started) in zip(found.faces, assigned, strict=True):
+                extracted = face.extracted is not analysis.NOT_EXTRACTED
                 await self.add_face(
                     track, started, face, ref, len(found.faces), by_face.get(id(face), []), strategy,
-                    spoof_check(face.extracted, camera),
+                    spoof_check(face.extracted, camera) if extracted else None,
                 )  # fmt: skip
 
     async def add_face(
@@ -192,7 +198,7 @@ class CameraSession:
             self.tracklets[track.id] = state
         else:
             state.last, state.last_ms, state.latest = ref.at, ref.position_ms, seen
-            if seen.quality > state.best.quality:
+            if seen.rank > state.best.rank:
                 state.best = seen
         if (started and strategy.first) or strategy.every:
             await self.store(state, seen)
@@ -244,6 +250,8 @@ class CameraSession:
             raise
         seen.stored = True
         await self.publish(ev.FACE_CREATED, p.face_created(seen, state.id))
+        if not seen.extracted:  # detected only (templateGenerationTime): state New, no template
+            return
         await self.publish(ev.FACE_EXTRACTED, p.face_extracted(seen, state.id))
         liveness = p.liveness_result(seen, state.id)
         if liveness is not None:

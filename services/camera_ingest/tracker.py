@@ -8,7 +8,10 @@ a detection may be missed now and then. Two cues decide which tracklet a face co
 Assignment is greedy by that score, best pairs first; with the handful of faces a camera sees at
 once this equals the optimal (Hungarian) assignment in practice and needs no solver.
 
-A tracklet ends when none of its faces was seen for `timeout_s`. Pure logic, no I/O: the
+When the camera's templateGenerationTime is longer than its sampling interval, a face that
+continues a tracklet by overlap gets a template only that often (`template_due`); the others
+follow by overlap alone. A tracklet ends when none of its faces was seen for `timeout_s`.
+Pure logic, no I/O: the
 pipeline owns what a tracklet carries (its best face, its votes).
 """
 
@@ -40,6 +43,7 @@ class Track:
     last_at: float
     box: Box
     faces: int = 1
+    template_at: float | None = None  # when its last template was made
     # Sum of the templates seen: its direction is a steadier description of the person than any
     # one frame (pose, blur), so bridging compares with the normalised mean.
     template_sum: np.ndarray | None = field(default=None, repr=False)
@@ -124,8 +128,21 @@ class Tracker:
             if d.template is not None:
                 template = d.template.astype(np.float32)
                 track.template_sum = template if track.template_sum is None else track.template_sum + template
+                track.template_at = at
             out.append((track, started))
         return out
+
+    def template_due(self, at: float, box: Box, every_s: float) -> bool:
+        """Whether a face found at `box` in the frame seen at `at` needs a template now (the
+        camera's templateGenerationTime is `every_s`): yes when it overlaps no live tracklet (a
+        new person, or one the boxes cannot follow) or its tracklet's last template is that old.
+        Frames come at the sampling interval, so "that old" allows a tenth early."""
+        live = [t for t in self.tracks.values() if at - t.last_at < self.config.timeout_s]
+        overlaps = [(iou(t.box, box), t) for t in live]
+        best = max((o for o in overlaps if o[0] >= self.config.iou_min), key=lambda o: o[0], default=None)
+        if best is None or best[1].template_at is None:
+            return True
+        return at - best[1].template_at >= 0.9 * every_s
 
     def expire(self, at: float) -> list[Track]:
         """Remove and return the tracklets not seen for the timeout, oldest first."""

@@ -44,7 +44,8 @@ CHANNELS = [
     _camera(ev.FACE_CREATED, "faceCreated", ev.FaceCreatedNotification,
             "A face a camera saw was stored (the first and best of each tracklet, by faceSaveStrategy)."),
     _camera(ev.FACE_EXTRACTED, "faceExtracted", ev.FaceExtractedNotification,
-            "The stored face's template and attributes are known (right after faceCreated)."),
+            "The stored face's template and attributes are known (right after faceCreated); not sent for a "
+            "face stored between two template generations (templateGenerationTime), whose state is New."),
     _camera(ev.MATCH_FOUND, "matchFound", ev.MatchResultNotification,
             "A tracklet was identified as a watchlist member: once per tracklet and member, decided from "
             "several frames. cropImage is null when the member's privacy excludes images from events."),

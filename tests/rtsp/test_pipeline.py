@@ -6,9 +6,11 @@ a stranger a no-match event. Events are read back from the JetStream events stre
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import uuid
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -92,16 +94,22 @@ def api(pipeline: Cluster) -> Iterator[httpx.Client]:
     truncate(pipeline.servers.database_url, SEEN_TABLES)
 
 
-def serve(tmp_path: Path, photo: str) -> RtspServer:
-    # 20 frames walking (2 s at 10 fps), then 1.5 s without anyone: longer than the tracklet timeout.
-    frames = write_jpegs(tmp_path / photo, count=20, photo=photo, empty=15)
+def serve(tmp_path: Path, photo: str, walk: int = 20) -> RtspServer:
+    # `walk` frames walking (default 2 s at 10 fps), then 1.5 s without anyone: longer than the
+    # tracklet timeout.
+    frames = write_jpegs(tmp_path / photo, count=walk, photo=photo, empty=15)
     server = RtspServer(frames, free_port())
     server.start()
     return server
 
 
 def watch(api: httpx.Client, source: str, **extra: Any) -> str:
-    body = {"name": "door", "source": source, "enabled": True, "redetectionTime": INTERVAL_MS, **extra}
+    # A template for every analysed face unless a test says otherwise (SmartFace's default 500
+    # is longer than this interval).
+    body = {
+        "name": "door", "source": source, "enabled": True, "redetectionTime": INTERVAL_MS,
+        "templateGenerationTime": INTERVAL_MS, **extra,
+    }  # fmt: skip
     r = api.post("/api/v1/Cameras", json=body)
     assert r.status_code == 201, r.text
     return str(r.json()["id"])
@@ -279,3 +287,38 @@ def orphaned_files(cluster: Cluster, camera: str) -> set[str]:
         return {r["id"] for r in found}
 
     return files - asyncio.run(rows())
+
+
+def test_template_generation_time_makes_templates_less_often_than_faces_are_detected(
+    api: httpx.Client, pipeline: Cluster, member: dict[str, str], tmp_path: Path
+) -> None:
+    """Detected every 400 ms, templates every 800 ms: the faces between are followed by their
+    boxes (stored as detected only, state New), and the member is still found. A slow walk
+    (6 s), so that boxes of successive analysed frames overlap: a face the boxes cannot follow
+    gets a template at once, whatever the interval."""
+    server = serve(tmp_path, MEMBER_PHOTO_VIDEO, walk=60)
+    try:
+        camera = watch(api, server.url, templateGenerationTime=2 * INTERVAL_MS, faceSaveStrategy="All")
+        events, tracklet = first_completed(pipeline, camera)
+    finally:
+        server.stop()
+    created = of(events, "face.created", tracklet)
+    extracted = of(events, "face.extracted", tracklet)
+    detected_only = [f for f in created if f["state"] == "New"]
+    print(f"\n{len(created)} faces stored, {len(extracted)} with a template")
+    assert detected_only and extracted, [f["state"] for f in created]
+    assert {f["id"] for f in extracted} == {f["id"] for f in created if f["state"] == "Extracted"}
+    faces = api.get(f"/api/v1/Tracklet/{tracklet}/Faces", params={"PageSize": 100}).json()["items"]
+    assert {f["id"] for f in faces} == {f["id"] for f in created}
+    assert all(f["templateQuality"] is None for f in faces if f["state"] == "New")
+    # Templates at most every 800 ms of frame time (a tenth early allowed: frames come at the
+    # sampling rate).
+    received = [api.get(f"/api/v1/Frames/{f['frameId']}").json()["receivedAt"] for f in extracted]
+    stamps = sorted(stamp(r) for r in received)
+    assert all(b - a >= 0.9 * 2 * INTERVAL_MS / 1000 for a, b in itertools.pairwise(stamps)), stamps
+    (match,) = of(events, "match.found", tracklet)
+    assert match["watchlistMemberId"] == member["member"] and match["faceId"] in {f["id"] for f in extracted}
+
+
+def stamp(value: str) -> float:
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()

@@ -94,6 +94,24 @@ def test_tracklets_expire_after_the_timeout_and_close() -> None:
     assert started and c.id != a.id
 
 
+def test_templates_only_as_often_as_template_generation_time_says() -> None:
+    """Sampled every 0.4 s, templates every 1.2 s: a face the boxes follow gets one every third
+    frame; a face elsewhere (a new person) at once."""
+    tracker = Tracker(TrackerConfig(timeout_s=2.0))
+    person = unit(9)
+    due = []
+    for i in range(7):
+        at, where = i * 0.4 + 0.003 * (i % 2), box(30.0 * i)  # a little jitter in the frame times
+        wanted = tracker.template_due(at, where, 1.2)
+        due.append(wanted)
+        tracker.assign(at, [Detection(where, near(person, 0.2, i) if wanted else None)])
+        assert tracker.template_due(at + 0.01, box(600), 1.2)  # nobody there yet: a new person
+    assert due == [True, False, False, True, False, False, True]
+    assert len(tracker.tracks) == 1
+    # Once the tracklet expired, the same place is a new person again: a template at once.
+    assert tracker.template_due(10.0, box(180), 1.2)
+
+
 def hit(member: str, score: int, face: int = 0, watchlist: str = "w") -> Hit[int]:
     return Hit(member, watchlist, score, face)
 
