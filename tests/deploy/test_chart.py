@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import helm_python as helm
@@ -12,6 +13,7 @@ import yaml
 from shared.cluster import SERVICE_ORDER
 from tests.deploy.support import (
     CHART,
+    ROOT,
     RUNNABLE,
     SERVICES,
     find,
@@ -342,3 +344,19 @@ def test_schema_covers_every_default() -> None:
     with helm.Chart.load(CHART) as chart:
         chart.validate_schema(chart.values)
         assert sorted(chart.values["services"]) == sorted(SERVICES)
+
+
+def documented_values() -> list[tuple[str, dict[str, Any]]]:
+    """The ```yaml blocks of the deployment docs that are chart values (where, values)."""
+    found = []
+    for doc in (ROOT / "README.md", ROOT / "docs" / "deployment.md"):
+        for number, block in enumerate(re.findall(r"^```yaml\n(.*?)^```", doc.read_text(), re.M | re.S), 1):
+            found.append((f"{doc.name}#{number}", yaml.safe_load(block)))
+    return found
+
+
+@pytest.mark.parametrize(("where", "values"), documented_values(), ids=[w for w, _ in documented_values()])
+def test_values_the_docs_show_install(where: str, values: dict[str, Any]) -> None:
+    """What README.md and docs/deployment.md tell users to put in a values file passes the schema
+    and renders objects that pass the Kubernetes schemas."""
+    validate_strict(render(values))
