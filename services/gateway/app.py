@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import swagger_ui
-from litestar import Litestar, get
+from litestar import Litestar, MediaType, get
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
@@ -46,9 +46,9 @@ CONTROLLERS = [
 ]
 
 
-@get("/", include_in_schema=False)
+@get(["/", "/swagger/index.html"], include_in_schema=False)
 async def root() -> Redirect:
-    """SmartFace shows Swagger UI at the root of its port."""
+    """SmartFace shows Swagger UI at the root of its port and at /swagger/index.html."""
     return Redirect("/swagger")
 
 
@@ -68,7 +68,9 @@ def openapi_config() -> OpenAPIConfig:
                 standalone_preset_js_url=f"{ASSETS_PATH}/swagger-ui-standalone-preset.js",
                 favicon=f"<link rel='icon' type='image/png' href='{ASSETS_PATH}/favicon-32x32.png'>",
             ),
-            JsonRenderPlugin(path=["/openapi.json", "/v1/swagger.json"]),
+            JsonRenderPlugin(path="/openapi.json"),
+            # SmartFace's path, with the media type Swashbuckle serves it with.
+            JsonRenderPlugin(path="/v1/swagger.json", media_type=MediaType.JSON),
             YamlRenderPlugin(path="/openapi.yaml"),
         ],
     )
