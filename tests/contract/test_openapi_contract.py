@@ -8,7 +8,17 @@ from typing import Any
 
 import pytest
 
-from services.gateway.compatibility import FACEGATE_TAG, IMPLEMENTED, SMARTFACE_OPENAPI, TABLE, operations, render
+from services.gateway.compatibility import (
+    FACEGATE_TAG,
+    IMPLEMENTED,
+    OUT_OF_SCOPE,
+    PLANNED,
+    SMARTFACE_OPENAPI,
+    TABLE,
+    operations,
+    render,
+    status,
+)
 from tests.contract.openapi_contract import (
     additions_smartface_has,
     compare_operation,
@@ -58,6 +68,21 @@ def test_every_served_operation_is_declared(smartface: dict[str, Any], served: d
 
 def test_compatibility_table_is_current(smartface: dict[str, Any]) -> None:
     assert TABLE.read_text() == render(smartface), "run: python -m services.gateway.compatibility"
+    ops = operations(smartface)
+    implemented = sum(1 for op in ops if op in IMPLEMENTED)
+    assert f"**{implemented} of {len(ops)} SmartFace operations implemented**" in TABLE.read_text()
+
+
+def test_every_operation_not_implemented_says_why(smartface: dict[str, Any]) -> None:
+    """A reason or what brings it on every other row, and no note left over for an operation
+    that has been implemented since (it would still claim something is missing)."""
+    rest = [op for op in operations(smartface) if op not in IMPLEMENTED]
+    assert all(status(op)[1] and status(op)[1] != "not yet scheduled" for op in rest), [
+        op for op in rest if status(op)[1] in ("", "not yet scheduled")
+    ]
+    stale = [key for key in OUT_OF_SCOPE if not any(key in path for _, path in rest)]
+    stale += [prefix for prefix in PLANNED if not any(path.startswith(prefix) for _, path in rest)]
+    assert not stale, f"notes that name no missing operation: {stale}"
 
 
 # The comparison must catch what would break a client; shown on doctored copies of the served document.
