@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import datetime
@@ -137,6 +138,18 @@ def of(events: list[Event], kind: str, tracklet: str) -> list[dict[str, Any]]:
     return [e.body for e in events if e.kind == kind and e.body.get(key) == tracklet]
 
 
+def pieces_of_the_same_pass(api: httpx.Client, camera: str, completed: dict[str, Any]) -> list[str]:
+    """Other tracklets of the camera that began before the next pass could have: the person is
+    out of view for 1.5 s between passes, so a tracklet starting within 1.2 s of the first
+    one's last face (or before it) is the same person split. Tracklets are stored with their
+    first face (FirstFace), so a piece that began is listed."""
+    time.sleep(1.0)  # a piece's first face may still be on its way through the pipeline
+    end = stamp(completed["timeDisappeared"])
+    listed = api.get(f"/api/v1/Cameras/{camera}/Tracklets", params={"PageSize": 100}).json()["items"]
+    assert completed["id"] in [t["id"] for t in listed]
+    return [t["id"] for t in listed if t["id"] != completed["id"] and stamp(t["timeAppeared"]) < end + 1.2]
+
+
 def stored_match_results(cluster: Cluster, tracklet: str) -> list[str]:
     async def run() -> list[str]:
         conn = await asyncpg.connect(cluster.servers.database_url)
@@ -174,9 +187,7 @@ def test_member_walking_past_gives_one_tracklet_and_one_match(
     # One person passing, one tracklet: no other tracklet of that pass.
     (done,) = of(events, "tracklet.completed", tracklet)
     assert done["streamId"] == camera and done["timeDisappeared"] >= done["timeAppeared"]
-    others = {e.body.get("trackletId") for e in events if e.kind == "face.created"} - {tracklet}
-    overlapping = [o for o in others if of(events, "tracklet.completed", str(o))]
-    assert not overlapping, "the pass was split into several tracklets"
+    assert not pieces_of_the_same_pass(api, camera, done), "the pass was split into several tracklets"
     assert of(events, "face.created", tracklet) and of(events, "face.extracted", tracklet)
     topics = {e.kind: e.topic for e in events if not e.kind.startswith("camera.")}
     assert topics == {
@@ -224,6 +235,8 @@ def test_stranger_gives_a_no_match(
     wrong = [(m["watchlistMemberId"], m["score"]) for m in of(events, "match.found", tracklet)]
     assert not wrong, f"a stranger matched: {wrong}"
     (missed,) = of(events, "match.missed", tracklet)
+    (done,) = of(events, "tracklet.completed", tracklet)
+    assert not pieces_of_the_same_pass(api, camera, done), "the pass was split into several tracklets"
     assert missed["type"] == "NO_MATCH" and missed["streamId"] == camera and missed["cropImage"]
     assert missed["faceId"] and missed["frameTimestampMicroseconds"] > 0
     face = api.get(f"/api/v1/Faces/{missed['faceId']}").json()
