@@ -7,7 +7,7 @@ from typing import Any
 from litestar import Controller, Request, delete, get, post, put
 
 from services.gateway.freshness import GalleryFreshness
-from services.gateway.paging import Ascending, PageNumber, PageSize, ShowTotalCount, page_links, page_query
+from services.gateway.paging import Ascending, PageNumber, PageSize, ShowTotalCount, page_query, paged
 from services.gateway.params import EntityId
 from services.gateway.problems import responses
 from shared import subjects
@@ -36,11 +36,7 @@ class WatchlistMemberController(Controller):
         """Watchlist members, paged, by creation time."""
         query = page_query(page_number, page_size, ascending, show_total_count)
         page = await bus.request(subjects.MEMBER_LIST, query, Page[WatchlistMember])
-        previous, following = page_links(request, query, page)
-        return WatchlistMemberPagedCollection(
-            total_items_count=page.total_items_count, items=page.items, page_size=query.page_size,
-            page_number=query.page_number, previous_page=previous, next_page=following,
-        )
+        return paged(WatchlistMemberPagedCollection, request, query, page)
 
     @post("/", status_code=201, responses=responses(413))
     async def create_member(self, data: WatchlistMemberCreateRequest, bus: Bus) -> WatchlistMember:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
 from urllib.parse import urlencode
 
 from litestar import Request
@@ -19,6 +20,8 @@ PageSize = Annotated[
 ]
 Ascending = Annotated[bool, Parameter(query="Ascending", default=True, description="oldest first (by createdAt)")]
 ShowTotalCount = Annotated[bool, Parameter(query="ShowTotalCount", default=False, description="fill totalItemsCount")]
+
+Collection = TypeVar("Collection")
 
 # Python parameter names -> the query names clients send (for validation messages).
 QUERY_ALIASES = {
@@ -49,3 +52,15 @@ def page_links(request: Request[Any, Any, Any], query: PageQuery, page: Page[Any
     previous = link(query.page_number - 1) if query.page_number > 1 else None
     following = link(query.page_number + 1) if page.has_next else None
     return previous, following
+
+
+def paged(
+    collection: Callable[..., Collection], request: Request[Any, Any, Any], query: PageQuery, page: Page[Any]
+) -> Collection:
+    """`page` as the SmartFace paged collection `collection` (every `*PagedCollection` has the
+    same six fields), with links to the neighbouring pages."""
+    previous, following = page_links(request, query, page)
+    return collection(
+        total_items_count=page.total_items_count, items=page.items, page_size=query.page_size,
+        page_number=query.page_number, previous_page=previous, next_page=following,
+    )  # fmt: skip

@@ -7,7 +7,7 @@ from typing import Any
 from litestar import Controller, Request, delete, get, post, put
 
 from services.gateway.freshness import GalleryFreshness
-from services.gateway.paging import Ascending, PageNumber, PageSize, ShowTotalCount, page_links, page_query
+from services.gateway.paging import Ascending, PageNumber, PageSize, ShowTotalCount, page_query, paged
 from services.gateway.params import EntityId
 from services.gateway.problems import responses
 from shared import subjects
@@ -38,11 +38,7 @@ class WatchlistController(Controller):
         """Watchlists, paged, by creation time."""
         query = page_query(page_number, page_size, ascending, show_total_count)
         page = await bus.request(subjects.WATCHLIST_LIST, query, Page[Watchlist])
-        previous, following = page_links(request, query, page)
-        return WatchlistPagedCollection(
-            total_items_count=page.total_items_count, items=page.items, page_size=query.page_size,
-            page_number=query.page_number, previous_page=previous, next_page=following,
-        )
+        return paged(WatchlistPagedCollection, request, query, page)
 
     @post("/", status_code=201, responses=responses(413))
     async def create_watchlist(self, data: WatchlistCreateRequest, bus: Bus) -> Watchlist:
@@ -76,11 +72,7 @@ class WatchlistController(Controller):
         page = await bus.request(
             subjects.WATCHLIST_MEMBERS, WatchlistMembersQuery(watchlist_id=id, page=query), Page[WatchlistMember]
         )
-        previous, following = page_links(request, query, page)
-        return WatchlistMemberPagedCollection(
-            total_items_count=page.total_items_count, items=page.items, page_size=query.page_size,
-            page_number=query.page_number, previous_page=previous, next_page=following,
-        )
+        return paged(WatchlistMemberPagedCollection, request, query, page)
 
 
 __all__ = ["PageQuery", "WatchlistController"]
