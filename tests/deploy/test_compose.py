@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
+import tomllib
 from typing import Any
 
 import yaml
 
-from tests.deploy.support import DEPLOY, RUNNABLE, SERVICES, known_settings
+from tests.deploy.support import CHART, DEPLOY, ROOT, RUNNABLE, SERVICES, known_settings
 
 COMPOSE = DEPLOY / "compose"
 INFRA = ("nats", "postgres", "redis")
@@ -96,3 +97,13 @@ def test_camera_images_in_folder_storage_are_kept_in_a_volume() -> None:
     assert {k: v for k, v in ingest["environment"].items() if k != "FACEGATE_CAMERA_IMAGE_FOLDER"} == (
         services["gateway"]["environment"]
     )
+
+
+def test_images_default_to_the_version_being_built() -> None:
+    """The chart's appVersion (its default image tag), compose's default FACEGATE_TAG and the
+    .env example follow pyproject.toml: a release never deploys the previous release's images."""
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    assert yaml.safe_load((CHART / "Chart.yaml").read_text())["appVersion"] == version
+    for path in COMPOSE.glob("compose*.yaml"):
+        assert set(re.findall(r"\$\{FACEGATE_TAG:-([^}]+)\}", path.read_text())) == {version}, path.name
+    assert f"FACEGATE_TAG={version}\n" in (COMPOSE / ".env.example").read_text()
