@@ -65,10 +65,14 @@ class Scheduler:
             self._wake.clear()
 
     async def run_round(self) -> None:
-        """One round: heartbeat, read the enabled cameras, claim mine, start/stop streams."""
+        """One round: read the enabled cameras, heartbeat, claim mine, start/stop streams.
+
+        Postgres first: a replica that cannot read the cameras must not heartbeat, or the others
+        would keep leaving it the cameras it is preferred for while it cannot run them. The read
+        is bounded by half a lease TTL, so that an unreachable database (a connect that hangs)
+        fails the round in time to stop the streams before their leases go to another replica."""
+        specs = await asyncio.wait_for(self._enabled_streams(), self.settings.lease_ttl_s / 2)
         self.replicas = await self.leases.heartbeat()
-        async with self.ctx.db.acquire() as conn:
-            specs = await cameras.enabled_streams(conn)
         wanted = {s.camera_id: s for s in specs if preferred_owner(s.camera_id, self.replicas) == self.token}
         # Not mine any more (disabled, deleted, or a better-placed replica joined): stop, hand over.
         gone = [cid for cid in self.runners if cid not in wanted]
@@ -90,6 +94,10 @@ class Scheduler:
                 log.info("camera %s started (%s)", cid, spec.source)
         for runner in self.runners.values():  # refresh counters and the status TTL
             await runner.publish(changed=False)
+
+    async def _enabled_streams(self) -> list[cameras.StreamSpec]:
+        async with self.ctx.db.acquire() as conn:
+            return await cameras.enabled_streams(conn)
 
     async def _stop_all(self, why: str) -> None:
         if self.runners:

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import httpx
@@ -25,9 +26,10 @@ import redis
 
 from services.camera_ingest import records
 from services.camera_ingest.leases import LEASE, REPLICAS, preferred_owner
+from services.camera_ingest.status import KEY as STATUS_KEY
 from shared.embedded import free_port
 from tests.e2e.test_replicas import discover
-from tests.rtsp.conftest import RtspServer
+from tests.rtsp.conftest import FAST_INGEST, RtspServer
 from tests.rtsp.events import Event, camera_events
 from tests.support import Cluster, wait_until
 
@@ -326,3 +328,103 @@ def test_two_replicas_share_cameras_and_a_dead_one_hands_them_over(cams: Cluster
         print(f"\nreplica killed -> its {len(victims)} camera(s) online on the other in {took:.1f} s")
         assert all(status_of(client, c)["owner"] == "camera_ingest-0" for c in ids)
         assert decoders_per_camera(cams) == Counter(ids)
+
+
+class TcpProxy:
+    """A TCP forwarder in its own thread; `cut()` drops every connection and stops listening,
+    as a lost network would for the process behind it."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.target = (host, port)
+        self.loop = asyncio.new_event_loop()
+        self.port = free_port()
+        self._writers: set[asyncio.StreamWriter] = set()
+        self._server: asyncio.Server | None = None
+        threading.Thread(target=self.loop.run_forever, daemon=True).start()
+        asyncio.run_coroutine_threadsafe(self._listen(), self.loop).result(10)
+
+    async def _listen(self) -> None:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", self.port)
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection(*self.target)
+        self._writers |= {writer, up_writer}
+
+        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+            with contextlib.suppress(Exception):
+                while data := await src.read(65536):
+                    dst.write(data)
+                    await dst.drain()
+            dst.close()
+
+        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+
+    def cut(self) -> None:
+        async def close() -> None:
+            if self._server is not None:
+                self._server.close()
+            for w in self._writers:
+                w.close()
+
+        asyncio.run_coroutine_threadsafe(close(), self.loop).result(10)
+
+    def stop(self) -> None:
+        self.cut()
+        self.loop.call_soon_threadsafe(self.loop.stop)
+
+
+def live_replicas(r: redis.Redis) -> list[str]:
+    members: list[bytes] = r.zrange(REPLICAS, 0, -1)  # type: ignore[assignment]
+    return sorted(t.decode() for t in members)
+
+
+def owner_in_redis(r: redis.Redis, camera_id: str) -> str | None:
+    """The owner an online camera's status names, read from Redis: a replica without its
+    database may still take API requests, and fail them."""
+    raw = r.get(STATUS_KEY + camera_id)
+    if not raw:
+        return None
+    status = json.loads(raw)
+    return str(status["owner"]) if status["state"] == "online" else None
+
+
+def test_a_replica_that_loses_its_database_hands_its_cameras_over(cams: Cluster, rtsp_server: RtspServer) -> None:
+    """Replica 2 reaches Postgres through a proxy that is then cut: it can no longer read the
+    cameras, so it must leave the live set (no heartbeat) and stop its streams, and replica 0
+    must take them. Before this was fixed it kept heartbeating and its cameras stayed dark."""
+    services = cams.services
+    db = urlsplit(cams.servers.database_url)
+    proxy = TcpProxy(db.hostname or "127.0.0.1", db.port or 5432)
+    proxied = urlunsplit(db._replace(netloc=db.netloc.replace(f"{db.hostname}:{db.port}", f"127.0.0.1:{proxy.port}")))
+    r = redis.Redis.from_url(cams.servers.redis_url)
+    if ("camera_ingest", 1) in services.procs:  # (an earlier test may have killed it)
+        services.stop_one("camera_ingest", 1)
+    services.start("camera_ingest", 2, extra_env={**FAST_INGEST, "FACEGATE_DATABASE_URL": proxied})
+    try:
+        wait_until(lambda: len(live_replicas(r)) == 2 and any(t.startswith("camera_ingest-2/") for t in
+                   live_replicas(r)), 30, "replicas 0 and 2 live")  # fmt: skip
+        tokens = live_replicas(r)
+        two = next(t for t in tokens if t.startswith("camera_ingest-2/"))
+        with cams.http() as client:
+            ids: list[str] = []
+            while len(ids) < 2 or sum(preferred_owner(c, tokens) == two for c in ids) < 1:
+                ids.append(add_camera(client, rtsp_server.url, enabled=False, interval_ms=500))
+            for camera_id in ids:
+                set_enabled(client, camera_id, True)
+            wait_until(lambda: all(owner_in_redis(r, c) for c in ids), 30, "every camera online")
+            victims = [c for c in ids if owner_in_redis(r, c) == "camera_ingest-2"]
+            assert victims, {c: owner_in_redis(r, c) for c in ids}
+
+            proxy.cut()
+            started = time.monotonic()
+            wait_until(lambda: all(owner_in_redis(r, c) == "camera_ingest-0" for c in victims), 20,
+                       "replica 0 to take the cameras over")  # fmt: skip
+            print(f"\ndatabase cut -> {len(victims)} camera(s) online on the other replica in "
+                  f"{time.monotonic() - started:.1f} s")  # fmt: skip
+            assert not any(t.startswith("camera_ingest-2/") for t in live_replicas(r))
+            wait_until(lambda: decoders_per_camera(cams) == Counter(ids), 10, "one decoder per camera")
+    finally:
+        services.stop_one("camera_ingest", 2)
+        proxy.stop()
+        services.start("camera_ingest", 1, extra_env=FAST_INGEST)
+        wait_until(lambda: r.zcard(REPLICAS) == 2, 30, "replica 1 back")
