@@ -76,3 +76,25 @@ def test_liveness_result_has_the_fields_events_md_gives() -> None:
     info = msgspec.inspect.type_info(ev.LivenessResultNotification)
     assert isinstance(info, msgspec.inspect.StructType)
     assert [f.encode_name for f in info.fields] == LIVENESS_FIELDS
+
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+INTERNAL = {"galleryChanged"}  # matcher replicas' own catch-up signal, not for subscribers
+
+
+def readme_event_subjects() -> set[str]:
+    """Subjects of the README's Events table, braces expanded, `<id>` written `{id}`."""
+    section = README.read_text().split("\n## Events\n", 1)[1].split("\n## ", 1)[0]
+    out: set[str] = set()
+    for subject in re.findall(r"^\| `(facegate\.evt\.[^`]+)` \|", section, re.MULTILINE):
+        subject = re.sub(r"<(\w+)>", r"{\1}", subject)
+        group = re.search(r"\{([a-z,]+)\}", subject)
+        verbs = group.group(1).split(",") if group and "," in group.group(1) else None
+        out |= {subject.replace(group.group(0), v) for v in verbs} if group and verbs else {subject}
+    return out
+
+
+def test_readme_events_table_lists_every_event_of_the_asyncapi_document() -> None:
+    documented = {c.address for c in asyncapi.CHANNELS if c.name not in INTERNAL}
+    listed = readme_event_subjects()
+    assert listed == documented, {"missing in README": documented - listed, "not in AsyncAPI": listed - documented}
