@@ -3,10 +3,10 @@
 Monotone and linear, clamped: cosine <= SIMILARITY_AT_0 scores 0, cosine 1 (identical) scores
 100. SIMILARITY_AT_0 is chosen so that the default threshold 40 falls at cosine 0.925, between
 the most similar pair of different people (0.916) and the least similar pair of one person
-(0.941) of ../shared/faces/pairs.csv, measured through the services' own path (detector crops
+(0.938) of ../shared/faces/pairs.csv, measured through the services' own path (detector crops
 as JPEG, faceapi-resnet with its mirrored pass; benchmarks/accuracy.py reprints the figures).
 At threshold 40: FAR 0 of 262 different-person pairs (a normal fit to their similarities,
-mean 0.835, s.d. 0.032, puts it at about 2e-3) and TAR 38 of 38.
+mean 0.834, s.d. 0.031, puts it at about 2e-3) and TAR 38 of 38.
 
 This is the only place that maps similarity to score: the matcher's thresholds (`passes`,
 `similarity_floor`), Verify's confidence and the benchmarks all use it.
