@@ -100,10 +100,19 @@ class FramePipeline:
         """The stream starts here, before its first frame: tracklets a previous owner left open
         (it was killed, or its shutdown closed NATS before they ended) end now, announced with
         `tracklet.completed`, so no tracklet stays live for ever."""
+        await self._end_orphans(camera_id, unless_enabled=False)
+
+    async def camera_abandoned(self, camera_id: str) -> None:
+        """A while after the camera was disabled or deleted: its owner ended its tracklets when
+        it stopped the stream, unless that owner was dead; then they end here (any replica, the
+        first one wins)."""
+        await self._end_orphans(camera_id, unless_enabled=True)
+
+    async def _end_orphans(self, camera_id: str, *, unless_enabled: bool) -> None:
         if self.ctx is None:
             return
         async with self.ctx.db.acquire() as conn:
-            rows = await records.close_orphaned_tracklets(conn, camera_id)
+            rows = await records.close_orphaned_tracklets(conn, camera_id, unless_enabled=unless_enabled)
         for r in rows:
             payload = p.tracklet_completed(
                 r["id"], camera_id, r["time_appeared"], r["time_disappeared"], r["appeared_ms"],

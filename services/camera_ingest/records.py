@@ -86,12 +86,17 @@ async def close_tracklet(
     return (row["created_at"], row["updated_at"]) if row else None
 
 
-async def close_orphaned_tracklets(conn: asyncpg.Connection, camera_id: str) -> list[asyncpg.Record]:
+async def close_orphaned_tracklets(
+    conn: asyncpg.Connection, camera_id: str, *, unless_enabled: bool = False
+) -> list[asyncpg.Record]:
     """End the camera's tracklets that no stream runs any more (their replica died, or its
     shutdown cut them short): disappeared when their last stored face was seen. Called when a
-    replica starts the camera's stream, before its first frame, so none of them is live."""
+    replica starts the camera's stream, before its first frame, so none of them is live; and,
+    `unless_enabled`, a while after the camera was disabled or deleted (nothing if it is
+    enabled again by then: its next owner does it)."""
+    guard = "AND NOT EXISTS (SELECT 1 FROM cameras c WHERE c.id = t.camera_id AND c.enabled)" if unless_enabled else ""
     return await conn.fetch(
-        """WITH orphans AS (
+        f"""WITH orphans AS (
                SELECT t.id, max(fr.received_at) AS last_at, max(fr.position_ms) AS last_ms
                FROM seen_tracklets t
                LEFT JOIN seen_faces f ON f.tracklet_id = t.id
@@ -103,7 +108,7 @@ async def close_orphaned_tracklets(conn: asyncpg.Connection, camera_id: str) -> 
                disappeared_ms = greatest(t.appeared_ms, coalesce(o.last_ms, t.appeared_ms)),
                updated_at = clock_timestamp()
            FROM orphans o
-           WHERE t.id = o.id AND t.time_disappeared IS NULL
+           WHERE t.id = o.id AND t.time_disappeared IS NULL {guard}
            RETURNING t.id::text AS id, t.time_appeared, t.time_disappeared, t.appeared_ms, t.disappeared_ms,
                      t.created_at, t.updated_at""",
         uuid.UUID(camera_id),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
 import uuid
@@ -29,6 +30,14 @@ from shared.runtime import ServiceContext
 log = logging.getLogger(__name__)
 
 
+def _enabled(event: bytes) -> bool:
+    """Whether a camera event says the camera is enabled (an unreadable one: assume it is)."""
+    try:
+        return bool(json.loads(event)["camera"]["enabled"])
+    except (ValueError, KeyError, TypeError):
+        return True
+
+
 class Scheduler:
     """Keeps this replica's streams equal to the cameras it owns."""
 
@@ -43,14 +52,28 @@ class Scheduler:
         self._wake = asyncio.Event()
         self._last_claim = time.monotonic()
         self._tasks: list[asyncio.Task[None]] = []
+        self._later: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
         for verb in CAMERA_EVENTS:
             await self.ctx.bus.nc.subscribe(subjects.event_filter("camera", verb), cb=self._on_event)
         self._tasks = [asyncio.create_task(self._loop()), asyncio.create_task(self._watch_shutdown())]
 
-    async def _on_event(self, _msg: Msg) -> None:
+    async def _on_event(self, msg: Msg) -> None:
         self._wake.set()
+        verb, camera_id = msg.subject.split(".")[-2:]
+        if verb == "deleted" or (verb == "updated" and not _enabled(msg.data)):
+            # Its owner ends its tracklets as it stops; if that owner is dead, nobody would.
+            task = asyncio.create_task(self._abandoned(camera_id))
+            self._later.add(task)
+            task.add_done_callback(self._later.discard)
+
+    async def _abandoned(self, camera_id: str) -> None:
+        await asyncio.sleep(2 * self.settings.lease_ttl_s)  # a live owner has stopped by then
+        try:
+            await self.pipeline.camera_abandoned(camera_id)
+        except Exception as exc:  # Postgres or NATS away: its next start ends them
+            log.warning("camera %s: ending its abandoned tracklets failed: %s", camera_id, exc)
 
     async def _loop(self) -> None:
         while True:

@@ -42,7 +42,7 @@ async def _events(nats_url: str, camera_id: str) -> list[Event]:
         while True:
             try:
                 msgs = await sub.fetch(100, timeout=0.5)
-            except nats.errors.TimeoutError:
+            except TimeoutError:  # nats' own, or asyncio's when the deadline ran out first: no more
                 return out
             for msg in msgs:
                 out.append(Event(msg.subject, (msg.headers or {}).get(TOPIC_HEADER), json.loads(msg.data)))

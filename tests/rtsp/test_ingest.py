@@ -274,6 +274,51 @@ def test_tracklets_a_dead_owner_left_open_end_when_the_camera_starts_again(
         assert len(completed()) == 1
 
 
+@pytest.mark.parametrize("how", ["disabled", "deleted"])
+def test_tracklets_a_dead_owner_left_open_end_when_the_camera_is_disabled_or_deleted(
+    cams: Cluster, rtsp_server: RtspServer, how: str
+) -> None:
+    """Nobody starts the camera again, so nobody would end them: the replicas do it two lease
+    TTLs after the change, once (both replicas try)."""
+    with cams.http() as client:
+        camera_id = add_camera(client, rtsp_server.url, enabled=False)
+        left = asyncio.run(leave_open_tracklet(cams.servers.database_url, camera_id))
+        changed = time.monotonic()
+        if how == "disabled":
+            set_enabled(client, camera_id, False)  # (it was: an update that leaves it disabled)
+        else:
+            assert client.delete(f"/api/v1/Cameras/{camera_id}").status_code == 204
+
+        def completed() -> list[Event]:
+            return [e for e in camera_events(cams.servers.nats_url, camera_id)
+                    if e.kind == "tracklet.completed" and e.body["id"] == left["tracklet"]]  # fmt: skip
+
+        wait_until(lambda: bool(completed()), 15, "the abandoned tracklet completed")
+        took = time.monotonic() - changed
+        assert took >= 2 * float(FAST_INGEST["FACEGATE_CAMERA_LEASE_TTL_S"]) - 0.5, took  # a live owner goes first
+        time.sleep(1)
+        (event,) = completed()
+        assert stamp(event.body["timeDisappeared"]) == stamp(left["last_seen"])
+        assert stamp(client.get(f"/api/v1/Tracklet/{left['tracklet']}").json()["timeDisappeared"]) == stamp(
+            left["last_seen"]
+        )
+
+
+def test_an_enabled_cameras_tracklets_are_not_ended_by_the_sweep(cams: Cluster, rtsp_server: RtspServer) -> None:
+    """Renaming a camera is an update too: while it is enabled, its tracklets are its owner's."""
+    with cams.http() as client:
+        camera_id = add_camera(client, rtsp_server.url, enabled=False)
+        left = asyncio.run(leave_open_tracklet(cams.servers.database_url, camera_id))
+        cam = client.get(f"/api/v1/Cameras/{camera_id}").json()
+        # Enabled after the open tracklet was written: the new owner ends it as it starts (once).
+        assert client.put("/api/v1/Cameras", json={**cam, "enabled": True, "name": "renamed"}).status_code == 200
+        wait_status(client, camera_id, online, 30, "online")
+        time.sleep(2 * float(FAST_INGEST["FACEGATE_CAMERA_LEASE_TTL_S"]) + 1)
+        ended = [e for e in camera_events(cams.servers.nats_url, camera_id)
+                 if e.kind == "tracklet.completed" and e.body["id"] == left["tracklet"]]  # fmt: skip
+        assert len(ended) == 1
+
+
 def stamp(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
