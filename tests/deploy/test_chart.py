@@ -130,10 +130,11 @@ def test_every_facegate_variable_is_a_setting_a_service_reads(scenario: str) -> 
 
 
 # Set by the chart itself (the Secret's URLs, the probes' port, the provider, the pod name) or by
-# the image (FACEGATE_SERVICE): values may not set them again.
+# the image (FACEGATE_SERVICE, FACEGATE_GATEWAY_PORT: the Service, ports and probes expect 8098):
+# values may not set them again.
 CHART_SETS = {
     "FACEGATE_NATS_URL", "FACEGATE_DATABASE_URL", "FACEGATE_REDIS_URL", "FACEGATE_HEALTH_PORT",
-    "FACEGATE_EXECUTION_PROVIDER", "FACEGATE_INSTANCE_ID", "FACEGATE_SERVICE",
+    "FACEGATE_EXECUTION_PROVIDER", "FACEGATE_INSTANCE_ID", "FACEGATE_SERVICE", "FACEGATE_GATEWAY_PORT",
 }  # fmt: skip
 
 
@@ -301,6 +302,7 @@ BAD_VALUES: dict[str, tuple[dict[str, Any], str]] = {
         {"services": {"matcher": {"env": {"FACEGATE_MATCHER_HNSW_EFF": "64"}}}},
         "invalid propertyName 'FACEGATE_MATCHER_HNSW_EFF'",
     ),
+    "gateway-port-in-config": ({"config": {"GATEWAY_PORT": 9000}}, "invalid propertyName 'GATEWAY_PORT'"),
     "env-the-chart-sets": (
         {"services": {"matcher": {"env": {"FACEGATE_HEALTH_PORT": "9000"}}}},
         "invalid propertyName 'FACEGATE_HEALTH_PORT'",
