@@ -96,7 +96,12 @@ def streams_on_replicas(cluster: Cluster) -> set[str]:
     return set(decoders_per_camera(cluster))
 
 
-def replicas_alive(cluster: Cluster) -> list[int]:
+def pids(cluster: Cluster) -> dict[tuple[str, int], int]:
+    """Process ids of every service of ours: unchanged means nothing was restarted."""
+    return {key: p.pid for key, p in cluster.services.procs.items()}
+
+
+def dead_workers(cluster: Cluster) -> list[int]:
     """Exit codes of camera_ingest processes that died (none, when every worker is still up)."""
     procs = cluster.services.procs
     return [p.returncode for key, p in procs.items() if key[0] == "camera_ingest" and p.poll() is not None]
@@ -158,6 +163,7 @@ def test_enabled_camera_goes_online_samples_at_its_rate_and_stops_when_disabled(
 def test_server_down_marks_offline_and_its_return_brings_the_camera_back(
     cams: Cluster, rtsp_server: RtspServer
 ) -> None:
+    ours = pids(cams)
     with cams.http() as client:
         camera_id = add_camera(client, rtsp_server.url)
         wait_status(client, camera_id, lambda s: online(s) and s["framesSampled"] > 0, 30, "online")
@@ -173,6 +179,7 @@ def test_server_down_marks_offline_and_its_return_brings_the_camera_back(
         back = wait_status(client, camera_id, lambda s: online(s) and s["framesSampled"] > before, 20, "back online")
         print(f"\nserver back -> camera online in {time.monotonic() - started:.1f} s")
         assert back["reconnects"] >= 1 and back["owner"] == down["owner"]
+        assert pids(cams) == ours and not dead_workers(cams)  # the same processes, all alive
 
 
 def test_a_frozen_server_marks_offline_and_thawing_brings_the_camera_back(
@@ -197,7 +204,7 @@ def test_a_frozen_server_marks_offline_and_thawing_brings_the_camera_back(
             rtsp_server.thaw()
         back = wait_status(client, camera_id, lambda s: online(s) and s["framesSampled"] > before, 20, "back online")
         assert back["owner"] == down["owner"] and back["reason"] is None
-        assert not replicas_alive(cams)
+        assert not dead_workers(cams)
 
 
 def test_bad_sources_show_an_error_with_the_reason_and_do_not_block_others(
@@ -235,7 +242,7 @@ def test_bad_sources_show_an_error_with_the_reason_and_do_not_block_others(
         for source, camera_id in ids.items():
             assert status_of(client, camera_id)["state"] == bad[source][0]
         assert status_of(client, good)["state"] == "online"
-        assert not replicas_alive(cams), "a bad camera took a camera_ingest worker down"
+        assert not dead_workers(cams), "a bad camera took a camera_ingest worker down"
         # Deleting a camera stops its stream.
         assert client.delete(f"/api/v1/Cameras/{good}").status_code == 204
         wait_until(lambda: good not in streams_on_replicas(cams), 10, "the deleted camera's stream to stop")
