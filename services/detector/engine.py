@@ -54,7 +54,24 @@ class Detector:
         rgb = decode_image(image)
         # The whole view alone finds faces down to about a twelfth of the photo's longer side.
         small_wanted = config.min_face_size < max(rgb.shape[:2]) / 8
-        raws = self.blazeface.detect(rgb, CANDIDATE_SCORE, tiles=small_wanted)[:MAX_CANDIDATES]
+        # Only the largest face wanted (Verify, SpoofCheck): the tiles find only faces smaller
+        # than those of the whole view, so they run only when the whole view finds none.
+        kept, rejected = self._candidates(rgb, config, tiles=small_wanted and config.max_faces > 1)
+        if not kept and small_wanted and config.max_faces == 1:
+            kept, rejected = self._candidates(rgb, config, tiles=True)
+        kept.sort(key=lambda k: -k[3])
+        faces = [
+            _describe(rgb, order, *k, crops=include_crops) for order, k in enumerate(kept[: config.max_faces], start=1)
+        ]
+        return DetectResponse(
+            width=rgb.shape[1], height=rgb.shape[0], faces=faces, detector=self.name, rejected=rejected
+        )
+
+    def _candidates(
+        self, rgb: np.ndarray, config: FaceDetectorConfig, *, tiles: bool
+    ) -> tuple[list[Candidate], list[str]]:
+        """(faces that pass `config`, one per face; why each other face found was turned away)."""
+        raws = self.blazeface.detect(rgb, CANDIDATE_SCORE, tiles=tiles)[:MAX_CANDIDATES]
         kept: list[Candidate] = []
         turned_away: list[Candidate] = []
         reasons: dict[int, str] = {}
@@ -75,13 +92,7 @@ class Detector:
             for c in _distinct(turned_away)
             if all(_shared_area(c[1], k[1]) < 0.5 for k in kept)  # not another view of a kept face
         ]
-        kept.sort(key=lambda k: -k[3])
-        faces = [
-            _describe(rgb, order, *k, crops=include_crops) for order, k in enumerate(kept[: config.max_faces], start=1)
-        ]
-        return DetectResponse(
-            width=rgb.shape[1], height=rgb.shape[0], faces=faces, detector=self.name, rejected=rejected
-        )
+        return kept, rejected
 
 
 

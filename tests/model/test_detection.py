@@ -95,3 +95,21 @@ def test_exif_rotated_photo_is_upright_before_detection(pipeline: FacePipeline) 
     result = pipeline.detector.detect(with_exif_orientation(stored, 6), ANY_SIZE)
     assert (result.height, result.width) == bgr.shape[:2]
     assert len(result.faces) == 1 and abs(result.faces[0].pose.roll) < 20
+
+
+def test_only_the_largest_face_wanted_skips_the_tiles_unless_needed(pipeline: FacePipeline) -> None:
+    detect = pipeline.detector.detect
+    one = FaceDetectorConfig(min_face_size=20, max_face_size=100_000, max_faces=1)
+    selfie = photo("selfie-many-people.jpg")
+    every = detect(selfie, ANY_SIZE).faces
+    (largest,) = detect(selfie, one).faces
+    nearest = min(every, key=lambda f: abs(f.landmarks.left_eye.x - largest.landmarks.left_eye.x))
+    assert abs(nearest.landmarks.left_eye.y - largest.landmarks.left_eye.y) < 0.1 * nearest.face_size
+    assert largest.face_size >= 0.8 * every[0].face_size  # the largest face, not a small one
+    # Faces of 73..78 px: the whole view finds none (its sizes there are 72 and 81), one tile
+    # does (77), so the tiles run after all.
+    band = FaceDetectorConfig(min_face_size=73, max_face_size=78, max_faces=1)
+    rgb = cv2.cvtColor(np.asarray(cv2.imread(str(FACES / "photos" / "selfie-many-people.jpg"))), cv2.COLOR_BGR2RGB)
+    assert pipeline.detector._candidates(rgb, band, tiles=False)[0] == []
+    (found,) = detect(selfie, band).faces
+    assert 73 <= found.face_size <= 78
