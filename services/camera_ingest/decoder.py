@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import threading
 import time
 from dataclasses import dataclass
@@ -62,9 +63,25 @@ class NoAnswer(Exception):
     something that accepts connections and never speaks. It may recover by itself: offline."""
 
 
+_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s'\"]*@")
+
+
+def redact(text: str) -> str:
+    """`text` with the user and password of every URL in it hidden (`rtsp://***@host/...`):
+    FFmpeg puts the source URL in its errors, and a camera's status and its events, which
+    outside subscribers read, must not carry its credentials."""
+    return _USERINFO.sub(r"\1***@", text)
+
+
 def classify(exc: BaseException) -> tuple[CameraState, str]:
     """`offline` when the camera cannot be reached (it may come back by itself), `error` when it
-    answers with something unusable (wrong URL, credentials, format), with a readable reason."""
+    answers with something unusable (wrong URL, credentials, format), with a readable reason
+    (credentials in URLs hidden)."""
+    state, reason = _classify(exc)
+    return state, redact(reason)
+
+
+def _classify(exc: BaseException) -> tuple[CameraState, str]:
     text = str(exc) or type(exc).__name__
     if isinstance(exc, av.error.HTTPUnauthorizedError | av.error.HTTPForbiddenError):
         return "error", f"access denied by the camera: {text}"

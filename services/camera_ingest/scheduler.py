@@ -18,6 +18,7 @@ from typing import Any
 from nats.aio.msg import Msg
 
 from services.camera_ingest import cameras
+from services.camera_ingest.decoder import redact
 from services.camera_ingest.leases import Leases, preferred_owner
 from services.camera_ingest.pipeline import FramePipeline
 from services.camera_ingest.runner import StreamRunner
@@ -114,7 +115,7 @@ class Scheduler:
                 runner = StreamRunner(spec, self.ctx.host.instance_id, self.settings, self.board, self.pipeline)
                 self.runners[cid] = runner
                 runner.start()
-                log.info("camera %s started (%s)", cid, spec.source)
+                log.info("camera %s started (%s)", cid, redact(spec.source))
         for runner in self.runners.values():  # refresh counters and the status TTL
             await runner.publish(changed=False)
 

@@ -226,7 +226,7 @@ def test_bad_sources_show_an_error_with_the_reason_and_do_not_block_others(
         str(garbage): ("error", "not a video stream"),
         str(sound): ("error", "no video stream"),
         "nosuchprotocol://camera/1": ("error", "unsupported source URL"),
-        f"rtsp://127.0.0.1:{free_port()}/cam": ("offline", "cannot reach"),
+        f"rtsp://admin:secret@127.0.0.1:{free_port()}/cam": ("offline", "cannot reach"),
         f"rtsp://127.0.0.1:{silent.getsockname()[1]}/cam": ("offline", "did not answer"),
     }
     with silent, cams.http() as client:
@@ -235,6 +235,7 @@ def test_bad_sources_show_an_error_with_the_reason_and_do_not_block_others(
         for source, (state, words) in bad.items():
             status = wait_status(client, ids[source], in_state(state), 20, f"{state}: {source}")
             assert words in status["reason"] and "retrying" in status["reason"], status
+            assert "secret" not in status["reason"], status  # a camera's credentials stay out of its status
         wait_status(client, good, lambda s: online(s) and s["framesSampled"] > 0, 20, "the good camera online")
         # ... and the bad ones keep being retried.
         for camera_id in ids.values():

@@ -14,7 +14,7 @@ import pytest
 
 from services.camera_ingest import decoder
 from services.camera_ingest.config import new_camera, updated_camera
-from services.camera_ingest.decoder import NoAnswer, NoVideo, Sampler, classify, decode_once
+from services.camera_ingest.decoder import NoAnswer, NoVideo, Sampler, classify, decode_once, redact
 from services.camera_ingest.leases import preferred_owner
 from services.camera_ingest.settings import IngestSettings, load_ingest_settings
 from shared.messages.cameras import CameraCreateRequest, CameraUpdateRequest
@@ -160,3 +160,11 @@ def test_backoff_starts_again_after_a_connection_that_got_online(monkeypatch: py
     decoder.run_stream("cam", "rtsp://x", 200, reports, stop, settings)
     waits = [reason.rsplit("retrying in ", 1)[1] for state, reason in reports.states if state == "offline" and reason]
     assert waits == ["0.01 s)", "0.02 s)", "0.01 s)", "0.02 s)"], reports.states
+
+
+def test_credentials_in_urls_never_reach_a_reason() -> None:
+    text = "Invalid data found when processing input: 'rtsp://admin:pa@ss@10.0.0.1:554/Streaming/Channels/101'"
+    assert redact(text) == "Invalid data found when processing input: 'rtsp://***@10.0.0.1:554/Streaming/Channels/101'"
+    assert redact("http://10.0.0.1/a@b and rtsp://cam/x") == "http://10.0.0.1/a@b and rtsp://cam/x"
+    state, reason = classify(av.error.InvalidDataError(1094995529, "Invalid data", "rtsp://u:secret@h/x"))
+    assert state == "error" and "secret" not in reason and "rtsp://***@h/x" in reason
