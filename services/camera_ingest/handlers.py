@@ -5,8 +5,11 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
+import msgspec
+
 from services.camera_ingest import cameras
 from services.camera_ingest.config import new_camera, updated_camera
+from services.camera_ingest.decoder import redact
 from services.camera_ingest.status import StatusBoard, bare_status
 from shared import subjects
 from shared.bus import Empty
@@ -23,7 +26,9 @@ class CameraHandlers:
 
     async def _event(self, verb: str, camera_id: str, camera: Camera | None) -> None:
         # Every replica's scheduler listens: this is what starts or stops the stream at once.
-        await self.ctx.bus.publish_event(subjects.event("camera", verb, camera_id), CameraEvent(camera_id, camera))
+        # Outside subscribers read it too: the source's credentials stay out.
+        shown = msgspec.structs.replace(camera, source=redact(camera.source)) if camera is not None else None
+        await self.ctx.bus.publish_event(subjects.event("camera", verb, camera_id), CameraEvent(camera_id, shown))
 
     async def create(self, req: CameraCreateRequest) -> Camera:
         camera = new_camera(uuid.uuid4(), req)

@@ -293,13 +293,14 @@ def test_changes_are_published_as_camera_events(api: httpx.Client, ingest: Clust
     async def run() -> list[tuple[str, dict[str, Any]]]:
         nc = await nats.connect(ingest.servers.nats_url)
         sub = await nc.subscribe("facegate.evt.camera.*.*")
-        cam = await asyncio.to_thread(create, api)
+        cam = await asyncio.to_thread(create, api, source="rtsp://admin:secret@127.0.0.1:9/nothing")
         await asyncio.to_thread(api.put, "/api/v1/Cameras", json=update_body(cam, name="renamed"))
         await asyncio.to_thread(api.delete, f"/api/v1/Cameras/{cam['id']}")
         got: list[tuple[str, dict[str, Any]]] = []
         with contextlib.suppress(nats.errors.TimeoutError):
             while len(got) < 3:
                 msg = await sub.next_msg(timeout=5)
+                assert b"secret" not in msg.data, msg.data  # outside subscribers get no credentials
                 got.append((msg.subject, json.loads(msg.data)))
         await nc.close()
         return got
@@ -310,6 +311,7 @@ def test_changes_are_published_as_camera_events(api: httpx.Client, ingest: Clust
     camera_id = events[0][1]["id"]
     assert all(subject.endswith(camera_id) for subject, _ in events)
     assert events[1][1]["camera"]["name"] == "renamed" and events[2][1]["camera"] is None
+    assert events[0][1]["camera"]["source"] == "rtsp://***@127.0.0.1:9/nothing"
 
 
 class Subscriber:
