@@ -17,32 +17,49 @@ FACES = Path(__file__).resolve().parents[3] / "shared" / "faces" / "photos"
 DEFAULT_PHOTO = "img1.jpg"
 
 
-def walking_face(width: int, height: int, count: int, photo: str = DEFAULT_PHOTO) -> list[np.ndarray]:
-    """`count` BGR frames of one photo (scaled to half the frame height) crossing the frame."""
+def _face(photo: str, side: int) -> np.ndarray:
     image = cv2.imread(str(FACES / photo))
     if image is None:
         raise FileNotFoundError(FACES / photo)
-    side = max(16, height // 2)
     scale = side / max(image.shape[:2])
-    face = cv2.resize(image, (max(1, int(image.shape[1] * scale)), max(1, int(image.shape[0] * scale))))
-    fh, fw = face.shape[:2]
+    return cv2.resize(image, (max(1, int(image.shape[1] * scale)), max(1, int(image.shape[0] * scale))))
+
+
+def walking_face(
+    width: int, height: int, count: int, photo: str = DEFAULT_PHOTO, other: str | None = None
+) -> list[np.ndarray]:
+    """`count` BGR frames of one photo (scaled to half the frame height) crossing the frame
+    from left to right; with `other`, a second person crosses from right to left below the
+    first (each in one half of the frame, so that their faces never overlap)."""
+    side = max(16, height // 2)
+    walkers = [(_face(photo, side), False)] + ([(_face(other, side), True)] if other else [])
     frames = []
     for i in range(count):
         frame = np.full((height, width, 3), 96, dtype=np.uint8)
-        x = int((width - fw) * i / max(1, count - 1))
-        y = (height - fh) // 2
-        frame[y : y + fh, x : x + fw] = face
+        for row, (face, leftwards) in enumerate(walkers):
+            fh, fw = face.shape[:2]
+            step = (count - 1 - i) if leftwards else i
+            x = int((width - fw) * step / max(1, count - 1))
+            y = (height - fh) // 2 if len(walkers) == 1 else row * (height // 2) + (height // 2 - fh) // 2
+            frame[y : y + fh, x : x + fw] = face
         frames.append(frame)
     return frames
 
 
 def write_jpegs(
-    folder: Path, width: int = 640, height: int = 360, count: int = 30, photo: str = DEFAULT_PHOTO, empty: int = 0
+    folder: Path,
+    width: int = 640,
+    height: int = 360,
+    count: int = 30,
+    photo: str = DEFAULT_PHOTO,
+    empty: int = 0,
+    other: str | None = None,
 ) -> str:
     """Write the frames as frame000.jpg...; return the printf pattern multifilesrc takes.
-    `empty` frames without a face follow the walk: looped, each pass is one person passing."""
+    `empty` frames without a face follow the walk: looped, each pass is one person passing
+    (with `other`, two people passing each other)."""
     folder.mkdir(parents=True, exist_ok=True)
-    frames = walking_face(width, height, count, photo)
+    frames = walking_face(width, height, count, photo, other)
     frames += [np.full((height, width, 3), 96, dtype=np.uint8) for _ in range(empty)]
     for i, frame in enumerate(frames):
         cv2.imwrite(str(folder / f"frame{i:03d}.jpg"), frame, [cv2.IMWRITE_JPEG_QUALITY, 85])

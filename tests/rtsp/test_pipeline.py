@@ -335,3 +335,50 @@ def test_template_generation_time_makes_templates_less_often_than_faces_are_dete
 
 def stamp(value: str) -> float:
     return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+
+
+def passes(completed: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """Completed tracklets grouped by person passing: one group per loop of the video (the
+    view is empty for 1.5 s between loops, so a tracklet that begins within 1.2 s of the
+    group's last face belongs to the same loop)."""
+    groups: list[list[dict[str, Any]]] = []
+    for t in sorted(completed, key=lambda t: stamp(t["timeAppeared"])):
+        if groups and stamp(t["timeAppeared"]) < max(stamp(g["timeDisappeared"]) for g in groups[-1]) + 1.2:
+            groups[-1].append(t)
+        else:
+            groups.append([t])
+    return groups
+
+
+def test_two_people_passing_each_other_get_a_tracklet_and_an_answer_each(
+    api: httpx.Client, pipeline: Cluster, member: dict[str, str], tmp_path: Path
+) -> None:
+    """The member walks right along the top half while the stranger walks left along the
+    bottom: each loop gives two tracklets at once, the member's with one match, the
+    stranger's with a no-match, never mixed up."""
+    frames = write_jpegs(tmp_path / "two", count=20, photo=MEMBER_PHOTO_VIDEO, empty=15, other=STRANGER_PHOTO)
+    server = RtspServer(frames, free_port())
+    server.start()
+    seen: list[list[Event]] = []
+    try:
+        camera = watch(api, server.url)
+
+        def three_loops() -> bool:  # the second loop is over once a third one completed
+            seen.append(camera_events(pipeline.servers.nats_url, camera))
+            return len(passes([e.body for e in seen[-1] if e.kind == "tracklet.completed"])) >= 3
+
+        wait_until(three_loops, 120, "three loops of the video")
+    finally:
+        server.stop()
+    events = seen[-1]
+    loop = passes([e.body for e in events if e.kind == "tracklet.completed"])[1]  # the first may be cut
+    assert len(loop) == 2, [(t["timeAppeared"], t["timeDisappeared"]) for t in loop]
+    answers = {t["id"]: (of(events, "match.found", t["id"]), of(events, "match.missed", t["id"])) for t in loop}
+    members = [found for found, missed in answers.values() if found and not missed]
+    strangers = [missed for found, missed in answers.values() if missed and not found]
+    assert len(members) == 1 and len(strangers) == 1, answers
+    ((match,),) = members
+    assert match["watchlistMemberId"] == member["member"]
+    # The two were in view at the same time: their tracklets overlap.
+    first, second = sorted(loop, key=lambda t: stamp(t["timeAppeared"]))
+    assert stamp(second["timeAppeared"]) < stamp(first["timeDisappeared"])
