@@ -64,8 +64,8 @@ def bench(models_dir: Path, device: Device, threads: int, repeat: int, batch: in
     mesh = FaceMesh(path("facemesh"), **opts)  # type: ignore[arg-type]
     rec = Recognizer(path("faceapi-resnet"), **opts)  # type: ignore[arg-type]
     age = AgeGender(path("faceres"), **opts)  # type: ignore[arg-type]
-    near = Liveness(path("antispoof"), size=128, padding=0.15, **opts)
-    far = Liveness(path("liveness"), size=32, padding=0.35, **opts)
+    near = Liveness(path("antispoof"), size=128, padding=0.15, what="nearby", **opts)
+    far = Liveness(path("liveness"), size=32, padding=0.35, what="distant", **opts)
     print(f"\n{device} ({', '.join(rec.providers)}), {threads} threads, median of {repeat}")
     if photos:
         from shared.imaging import decode_image

@@ -95,7 +95,6 @@ class Detector:
         return kept, rejected
 
 
-
 def _refusal(config: FaceDetectorConfig, confidence: int, size: float) -> str | None:
     """Why faceDetectorConfig turns a face away, or None when it passes."""
     if confidence < config.confidence_threshold:
@@ -139,6 +138,11 @@ def _describe(
     five = mesh.five()
     chip, m = align(rgb, five)
     corners = [Point(float(x), float(y)) for x, y in chip_corners(m)]
+    height, width = rgb.shape[:2]
+    photo = [
+        Point(float(x), float(y))
+        for x, y in np.array([[0, 0, 1], [width, 0, 1], [0, height, 1], [width, height, 1]], np.float64) @ m.T
+    ]
     face_pose = quality.pose(mesh.points)
     sharp = quality.sharpness(chip)
     x0, y0, x1, y1 = (float(v) for v in raw.box)
@@ -161,4 +165,5 @@ def _describe(
         brightness=quality.brightness(chip),
         quality=quality.quality(confidence, face_pose, sharp),
         crop=encode_jpeg(chip) if crops else b"",
+        photo_in_crop=(photo[0], photo[1], photo[2], photo[3]),
     )

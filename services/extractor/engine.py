@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from services.extractor.models import AgeGender, Liveness, Recognizer
+from services.extractor.models import AgeGender, Liveness, Recognizer, Scored
 from shared.errors import ValidationFailed
 from shared.imaging import decode_crop
 from shared.inference import Device
@@ -32,8 +32,12 @@ class Extractor:
         rec_path, self.template_model = path(RECOGNITION_MODEL)
         self.recognizer = Recognizer(rec_path, device=device, threads=threads)
         self.age_gender = AgeGender(path("faceres")[0], device=device, threads=threads)
-        self.nearby = Liveness(path("antispoof")[0], size=128, padding=0.15, device=device, threads=threads)
-        self.distant = Liveness(path("liveness")[0], size=32, padding=0.35, device=device, threads=threads)
+        self.nearby = Liveness(
+            path("antispoof")[0], size=128, padding=0.15, what="nearby", device=device, threads=threads
+        )
+        self.distant = Liveness(
+            path("liveness")[0], size=32, padding=0.35, what="distant", device=device, threads=threads
+        )
 
     def warm_up(self) -> None:
         """One real-shaped batch through every model (allocations, kernel choice)."""
@@ -46,6 +50,8 @@ class Extractor:
     def extract(self, request: ExtractRequest) -> ExtractResponse:
         if len(request.crops) > MAX_CROPS:
             raise ValidationFailed(f"At most {MAX_CROPS} faces per request; got {len(request.crops)}.")
+        if request.geometry and len(request.geometry) != len(request.crops):
+            raise ValidationFailed(f"{len(request.geometry)} geometries for {len(request.crops)} crops.")
         chips = [decode_crop(c) for c in request.crops]
         return ExtractResponse(faces=self.extract_chips(chips, request))
 
@@ -57,8 +63,10 @@ class Extractor:
         n = len(chips)
         templates = self.recognizer.templates(chips) if cfg.template else None
         ages = self.age_gender.predict(chips) if cfg.age or cfg.gender else [(None, None)] * n
-        nearby = self.nearby.scores(chips) if cfg.nearby_liveness else [None] * n
-        distant = self.distant.scores(chips) if cfg.distant_liveness else [None] * n
+        geometry = request.geometry or None
+        unasked: list[Scored] = [(None, None)] * n
+        nearby = self.nearby.scores(chips, geometry) if cfg.nearby_liveness else unasked
+        distant = self.distant.scores(chips, geometry) if cfg.distant_liveness else unasked
         faces = []
         for i in range(n):
             age, male = ages[i]
@@ -72,8 +80,10 @@ class Extractor:
                     gender_confidence=None if male is None or not cfg.gender else round(10000 * max(male, 1 - male)),
                     # No mask model ships in the registry packages: status stays Unknown.
                     face_mask_status="Unknown",
-                    nearby_liveness=nearby[i],
-                    distant_liveness=distant[i],
+                    nearby_liveness=nearby[i][0],
+                    distant_liveness=distant[i][0],
+                    nearby_liveness_reason=nearby[i][1],
+                    distant_liveness_reason=distant[i][1],
                 )
             )
         return faces

@@ -12,6 +12,7 @@ from services.detector.engine import DEFAULT_CONFIG, Detector
 from services.extractor.engine import Extractor
 from shared.inference import Device
 from shared.messages.faces import (
+    CropGeometry,
     DetectedFace,
     ExtractedFace,
     ExtractRequest,
@@ -45,7 +46,16 @@ class FacePipeline:
         """Every face of `image` (largest first) with its extracted features."""
         detected = self.detector.detect(image, detector_config)
         request = ExtractRequest(
-            crops=[f.crop for f in detected.faces], face_features_config=features or FaceFeaturesConfig()
+            crops=[f.crop for f in detected.faces],
+            face_features_config=features or FaceFeaturesConfig(),
+            geometry=[geometry(f) for f in detected.faces],
         )
         extracted = self.extractor.extract(request)
         return list(zip(detected.faces, extracted.faces, strict=True))
+
+
+def geometry(face: DetectedFace) -> CropGeometry:
+    """What the extractor needs to know of a detected face beyond its crop."""
+    if face.photo_in_crop is None:
+        raise ValueError("the detector gave no photo_in_crop")
+    return CropGeometry(face_size=face.face_size, photo_in_crop=face.photo_in_crop)

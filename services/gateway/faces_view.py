@@ -17,6 +17,8 @@ from shared.messages.identification import (
     Face,
     FaceAttributes,
     FaceFeaturesConfig,
+    FailReason,
+    LivenessSpoofCheck,
     SearchInWatchlistResponse,
     SearchResult,
     SpoofCheckResponse,
@@ -121,3 +123,18 @@ def search_response(
 ) -> SearchInWatchlistResponse:
     base = msgspec.structs.asdict(attributes(detected, extracted, asked))
     return SearchInWatchlistResponse(**base, match_results=found, spoof_check_result=spoof)
+
+
+def with_liveness_reasons(result: SpoofCheckResponse, extracted: wire.ExtractedFace) -> SpoofCheckResponse:
+    """A check the extractor could not make says why (face too small, too close to the border)."""
+
+    def one(check: LivenessSpoofCheck, reason: str | None) -> LivenessSpoofCheck:
+        if check.performed or reason is None:
+            return check
+        return msgspec.structs.replace(check, not_performed_reasons=[FailReason(reason_message=reason)])
+
+    return msgspec.structs.replace(
+        result,
+        distant_liveness_spoof_check=one(result.distant_liveness_spoof_check, extracted.distant_liveness_reason),
+        nearby_liveness_spoof_check=one(result.nearby_liveness_spoof_check, extracted.nearby_liveness_reason),
+    )

@@ -157,9 +157,29 @@ async def analyse(
         await blobs.release(bus, blob)
     if not detected.faces:
         return Faces([], detected.rejected)
-    extract = wire.ExtractRequest(crops=[f.crop for f in detected.faces], face_features_config=features)
+    extract = wire.ExtractRequest(
+        crops=[f.crop for f in detected.faces],
+        face_features_config=features,
+        geometry=crop_geometry(detected.faces),
+    )
     extracted = await bus.request(subjects.EXTRACTOR_EXTRACT, extract, wire.ExtractResponse)
     return Faces([Analysed(d, e) for d, e in zip(detected.faces, extracted.faces, strict=True)], detected.rejected)
+
+
+def crop_geometry(faces: list[wire.DetectedFace]) -> list[wire.CropGeometry]:
+    """Face sizes and photo borders for the extractor's liveness checks (none from a detector
+    that does not give them: then the checks are not limited)."""
+    geometry = [
+        wire.CropGeometry(face_size=f.face_size, photo_in_crop=f.photo_in_crop)
+        for f in faces
+        if f.photo_in_crop is not None
+    ]
+    return geometry if len(geometry) == len(faces) else []
+
+
+def spoof(face: Analysed, config: SpoofCheckConfig, distant: bool, nearby: bool) -> SpoofCheckResponse:
+    """The spoof check of a face, with the extractor's reason where a check could not be made."""
+    return faces_view.with_liveness_reasons(spoof_result(face.extracted, config, distant, nearby), face.extracted)
 
 
 def largest(faces: Faces, what: str) -> Analysed:
@@ -351,12 +371,10 @@ async def search(bus: Bus, req: SearchInWatchlistRequest) -> list[SearchInWatchl
         raise Unprocessable("A template could not be made for every face.")
     model, _ = split_model(faces[0].extracted.template_model)
     results = await match(bus, templates, model, req.watchlist_ids, req.threshold, req.max_result_count)
-    spoof = req.spoof_check_config or SpoofCheckConfig()
+    checks = req.spoof_check_config or SpoofCheckConfig()
     features = req.face_features_config or FaceFeaturesConfig()
     return [
-        faces_view.search_response(
-            f.detected, f.extracted, features, found, spoof_result(f.extracted, spoof, distant, nearby)
-        )
+        faces_view.search_response(f.detected, f.extracted, features, found, spoof(f, checks, distant, nearby))
         for f, found in zip(faces, results, strict=True)
     ]
 
@@ -416,7 +434,7 @@ async def spoof_check(bus: Bus, req: SpoofCheckRequest) -> SpoofCheckResponse:
     distant, nearby = liveness_wanted(req.spoof_detector_resource_ids)
     features = features_config(NO_FEATURES, template=False, distant=distant, nearby=nearby)
     face = largest(await analyse(bus, req.image.data, detector_config(req.face_detector_config, 1), features), "image")
-    return spoof_result(face.extracted, req.spoof_check_config or SpoofCheckConfig(), distant, nearby)
+    return spoof(face, req.spoof_check_config or SpoofCheckConfig(), distant, nearby)
 
 
 async def detect(bus: Bus, req: FaceDetectRequest) -> FaceDetectResponse:

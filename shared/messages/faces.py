@@ -99,6 +99,18 @@ class DetectedFace(msgspec.Struct, frozen=True, kw_only=True):
     brightness: Score10k
     quality: Score10k
     crop: bytes = b""
+    # The photo's corners (left-top, right-top, left-bottom, right-bottom) in the crop's pixels:
+    # where the crop holds the photo and where only replicated border (the extractor's liveness
+    # checks refuse a face too close to the photo's edge). None from an older detector.
+    photo_in_crop: tuple[Point, Point, Point, Point] | None = None
+
+
+class CropGeometry(msgspec.Struct, frozen=True, kw_only=True):
+    """What the extractor cannot see in a crop: the face's size in the photo and where the
+    photo ends (DetectedFace.face_size and .photo_in_crop)."""
+
+    face_size: float
+    photo_in_crop: tuple[Point, Point, Point, Point]
 
 
 class DetectResponse(msgspec.Struct, frozen=True, kw_only=True):
@@ -116,6 +128,9 @@ class ExtractRequest(msgspec.Struct, frozen=True, kw_only=True):
 
     crops: list[bytes]
     face_features_config: FaceFeaturesConfig = FaceFeaturesConfig()
+    # One per crop when known: liveness is then not guessed on a face too small or too close
+    # to the photo's border (a score of None with its reason instead). Empty: no such check.
+    geometry: list[CropGeometry] = []
 
 
 class ExtractedFace(msgspec.Struct, frozen=True, kw_only=True):
@@ -131,6 +146,9 @@ class ExtractedFace(msgspec.Struct, frozen=True, kw_only=True):
     face_mask_confidence: Score10k | None = None
     distant_liveness: float | None = None  # 0..100
     nearby_liveness: float | None = None  # 0..100
+    # Why a liveness check that was asked for could not be made on this face (its score None).
+    distant_liveness_reason: str | None = None
+    nearby_liveness_reason: str | None = None
 
 
 class ExtractResponse(msgspec.Struct, frozen=True, kw_only=True):

@@ -228,6 +228,28 @@ def test_spoof_check_scores_in_range(client: httpx.Client) -> None:
     assert_problem(client.post("/api/v1/Faces/SpoofCheck", json={**body, "spoofDetectorResourceIds": ["cpu"]}), 400)
 
 
+def test_liveness_is_not_performed_on_a_face_cut_by_the_border(client: httpx.Client) -> None:
+    both = ["liveness_distant_cpu_remote", "liveness_nearby_cpu_remote"]
+    (face,) = client.post("/api/v1/Faces/Detect", json={"image": {"data": photo_b64("img1.jpg")}}).json()["faces"]
+    # img1.jpg cut a third of the way into the face's crop: the face is still found, but a fifth
+    # of the nearby liveness crop would be replicated border.
+    cut_at = int(face["cropLeftTopX"] + 0.3 * (face["cropRightTopX"] - face["cropLeftTopX"]))
+    photo = np.asarray(cv2.imread(str(FACES / "photos" / "img1.jpg")))
+    body = {"image": {"data": encode(photo[:, cut_at:], ".jpg")}, "spoofDetectorResourceIds": both}
+    answer = client.post("/api/v1/Faces/SpoofCheck", json=body).json()
+    assert answer["performed"] is False and answer["passed"] is False, answer
+    for check in ("distantLivenessSpoofCheck", "nearbyLivenessSpoofCheck"):
+        result = answer[check]
+        assert result["performed"] is False and result["score"] == 0, answer
+        (reason,) = result["notPerformedReasons"]
+        assert "too close to the photo's border" in reason["reasonMessage"], answer
+    # In a search, each face of the selfie: judged, or not performed with its reason.
+    crowd = search(client, "selfie-many-people.jpg", spoofDetectorResourceIds=both)
+    nearby = [f["spoofCheckResult"]["nearbyLivenessSpoofCheck"] for f in crowd]
+    assert any(c["performed"] for c in nearby) and not all(c["performed"] for c in nearby), nearby
+    assert all(c["performed"] or c["notPerformedReasons"][0]["reasonMessage"] for c in nearby)
+
+
 def test_detect_returns_boxes_landmarks_and_crops(client: httpx.Client) -> None:
     r = client.post("/api/v1/Faces/Detect", json={"image": {"data": photo_b64("couple.jpg")}, "includeCrops": True})
     assert r.status_code == 200, r.text

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
+from services.extractor.pipeline import FacePipeline
+from shared.messages.faces import FaceDetectorConfig, FaceFeaturesConfig
 from shared.scores import score_from_similarity, similarity
 from tests.model.conftest import Faces
-from tests.support import read_csv
+from tests.support import FACES, read_csv
 
 THRESHOLD = 40
 
@@ -55,6 +58,41 @@ def test_age_gender_liveness_in_range(faces: Faces) -> None:
             assert e.age is not None and 0 <= e.age <= 120
             assert e.gender in ("Male", "Female")
             assert e.gender_confidence is not None and 5000 <= e.gender_confidence <= 10000
-            assert e.nearby_liveness is not None and 0 <= e.nearby_liveness <= 100
-            assert e.distant_liveness is not None and 0 <= e.distant_liveness <= 100
+            # A score in range, or none with the reason (a face cut by the photo's edge).
+            for score, reason in (
+                (e.nearby_liveness, e.nearby_liveness_reason),
+                (e.distant_liveness, e.distant_liveness_reason),
+            ):
+                assert (score is not None and 0 <= score <= 100 and reason is None) or (score is None and reason), e
             assert e.face_mask_status == "Unknown"  # no mask model in the registry packages
+
+
+def test_liveness_is_not_guessed_on_faces_cut_by_the_border_or_too_small(faces: Faces) -> None:
+    unjudged = [
+        (name, round(d.face_size)) for name, found in faces.items() for d, e in found if e.nearby_liveness is None
+    ]
+    # The selfie's faces at the frame's edge (and two false faces in corner lettering, img44 and
+    # img53); every other face of the 65 photos is judged.
+    assert {name for name, _ in unjudged} <= {"selfie-many-people.jpg", "img62.jpg", "img44.jpg", "img53.jpg"}
+    assert sum(name == "selfie-many-people.jpg" for name, _ in unjudged) >= 2
+    for name, found in faces.items():
+        for _, e in found:
+            if e.nearby_liveness is None:
+                assert e.nearby_liveness_reason and "border" in e.nearby_liveness_reason, (name, e)
+
+
+def test_small_faces_get_no_nearby_liveness(pipeline: FacePipeline) -> None:
+    photo = np.asarray(cv2.imread(str(FACES / "photos" / "img1.jpg")))
+    scale = 140 / max(photo.shape[:2])  # the face becomes about 40 px wide
+    small = cv2.resize(photo, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    canvas = np.full((480, 640, 3), 120, np.uint8)
+    canvas[120 : 120 + small.shape[0], 240 : 240 + small.shape[1]] = small
+    ok, data = cv2.imencode(".jpg", canvas)
+    assert ok
+    config = FaceDetectorConfig(min_face_size=20, max_face_size=100_000)
+    features = FaceFeaturesConfig(nearby_liveness=True, distant_liveness=True)
+    detected, extracted = pipeline.analyse(bytes(data), config, features)[0]  # the largest face
+    assert 240 < detected.landmarks.left_eye.x < 240 + small.shape[1]  # the face pasted in
+    assert detected.face_size < 49
+    assert extracted.nearby_liveness is None and "needs at least 49 px" in (extracted.nearby_liveness_reason or "")
+    assert extracted.distant_liveness is not None  # 32x32 input: a 40 px face is enough
