@@ -31,6 +31,9 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
+# Each shutdown hook's limit: Kubernetes' default grace period (30 s) must cover draining too.
+SHUTDOWN_HOOK_TIMEOUT_S = 10
+
 
 @dataclass
 class ServiceContext:
@@ -47,6 +50,10 @@ class ServiceContext:
     extra_stats: dict[str, Callable[[], Any]] = field(default_factory=dict)
     # Prometheus text providers, served on the health port's /metrics.
     metrics: list[Callable[[], str]] = field(default_factory=list)
+    # Awaited in order on SIGTERM, once no new request is taken and those in flight are done,
+    # while NATS, Postgres and Redis are still open: a service ends its own work here (e.g.
+    # camera_ingest stops its streams, announces their tracklets and hands over its leases).
+    on_shutdown: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     async def run_blocking(self, fn: Callable[..., T], *args: Any) -> T:
         """Run CPU-bound work in the bounded pool, off the event loop."""
@@ -121,3 +128,8 @@ async def _serve(
         log.info("%s stopping", name)
         ctx.ready = False
         await host.stop()
+        for hook in ctx.on_shutdown:
+            try:
+                await asyncio.wait_for(hook(), SHUTDOWN_HOOK_TIMEOUT_S)
+            except Exception:  # one hook's failure must not keep the others or the close from running
+                log.exception("%s: a shutdown step failed", name)

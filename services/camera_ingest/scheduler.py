@@ -58,7 +58,8 @@ class Scheduler:
     async def start(self) -> None:
         for verb in CAMERA_EVENTS:
             await self.ctx.bus.nc.subscribe(subjects.event_filter("camera", verb), cb=self._on_event)
-        self._tasks = [asyncio.create_task(self._loop()), asyncio.create_task(self._watch_shutdown())]
+        self._tasks = [asyncio.create_task(self._loop())]
+        self.ctx.on_shutdown.append(self.shutdown)
 
     async def _on_event(self, msg: Msg) -> None:
         self._wake.set()
@@ -129,23 +130,17 @@ class Scheduler:
         for cid in list(self.runners):
             await self.runners.pop(cid).stop()
 
-    async def _watch_shutdown(self) -> None:
-        """On SIGTERM stop the streams and release the leases, so that the other replicas take
-        over at once instead of after a lease TTL. The runtime has no shutdown hook for services
-        (see docs/cameras.md): this watches `ctx.ready` drop, and since the runtime may close
-        before the next look, also runs when asyncio cancels this task at the very end (Redis
-        clients reconnect on use, so the release still goes through)."""
-        try:
-            while not self.ctx.ready:
-                await asyncio.sleep(0.05)
-            while self.ctx.ready:
-                await asyncio.sleep(0.05)
-        finally:
-            self._tasks[0].cancel()
-            ids = list(self.runners)
-            await self._stop_all("shutting down")
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self.leases.leave(ids), 2)
+    async def shutdown(self) -> None:
+        """On SIGTERM (the runtime's shutdown hook, NATS, Postgres and Redis still open): stop the
+        streams, which ends their tracklets with their events, and release the leases, so that
+        the other replicas take over at once instead of after a lease TTL."""
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        ids = list(self.runners)
+        await self._stop_all("shutting down")
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.leases.leave(ids), 2)
 
     def stats(self) -> dict[str, Any]:
         """Per-camera counters for $SRV.STATS."""

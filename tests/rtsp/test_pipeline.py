@@ -382,3 +382,39 @@ def test_two_people_passing_each_other_get_a_tracklet_and_an_answer_each(
     # The two were in view at the same time: their tracklets overlap.
     first, second = sorted(loop, key=lambda t: stamp(t["timeAppeared"]))
     assert stamp(second["timeAppeared"]) < stamp(first["timeDisappeared"])
+
+
+def test_a_stopped_replica_ends_its_tracklets_with_their_events_before_it_exits(
+    api: httpx.Client, pipeline: Cluster, member: dict[str, str], tmp_path: Path
+) -> None:
+    """SIGTERM mid-pass: the runtime's shutdown hook stops the stream while NATS and Postgres are
+    still open, so the open tracklet is completed and its no-match announced by the replica
+    itself (not left for the camera's next owner, who could not know the votes)."""
+    server = serve(tmp_path, STRANGER_PHOTO, walk=100)  # 10 s in view: still there at the stop
+    services = pipeline.services
+    try:
+        camera = watch(api, server.url)
+        seen: list[list[Event]] = []
+
+        def face_seen() -> bool:
+            seen.append(camera_events(pipeline.servers.nats_url, camera))
+            return any(e.kind == "face.created" for e in seen[-1])
+
+        wait_until(face_seen, 60, "a face of the stranger")
+        tracklet = next(e.body["trackletId"] for e in seen[-1] if e.kind == "face.created")
+        assert not of(seen[-1], "tracklet.completed", tracklet)
+        proc = services.procs[("camera_ingest", 0)]
+        services.stop_one("camera_ingest", 0)  # SIGTERM, a kill only after 15 s
+        assert proc.returncode == 0
+        events = camera_events(pipeline.servers.nats_url, camera)
+    finally:
+        server.stop()
+        if ("camera_ingest", 0) not in services.procs:
+            services.start("camera_ingest", 0, extra_env=PIPELINE_ENV)
+            wait_workers(pipeline.servers.nats_url)
+            cameras_answer(pipeline)
+    (done,) = of(events, "tracklet.completed", tracklet)
+    (missed,) = of(events, "match.missed", tracklet)
+    assert missed["streamId"] == camera and done["streamId"] == camera
+    stored = api.get(f"/api/v1/Tracklet/{tracklet}").json()
+    assert stored["timeDisappeared"] is not None
