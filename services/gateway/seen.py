@@ -9,11 +9,11 @@ from typing import Annotated, Any
 from litestar import Controller, Request, Response, delete, get
 from litestar.params import Parameter
 
-from services.gateway.paging import Ascending, PageNumber, PageSize, ShowTotalCount, page_links, page_query
+from services.gateway.paging import Ascending, PageNumber, PageSize, ShowTotalCount, page_query, paged
 from services.gateway.problems import responses
 from shared import blobs, subjects
 from shared.bus import Bus, Empty
-from shared.messages.common import ById, Page, PageQuery
+from shared.messages.common import ById, Page
 from shared.messages.identification import Face, FacePagedCollection
 from shared.messages.seen import (
     Frame,
@@ -54,27 +54,19 @@ def as_utc(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
 
-def _links(request: Request[Any, Any, Any], query: PageQuery, page: Page[Any]) -> dict[str, Any]:
-    previous, following = page_links(request, query, page)
-    return {
-        "total_items_count": page.total_items_count, "items": page.items, "page_size": query.page_size,
-        "page_number": query.page_number, "previous_page": previous, "next_page": following,
-    }  # fmt: skip
-
-
 async def faces_page(bus: Bus, request: Request[Any, Any, Any], query: SeenQuery) -> FacePagedCollection:
     page = await bus.request(subjects.SEEN_FACE_LIST, query, Page[Face])
-    return FacePagedCollection(**_links(request, query.page, page))
+    return paged(FacePagedCollection, request, query.page, page)
 
 
 async def frames_page(bus: Bus, request: Request[Any, Any, Any], query: SeenQuery) -> FramePagedCollection:
     page = await bus.request(subjects.SEEN_FRAME_LIST, query, Page[Frame])
-    return FramePagedCollection(**_links(request, query.page, page))
+    return paged(FramePagedCollection, request, query.page, page)
 
 
 async def tracklets_page(bus: Bus, request: Request[Any, Any, Any], query: SeenQuery) -> TrackletPagedCollection:
     page = await bus.request(subjects.SEEN_TRACKLET_LIST, query, Page[Tracklet])
-    return TrackletPagedCollection(**_links(request, query.page, page))
+    return paged(TrackletPagedCollection, request, query.page, page)
 
 
 class SeenFaceController(Controller):
