@@ -172,7 +172,14 @@ def split_model(template_model: str) -> tuple[str, str]:
 # Registration and faces.
 
 
-def pick_face(faces: Faces, index: int, selector: str | None) -> Analysed:
+# faceValidationMode "predefined" (SmartFace's default for enrollment) refuses a blurred face:
+# on ../shared/faces every photo's face has sharpness 2234 or more and every one blurred by 1% of
+# its side 1296 or less; a gallery of blurred faces is where strangers pass threshold 40
+# (docs/models.md). "none" skips the check.
+MIN_ENROLL_SHARPNESS = 1500
+
+
+def pick_face(faces: Faces, index: int, selector: str | None, validation: str | None = "predefined") -> Analysed:
     """The one face an enrollment photo gives, or a 422 that names the photo and the reason."""
     if not faces:
         raise Unprocessable(f"Image {index}: {faces.none_found()}.")
@@ -180,6 +187,12 @@ def pick_face(faces: Faces, index: int, selector: str | None) -> Analysed:
         raise Unprocessable(
             f"Image {index}: {len(faces)} faces found where faceSelector singleFaceOnly needs exactly one "
             "(send faceSelector largestFace to take the largest)."
+        )
+    sharpness = faces[0].detected.sharpness
+    if (validation or "predefined").lower() != "none" and sharpness < MIN_ENROLL_SHARPNESS:
+        raise Unprocessable(
+            f"Image {index}: the face is too blurred to enroll (sharpness {sharpness} of 10000, at least "
+            f"{MIN_ENROLL_SHARPNESS} needed; faceValidationMode none skips this check)."
         )
     return faces[0]
 
@@ -189,6 +202,7 @@ async def enrollment_faces(
     images: Sequence[tuple[bytes, str | None, str | None]],
     config: FaceDetectorConfig | None,
     keep_crops: bool,
+    validation: str | None = "predefined",
 ) -> list[m.NewFace]:
     """(image, faceSelector, faceId) -> faces to store; every image must give one usable face."""
     detector = detector_config(config)
@@ -201,7 +215,7 @@ async def enrollment_faces(
     )
     new_faces = []
     for index, ((_, selector, face_id), faces) in enumerate(zip(images, analysed, strict=True)):
-        face = pick_face(faces, index, selector)
+        face = pick_face(faces, index, selector, validation)
         if face.extracted.template is None:
             raise Unprocessable(f"Image {index}: no template could be made from the face.")
         name, version = split_model(face.extracted.template_model)
@@ -222,7 +236,7 @@ async def register(bus: Bus, req: RegisterWatchlistMemberRequest) -> WatchlistMe
     )
     keep = req.privacy.save_registration_images if req.privacy else True
     images = [(i.data, i.face_selector, i.face_id) for i in req.images]
-    new_faces = await enrollment_faces(bus, images, req.face_detector_config, keep)
+    new_faces = await enrollment_faces(bus, images, req.face_detector_config, keep, req.face_validation_mode)
     reply = await bus.request(
         subjects.MEMBER_REGISTER,
         m.RegisterMemberRequest(
@@ -249,7 +263,7 @@ async def add_face(bus: Bus, member_id: str, req: AddNewFaceRequest) -> Face:
     image = req.image_data
     (new_face,) = await enrollment_faces(
         bus, [(image.data, image.face_selector, image.face_id)], req.face_detector_config,
-        member.privacy.save_registration_images,
+        member.privacy.save_registration_images, req.face_validation_mode,
     )  # fmt: skip
     added = await bus.request(
         subjects.FACE_ADD, m.AddFacesRequest(member_id=member_id, faces=[new_face]), m.AddFacesReply

@@ -286,6 +286,21 @@ def test_register_refuses_bad_photos_and_stores_nothing(client: httpx.Client, ga
     assert client.get("/api/v1/WatchlistMembers/half").status_code == 404
 
 
+def test_a_blurred_face_is_not_enrolled_unless_validation_is_off(client: httpx.Client, gallery: dict[str, Any]) -> None:
+    photo = np.asarray(cv2.imread(str(FACES / "photos" / "img25.jpg")))
+    blurred = encode(cv2.GaussianBlur(photo, (0, 0), max(photo.shape[:2]) / 100), ".jpg")
+    body = {"id": "blurred", "images": [{"data": photo_b64("img25.jpg")}, {"data": blurred}]}
+    body["watchlistIds"] = [gallery["watchlist"]]
+    problem = assert_problem(client.post("/api/v1/WatchlistMembers/Register", json=body), 422)
+    assert problem["detail"].startswith("Image 1: the face is too blurred to enroll (sharpness "), problem
+    assert client.get("/api/v1/WatchlistMembers/blurred").status_code == 404
+    added = client.post("/api/v1/WatchlistMembers/person01/AddNewFace", json={"imageData": {"data": blurred}})
+    assert_problem(added, 422)
+    r = client.post("/api/v1/WatchlistMembers/Register", json={**body, "faceValidationMode": "none"})
+    assert r.status_code == 201, r.text
+    assert client.delete("/api/v1/WatchlistMembers/blurred").status_code == 204
+
+
 def test_register_names_the_bad_image_among_several(client: httpx.Client, gallery: dict[str, Any]) -> None:
     images = [photo_b64("img1.jpg"), photo_b64("img2.jpg"), b64(b"not a picture at all")]
     body = {"id": "half", "images": [{"data": d} for d in images], "watchlistIds": [gallery["watchlist"]]}
