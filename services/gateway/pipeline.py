@@ -173,9 +173,9 @@ def split_model(template_model: str) -> tuple[str, str]:
 
 
 # faceValidationMode "predefined" (SmartFace's default for enrollment) refuses a blurred face:
-# on ../shared/faces every photo's face has sharpness 2234 or more and every one blurred by 1% of
-# its side 1296 or less; a gallery of blurred faces is where strangers pass threshold 40
-# (docs/models.md). "none" skips the check.
+# on ../shared/faces the largest face of every photo has sharpness 2234 or more, and of every
+# photo blurred by 1% of its side 1296 or less; a gallery of blurred faces is where strangers
+# pass threshold 40 (docs/models.md). "none" skips the check.
 MIN_ENROLL_SHARPNESS = 1500
 
 
