@@ -68,8 +68,10 @@ async def analyse(
     chosen = [i for i, f in enumerate(detected.faces) if wanted is None or wanted(f)]
     extracted = [NOT_EXTRACTED] * len(detected.faces)
     if chosen:
-        crops = [detected.faces[i].crop for i in chosen]
-        extract = wire.ExtractRequest(crops=crops, face_features_config=features)
+        picked = [detected.faces[i] for i in chosen]
+        extract = wire.ExtractRequest(
+            crops=[f.crop for f in picked], face_features_config=features, geometry=wire.crop_geometry(picked)
+        )
         reply = await bus.request(subjects.EXTRACTOR_EXTRACT, extract, wire.ExtractResponse)
         for i, face in zip(chosen, reply.faces, strict=True):
             extracted[i] = face

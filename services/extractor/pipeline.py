@@ -12,12 +12,12 @@ from services.detector.engine import DEFAULT_CONFIG, Detector
 from services.extractor.engine import Extractor
 from shared.inference import Device
 from shared.messages.faces import (
-    CropGeometry,
     DetectedFace,
     ExtractedFace,
     ExtractRequest,
     FaceDetectorConfig,
     FaceFeaturesConfig,
+    crop_geometry,
 )
 from shared.modelpack import ensure_models
 from shared.settings import Settings
@@ -48,14 +48,7 @@ class FacePipeline:
         request = ExtractRequest(
             crops=[f.crop for f in detected.faces],
             face_features_config=features or FaceFeaturesConfig(),
-            geometry=[geometry(f) for f in detected.faces],
+            geometry=crop_geometry(detected.faces),
         )
         extracted = self.extractor.extract(request)
         return list(zip(detected.faces, extracted.faces, strict=True))
-
-
-def geometry(face: DetectedFace) -> CropGeometry:
-    """What the extractor needs to know of a detected face beyond its crop."""
-    if face.photo_in_crop is None:
-        raise ValueError("the detector gave no photo_in_crop")
-    return CropGeometry(face_size=face.face_size, photo_in_crop=face.photo_in_crop)

@@ -136,21 +136,10 @@ async def analyse(
     extract = wire.ExtractRequest(
         crops=[f.crop for f in detected.faces],
         face_features_config=features,
-        geometry=crop_geometry(detected.faces),
+        geometry=wire.crop_geometry(detected.faces),
     )
     extracted = await bus.request(subjects.EXTRACTOR_EXTRACT, extract, wire.ExtractResponse)
     return Faces([Analysed(d, e) for d, e in zip(detected.faces, extracted.faces, strict=True)], detected.rejected)
-
-
-def crop_geometry(faces: list[wire.DetectedFace]) -> list[wire.CropGeometry]:
-    """Face sizes and photo borders for the extractor's liveness checks (none from a detector
-    that does not give them: then the checks are not limited)."""
-    geometry = [
-        wire.CropGeometry(face_size=f.face_size, photo_in_crop=f.photo_in_crop)
-        for f in faces
-        if f.photo_in_crop is not None
-    ]
-    return geometry if len(geometry) == len(faces) else []
 
 
 def spoof(face: Analysed, config: SpoofCheckConfig, distant: bool, nearby: bool) -> SpoofCheckResponse:

@@ -113,6 +113,13 @@ class CropGeometry(msgspec.Struct, frozen=True, kw_only=True):
     photo_in_crop: tuple[Point, Point, Point, Point]
 
 
+def crop_geometry(faces: list[DetectedFace]) -> list[CropGeometry]:
+    """ExtractRequest.geometry for `faces`: their sizes and photo borders, for the extractor's
+    liveness checks (empty when the detector did not give them: the checks are not limited)."""
+    geometry = [CropGeometry(face_size=f.face_size, photo_in_crop=f.photo_in_crop) for f in faces if f.photo_in_crop]
+    return geometry if len(geometry) == len(faces) else []
+
+
 class DetectResponse(msgspec.Struct, frozen=True, kw_only=True):
     width: int
     height: int

@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 import pytest
 
+from services.camera_ingest import analysis
 from shared import blobs
 from shared.bus import Bus, Empty
 from shared.cluster import ServiceProcesses
@@ -135,3 +136,19 @@ async def test_large_image_travels_by_reference(bus: Bus) -> None:
 async def test_bad_images_are_typed_errors(bus: Bus, data: bytes, error: type[Exception]) -> None:
     with pytest.raises(error):
         await detect(bus, data)
+
+
+async def test_camera_frames_get_the_same_liveness_border_rule(bus: Bus) -> None:
+    """camera_ingest's analysis sends each face's geometry with its crops, so a face the frame's
+    edge cuts is not judged on a camera either: no score, the reason instead."""
+    photo = np.asarray(cv2.imread(str(FACES / "photos" / "img1.jpg")))
+    whole = await detect(bus, cv2.imencode(".jpg", photo)[1].tobytes())
+    corners = whole.faces[0].crop_corners
+    cut_at = int(corners[0].x + 0.3 * (corners[1].x - corners[0].x))
+    frame = cv2.imencode(".jpg", photo[:, cut_at:])[1].tobytes()
+    features = FaceFeaturesConfig(template=True, distant_liveness=True, nearby_liveness=True)
+    (face,) = (await analysis.analyse(bus, frame, ANY_SIZE, features)).faces
+    assert face.extracted.template is not None
+    assert face.extracted.distant_liveness is None and face.extracted.nearby_liveness is None
+    assert "border" in (face.extracted.distant_liveness_reason or "")
+    assert "border" in (face.extracted.nearby_liveness_reason or "")
