@@ -6,6 +6,7 @@ the request's faces (one batch), and only the models the request's features need
 
 from __future__ import annotations
 
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +26,11 @@ TEMPLATE_DIMENSION = 128
 class Extractor:
     """All extraction models, loaded once."""
 
-    def __init__(self, models_dir: Path, *, device: Device = "cpu", threads: int = 1) -> None:
+    def __init__(self, models_dir: Path, *, device: Device = "cpu", threads: int = 1, side_threads: int = 1) -> None:
+        """`side_threads`: threads that run the age/gender model beside the template model of the
+        same request (independent models: a lone request's extraction takes 14 ms instead of 24
+        on two cores). Give it as many as the callers' threads, so requests never queue for it."""
+
         def path(name: str) -> tuple[Path, str]:
             return model_path(models_dir, name)
 
@@ -38,6 +43,7 @@ class Extractor:
         self.distant = Liveness(
             path("liveness")[0], size=32, padding=0.35, what="distant", device=device, threads=threads
         )
+        self._side = ThreadPoolExecutor(max(1, side_threads), thread_name_prefix="extractor-side")
 
     def warm_up(self) -> None:
         """One real-shaped batch through every model (allocations, kernel choice)."""
@@ -61,8 +67,13 @@ class Extractor:
             return []
         cfg = request.face_features_config
         n = len(chips)
+        ages_later: Future[list[tuple[float, float]]] | None = None
+        if cfg.age or cfg.gender:
+            ages_later = self._side.submit(self.age_gender.predict, chips)
         templates = self.recognizer.templates(chips) if cfg.template else None
-        ages = self.age_gender.predict(chips) if cfg.age or cfg.gender else [(None, None)] * n
+        ages: list[tuple[float | None, float | None]] = [(None, None)] * n
+        if ages_later is not None:
+            ages = list(ages_later.result())
         geometry = request.geometry or None
         unasked: list[Scored] = [(None, None)] * n
         nearby = self.nearby.scores(chips, geometry) if cfg.nearby_liveness else unasked

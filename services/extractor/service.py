@@ -18,7 +18,13 @@ async def setup(ctx: ServiceContext) -> None:
     directory = await ctx.run_blocking(ensure_models, settings)
     threads = intra_op_threads(settings.worker_threads)
     extractor = await ctx.run_blocking(
-        partial(Extractor, directory, device=settings.execution_provider, threads=threads)
+        partial(
+            Extractor,
+            directory,
+            device=settings.execution_provider,
+            threads=threads,
+            side_threads=settings.worker_threads,
+        )
     )
     await ctx.run_blocking(extractor.warm_up)
     ctx.extra_stats["template_model"] = lambda: extractor.template_model
