@@ -14,6 +14,7 @@ import msgspec
 from shared.messages import faces as wire
 from shared.messages.gallery import Watchlist, WatchlistMember
 from shared.messages.identification import (
+    NO_CAMERA_RECORD,
     Face,
     FaceAttributes,
     FaceFeaturesConfig,
@@ -87,8 +88,8 @@ def stored_fields(detected: wire.DetectedFace, extracted: wire.ExtractedFace) ->
 
 
 _FACE_DEFAULTS: dict[str, Any] = {
-    "tracklet_id": None, "template_quality": None, "state": "Extracted", "image_data_id": None,
-    "processed_at": None, "frame_id": None, "type": "Regular", "age": None, "gender": None,
+    "tracklet_id": NO_CAMERA_RECORD, "template_quality": None, "state": "Extracted", "image_data_id": None,
+    "processed_at": None, "frame_id": NO_CAMERA_RECORD, "type": "Regular", "age": None, "gender": None,
     "face_mask_confidence": None, "nose_tip_confidence": None, "face_mask_status": "Unknown", "face_area": None,
     "face_order": None, "faces_on_frame_count": None, "face_area_change": 0.0, "yaw_angle": None,
     "pitch_angle": None, "roll_angle": None, "autolearn_cluster_type": None, "sharpness": None,

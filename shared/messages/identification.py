@@ -126,10 +126,16 @@ class FaceWatchlistMemberRemoveRequest(msgspec.Struct, frozen=True, rename="came
     face_id: Id
 
 
+# SmartFace's Face has no null trackletId or frameId (a client generated from its document reads
+# them into non-nullable GUIDs); a member's registration face was seen by no camera, so it carries
+# the nil GUID, which no tracklet or frame ever has.
+NO_CAMERA_RECORD = "00000000-0000-0000-0000-000000000000"
+
+
 class Face(msgspec.Struct, frozen=True, rename="camel"):
     """A stored face: a member's registration photo, or one seen by a camera."""
 
-    tracklet_id: str | None
+    tracklet_id: str
     quality: int
     template_quality: int | None
     state: FaceState
@@ -147,7 +153,7 @@ class Face(msgspec.Struct, frozen=True, rename="camel"):
     left_eye_y: float | None
     right_eye_x: float | None
     right_eye_y: float | None
-    frame_id: str | None
+    frame_id: str
     type: FaceType
     age: float | None
     gender: float | None  # stored faces carry a number (SmartFace: 0 male .. 1 female); see README

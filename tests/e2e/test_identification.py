@@ -339,6 +339,9 @@ def test_add_list_and_remove_faces(client: httpx.Client, gallery: dict[str, Any]
     added = r.json()
     faces = client.get("/api/v1/WatchlistMembers/person03/Faces", params={"ShowTotalCount": True}).json()
     assert faces["totalItemsCount"] == 2 and added["id"] in {f["id"] for f in faces["items"]}
+    # No camera saw a registration face: SmartFace's non-null GUIDs hold the nil GUID, never null.
+    nil = "00000000-0000-0000-0000-000000000000"
+    assert all(f["trackletId"] == nil and f["frameId"] == nil for f in [added, *faces["items"]]), faces
     remove = {"faceId": added["id"]}
     assert client.post("/api/v1/WatchlistMembers/person03/RemoveFace", json=remove).status_code == 204
     assert_problem(client.post("/api/v1/WatchlistMembers/person03/RemoveFace", json=remove), 404)
