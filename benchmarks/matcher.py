@@ -129,6 +129,10 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=2000, help="probe templates")
     parser.add_argument("--ef", type=int, nargs="*", default=[48, 64, 96, 128], help="hnswlib ef values to try")
     parser.add_argument("--m", type=int, default=MatcherConfig().hnsw_m, help="hnswlib M")
+    parser.add_argument(
+        "--ef-construction", type=int, default=MatcherConfig().hnsw_ef_construction,
+        help="hnswlib build effort (a low one builds 1M in minutes: same file size, so the same cold start)",
+    )  # fmt: skip
     parser.add_argument("--flat", action="store_true", help="identities without look-alike groups (worst case)")
     parser.add_argument("--skip-servers", action="store_true", help="no Redis/Postgres cold-start figures")
     args = parser.parse_args()
@@ -139,7 +143,7 @@ def main() -> None:
     exact = np.concatenate([np.argmax(p @ templates.T, axis=1) for p in chunks])
     print(f"gallery: {args.size} x {args.dim}, {len(np.unique(owner))} identities, {len(probes)} queries")
 
-    cfg = MatcherConfig(exact_max=0, hnsw_m=args.m)
+    cfg = MatcherConfig(exact_max=0, hnsw_m=args.m, hnsw_ef_construction=args.ef_construction)
     before = rss_bytes()
     started = time.perf_counter()
     g = Gallery(cfg, threads=2)
