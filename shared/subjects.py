@@ -57,6 +57,7 @@ MEMBER_REGISTER = rpc("matcher", "member", "register")
 FACE_ADD = rpc("matcher", "face", "add")
 FACE_REMOVE = rpc("matcher", "face", "remove")
 FACE_LIST = rpc("matcher", "face", "list")
+FACE_GET = rpc("matcher", "face", "get")
 TEMPLATE_SEARCH = rpc("matcher", "template", "search")
 INDEX_STATS = rpc("matcher", "index", "stats")
 

@@ -9,12 +9,15 @@ from typing import Annotated, Any
 from litestar import Controller, Request, Response, delete, get
 from litestar.params import Parameter
 
+from services.gateway import faces_view
 from services.gateway.paging import Ascending, PageNumber, PageSize, ShowTotalCount, page_query, paged
 from services.gateway.problems import responses
 from shared import blobs, subjects
 from shared.bus import Bus, Empty
+from shared.errors import NotFound
 from shared.messages.common import ById, Page
 from shared.messages.identification import Face, FacePagedCollection
+from shared.messages.matcher import MemberFace
 from shared.messages.seen import (
     Frame,
     FramePagedCollection,
@@ -97,8 +100,13 @@ class SeenFaceController(Controller):
 
     @get("/{id:str}", responses=responses(404))
     async def get_face(self, id: Guid, bus: Bus) -> Face:
-        """One face a camera saw."""
-        return await bus.request(subjects.SEEN_FACE_GET, ById(id=id), Face)
+        """One face: seen by a camera, or a member's registration face (as SmartFace, whose
+        faces are one collection)."""
+        try:
+            return await bus.request(subjects.SEEN_FACE_GET, ById(id=id), Face)
+        except NotFound:  # camera_ingest owns the faces cameras saw, the matcher members' faces
+            stored = await bus.request(subjects.FACE_GET, ById(id=id), MemberFace)
+            return faces_view.face(stored)
 
     @delete("/{id:str}", status_code=204, responses=responses(404))
     async def delete_face(self, id: Guid, bus: Bus) -> None:

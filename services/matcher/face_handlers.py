@@ -18,7 +18,7 @@ from services.matcher.gallery import as_vectors
 from services.matcher.replica import Replica
 from shared import subjects
 from shared.errors import Conflict, NotFound, ValidationFailed
-from shared.messages.common import Page
+from shared.messages.common import ById, Page
 from shared.messages.gallery import MemberEvent, WatchlistMemberUpsertRequest
 from shared.messages.matcher import (
     AddFacesReply,
@@ -114,6 +114,14 @@ class FaceHandlers:
             return await faces.list_page(
                 conn, req.member_id, req.page, crops=req.include_crops, templates=req.include_templates
             )
+
+    async def get_face(self, req: ById) -> MemberFace:
+        """One member face by its id (without crop and template)."""
+        async with self.ctx.db.acquire() as conn:
+            found = await faces.get_many(conn, [req.id])
+        if not found:
+            raise NotFound(f"Face '{req.id}' does not exist.")
+        return found[0]
 
     async def search(self, req: SearchRequest) -> SearchReply:
         await self.replica.wait_for(req.min_seq)

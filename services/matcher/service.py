@@ -51,5 +51,6 @@ async def setup(ctx: ServiceContext) -> None:
     await add(subjects.FACE_ADD, api.AddFacesRequest, f.add_faces)
     await add(subjects.FACE_REMOVE, api.RemoveFaceRequest, f.remove_face)
     await add(subjects.FACE_LIST, api.MemberFacesQuery, f.list_faces)
+    await add(subjects.FACE_GET, ById, f.get_face)
     await add(subjects.TEMPLATE_SEARCH, api.SearchRequest, f.search)
     await add(subjects.INDEX_STATS, Empty, f.index_stats)

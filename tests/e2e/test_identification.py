@@ -342,9 +342,13 @@ def test_add_list_and_remove_faces(client: httpx.Client, gallery: dict[str, Any]
     # No camera saw a registration face: SmartFace's non-null GUIDs hold the nil GUID, never null.
     nil = "00000000-0000-0000-0000-000000000000"
     assert all(f["trackletId"] == nil and f["frameId"] == nil for f in [added, *faces["items"]]), faces
+    # A member's face is a Face like those cameras saw: GET /api/v1/Faces/{id} serves both.
+    one = client.get(f"/api/v1/Faces/{added['id']}")
+    assert one.status_code == 200 and one.json() == added, one.text
     remove = {"faceId": added["id"]}
     assert client.post("/api/v1/WatchlistMembers/person03/RemoveFace", json=remove).status_code == 204
     assert_problem(client.post("/api/v1/WatchlistMembers/person03/RemoveFace", json=remove), 404)
+    assert_problem(client.get(f"/api/v1/Faces/{added['id']}"), 404)
     assert client.get("/api/v1/WatchlistMembers/person03/Faces").json()["items"][0]["id"] != added["id"]
     assert_problem(client.post("/api/v1/WatchlistMembers/ghost/AddNewFace", json=new_face), 404)
 
