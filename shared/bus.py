@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -187,6 +188,9 @@ class ServiceHost:
         self._slots = asyncio.Semaphore(bus.settings.concurrency)
         self._tasks: set[asyncio.Task[None]] = set()
         self.instance_id = bus.settings.instance_id or uuid.uuid4().hex[:12]
+        # Answered requests by outcome, and the seconds they took (metrics_text).
+        self.answered = {"ok": 0, "error": 0}
+        self.busy_seconds = 0.0
 
     async def start(self) -> None:
         """Announce the service (PING/INFO/STATS answer from now on)."""
@@ -229,10 +233,13 @@ class ServiceHost:
     async def _handle(
         self, request: Request, request_type: type[Req], handler: Callable[[Req], Awaitable[Any]]
     ) -> None:
+        started = time.monotonic()
+        outcome = "error"
         try:
             message = msgspec.msgpack.decode(request.data, type=request_type)
             result = await handler(message)
             await request.respond(_encoder.encode(result if result is not None else Empty()))
+            outcome = "ok"
         except Exception as exc:  # every failure must reach the caller as a typed answer
             error = _as_domain_error(exc, self.name, request.subject)
             body = _json_encoder.encode(_ErrorBody(detail=error.detail, errors=error.errors))
@@ -240,6 +247,26 @@ class ServiceHost:
                 await request.respond_error(str(error.status), error.detail[:200], data=body)
             except Exception:
                 log.exception("could not send the error reply on %s", request.subject)
+        finally:
+            self.answered[outcome] += 1
+            self.busy_seconds += time.monotonic() - started
+
+    def metrics_text(self) -> str:
+        """Prometheus exposition of this replica's requests. `in_flight` is the work waiting in
+        this replica (taken from the queue group, not yet answered: running or waiting for a
+        worker thread), the per-pod signal to scale a worker on (docs/deployment.md)."""
+        labels = f'service="{self.name}",instance="{self.instance_id}"'
+        return "\n".join([
+            "# HELP facegate_requests_in_flight Requests this replica has taken and not yet answered.",
+            "# TYPE facegate_requests_in_flight gauge",
+            f"facegate_requests_in_flight{{{labels}}} {len(self._tasks)}",
+            "# HELP facegate_requests_total Requests this replica answered, by outcome.",
+            "# TYPE facegate_requests_total counter",
+            *(f'facegate_requests_total{{{labels},outcome="{k}"}} {n}' for k, n in self.answered.items()),
+            "# HELP facegate_request_seconds_total Time from taking a request to answering it.",
+            "# TYPE facegate_request_seconds_total counter",
+            f"facegate_request_seconds_total{{{labels}}} {self.busy_seconds:.6f}",
+        ]) + "\n"  # fmt: skip
 
     async def stop(self) -> None:
         """Stop taking requests and wait for the ones in flight."""

@@ -106,6 +106,7 @@ async def _serve(
 
         host = ServiceHost(bus, name, VERSION, description, stats=stats)
         ctx = ServiceContext(name=name, settings=settings, bus=bus, host=host, executor=executor)
+        ctx.metrics.append(host.metrics_text)
         ctx_ref.append(ctx)
         if needs_db:
             ctx.pool = await create_pool(settings.database_url)
