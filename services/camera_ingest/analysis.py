@@ -36,18 +36,23 @@ def features(distant: bool, nearby: bool) -> wire.FaceFeaturesConfig:
     return msgspec.structs.replace(FEATURES, distant_liveness=distant, nearby_liveness=nearby)
 
 
+NOT_EXTRACTED = wire.ExtractedFace()  # a face left out of this frame's extraction: no template
+
+
 class Analysed(msgspec.Struct, frozen=True):
     detected: wire.DetectedFace
     extracted: wire.ExtractedFace
+
+    @property
+    def was_extracted(self) -> bool:
+        """False for a face left out of extraction (templateGenerationTime not due)."""
+        return self.extracted is not NOT_EXTRACTED
 
 
 class FrameAnalysis(msgspec.Struct, frozen=True):
     width: int
     height: int
     faces: list[Analysed]
-
-
-NOT_EXTRACTED = wire.ExtractedFace()  # a face left out of this frame's extraction: no template
 
 
 async def analyse(

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from services.camera_ingest.analysis import NOT_EXTRACTED, Analysed
+from services.camera_ingest.analysis import Analysed
 from shared.messages import events as ev
 from shared.messages.gallery import Watchlist, WatchlistMember
 
@@ -47,14 +47,9 @@ class SeenFace:
         return self.analysed.detected.quality
 
     @property
-    def extracted(self) -> bool:
-        """False for a face left out of extraction (templateGenerationTime not due)."""
-        return self.analysed.extracted is not NOT_EXTRACTED
-
-    @property
     def rank(self) -> tuple[bool, int]:
         """How good a tracklet's best face it is: an extracted one first, then by quality."""
-        return self.extracted, self.quality
+        return self.analysed.was_extracted, self.quality
 
 
 def female_probability(analysed: Analysed) -> float | None:
@@ -73,7 +68,7 @@ def face_fields(analysed: Analysed, faces_on_frame: int, area_change: float) -> 
     marks, pose = d.landmarks, d.pose
     return {
         "quality": d.quality, "template_quality": e.template_quality,
-        "state": "New" if e is NOT_EXTRACTED else "Extracted", "type": "Regular",
+        "state": "Extracted" if analysed.was_extracted else "New", "type": "Regular",
         "crop_left_top_x": lt.x, "crop_left_top_y": lt.y, "crop_right_top_x": rt.x, "crop_right_top_y": rt.y,
         "crop_left_bottom_x": lb.x, "crop_left_bottom_y": lb.y,
         "crop_right_bottom_x": rb.x, "crop_right_bottom_y": rb.y,

@@ -17,7 +17,7 @@ from services.camera_ingest import records
 from services.camera_ingest.analysis import Directory
 from services.camera_ingest.decoder import SampledFrame
 from services.camera_ingest.image_store import ImageStore
-from services.camera_ingest.session import CameraSession
+from services.camera_ingest.session import CameraSession, publish_camera_event
 from services.camera_ingest.settings import IngestSettings
 from shared.errors import ServiceUnavailable
 from shared.messages import events as ev
@@ -118,8 +118,7 @@ class FramePipeline:
                 r["id"], camera_id, r["time_appeared"], r["time_disappeared"], r["appeared_ms"],
                 r["disappeared_ms"], r["created_at"], r["updated_at"],
             )  # fmt: skip
-            kind = ev.TRACKLET_COMPLETED
-            await self.ctx.bus.publish_event(ev.subject(kind, camera_id), payload, headers=ev.headers(kind))
+            await publish_camera_event(self.ctx.bus, ev.TRACKLET_COMPLETED, camera_id, payload)
         if rows:
             log.info("camera %s: ended %d tracklet(s) its previous owner left open", camera_id, len(rows))
 

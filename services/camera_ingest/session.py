@@ -30,6 +30,7 @@ from services.camera_ingest.decoder import SampledFrame
 from services.camera_ingest.identity import Hit, Identity
 from services.camera_ingest.image_store import ImageStore, Written
 from services.camera_ingest.tracker import Detection, Track, Tracker, TrackerConfig
+from shared.bus import Bus
 from shared.imaging import header_size
 from shared.liveness import event_check, liveness_wanted, spoof_result
 from shared.messages import events as ev
@@ -100,6 +101,11 @@ class SaveStrategy:
         return cls(first=first, best="best" in t or not (first or every), every=every)
 
 
+async def publish_camera_event(bus: Bus, kind: tuple[str, str, str], camera_id: str, payload: msgspec.Struct) -> None:
+    """One camera event of `kind` (ev.FACE_CREATED...) on its subject, with its SmartFace topic."""
+    await bus.publish_event(ev.subject(kind, camera_id), payload, headers=ev.headers(kind))
+
+
 @dataclass
 class CameraSession:
     ctx: ServiceContext
@@ -167,10 +173,9 @@ class CameraSession:
             assigned = self.tracker.assign(at, detections)
             strategy = SaveStrategy.parse(camera.face_save_strategy)
             for face, (track, started) in zip(found.faces, assigned, strict=True):
-                extracted = face.extracted is not analysis.NOT_EXTRACTED
                 await self.add_face(
                     track, started, face, ref, len(found.faces), by_face.get(id(face), []), strategy,
-                    spoof_check(face.extracted, camera) if extracted else None,
+                    spoof_check(face.extracted, camera) if face.was_extracted else None,
                 )  # fmt: skip
 
     async def add_face(
@@ -250,7 +255,7 @@ class CameraSession:
             raise
         seen.stored = True
         await self.publish(ev.FACE_CREATED, p.face_created(seen, state.id))
-        if not seen.extracted:  # detected only (templateGenerationTime): state New, no template
+        if not seen.analysed.was_extracted:  # detected only (templateGenerationTime): state New, no template
             return
         await self.publish(ev.FACE_EXTRACTED, p.face_extracted(seen, state.id))
         liveness = p.liveness_result(seen, state.id)
@@ -315,7 +320,7 @@ class CameraSession:
         )  # fmt: skip
 
     async def publish(self, kind: tuple[str, str, str], payload: msgspec.Struct) -> None:
-        await self.ctx.bus.publish_event(ev.subject(kind, self.camera_id), payload, headers=ev.headers(kind))
+        await publish_camera_event(self.ctx.bus, kind, self.camera_id, payload)
 
     # --- without frames ---
 

@@ -11,8 +11,7 @@ once this equals the optimal (Hungarian) assignment in practice and needs no sol
 When the camera's templateGenerationTime is longer than its sampling interval, a face that
 continues a tracklet by overlap gets a template only that often (`template_due`); the others
 follow by overlap alone. A tracklet ends when none of its faces was seen for `timeout_s`.
-Pure logic, no I/O: the
-pipeline owns what a tracklet carries (its best face, its votes).
+Pure logic, no I/O: the pipeline owns what a tracklet carries (its best face, its votes).
 """
 
 from __future__ import annotations

@@ -62,14 +62,20 @@ def verify_cache(
         files = sources.source_files(prefix, spec)
         if entry is None or not manifest.is_current(models_dir, entry, manifest.sha256_files(files)):
             raise verify.VerificationError(f"{spec.name}: not prepared from the installed sources (run prepare)")
-        if spec.tolerance is None:
-            continue
-        diff, inputs = verify.max_abs_diff(spec, files[0], models_dir / entry.file, prefix)
-        say(f"{spec.name}: max abs diff vs its original runtime {diff:.3g} (tolerance {spec.tolerance:g}) on {inputs}")
-        if not diff <= spec.tolerance:
-            raise verify.VerificationError(f"{spec.name}: max abs diff {diff:.3g} > {spec.tolerance:g}")
-        measured[spec.name] = diff
+        if spec.tolerance is not None:
+            measured[spec.name] = _checked_diff(spec, files[0], models_dir / entry.file, prefix, say)
     return measured
+
+
+def _checked_diff(spec: ModelSpec, main: Path, onnx_path: Path, prefix: Path, say: Callable[[str], None]) -> float:
+    """Max abs difference of `onnx_path` from the original runtime, printed; VerificationError
+    when it is over the model's tolerance."""
+    assert spec.tolerance is not None
+    diff, inputs = verify.max_abs_diff(spec, main, onnx_path, prefix)
+    say(f"{spec.name}: max abs diff vs its original runtime {diff:.3g} (tolerance {spec.tolerance:g}) on {inputs}")
+    if not diff <= spec.tolerance:
+        raise verify.VerificationError(f"{spec.name}: max abs diff {diff:.3g} > {spec.tolerance:g}")
+    return diff
 
 
 def _build(
@@ -83,13 +89,11 @@ def _build(
     onnx.save(model, str(tmp))
     diff: float | None = None
     if check and spec.tolerance is not None:
-        tolerance = spec.tolerance
-        measured, inputs = verify.max_abs_diff(spec, main, tmp, npm_prefix(models_dir))
-        say(f"{spec.name}: max abs diff vs its original runtime {measured:.3g} (tolerance {tolerance:g}) on {inputs}")
-        if not measured <= tolerance:
+        try:
+            diff = _checked_diff(spec, main, tmp, npm_prefix(models_dir), say)
+        except verify.VerificationError:
             tmp.unlink()
-            raise verify.VerificationError(f"{spec.name}: max abs diff {measured:.3g} > {tolerance:g}")
-        diff = measured
+            raise
     elif spec.tolerance is None:
         say(f"{spec.name}: graph built from code; checked by accuracy (benchmarks/accuracy.py)")
     tmp.replace(path)
