@@ -141,9 +141,7 @@ class Bus:
             self._blobs = await self.js.create_object_store(self.settings.blob_bucket, config=config)
         return self._blobs
 
-    async def publish_event(
-        self, subject: str, payload: msgspec.Struct, headers: dict[str, str] | None = None
-    ) -> None:
+    async def publish_event(self, subject: str, payload: msgspec.Struct, headers: dict[str, str] | None = None) -> None:
         """Publish an event as camelCase JSON on the events stream (acknowledged by JetStream)."""
         await self.js.publish(subject, _json_encoder.encode(payload), headers=headers)
 
@@ -177,7 +175,7 @@ class ServiceHost:
         name: str,
         version: str,
         description: str,
-        stats: Callable[[], dict[str, Any]] | None = None,
+        stats: Callable[[], object] | None = None,
     ) -> None:
         self.bus = bus
         self.name = name
@@ -199,7 +197,7 @@ class ServiceHost:
             stats_source = self.stats
 
             def stats_handler(_endpoint: Any) -> Any:
-                return stats_source()
+                return msgspec.to_builtins(stats_source())  # nats.micro sends it with json.dumps
 
         self._service = await add_service(
             self.bus.nc,
@@ -222,9 +220,7 @@ class ServiceHost:
             task.add_done_callback(self._done)
 
         endpoint_name = subject.removeprefix(f"{subjects.RPC_PREFIX}.{self.name}.").replace(".", "-")
-        await self._service.add_endpoint(
-            EndpointConfig(name=endpoint_name, subject=subject, handler=receive)
-        )
+        await self._service.add_endpoint(EndpointConfig(name=endpoint_name, subject=subject, handler=receive))
 
     def _done(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)

@@ -47,7 +47,8 @@ class ServiceContext:
     pool: asyncpg.Pool | None = None
     redis: aioredis.Redis | None = None
     ready: bool = False
-    extra_stats: dict[str, Callable[[], Any]] = field(default_factory=dict)
+    # The replica's figures in `$SRV.STATS`, by name: Structs or plain values.
+    extra_stats: dict[str, Callable[[], object]] = field(default_factory=dict)
     # Prometheus text providers, served on the health port's /metrics.
     metrics: list[Callable[[], str]] = field(default_factory=list)
     # Awaited in order on SIGTERM, once no new request is taken and those in flight are done,
@@ -101,7 +102,7 @@ async def _serve(
         stack.callback(executor.shutdown, wait=False, cancel_futures=True)
         ctx_ref: list[ServiceContext] = []
 
-        def stats() -> dict[str, Any]:
+        def stats() -> dict[str, object]:
             return {key: fn() for key, fn in ctx_ref[0].extra_stats.items()} if ctx_ref else {}
 
         host = ServiceHost(bus, name, VERSION, description, stats=stats)

@@ -11,6 +11,7 @@ from typing import Any
 import asyncpg
 
 from shared.messages.common import Page
+from shared.messages.identification import Face
 from shared.messages.seen import Frame, SeenQuery, Tracklet
 
 # Face fields kept in columns, the rest of SmartFace's Face lives in `face` jsonb.
@@ -205,31 +206,26 @@ async def _page(
 FACE_SELECT = "id, tracklet_id, frame_id, image_id, face, created_at, updated_at"
 
 
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part.capitalize() for part in rest)
+def to_face(row: asyncpg.Record) -> Face:
+    """SmartFace's `Face` (the identification API's: one shape for a member's and a camera's
+    faces): the bookkeeping columns, the rest from the `face` jsonb."""
+    stored = {k: v for k, v in row["face"].items() if k in Face.__struct_fields__ and k not in FACE_COLUMNS}
+    if isinstance(stored.get("processed_at"), str):  # jsonb keeps it as ISO 8601 text
+        stored["processed_at"] = datetime.fromisoformat(stored["processed_at"])
+    return Face(
+        **stored,
+        id=str(row["id"]), tracklet_id=str(row["tracklet_id"]), frame_id=str(row["frame_id"]),
+        image_data_id=str(row["image_id"]) if row["image_id"] else None,
+        created_at=row["created_at"], updated_at=row["updated_at"],
+    )  # fmt: skip
 
 
-def to_face(row: asyncpg.Record) -> dict[str, Any]:
-    """SmartFace's `Face` with its camelCase names, as the gateway decodes it (into the
-    identification API's `Face`: one shape for a member's and a camera's faces, defined once)."""
-    fields = {
-        **row["face"],
-        "id": str(row["id"]), "tracklet_id": str(row["tracklet_id"]), "frame_id": str(row["frame_id"]),
-        "image_data_id": str(row["image_id"]) if row["image_id"] else None,
-        "created_at": row["created_at"], "updated_at": row["updated_at"],
-    }  # fmt: skip
-    if isinstance(fields.get("processed_at"), str):
-        fields["processed_at"] = datetime.fromisoformat(fields["processed_at"])
-    return {_camel(k): v for k, v in fields.items()}
-
-
-async def list_faces(conn: asyncpg.Connection, q: SeenQuery) -> Page[dict[str, Any]]:
+async def list_faces(conn: asyncpg.Connection, q: SeenQuery) -> Page[Face]:
     rows, more, total = await _page(conn, "seen_faces", FACE_SELECT, q, tracklet=True)
     return Page(items=[to_face(r) for r in rows], has_next=more, total_items_count=total)
 
 
-async def get_face(conn: asyncpg.Connection, face_id: str) -> dict[str, Any] | None:
+async def get_face(conn: asyncpg.Connection, face_id: str) -> Face | None:
     key = as_uuid(face_id)
     row = key and await conn.fetchrow(f"SELECT {FACE_SELECT} FROM seen_faces WHERE id = $1", key)
     return to_face(row) if row else None

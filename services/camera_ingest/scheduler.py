@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
 import uuid
-from typing import Any
 
+import msgspec
 from nats.aio.msg import Msg
 
 from services.camera_ingest import cameras
@@ -25,18 +24,19 @@ from services.camera_ingest.runner import StreamRunner
 from services.camera_ingest.settings import IngestSettings
 from services.camera_ingest.status import StatusBoard
 from shared import subjects
-from shared.messages.cameras import CAMERA_EVENTS
+from shared.messages.cameras import CAMERA_EVENTS, CameraEvent, StreamCounters
 from shared.runtime import ServiceContext
 
 log = logging.getLogger(__name__)
 
 
-def _enabled(event: bytes) -> bool:
+def camera_enabled(event: bytes) -> bool:
     """Whether a camera event says the camera is enabled (an unreadable one: assume it is)."""
     try:
-        return bool(json.loads(event)["camera"]["enabled"])
-    except (ValueError, KeyError, TypeError):
+        camera = msgspec.json.decode(event, type=CameraEvent).camera
+    except msgspec.DecodeError:
         return True
+    return camera is None or camera.enabled
 
 
 class Scheduler:
@@ -64,7 +64,7 @@ class Scheduler:
     async def _on_event(self, msg: Msg) -> None:
         self._wake.set()
         verb, camera_id = msg.subject.split(".")[-2:]
-        if verb == "deleted" or (verb == "updated" and not _enabled(msg.data)):
+        if verb == "deleted" or (verb == "updated" and not camera_enabled(msg.data)):
             # Its owner ends its tracklets as it stops; if that owner is dead, nobody would.
             task = asyncio.create_task(self._abandoned(camera_id))
             self._later.add(task)
@@ -142,13 +142,17 @@ class Scheduler:
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.leases.leave(ids), 2)
 
-    def stats(self) -> dict[str, Any]:
+    def stats(self) -> dict[str, StreamCounters]:
         """Per-camera counters for $SRV.STATS."""
         return {
-            cid: {
-                "state": r.current, "decoded": s.decoded, "sampled": s.sampled, "dropped": s.dropped,
-                "analysed": s.analysed, "failed": s.failed,
-            }
+            cid: StreamCounters(
+                state=r.current,
+                decoded=s.decoded,
+                sampled=s.sampled,
+                dropped=s.dropped,
+                analysed=s.analysed,
+                failed=s.failed,
+            )
             for cid, r in self.runners.items()
             for s in (r.stats,)
         }

@@ -1,12 +1,9 @@
-"""What cameras saw, for the API: faces, frames, tracklets and images. Decode -> one statement
--> encode, a few lines each. Faces go out as camelCase maps that the gateway decodes into the
-identification API's `Face`: camera_ingest does not import that API, so it keeps running while
-the identification messages change."""
+"""What cameras saw, for the API: faces (the identification API's `Face`), frames, tracklets and
+images. Decode -> one statement -> encode, a few lines each."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import cv2
 import numpy as np
@@ -17,6 +14,7 @@ from shared import blobs
 from shared.bus import Empty
 from shared.errors import NotFound
 from shared.messages.common import ById, Page
+from shared.messages.identification import Face
 from shared.messages.seen import Frame, ImageDataStorageConfig, ImageQuery, ImageReply, SeenQuery, Tracklet
 from shared.runtime import ServiceContext
 
@@ -56,11 +54,11 @@ class SeenHandlers:
             if not await records.camera_exists(conn, q.camera_id):
                 raise NotFound(f"Camera '{q.camera_id}' does not exist.")
 
-    async def list_faces(self, q: SeenQuery) -> Page[dict[str, Any]]:
+    async def list_faces(self, q: SeenQuery) -> Page[Face]:
         async with self.ctx.db.acquire() as conn:
             return await records.list_faces(conn, q)
 
-    async def get_face(self, req: ById) -> dict[str, Any]:
+    async def get_face(self, req: ById) -> Face:
         async with self.ctx.db.acquire() as conn:
             face = await records.get_face(conn, req.id)
         if face is None:

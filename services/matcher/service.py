@@ -6,7 +6,7 @@ from services.matcher.config import load_config
 from services.matcher.face_handlers import FaceHandlers
 from services.matcher.handlers import GalleryHandlers
 from services.matcher.replica import Replica
-from services.matcher.stats import metrics_text, stats_data
+from services.matcher.stats import metrics_text
 from shared import subjects
 from shared.bus import Empty
 from shared.messages import matcher as api
@@ -28,7 +28,7 @@ async def setup(ctx: ServiceContext) -> None:
     await ctx.bus.ensure_event_stream()
     replica = Replica(ctx, load_config())
     await replica.start()
-    ctx.extra_stats["index"] = lambda: stats_data(replica.stats())
+    ctx.extra_stats["index"] = replica.stats
     ctx.metrics.append(lambda: metrics_text(replica.stats()))
     h = GalleryHandlers(ctx, replica)
     add = ctx.host.add

@@ -1,19 +1,9 @@
-"""The replica's figures as Prometheus text (its own /metrics on FACEGATE_HEALTH_PORT) and as
-plain data for `$SRV.STATS`."""
+"""The replica's figures as Prometheus text (its own /metrics on FACEGATE_HEALTH_PORT); the
+`IndexStats` Struct itself is its `$SRV.STATS` data."""
 
 from __future__ import annotations
 
-from typing import Any
-
-import msgspec
-
 from shared.messages.matcher import IndexStats
-
-
-def stats_data(stats: IndexStats) -> dict[str, Any]:
-    """The figures as JSON-ready data for `$SRV.STATS` (ctx.extra_stats)."""
-    data: dict[str, Any] = msgspec.to_builtins(stats)
-    return data
 
 
 def metrics_text(stats: IndexStats) -> str:

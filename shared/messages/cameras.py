@@ -136,7 +136,6 @@ class ObjectTypesForDetection(msgspec.Struct, frozen=True, rename="camel"):
     detect_knife: bool = False
 
 
-
 class ObjectDetectorConfig(msgspec.Struct, frozen=True, rename="camel"):
     min_object_size: Size
     max_object_size: Size
@@ -372,3 +371,15 @@ class CameraStatus(msgspec.Struct, frozen=True, rename="camel"):
     frames_analysed: int = 0
     frames_failed: int = 0
     analysis_ms: float = 0.0
+
+
+class StreamCounters(msgspec.Struct, frozen=True):
+    """One camera's counters on the replica streaming it: camera_ingest's `$SRV.STATS` data
+    (`cameras`, by camera id)."""
+
+    state: CameraState
+    decoded: int
+    sampled: int
+    dropped: int
+    analysed: int
+    failed: int

@@ -12,8 +12,6 @@ import msgspec
 from shared.blobs import Blob
 from shared.messages.common import PageQuery
 
-# Subjects of camera_ingest's "seen" API (to move into shared/subjects.py with the next merge).
-
 FrameState = Literal["New", "Processing", "Processed", "Error"]
 ImageSide = Annotated[int, msgspec.Meta(ge=1, le=16384)]
 

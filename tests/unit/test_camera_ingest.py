@@ -16,8 +16,9 @@ from services.camera_ingest import decoder
 from services.camera_ingest.config import new_camera, updated_camera
 from services.camera_ingest.decoder import NoAnswer, NoVideo, Sampler, classify, decode_once, redact
 from services.camera_ingest.leases import preferred_owner
+from services.camera_ingest.scheduler import camera_enabled
 from services.camera_ingest.settings import IngestSettings, load_ingest_settings
-from shared.messages.cameras import CameraCreateRequest, CameraUpdateRequest
+from shared.messages.cameras import CameraCreateRequest, CameraEvent, CameraUpdateRequest
 
 
 def test_sampler_takes_one_frame_per_interval_of_stream_time() -> None:
@@ -73,6 +74,15 @@ def test_update_keeps_what_it_leaves_out_and_merges_nested_objects() -> None:
     assert updated.service_name == "svc"
     assert updated.spoof_detector_config.external_score_threshold == 3
     assert updated.spoof_detector_config.distant_liveness_score_threshold == 90
+
+
+def test_a_camera_event_wakes_the_scheduler_to_stop_only_a_disabled_camera() -> None:
+    created = new_camera(uuid.uuid4(), CameraCreateRequest(name="a", source="rtsp://x", enabled=False))
+    assert not camera_enabled(msgspec.json.encode(CameraEvent(str(created.id), created)))
+    enabled = msgspec.structs.replace(created, enabled=True)
+    assert camera_enabled(msgspec.json.encode(CameraEvent(str(created.id), enabled)))
+    assert camera_enabled(msgspec.json.encode(CameraEvent(str(created.id))))  # deleted: no camera
+    assert camera_enabled(b"not json")  # unreadable: assume it is
 
 
 def test_bad_ingest_settings_exit_with_a_message() -> None:
