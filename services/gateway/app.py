@@ -4,15 +4,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
-from pathlib import Path
 
-import swagger_ui
-from litestar import Litestar, MediaType, get
+from litestar import Litestar, get
 from litestar.datastructures import State
 from litestar.di import Provide
-from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin, YamlRenderPlugin
-from litestar.openapi.spec import Tag
 from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
 
@@ -21,18 +16,14 @@ from services.gateway.freshness import GalleryFreshness
 from services.gateway.identification import CONTROLLERS as IDENTIFICATION_CONTROLLERS
 from services.gateway.members import WatchlistMemberController
 from services.gateway.metrics import Metrics, metrics_middleware
+from services.gateway.openapi import ASSETS_PATH, SWAGGER_ASSETS, openapi_config
 from services.gateway.problems import EXCEPTION_HANDLERS
 from services.gateway.seen import SEEN_CONTROLLERS
 from services.gateway.setup import SetupController
-from services.gateway.system import FACEGATE_TAG, HealthController, VersionController
+from services.gateway.system import HealthController, VersionController
 from services.gateway.watchlists import WatchlistController
 from shared.bus import Bus
 from shared.settings import Settings
-from shared.version import VERSION
-
-# Swagger UI's files ship inside the swagger-ui-py wheel: the UI works without internet.
-SWAGGER_ASSETS = Path(swagger_ui.__file__).parent / "static"
-ASSETS_PATH = "/swagger-assets"
 
 CONTROLLERS = [
     WatchlistController,
@@ -50,30 +41,6 @@ CONTROLLERS = [
 async def root() -> Redirect:
     """SmartFace shows Swagger UI at the root of its port and at /swagger/index.html."""
     return Redirect("/swagger")
-
-
-def openapi_config() -> OpenAPIConfig:
-    return OpenAPIConfig(
-        title="Facegate API",
-        version=VERSION,
-        description="Face identification with the SmartFace Platform REST API. "
-        f"Operations tagged '{FACEGATE_TAG}' are Facegate's additions.",
-        tags=[Tag(name=FACEGATE_TAG, description="Facegate's additions to the SmartFace API")],
-        path="/swagger",
-        render_plugins=[
-            SwaggerRenderPlugin(
-                path="/",
-                js_url=f"{ASSETS_PATH}/swagger-ui-bundle.js",
-                css_url=f"{ASSETS_PATH}/swagger-ui.css",
-                standalone_preset_js_url=f"{ASSETS_PATH}/swagger-ui-standalone-preset.js",
-                favicon=f"<link rel='icon' type='image/png' href='{ASSETS_PATH}/favicon-32x32.png'>",
-            ),
-            JsonRenderPlugin(path="/openapi.json"),
-            # SmartFace's path, with the media type Swashbuckle serves it with.
-            JsonRenderPlugin(path="/v1/swagger.json", media_type=MediaType.JSON),
-            YamlRenderPlugin(path="/openapi.yaml"),
-        ],
-    )
 
 
 def create_app(settings: Settings, bus: Bus | None = None) -> Litestar:

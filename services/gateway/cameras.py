@@ -7,7 +7,7 @@ from typing import Annotated
 from litestar import Controller, delete, get, post, put
 from litestar.params import Parameter
 
-from services.gateway.compatibility import FACEGATE_TAG
+from services.gateway.openapi import FACEGATE_TAG
 from services.gateway.problems import responses
 from shared import subjects
 from shared.bus import Bus, Empty

@@ -23,12 +23,13 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from services.gateway.openapi import FACEGATE_TAG
+
 Operation = tuple[str, str]
 
 ROOT = Path(__file__).resolve().parents[2]
 SMARTFACE_OPENAPI = ROOT.parent / "shared" / "design" / "smartface-openapi.json"
 TABLE = ROOT / "docs" / "compatibility.md"
-FACEGATE_TAG = "Facegate"  # marks Facegate's additions to the SmartFace API
 HTTP_METHODS = ("get", "put", "post", "delete", "patch")
 
 IMPLEMENTED: frozenset[Operation] = frozenset(

@@ -9,7 +9,7 @@ from typing import Any
 from litestar import Controller, Request, get, post
 
 from services.gateway import pipeline
-from services.gateway.compatibility import FACEGATE_TAG
+from services.gateway.openapi import FACEGATE_TAG
 from services.gateway.paging import Ascending, PageNumber, PageSize, ShowTotalCount, page_links, page_query
 from services.gateway.params import EntityId
 from services.gateway.problems import responses

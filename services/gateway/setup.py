@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from litestar import Controller, get, put
 
-from services.gateway.compatibility import FACEGATE_TAG
+from services.gateway.openapi import FACEGATE_TAG
 from services.gateway.problems import responses
 from shared import subjects
 from shared.bus import Bus, Empty

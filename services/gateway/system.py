@@ -8,8 +8,8 @@ from pathlib import Path
 from litestar import Controller, MediaType, Response, get
 from litestar.datastructures import State
 
-from services.gateway.compatibility import FACEGATE_TAG
 from services.gateway.metrics import Metrics
+from services.gateway.openapi import FACEGATE_TAG
 from services.gateway.problems import responses
 from shared import subjects
 from shared.bus import Bus, Empty
@@ -59,4 +59,3 @@ class HealthController(Controller):
         """Prometheus text: requests and latency per route and status."""
         metrics: Metrics = state.metrics
         return metrics.render()
-

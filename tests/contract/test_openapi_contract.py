@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 
 from services.gateway.compatibility import (
-    FACEGATE_TAG,
     IMPLEMENTED,
     OUT_OF_SCOPE,
     PLANNED,
@@ -20,6 +19,7 @@ from services.gateway.compatibility import (
     served_document,
     status,
 )
+from services.gateway.openapi import FACEGATE_TAG
 from tests.contract.openapi_contract import (
     additions_smartface_has,
     compare_operation,

@@ -1,0 +1,45 @@
+"""The OpenAPI document's settings: the tag of Facegate's additions, and where the document and
+an offline Swagger UI are served. Controllers import the tag from here; app.py the config."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import swagger_ui
+from litestar import MediaType
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin, YamlRenderPlugin
+from litestar.openapi.spec import Tag
+
+from shared.version import VERSION
+
+FACEGATE_TAG = "Facegate"  # marks Facegate's additions to the SmartFace API
+
+# Swagger UI's files ship inside the swagger-ui-py wheel: the UI works without internet.
+SWAGGER_ASSETS = Path(swagger_ui.__file__).parent / "static"
+ASSETS_PATH = "/swagger-assets"
+
+
+def openapi_config() -> OpenAPIConfig:
+    """The served document (SmartFace's paths among them) and Swagger UI at /swagger."""
+    return OpenAPIConfig(
+        title="Facegate API",
+        version=VERSION,
+        description="Face identification with the SmartFace Platform REST API. "
+        f"Operations tagged '{FACEGATE_TAG}' are Facegate's additions.",
+        tags=[Tag(name=FACEGATE_TAG, description="Facegate's additions to the SmartFace API")],
+        path="/swagger",
+        render_plugins=[
+            SwaggerRenderPlugin(
+                path="/",
+                js_url=f"{ASSETS_PATH}/swagger-ui-bundle.js",
+                css_url=f"{ASSETS_PATH}/swagger-ui.css",
+                standalone_preset_js_url=f"{ASSETS_PATH}/swagger-ui-standalone-preset.js",
+                favicon=f"<link rel='icon' type='image/png' href='{ASSETS_PATH}/favicon-32x32.png'>",
+            ),
+            JsonRenderPlugin(path="/openapi.json"),
+            # SmartFace's path, with the media type Swashbuckle serves it with.
+            JsonRenderPlugin(path="/v1/swagger.json", media_type=MediaType.JSON),
+            YamlRenderPlugin(path="/openapi.yaml"),
+        ],
+    )
