@@ -2,11 +2,13 @@
 
 Requests: `facegate.rpc.<service>.<noun>.<verb>`, served by a queue group named after the
 service so that its replicas share the load. Events: `facegate.evt.<entity>.<past-verb>.<id>`
-on the JetStream stream `EVENTS_STREAM_SUBJECTS`; the id comes last so that `...match.*`
-filters by camera.
+on the JetStream stream `EVENTS_STREAM_SUBJECTS`, one `Event` constant per kind (its `subject(id)`
+to publish, its `filter` to subscribe); the id comes last so that `...match.*` filters by camera.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 RPC_PREFIX = "facegate.rpc"
 EVT_PREFIX = "facegate.evt"
@@ -20,14 +22,40 @@ def rpc(service: str, noun: str, verb: str) -> str:
     return f"{RPC_PREFIX}.{service}.{noun}.{verb}"
 
 
-def event(entity: str, past_verb: str, entity_id: str) -> str:
-    """Subject of an event about one entity; ids never contain dots (GUIDs or caller ids)."""
-    return f"{EVT_PREFIX}.{entity}.{past_verb}.{token(entity_id)}"
+@dataclass(frozen=True)
+class Event:
+    """A kind of event: its subjects are `facegate.evt.<entity>.<past_verb>.<id>`."""
+
+    entity: str
+    past_verb: str
+
+    def subject(self, entity_id: str) -> str:
+        """The subject of this event about one entity; ids never contain dots (GUIDs or caller
+        ids made safe by `token`)."""
+        return f"{EVT_PREFIX}.{self.entity}.{self.past_verb}.{token(entity_id)}"
+
+    @property
+    def filter(self) -> str:
+        """Wildcard subject matching this event about any entity."""
+        return f"{EVT_PREFIX}.{self.entity}.{self.past_verb}.*"
+
+    def matches(self, subject: str) -> bool:
+        """Whether `subject` is one of this event's."""
+        return subject.rpartition(".")[0] == f"{EVT_PREFIX}.{self.entity}.{self.past_verb}"
+
+    def address(self, parameter: str) -> str:
+        """The subject with `{parameter}` in place of the id (AsyncAPI channel addresses)."""
+        return f"{EVT_PREFIX}.{self.entity}.{self.past_verb}.{{{parameter}}}"
 
 
-def event_filter(entity: str, past_verb: str = "*") -> str:
-    """Wildcard subject matching all events of an entity (and verb)."""
-    return f"{EVT_PREFIX}.{entity}.{past_verb}.*"
+def event_id(subject: str) -> str:
+    """The id an event's subject ends with."""
+    return subject.rpartition(".")[2]
+
+
+def _entity_filter(entity: str) -> str:
+    """Wildcard subject matching every event about an entity, whatever the verb."""
+    return f"{EVT_PREFIX}.{entity}.*.*"
 
 
 def token(value: str) -> str:
@@ -82,18 +110,50 @@ SEEN_TRACKLET_DELETE = rpc("camera_ingest", "tracklet", "delete")
 SEEN_IMAGE_GET = rpc("camera_ingest", "image", "get")
 IMAGE_STORAGE_GET = rpc("camera_ingest", "image_storage", "get")
 IMAGE_STORAGE_SET = rpc("camera_ingest", "image_storage", "set")
-# After the image storage setting changed; every camera_ingest replica switches at once.
-IMAGE_STORAGE_CHANGED = event("setup", "changed", "image_storage")
 
 # Detector and extractor: faces in an image, then templates and attributes of their crops.
 DETECTOR_DETECT = rpc("detector", "faces", "detect")
 EXTRACTOR_EXTRACT = rpc("extractor", "faces", "extract")
 EXTRACTOR_MODEL = rpc("extractor", "model", "info")
 
+# --- Events: one `Event` constant per kind (entity and verb are written here only). ---
+
 # Events of the gallery, for the other services and outside subscribers.
-WATCHLIST_EVENTS = ("created", "updated", "deleted")
-MEMBER_EVENTS = ("created", "updated", "deleted", "linked", "unlinked")
+WATCHLIST_CREATED = Event("watchlist", "created")
+WATCHLIST_UPDATED = Event("watchlist", "updated")
+WATCHLIST_DELETED = Event("watchlist", "deleted")
+WATCHLIST_EVENTS = (WATCHLIST_CREATED, WATCHLIST_UPDATED, WATCHLIST_DELETED)
+WATCHLIST_EVENTS_FILTER = _entity_filter("watchlist")
+MEMBER_CREATED = Event("member", "created")
+MEMBER_UPDATED = Event("member", "updated")
+MEMBER_DELETED = Event("member", "deleted")
+MEMBER_LINKED = Event("member", "linked")
+MEMBER_UNLINKED = Event("member", "unlinked")
+MEMBER_EVENTS = (MEMBER_CREATED, MEMBER_UPDATED, MEMBER_DELETED, MEMBER_LINKED, MEMBER_UNLINKED)
+MEMBER_EVENTS_FILTER = _entity_filter("member")
 
 # After every committed gallery change; matcher replicas replay the change log up to its `seq`.
-GALLERY_CHANGED = event("gallery", "changed", "templates")
-GALLERY_CHANGED_FILTER = event_filter("gallery", "changed")
+GALLERY_CHANGES = Event("gallery", "changed")
+GALLERY_CHANGED = GALLERY_CHANGES.subject("templates")
+GALLERY_CHANGED_FILTER = GALLERY_CHANGES.filter
+
+# Events of cameras, for every camera_ingest replica's scheduler (created, updated, deleted start
+# or stop a stream at once) and for outside subscribers; the camera id last.
+CAMERA_CREATED = Event("camera", "created")
+CAMERA_UPDATED = Event("camera", "updated")
+CAMERA_DELETED = Event("camera", "deleted")
+CAMERA_CHANGES = (CAMERA_CREATED, CAMERA_UPDATED, CAMERA_DELETED)
+CAMERA_STATUS_CHANGED = Event("camera", "status")
+
+# What cameras saw, as SmartFace announces it (shared/messages/events.py adds its topics).
+FACE_CREATED = Event("face", "created")
+FACE_EXTRACTED = Event("face", "extracted")
+MATCH_FOUND = Event("match", "found")
+MATCH_MISSED = Event("match", "missed")
+MATCH_STORED = Event("match", "stored")
+LIVENESS_RESULT = Event("liveness", "result")
+TRACKLET_COMPLETED = Event("tracklet", "completed")
+
+# After the image storage setting changed; every camera_ingest replica switches at once.
+SETUP_CHANGES = Event("setup", "changed")
+IMAGE_STORAGE_CHANGED = SETUP_CHANGES.subject("image_storage")

@@ -114,8 +114,8 @@ class Directory:
         async def forget(_msg: Msg) -> None:
             self._cache.clear()
 
-        for entity in ("member", "watchlist"):
-            await self.bus.nc.subscribe(subjects.event_filter(entity), cb=forget)
+        for events in (subjects.MEMBER_EVENTS_FILTER, subjects.WATCHLIST_EVENTS_FILTER):
+            await self.bus.nc.subscribe(events, cb=forget)
 
     async def _get(self, subject: str, key: str, kind: type[object]) -> object | None:
         now = time.monotonic()

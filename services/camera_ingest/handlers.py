@@ -24,17 +24,17 @@ class CameraHandlers:
     ctx: ServiceContext
     board: StatusBoard
 
-    async def _event(self, verb: str, camera_id: str, camera: Camera | None) -> None:
+    async def _event(self, event: subjects.Event, camera_id: str, camera: Camera | None) -> None:
         # Every replica's scheduler listens: this is what starts or stops the stream at once.
         # Outside subscribers read it too: the source's credentials stay out.
         shown = msgspec.structs.replace(camera, source=redact(camera.source)) if camera is not None else None
-        await self.ctx.bus.publish_event(subjects.event("camera", verb, camera_id), CameraEvent(camera_id, shown))
+        await self.ctx.bus.publish_event(event.subject(camera_id), CameraEvent(camera_id, shown))
 
     async def create(self, req: CameraCreateRequest) -> Camera:
         camera = new_camera(uuid.uuid4(), req)
         async with self.ctx.db.acquire() as conn:
             camera = await cameras.insert(conn, camera, assign_port=req.mpe_g1_preview_port is None)
-        await self._event("created", str(camera.id), camera)
+        await self._event(subjects.CAMERA_CREATED, str(camera.id), camera)
         return camera
 
     async def update(self, req: CameraUpdateRequest) -> Camera:
@@ -45,7 +45,7 @@ class CameraHandlers:
             camera = await cameras.update(conn, updated_camera(stored, req))
         if camera is None:  # deleted between the two statements
             raise NotFound(f"Camera '{req.id}' does not exist.")
-        await self._event("updated", str(camera.id), camera)
+        await self._event(subjects.CAMERA_UPDATED, str(camera.id), camera)
         return camera
 
     async def get(self, req: ById) -> Camera:
@@ -63,7 +63,7 @@ class CameraHandlers:
         async with self.ctx.db.acquire() as conn:
             if not await cameras.delete(conn, req.id):
                 raise NotFound(f"Camera '{req.id}' does not exist.")
-        await self._event("deleted", req.id, None)
+        await self._event(subjects.CAMERA_DELETED, req.id, None)
 
     async def status(self, req: ById) -> CameraStatus:
         camera = await self.get(req)

@@ -24,7 +24,7 @@ from services.camera_ingest.runner import StreamRunner
 from services.camera_ingest.settings import IngestSettings
 from services.camera_ingest.status import StatusBoard
 from shared import subjects
-from shared.messages.cameras import CAMERA_EVENTS, CameraEvent, StreamCounters
+from shared.messages.cameras import CameraEvent, StreamCounters
 from shared.runtime import ServiceContext
 
 log = logging.getLogger(__name__)
@@ -56,17 +56,17 @@ class Scheduler:
         self._later: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
-        for verb in CAMERA_EVENTS:
-            await self.ctx.bus.nc.subscribe(subjects.event_filter("camera", verb), cb=self._on_event)
+        for event in subjects.CAMERA_CHANGES:
+            await self.ctx.bus.nc.subscribe(event.filter, cb=self._on_event)
         self._tasks = [asyncio.create_task(self._loop())]
         self.ctx.on_shutdown.append(self.shutdown)
 
     async def _on_event(self, msg: Msg) -> None:
         self._wake.set()
-        verb, camera_id = msg.subject.split(".")[-2:]
-        if verb == "deleted" or (verb == "updated" and not camera_enabled(msg.data)):
+        deleted = subjects.CAMERA_DELETED.matches(msg.subject)
+        if deleted or (subjects.CAMERA_UPDATED.matches(msg.subject) and not camera_enabled(msg.data)):
             # Its owner ends its tracklets as it stops; if that owner is dead, nobody would.
-            task = asyncio.create_task(self._abandoned(camera_id))
+            task = asyncio.create_task(self._abandoned(subjects.event_id(msg.subject)))
             self._later.add(task)
             task.add_done_callback(self._later.discard)
 

@@ -101,7 +101,7 @@ class SaveStrategy:
         return cls(first=first, best="best" in t or not (first or every), every=every)
 
 
-async def publish_camera_event(bus: Bus, kind: tuple[str, str, str], camera_id: str, payload: msgspec.Struct) -> None:
+async def publish_camera_event(bus: Bus, kind: ev.CameraEventKind, camera_id: str, payload: msgspec.Struct) -> None:
     """One camera event of `kind` (ev.FACE_CREATED...) on its subject, with its SmartFace topic."""
     await bus.publish_event(ev.subject(kind, camera_id), payload, headers=ev.headers(kind))
 
@@ -319,7 +319,7 @@ class CameraSession:
                                  state.last_ms, *stamps),
         )  # fmt: skip
 
-    async def publish(self, kind: tuple[str, str, str], payload: msgspec.Struct) -> None:
+    async def publish(self, kind: ev.CameraEventKind, payload: msgspec.Struct) -> None:
         await publish_camera_event(self.ctx.bus, kind, self.camera_id, payload)
 
     # --- without frames ---

@@ -14,7 +14,7 @@ import redis.asyncio as aioredis
 
 from shared import subjects
 from shared.bus import Bus
-from shared.messages.cameras import CAMERA_STATUS_EVENT, CameraState, CameraStatus
+from shared.messages.cameras import CameraState, CameraStatus
 
 KEY = "facegate:camera_ingest:status:"
 
@@ -29,7 +29,7 @@ class StatusBoard:
         """Store the status; announce it when the state (or its reason) changed."""
         await self.redis.set(KEY + status.camera_id, msgspec.json.encode(status), px=self.ttl_ms)
         if changed:
-            await self.bus.publish_event(subjects.event("camera", CAMERA_STATUS_EVENT, status.camera_id), status)
+            await self.bus.publish_event(subjects.CAMERA_STATUS_CHANGED.subject(status.camera_id), status)
 
     async def read(self, camera_id: str) -> CameraStatus | None:
         raw = await self.redis.get(KEY + camera_id)

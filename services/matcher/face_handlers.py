@@ -94,7 +94,7 @@ class FaceHandlers:
             seq = await log_position(conn)
         await self.replica.announce(seq)
         await self.ctx.bus.publish_event(
-            subjects.event("member", "created", member_id),
+            subjects.MEMBER_CREATED.subject(member_id),
             MemberEvent(id=member_id, member=member, watchlist_ids=wl_ids),
         )
         return RegisterMemberReply(member=member, watchlists=linked, faces=stored, seq=seq)

@@ -50,16 +50,18 @@ class GalleryHandlers:
         await self.replica.announce(seq)
         return ChangeAck(seq=seq)
 
-    async def _watchlist_event(self, verb: str, wl_id: str, wl: Watchlist | None) -> None:
-        await self.ctx.bus.publish_event(
-            subjects.event("watchlist", verb, wl_id), WatchlistEvent(id=wl_id, watchlist=wl)
-        )
+    async def _watchlist_event(self, event: subjects.Event, wl_id: str, wl: Watchlist | None) -> None:
+        await self.ctx.bus.publish_event(event.subject(wl_id), WatchlistEvent(id=wl_id, watchlist=wl))
 
     async def _member_event(
-        self, verb: str, member_id: str, member: WatchlistMember | None = None, watchlist_ids: list[str] | None = None
+        self,
+        event: subjects.Event,
+        member_id: str,
+        member: WatchlistMember | None = None,
+        watchlist_ids: list[str] | None = None,
     ) -> None:
         await self.ctx.bus.publish_event(
-            subjects.event("member", verb, member_id),
+            event.subject(member_id),
             MemberEvent(id=member_id, member=member, watchlist_ids=watchlist_ids or []),
         )
 
@@ -69,7 +71,7 @@ class GalleryHandlers:
             wl = await watchlists.create(conn, req)
             seq = await log_position(conn)
         await self._announce(seq)
-        await self._watchlist_event("created", wl.id, wl)
+        await self._watchlist_event(subjects.WATCHLIST_CREATED, wl.id, wl)
         return wl
 
     async def upsert_watchlist(self, req: WatchlistUpsertRequest) -> Watchlist:
@@ -78,7 +80,7 @@ class GalleryHandlers:
             wl, created = await watchlists.upsert(conn, req)
             seq = await log_position(conn)
         await self._announce(seq)
-        await self._watchlist_event("created" if created else "updated", wl.id, wl)
+        await self._watchlist_event(subjects.WATCHLIST_CREATED if created else subjects.WATCHLIST_UPDATED, wl.id, wl)
         return wl
 
     async def get_watchlist(self, req: ById) -> Watchlist:
@@ -98,7 +100,7 @@ class GalleryHandlers:
             if not await watchlists.delete(conn, req.id):
                 raise NotFound(f"Watchlist '{req.id}' does not exist.")
             seq = await log_position(conn)
-        await self._watchlist_event("deleted", req.id, None)
+        await self._watchlist_event(subjects.WATCHLIST_DELETED, req.id, None)
         return await self._announce(seq)
 
     async def watchlist_members(self, req: WatchlistMembersQuery) -> Page[WatchlistMember]:
@@ -120,13 +122,13 @@ class GalleryHandlers:
             member = await members.insert(conn, as_upsert.id, as_upsert)
         if member is None:  # pragma: no cover - a fresh GUID does not collide
             raise Conflict(f"Watchlist member '{as_upsert.id}' already exists.")
-        await self._member_event("created", member.id, member)
+        await self._member_event(subjects.MEMBER_CREATED, member.id, member)
         return member
 
     async def upsert_member(self, req: WatchlistMemberUpsertRequest) -> WatchlistMember:
         async with self.ctx.db.acquire() as conn:
             member, created = await members.upsert(conn, req)
-        await self._member_event("created" if created else "updated", member.id, member)
+        await self._member_event(subjects.MEMBER_CREATED if created else subjects.MEMBER_UPDATED, member.id, member)
         return member
 
     async def get_member(self, req: ById) -> WatchlistMember:
@@ -147,7 +149,7 @@ class GalleryHandlers:
             seq = await log_position(conn)
         if was_in is None:
             raise NotFound(f"Watchlist member '{req.id}' does not exist.")
-        await self._member_event("deleted", req.id, watchlist_ids=was_in)
+        await self._member_event(subjects.MEMBER_DELETED, req.id, watchlist_ids=was_in)
         return await self._announce(seq)
 
     async def _check_link(self, conn: asyncpg.Connection, req: WatchlistMembersLinkRequest) -> list[str]:
@@ -166,7 +168,7 @@ class GalleryHandlers:
             changed = await members.link(conn, req.watchlist_id, ids)
             seq = await log_position(conn)
         for member_id in changed:
-            await self._member_event("linked", member_id, watchlist_ids=[req.watchlist_id])
+            await self._member_event(subjects.MEMBER_LINKED, member_id, watchlist_ids=[req.watchlist_id])
         return await self._announce(seq)
 
     async def unlink(self, req: WatchlistMembersLinkRequest) -> ChangeAck:
@@ -176,7 +178,7 @@ class GalleryHandlers:
             changed = await members.unlink(conn, req.watchlist_id, ids)
             seq = await log_position(conn)
         for member_id in changed:
-            await self._member_event("unlinked", member_id, watchlist_ids=[req.watchlist_id])
+            await self._member_event(subjects.MEMBER_UNLINKED, member_id, watchlist_ids=[req.watchlist_id])
         return await self._announce(seq)
 
     async def database_version(self, _req: Empty) -> DatabaseVersion:

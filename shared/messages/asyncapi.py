@@ -16,6 +16,7 @@ from typing import Any
 import msgspec
 import yaml
 
+from shared import subjects
 from shared.messages import events as ev
 from shared.messages.cameras import CameraEvent, CameraStatus
 from shared.messages.gallery import MemberEvent, WatchlistEvent
@@ -35,9 +36,8 @@ class Channel:
     topic: str | None = None  # SmartFace's topic (the SmartFace-Topic header)
 
 
-def _camera(kind: tuple[str, str, str], name: str, payload: type[msgspec.Struct], summary: str) -> Channel:
-    entity, verb, topic = kind
-    return Channel(name, f"facegate.evt.{entity}.{verb}.{{cameraId}}", "cameraId", payload, summary, topic)
+def _camera(kind: ev.CameraEventKind, name: str, payload: type[msgspec.Struct], summary: str) -> Channel:
+    return Channel(name, kind.event.address("cameraId"), "cameraId", payload, summary, kind.topic)
 
 
 CHANNELS = [
@@ -58,24 +58,24 @@ CHANNELS = [
             "spoofDetectorResourceIds ask for distant or nearby liveness; thresholds from its spoofDetectorConfig."),
     _camera(ev.TRACKLET_COMPLETED, "trackletCompleted", ev.TrackletCompletedNotification,
             "No face of the tracklet was seen for the tracklet timeout (or the stream stopped)."),
-    Channel("cameraStatus", "facegate.evt.camera.status.{cameraId}", "cameraId", CameraStatus,
+    Channel("cameraStatus", subjects.CAMERA_STATUS_CHANGED.address("cameraId"), "cameraId", CameraStatus,
             "Facegate: a camera's stream changed state (online, offline, error...) with the reason."),
     *(
-        Channel(f"camera{verb.capitalize()}", f"facegate.evt.camera.{verb}.{{cameraId}}", "cameraId", CameraEvent,
-                f"Facegate: a camera was {verb} (camera is null on delete).")
-        for verb in ("created", "updated", "deleted")
+        Channel(f"camera{e.past_verb.capitalize()}", e.address("cameraId"), "cameraId", CameraEvent,
+                f"Facegate: a camera was {e.past_verb} (camera is null on delete).")
+        for e in subjects.CAMERA_CHANGES
     ),
     *(
-        Channel(f"watchlist{verb.capitalize()}", f"facegate.evt.watchlist.{verb}.{{watchlistId}}", "watchlistId",
-                WatchlistEvent, f"Facegate: a watchlist was {verb}.")
-        for verb in ("created", "updated", "deleted")
+        Channel(f"watchlist{e.past_verb.capitalize()}", e.address("watchlistId"), "watchlistId", WatchlistEvent,
+                f"Facegate: a watchlist was {e.past_verb}.")
+        for e in subjects.WATCHLIST_EVENTS
     ),
     *(
-        Channel(f"member{verb.capitalize()}", f"facegate.evt.member.{verb}.{{memberId}}", "memberId", MemberEvent,
-                f"Facegate: a watchlist member was {verb}.")
-        for verb in ("created", "updated", "deleted", "linked", "unlinked")
+        Channel(f"member{e.past_verb.capitalize()}", e.address("memberId"), "memberId", MemberEvent,
+                f"Facegate: a watchlist member was {e.past_verb}.")
+        for e in subjects.MEMBER_EVENTS
     ),
-    Channel("galleryChanged", "facegate.evt.gallery.changed.{scope}", "scope", GalleryChanged,
+    Channel("galleryChanged", subjects.GALLERY_CHANGES.address("scope"), "scope", GalleryChanged,
             "Facegate (internal): the gallery's change log reached seq; matcher replicas catch up."),
 ]  # fmt: skip
 

@@ -16,11 +16,6 @@ import msgspec
 
 from shared.messages.gallery import NO_NUL
 
-# Subjects of the camera_ingest service (to move into shared/subjects.py with the next merge).
-# Events: `created`/`updated`/`deleted` wake every replica's scheduler; `status` is for subscribers.
-CAMERA_EVENTS = ("created", "updated", "deleted")
-CAMERA_STATUS_EVENT = "status"
-
 # SmartFace's fields are .NET int32 and double; values outside those ranges are a client bug.
 Int32 = Annotated[int, msgspec.Meta(ge=-(2**31), le=2**31 - 1)]
 NonNegative = Annotated[int, msgspec.Meta(ge=0, le=2**31 - 1)]

@@ -8,6 +8,7 @@ documents them; deploy/examples/subscribe_events.py prints them.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
@@ -17,15 +18,23 @@ from shared import subjects
 
 TOPIC_HEADER = "SmartFace-Topic"
 
-# (entity, past verb) of each event and the SmartFace topic it answers to. Subjects belong in
-# shared/subjects.py (the lead's file); they are built from these in one place: `subject()`.
-FACE_CREATED = ("face", "created", "faces.insert")
-FACE_EXTRACTED = ("face", "extracted", "faces.extracted")
-MATCH_FOUND = ("match", "found", "matchResults.match")
-MATCH_MISSED = ("match", "missed", "matchResults.nomatch")
-MATCH_STORED = ("match", "stored", "matchResults.match.insert")
-LIVENESS_RESULT = ("liveness", "result", "liveness.result")
-TRACKLET_COMPLETED = ("tracklet", "completed", "tracklets.completed")
+
+@dataclass(frozen=True)
+class CameraEventKind:
+    """An event about what a camera saw: its subjects (shared/subjects.py) and the SmartFace
+    topic it answers to."""
+
+    event: subjects.Event
+    topic: str
+
+
+FACE_CREATED = CameraEventKind(subjects.FACE_CREATED, "faces.insert")
+FACE_EXTRACTED = CameraEventKind(subjects.FACE_EXTRACTED, "faces.extracted")
+MATCH_FOUND = CameraEventKind(subjects.MATCH_FOUND, "matchResults.match")
+MATCH_MISSED = CameraEventKind(subjects.MATCH_MISSED, "matchResults.nomatch")
+MATCH_STORED = CameraEventKind(subjects.MATCH_STORED, "matchResults.match.insert")
+LIVENESS_RESULT = CameraEventKind(subjects.LIVENESS_RESULT, "liveness.result")
+TRACKLET_COMPLETED = CameraEventKind(subjects.TRACKLET_COMPLETED, "tracklets.completed")
 CAMERA_EVENT_KINDS = (
     FACE_CREATED, FACE_EXTRACTED, MATCH_FOUND, MATCH_MISSED, MATCH_STORED, LIVENESS_RESULT, TRACKLET_COMPLETED,
 )  # fmt: skip
@@ -36,13 +45,14 @@ FaceMaskStatus = Literal["Unknown", "Mask", "NoMask"]
 MatchResultType = Literal["MATCH", "NO_MATCH"]
 
 
-def subject(kind: tuple[str, str, str], camera_id: str) -> str:
+def subject(kind: CameraEventKind, camera_id: str) -> str:
     """The subject of one camera's event of `kind`."""
-    return subjects.event(kind[0], kind[1], camera_id)
+    return kind.event.subject(camera_id)
 
 
-def headers(kind: tuple[str, str, str]) -> dict[str, str]:
-    return {TOPIC_HEADER: kind[2]}
+def headers(kind: CameraEventKind) -> dict[str, str]:
+    """The event's headers: its SmartFace topic."""
+    return {TOPIC_HEADER: kind.topic}
 
 
 class MemberLabel(msgspec.Struct, frozen=True, rename="camel"):
@@ -263,4 +273,3 @@ class TrackletCompletedNotification(msgspec.Struct, frozen=True, rename="camel")
     time_disappeared_relative_ms: int
     stream_id: str
     id: str
-

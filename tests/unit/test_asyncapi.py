@@ -20,10 +20,10 @@ def test_document_is_current() -> None:
 def test_every_camera_event_has_a_channel_with_its_smartface_topic() -> None:
     doc = yaml.safe_load(asyncapi.DOCUMENT.read_text())
     addresses = {c["address"]: name for name, c in doc["channels"].items()}
-    for entity, verb, topic in ev.CAMERA_EVENT_KINDS:
-        name = addresses[f"facegate.evt.{entity}.{verb}.{{cameraId}}"]
+    for kind in ev.CAMERA_EVENT_KINDS:
+        name = addresses[f"facegate.evt.{kind.event.entity}.{kind.event.past_verb}.{{cameraId}}"]
         header = doc["components"]["messages"][name]["headers"]["properties"][ev.TOPIC_HEADER]
-        assert header["const"] == topic
+        assert header["const"] == kind.topic
     match = doc["components"]["schemas"]["MatchResultNotification"]["properties"]
     assert {"watchlistMemberId", "score", "trackletId", "faceId", "streamId", "cropImage"} <= set(match)
 
@@ -62,7 +62,7 @@ def test_camera_event_payloads_have_smartfaces_fields_field_for_field(dto: str) 
     info = msgspec.inspect.type_info(SMARTFACE_DTOS[dto])
     assert isinstance(info, msgspec.inspect.StructType)
     ours = {f.encode_name: f for f in info.fields}
-    assert sorted(ours) == sorted(wanted), (set(ours) ^ set(wanted))
+    assert sorted(ours) == sorted(wanted), set(ours) ^ set(wanted)
     for name, field in ours.items():
         assert field.required, f"{dto}.{name} must always be sent (nulls are kept)"
         if wanted[name]:

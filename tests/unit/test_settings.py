@@ -24,5 +24,16 @@ def test_invalid_value_exits_with_message(capsys: pytest.CaptureFixture[str]) ->
 
 
 def test_subject_tokens_are_safe() -> None:
-    assert subjects.event("member", "created", "a.b c*>") == "facegate.evt.member.created.a_b_c__"
+    assert subjects.MEMBER_CREATED.subject("a.b c*>") == "facegate.evt.member.created.a_b_c__"
     assert subjects.WATCHLIST_GET == "facegate.rpc.matcher.watchlist.get"
+
+
+def test_event_kinds_build_filter_and_recognise_their_subjects() -> None:
+    deleted = subjects.CAMERA_DELETED.subject("c-1")
+    assert deleted == "facegate.evt.camera.deleted.c-1"
+    assert subjects.CAMERA_DELETED.filter == "facegate.evt.camera.deleted.*"
+    assert subjects.CAMERA_DELETED.matches(deleted) and not subjects.CAMERA_UPDATED.matches(deleted)
+    assert subjects.event_id(deleted) == "c-1"
+    assert subjects.MEMBER_EVENTS_FILTER == "facegate.evt.member.*.*"
+    assert subjects.MATCH_FOUND.address("cameraId") == "facegate.evt.match.found.{cameraId}"
+    assert subjects.GALLERY_CHANGED == "facegate.evt.gallery.changed.templates"
