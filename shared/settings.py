@@ -1,19 +1,24 @@
 """Settings of every Facegate process, read once from `FACEGATE_*` environment variables.
 
 One Struct for all services keeps the list of variables in one place (the README documents it
-field by field). Bad values stop the process with a clear message instead of a traceback.
+field by field); a service's own settings (`FACEGATE_CAMERA_*`, `FACEGATE_MATCHER_*`) are read by
+the same loader, `from_environment`. Bad values stop the process with a clear message instead of
+a traceback.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Mapping
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeVar
 
 import msgspec
 
 PREFIX = "FACEGATE_"
+
+S = TypeVar("S", bound=msgspec.Struct)
 
 Provider = Literal["cpu", "cuda", "gpu"]
 
@@ -50,19 +55,27 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     instance_id: str = ""
 
 
-def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
-    """Build Settings from the environment; exit with code 1 and a readable message if invalid."""
+def from_environment(kind: type[S], prefix: str, docs: str, environ: Mapping[str, str] | None = None) -> S:
+    """`kind` with each field from `<prefix><FIELD>` (empty means unset: the default); exit 1 with
+    a readable message, pointing at `docs`, when a value is invalid."""
     env = os.environ if environ is None else environ
+    known = set(kind.__struct_fields__)
+    # Unknown variables with the prefix are ignored: tools (tests, make) and the other loaders'
+    # longer prefixes (FACEGATE_CAMERA_...) share it.
     raw = {
-        key[len(PREFIX) :].lower(): value
+        name: value
         for key, value in env.items()
-        if key.startswith(PREFIX) and value != ""
+        if key.startswith(prefix) and value != "" and (name := key[len(prefix) :].lower()) in known
     }
-    known = set(Settings.__struct_fields__)
-    # Unknown FACEGATE_* variables are ignored: tools (tests, make) may set their own ones.
-    raw = {k: v for k, v in raw.items() if k in known}
     try:
-        return msgspec.convert(raw, Settings, strict=False)
+        return msgspec.convert(raw, kind, strict=False)
     except msgspec.ValidationError as exc:
-        sys.stderr.write(f"facegate: invalid configuration: {exc} (see README, Configuration)\n")
+        field = re.search(r"`\$\.(\w+)", str(exc))  # msgspec names the field: `$.<field>`
+        variable = f"{prefix}{field.group(1).upper()}" if field else f"{prefix}*"
+        sys.stderr.write(f"facegate: invalid configuration: {variable}: {exc} (see {docs})\n")
         raise SystemExit(1) from exc
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Settings from `FACEGATE_*`; exit 1 with a readable message if invalid."""
+    return from_environment(Settings, PREFIX, "README, Configuration", environ)

@@ -1,17 +1,17 @@
 """camera_ingest's own settings: `FACEGATE_CAMERA_<FIELD>` in the environment.
 
-Kept beside the service (not in shared.settings) because only camera_ingest reads them; bad
-values stop the process with a clear message, like the shared settings.
+Kept beside the service (not in shared.settings) because only camera_ingest reads them; the
+shared loader reads them (`from_environment`: bad values stop the process with a clear message).
 """
 
 from __future__ import annotations
 
-import os
-import sys
 from collections.abc import Mapping
 from typing import Annotated, Literal
 
 import msgspec
+
+from shared.settings import from_environment
 
 PREFIX = "FACEGATE_CAMERA_"
 
@@ -65,11 +65,4 @@ class IngestSettings(msgspec.Struct, frozen=True, kw_only=True):
 
 def load_ingest_settings(environ: Mapping[str, str] | None = None) -> IngestSettings:
     """IngestSettings from `FACEGATE_CAMERA_*`; exit 1 with a readable message if invalid."""
-    env = os.environ if environ is None else environ
-    raw = {k[len(PREFIX) :].lower(): v for k, v in env.items() if k.startswith(PREFIX) and v != ""}
-    raw = {k: v for k, v in raw.items() if k in IngestSettings.__struct_fields__}
-    try:
-        return msgspec.convert(raw, IngestSettings, strict=False)
-    except msgspec.ValidationError as exc:
-        sys.stderr.write(f"facegate: invalid camera_ingest configuration: {exc} (see docs/cameras.md)\n")
-        raise SystemExit(1) from exc
+    return from_environment(IngestSettings, PREFIX, "docs/cameras.md", environ)

@@ -1,18 +1,18 @@
 """Matcher settings: `FACEGATE_MATCHER_*` environment variables, read once at start.
 
-They live here rather than in `shared.settings` because only the matcher reads them; the same
-rules apply (msgspec conversion, a bad value exits 1 with a clear message). docs/matcher.md
-lists them.
+They live here rather than in `shared.settings` because only the matcher reads them; the shared
+loader reads them (`from_environment`: a bad value exits 1 with a clear message).
+docs/matcher.md lists them.
 """
 
 from __future__ import annotations
 
-import os
-import sys
 from collections.abc import Mapping
 from typing import Annotated
 
 import msgspec
+
+from shared.settings import from_environment
 
 PREFIX = "FACEGATE_MATCHER_"
 
@@ -51,12 +51,5 @@ class MatcherConfig(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def load_config(environ: Mapping[str, str] | None = None) -> MatcherConfig:
-    """Build the config from `FACEGATE_MATCHER_*`; exit 1 with a readable message if invalid."""
-    env = os.environ if environ is None else environ
-    raw = {k[len(PREFIX) :].lower(): v for k, v in env.items() if k.startswith(PREFIX) and v != ""}
-    raw = {k: v for k, v in raw.items() if k in MatcherConfig.__struct_fields__}
-    try:
-        return msgspec.convert(raw, MatcherConfig, strict=False)
-    except msgspec.ValidationError as exc:
-        sys.stderr.write(f"facegate: invalid matcher configuration: {exc} (see docs/matcher.md)\n")
-        raise SystemExit(1) from exc
+    """The config from `FACEGATE_MATCHER_*`; exit 1 with a readable message if invalid."""
+    return from_environment(MatcherConfig, PREFIX, "docs/matcher.md", environ)
