@@ -17,6 +17,7 @@ from services.gateway.identification import CONTROLLERS as IDENTIFICATION_CONTRO
 from services.gateway.members import WatchlistMemberController
 from services.gateway.metrics import Metrics, metrics_middleware
 from services.gateway.openapi import ASSETS_PATH, SWAGGER_ASSETS, openapi_config
+from services.gateway.paging import PAGING
 from services.gateway.problems import EXCEPTION_HANDLERS
 from services.gateway.seen import SEEN_CONTROLLERS
 from services.gateway.setup import SetupController
@@ -68,7 +69,7 @@ def create_app(settings: Settings, bus: Bus | None = None) -> Litestar:
             *CONTROLLERS,
             create_static_files_router(path=ASSETS_PATH, directories=[SWAGGER_ASSETS], include_in_schema=False),
         ],
-        dependencies={"bus": Provide(provide_bus)},
+        dependencies={"bus": Provide(provide_bus), "paging": PAGING},
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=openapi_config(),
         lifespan=[lifespan],

@@ -10,10 +10,11 @@ from litestar import Controller, Request, get, post
 
 from services.gateway import pipeline
 from services.gateway.openapi import FACEGATE_TAG
-from services.gateway.paging import Ascending, PageNumber, PageSize, ShowTotalCount, page_links, page_query
+from services.gateway.paging import paged
 from services.gateway.params import EntityId
 from services.gateway.problems import responses
 from shared.bus import Bus
+from shared.messages.common import PageQuery
 from shared.messages.identification import (
     AddNewFaceRequest,
     Face,
@@ -59,23 +60,11 @@ class MemberFacesController(Controller):
         id: EntityId,
         request: Request[Any, Any, Any],
         bus: Bus,
-        page_number: PageNumber = 1,
-        page_size: PageSize = 20,
-        ascending: Ascending = True,
-        show_total_count: ShowTotalCount = False,
+        paging: PageQuery,
     ) -> FacePagedCollection:
         """A member's faces, paged, by creation time."""
-        query = page_query(page_number, page_size, ascending, show_total_count)
-        page = await pipeline.list_faces(bus, id, query)
-        previous, following = page_links(request, query, page)
-        return FacePagedCollection(
-            total_items_count=page.total_items_count,
-            items=page.items,
-            page_size=query.page_size,
-            page_number=query.page_number,
-            previous_page=previous,
-            next_page=following,
-        )
+        page = await pipeline.list_faces(bus, id, paging)
+        return paged(FacePagedCollection, request, paging, page)
 
     @post("/{id:str}/RemoveFace", status_code=204, responses=responses(404, 413))
     async def remove_face(self, id: EntityId, data: FaceWatchlistMemberRemoveRequest, bus: Bus) -> None:

@@ -7,12 +7,12 @@ from typing import Any
 from litestar import Controller, Request, delete, get, post, put
 
 from services.gateway.freshness import GalleryFreshness
-from services.gateway.paging import Ascending, PageNumber, PageSize, ShowTotalCount, page_query, paged
+from services.gateway.paging import paged
 from services.gateway.params import EntityId
 from services.gateway.problems import responses
 from shared import subjects
 from shared.bus import Bus
-from shared.messages.common import ById, Page
+from shared.messages.common import ById, Page, PageQuery
 from shared.messages.gallery import (
     WatchlistMember,
     WatchlistMemberCreateRequest,
@@ -29,14 +29,11 @@ class WatchlistMemberController(Controller):
 
     @get("/", responses=responses())
     async def list_members(
-        self, request: Request[Any, Any, Any], bus: Bus,
-        page_number: PageNumber = 1, page_size: PageSize = 20, ascending: Ascending = True,
-        show_total_count: ShowTotalCount = False,
+        self, request: Request[Any, Any, Any], bus: Bus, paging: PageQuery
     ) -> WatchlistMemberPagedCollection:
         """Watchlist members, paged, by creation time."""
-        query = page_query(page_number, page_size, ascending, show_total_count)
-        page = await bus.request(subjects.MEMBER_LIST, query, Page[WatchlistMember])
-        return paged(WatchlistMemberPagedCollection, request, query, page)
+        page = await bus.request(subjects.MEMBER_LIST, paging, Page[WatchlistMember])
+        return paged(WatchlistMemberPagedCollection, request, paging, page)
 
     @post("/", status_code=201, responses=responses(413))
     async def create_member(self, data: WatchlistMemberCreateRequest, bus: Bus) -> WatchlistMember:

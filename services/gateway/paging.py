@@ -1,4 +1,8 @@
-"""SmartFace paging at the REST edge: query parameters in, paged collection with links out."""
+"""SmartFace paging at the REST edge: query parameters in, paged collection with links out.
+
+A list handler takes `paging: PageQuery`; the `paging` dependency (`PAGING`, registered on the
+app) reads the four query parameters into it, so every list documents and validates them alike.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from typing import Annotated, Any, TypeVar
 from urllib.parse import urlencode
 
 from litestar import Request
+from litestar.di import Provide
 from litestar.params import Parameter
 
 from shared.messages.common import MAX_PAGE_NUMBER, MAX_PAGE_SIZE, Page, PageQuery
@@ -32,8 +37,18 @@ QUERY_ALIASES = {
 }
 
 
-def page_query(number: int, size: int, ascending: bool, show_total: bool) -> PageQuery:
-    return PageQuery(page_number=number, page_size=size, ascending=ascending, show_total_count=show_total)
+async def page_query(
+    page_number: PageNumber = 1,
+    page_size: PageSize = 20,
+    ascending: Ascending = True,
+    show_total_count: ShowTotalCount = False,
+) -> PageQuery:
+    """The page a list request asks for, from its PageNumber, PageSize, Ascending and
+    ShowTotalCount query parameters."""
+    return PageQuery(page_number, page_size, ascending, show_total_count)
+
+
+PAGING = Provide(page_query)
 
 
 def page_links(request: Request[Any, Any, Any], query: PageQuery, page: Page[Any]) -> tuple[str | None, str | None]:

@@ -10,12 +10,12 @@ from litestar import Controller, Request, Response, delete, get
 from litestar.params import Parameter
 
 from services.gateway import faces_view
-from services.gateway.paging import Ascending, PageNumber, PageSize, ShowTotalCount, page_query, paged
+from services.gateway.paging import paged
 from services.gateway.problems import responses
 from shared import blobs, subjects
 from shared.bus import Bus, Empty
 from shared.errors import NotFound
-from shared.messages.common import ById, Page
+from shared.messages.common import ById, Page, PageQuery
 from shared.messages.identification import Face, FacePagedCollection
 from shared.messages.matcher import MemberFace
 from shared.messages.seen import (
@@ -81,10 +81,7 @@ class SeenFaceController(Controller):
         self,
         request: Request[Any, Any, Any],
         bus: Bus,
-        page_number: PageNumber = 1,
-        page_size: PageSize = 20,
-        ascending: Ascending = True,
-        show_total_count: ShowTotalCount = False,
+        paging: PageQuery,
         camera_id: CameraFilter = None,
         tracklet_id: TrackletFilter = None,
         created_from: FromFilter = None,
@@ -93,8 +90,8 @@ class SeenFaceController(Controller):
         """Faces cameras saw, paged by creation time; Facegate adds filters by camera, tracklet
         and creation time."""
         query = SeenQuery(
-            page=page_query(page_number, page_size, ascending, show_total_count), camera_id=camera_id,
-            tracklet_id=tracklet_id, created_from=as_utc(created_from), created_to=as_utc(created_to),
+            page=paging, camera_id=camera_id, tracklet_id=tracklet_id,
+            created_from=as_utc(created_from), created_to=as_utc(created_to),
         )  # fmt: skip
         return await faces_page(bus, request, query)
 
@@ -123,14 +120,10 @@ class FrameController(Controller):
         self,
         request: Request[Any, Any, Any],
         bus: Bus,
-        page_number: PageNumber = 1,
-        page_size: PageSize = 20,
-        ascending: Ascending = True,
-        show_total_count: ShowTotalCount = False,
+        paging: PageQuery,
     ) -> FramePagedCollection:
         """Frames that gave a stored face, paged by creation time."""
-        return await frames_page(bus, request, SeenQuery(page=page_query(page_number, page_size, ascending,
-                                                                         show_total_count)))  # fmt: skip
+        return await frames_page(bus, request, SeenQuery(page=paging))
 
     @get("/{id:str}", responses=responses(404))
     async def get_frame(self, id: Guid, bus: Bus) -> Frame:
@@ -152,13 +145,10 @@ class TrackletController(Controller):
         self,
         request: Request[Any, Any, Any],
         bus: Bus,
-        page_number: PageNumber = 1,
-        page_size: PageSize = 20,
-        ascending: Ascending = True,
-        show_total_count: ShowTotalCount = False,
+        paging: PageQuery,
     ) -> TrackletPagedCollection:
         """Tracklets (one per person passing a camera), paged by creation time."""
-        query = SeenQuery(page=page_query(page_number, page_size, ascending, show_total_count))
+        query = SeenQuery(page=paging)
         return await tracklets_page(bus, request, query)
 
     @get("/{id:str}", responses=responses(404))
@@ -177,14 +167,11 @@ class TrackletController(Controller):
         id: Guid,
         request: Request[Any, Any, Any],
         bus: Bus,
-        page_number: PageNumber = 1,
-        page_size: PageSize = 20,
-        ascending: Ascending = True,
-        show_total_count: ShowTotalCount = False,
+        paging: PageQuery,
     ) -> FacePagedCollection:
         """The stored faces of a tracklet (404 for an unknown tracklet)."""
         await bus.request(subjects.SEEN_TRACKLET_GET, ById(id=id), Tracklet)
-        query = SeenQuery(page=page_query(page_number, page_size, ascending, show_total_count), tracklet_id=id)
+        query = SeenQuery(page=paging, tracklet_id=id)
         return await faces_page(bus, request, query)
 
 
@@ -198,13 +185,10 @@ class CameraSeenController(Controller):
         id: Guid,
         request: Request[Any, Any, Any],
         bus: Bus,
-        page_number: PageNumber = 1,
-        page_size: PageSize = 20,
-        ascending: Ascending = True,
-        show_total_count: ShowTotalCount = False,
+        paging: PageQuery,
     ) -> TrackletPagedCollection:
         """The camera's tracklets (404 for an unknown camera)."""
-        query = SeenQuery(page=page_query(page_number, page_size, ascending, show_total_count), camera_id=id)
+        query = SeenQuery(page=paging, camera_id=id)
         return await tracklets_page(bus, request, query)
 
     @get("/{id:str}/Frames", responses=responses(404))
@@ -213,13 +197,10 @@ class CameraSeenController(Controller):
         id: Guid,
         request: Request[Any, Any, Any],
         bus: Bus,
-        page_number: PageNumber = 1,
-        page_size: PageSize = 20,
-        ascending: Ascending = True,
-        show_total_count: ShowTotalCount = False,
+        paging: PageQuery,
     ) -> FramePagedCollection:
         """The camera's stored frames (404 for an unknown camera)."""
-        query = SeenQuery(page=page_query(page_number, page_size, ascending, show_total_count), camera_id=id)
+        query = SeenQuery(page=paging, camera_id=id)
         return await frames_page(bus, request, query)
 
 

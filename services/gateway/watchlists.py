@@ -7,7 +7,7 @@ from typing import Any
 from litestar import Controller, Request, delete, get, post, put
 
 from services.gateway.freshness import GalleryFreshness
-from services.gateway.paging import Ascending, PageNumber, PageSize, ShowTotalCount, page_query, paged
+from services.gateway.paging import paged
 from services.gateway.params import EntityId
 from services.gateway.problems import responses
 from shared import subjects
@@ -31,14 +31,11 @@ class WatchlistController(Controller):
 
     @get("/", responses=responses())
     async def list_watchlists(
-        self, request: Request[Any, Any, Any], bus: Bus,
-        page_number: PageNumber = 1, page_size: PageSize = 20, ascending: Ascending = True,
-        show_total_count: ShowTotalCount = False,
+        self, request: Request[Any, Any, Any], bus: Bus, paging: PageQuery
     ) -> WatchlistPagedCollection:
         """Watchlists, paged, by creation time."""
-        query = page_query(page_number, page_size, ascending, show_total_count)
-        page = await bus.request(subjects.WATCHLIST_LIST, query, Page[Watchlist])
-        return paged(WatchlistPagedCollection, request, query, page)
+        page = await bus.request(subjects.WATCHLIST_LIST, paging, Page[Watchlist])
+        return paged(WatchlistPagedCollection, request, paging, page)
 
     @post("/", status_code=201, responses=responses(413))
     async def create_watchlist(self, data: WatchlistCreateRequest, bus: Bus) -> Watchlist:
@@ -63,16 +60,10 @@ class WatchlistController(Controller):
 
     @get("/{id:str}/WatchlistMembers", responses=responses(404))
     async def list_watchlist_members(
-        self, id: EntityId, request: Request[Any, Any, Any], bus: Bus,
-        page_number: PageNumber = 1, page_size: PageSize = 20, ascending: Ascending = True,
-        show_total_count: ShowTotalCount = False,
+        self, id: EntityId, request: Request[Any, Any, Any], bus: Bus, paging: PageQuery
     ) -> WatchlistMemberPagedCollection:
         """Members linked to one watchlist, paged."""
-        query = page_query(page_number, page_size, ascending, show_total_count)
         page = await bus.request(
-            subjects.WATCHLIST_MEMBERS, WatchlistMembersQuery(watchlist_id=id, page=query), Page[WatchlistMember]
+            subjects.WATCHLIST_MEMBERS, WatchlistMembersQuery(watchlist_id=id, page=paging), Page[WatchlistMember]
         )
-        return paged(WatchlistMemberPagedCollection, request, query, page)
-
-
-__all__ = ["PageQuery", "WatchlistController"]
+        return paged(WatchlistMemberPagedCollection, request, paging, page)
