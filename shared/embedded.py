@@ -52,6 +52,19 @@ def _wait_port(name: str, proc: subprocess.Popen[bytes], port: int, log: Path, t
         time.sleep(0.1)
 
 
+def _wait_accepting(proc: subprocess.Popen[bytes], pg_isready: Path, port: int, log: Path, timeout: float = 60) -> None:
+    """Postgres listens before it accepts connections (recovery after a kill, start-up under
+    load); a client connecting in between gets "the database system is starting up"."""
+    deadline = time.monotonic() + timeout
+    while subprocess.run([str(pg_isready), "-q", "-h", "127.0.0.1", "-p", str(port)], check=False).returncode:
+        if proc.poll() is not None:
+            tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
+            raise EmbeddedServerError(f"Postgres exited with code {proc.returncode} at start:\n{tail}")
+        if time.monotonic() > deadline:
+            raise EmbeddedServerError(f"Postgres did not accept connections within {timeout:.0f} s (log: {log})")
+        time.sleep(0.1)
+
+
 @dataclass
 class EmbeddedServers:
     """Start and stop the three servers under `root` (e.g. `var/`)."""
@@ -155,6 +168,7 @@ class EmbeddedServers:
         _chown(log, user)
         proc = self._spawn("postgres", args, log, user=user)
         _wait_port("Postgres", proc, self.postgres_port, log)
+        _wait_accepting(proc, POSTGRES_BIN_PATH / "pg_isready", self.postgres_port, log)
 
     @staticmethod
     def _postgres_alive(data: Path) -> bool:
