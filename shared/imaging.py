@@ -211,7 +211,8 @@ def _tiff_size(data: bytes) -> tuple[int, int] | None:
 
 
 def encode_jpeg(rgb: np.ndarray, quality: int = 95) -> bytes:
-    """Encode an RGB uint8 array as JPEG (face crops travel this way: a tenth of raw size)."""
+    """Encode an RGB uint8 array as JPEG (face crops and camera frames travel this way: a tenth
+    of raw size); `quality` 1..100 (a camera's imageQuality)."""
     ok, buf = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])
     if not ok:  # pragma: no cover - OpenCV encodes any uint8 RGB array
         raise ValueError("JPEG encoding failed")

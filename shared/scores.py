@@ -32,7 +32,12 @@ def score_from_similarity(similarity: float) -> int:
 
 def similarity(a: bytes, b: bytes) -> float:
     """Cosine of two templates as they travel (float32 bytes, already L2-normalised)."""
-    return float(np.frombuffer(a, np.float32) @ np.frombuffer(b, np.float32))
+    return float(np.frombuffer(a, "<f4") @ np.frombuffer(b, "<f4"))
+
+
+def score_of_templates(a: bytes, b: bytes) -> int:
+    """How alike two templates are on SmartFace's 0..100 score (Verify's confidence)."""
+    return score_from_similarity(similarity(a, b))
 
 
 def passes(similarity: float, threshold: int) -> bool:

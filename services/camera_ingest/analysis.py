@@ -1,21 +1,18 @@
-"""Every bus call of the face pipeline, in one place: detector, extractor, matcher.
-
-The detector's, extractor's and matcher's messages are young; adapting to a change of theirs
-touches this module only. A frame goes to the detector once (by reference when larger than a
-NATS message), its crops to the extractor in one batch, the templates to the matcher in one
-search over every watchlist, each with its own threshold.
+"""The camera pipeline's asks of the other workers: what the extractor computes for a camera's
+faces (the frame goes through shared.analysis, as the gateway's photos do), the templates to the
+matcher in one search over every watchlist, each with its own threshold, and the members' and
+watchlists' details for the events.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import msgspec
 from nats.aio.msg import Msg
 
-from shared import blobs, subjects
+from shared import subjects
 from shared.bus import Bus
 from shared.errors import NotFound
 from shared.messages import faces as wire
@@ -34,54 +31,6 @@ def features(distant: bool, nearby: bool) -> wire.FaceFeaturesConfig:
     if not (distant or nearby):
         return FEATURES
     return msgspec.structs.replace(FEATURES, distant_liveness=distant, nearby_liveness=nearby)
-
-
-NOT_EXTRACTED = wire.ExtractedFace()  # a face left out of this frame's extraction: no template
-
-
-class Analysed(msgspec.Struct, frozen=True):
-    detected: wire.DetectedFace
-    extracted: wire.ExtractedFace
-
-    @property
-    def was_extracted(self) -> bool:
-        """False for a face left out of extraction (templateGenerationTime not due)."""
-        return self.extracted is not NOT_EXTRACTED
-
-
-class FrameAnalysis(msgspec.Struct, frozen=True):
-    width: int
-    height: int
-    faces: list[Analysed]
-
-
-async def analyse(
-    bus: Bus,
-    jpeg: bytes,
-    detector: wire.FaceDetectorConfig,
-    features: wire.FaceFeaturesConfig = FEATURES,
-    wanted: Callable[[wire.DetectedFace], bool] | None = None,
-) -> FrameAnalysis:
-    """Detect every face of the frame and extract them (those `wanted`, default all) in one
-    batch; a face not wanted gets `NOT_EXTRACTED`."""
-    blob = await blobs.wrap(bus, jpeg)
-    try:
-        request = wire.DetectRequest(image=blob, face_detector_config=detector)
-        detected = await bus.request(subjects.DETECTOR_DETECT, request, wire.DetectResponse)
-    finally:
-        await blobs.release(bus, blob)
-    chosen = [i for i, f in enumerate(detected.faces) if wanted is None or wanted(f)]
-    extracted = [NOT_EXTRACTED] * len(detected.faces)
-    if chosen:
-        picked = [detected.faces[i] for i in chosen]
-        extract = wire.ExtractRequest(
-            crops=[f.crop for f in picked], face_features_config=features, geometry=wire.crop_geometry(picked)
-        )
-        reply = await bus.request(subjects.EXTRACTOR_EXTRACT, extract, wire.ExtractResponse)
-        for i, face in zip(chosen, reply.faces, strict=True):
-            extracted[i] = face
-    faces = [Analysed(d, e) for d, e in zip(detected.faces, extracted, strict=True)]
-    return FrameAnalysis(detected.width, detected.height, faces)
 
 
 async def search(bus: Bus, templates: list[bytes], template_model: str) -> list[list[m.Candidate]]:

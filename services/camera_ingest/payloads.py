@@ -1,5 +1,5 @@
-"""A camera face as SmartFace records and announces it: the stored `Face` fields and the event
-payloads (shared/messages/events.py). Pure functions of what the pipeline knows."""
+"""A camera face as SmartFace announces it: the event payloads (shared/messages/events.py), made
+of its stored `Face` fields (shared.face_fields) and what the pipeline knows. Pure functions."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from services.camera_ingest.analysis import Analysed
+from shared.analysis import Analysed
 from shared.messages import events as ev
 from shared.messages.gallery import Watchlist, WatchlistMember
 
@@ -35,7 +35,7 @@ class SeenFace:
     id: str
     frame: FrameRef
     analysed: Analysed
-    fields: dict[str, Any]  # the Face fields (snake_case) that are not bookkeeping
+    fields: dict[str, Any]  # the Face fields (snake_case) that are not bookkeeping: face_fields.stored_fields
     processed_at: datetime
     stored: bool = False
     created_at: datetime | None = None
@@ -50,39 +50,6 @@ class SeenFace:
     def rank(self) -> tuple[bool, int]:
         """How good a tracklet's best face it is: an extracted one first, then by quality."""
         return self.analysed.was_extracted, self.quality
-
-
-def female_probability(analysed: Analysed) -> float | None:
-    """Stored faces carry gender as a number: 0 male .. 1 female (as the gateway's faces)."""
-    e = analysed.extracted
-    if e.gender is None or e.gender_confidence is None:
-        return None
-    confidence = e.gender_confidence / 10000
-    return confidence if e.gender == "Female" else 1 - confidence
-
-
-def face_fields(analysed: Analysed, faces_on_frame: int, area_change: float) -> dict[str, Any]:
-    """SmartFace Face fields of a camera face (JSON-ready: they are stored as jsonb)."""
-    d, e = analysed.detected, analysed.extracted
-    lt, rt, lb, rb = d.crop_corners
-    marks, pose = d.landmarks, d.pose
-    return {
-        "quality": d.quality, "template_quality": e.template_quality,
-        "state": "Extracted" if analysed.was_extracted else "New", "type": "Regular",
-        "crop_left_top_x": lt.x, "crop_left_top_y": lt.y, "crop_right_top_x": rt.x, "crop_right_top_y": rt.y,
-        "crop_left_bottom_x": lb.x, "crop_left_bottom_y": lb.y,
-        "crop_right_bottom_x": rb.x, "crop_right_bottom_y": rb.y,
-        "left_eye_x": marks.left_eye.x, "left_eye_y": marks.left_eye.y,
-        "right_eye_x": marks.right_eye.x, "right_eye_y": marks.right_eye.y,
-        "age": e.age, "gender": female_probability(analysed),
-        "face_mask_confidence": float(e.face_mask_confidence) if e.face_mask_confidence is not None else None,
-        "nose_tip_confidence": None,  # no nose-tip model is shipped (docs/models.md)
-        "face_mask_status": e.face_mask_status, "face_area": d.face_area, "size": d.face_size,
-        "face_order": d.face_order, "faces_on_frame_count": faces_on_frame, "face_area_change": area_change,
-        "yaw_angle": pose.yaw, "pitch_angle": pose.pitch, "roll_angle": pose.roll,
-        "autolearn_cluster_type": None, "sharpness": float(d.sharpness), "brightness": float(d.brightness),
-        "tinted_glasses": None, "heavy_frame": None, "glass_status": None,  # no glasses model is shipped
-    }  # fmt: skip
 
 
 def _common(face: SeenFace, tracklet_id: str) -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """One camera's face pipeline: frame -> faces -> tracklets -> stored records and events.
 
-Per analysed frame: JPEG-encode it (off the loop), detect and extract (analysis.py), search the
+Per analysed frame: JPEG-encode it (off the loop), detect and extract (shared.analysis), search the
 templates in every watchlist, hand the faces to the tracker, then per tracklet keep the first
 and best face (the camera's faceSaveStrategy), count the members' votes and announce a match
 once per tracklet and member. A tracklet that ends (no face for the timeout) stores its best
@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import asyncpg
-import cv2
 import msgspec
 import numpy as np
 
@@ -30,8 +29,10 @@ from services.camera_ingest.decoder import SampledFrame
 from services.camera_ingest.identity import Hit, Identity
 from services.camera_ingest.image_store import ImageStore, Written
 from services.camera_ingest.tracker import Detection, Track, Tracker, TrackerConfig
+from shared.analysis import Analysed, analyse
 from shared.bus import Bus
-from shared.imaging import header_size
+from shared.face_fields import OnFrame, stored_fields
+from shared.imaging import encode_jpeg, header_size
 from shared.liveness import event_check, liveness_wanted, spoof_result
 from shared.messages import events as ev
 from shared.messages import faces as wire
@@ -58,13 +59,6 @@ class Tracklet:
     identity: Identity[p.SeenFace]
     keep_images: bool = True  # False once a member whose privacy forbids it was matched
     stored: bool = False
-
-
-def encode_jpeg(rgb: np.ndarray, quality: int) -> bytes:
-    ok, data = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])
-    if not ok:
-        raise ValueError("the frame could not be encoded as JPEG")
-    return data.tobytes()
 
 
 def detector_config(camera: Camera) -> wire.FaceDetectorConfig:
@@ -151,7 +145,7 @@ class CameraSession:
             # Templates less often than detection: a face the boxes follow gets one that often.
             every_s = camera.template_generation_time / 1000
             wanted = lambda d: self.tracker.template_due(at, d.box, every_s)  # noqa: E731
-        found = await analysis.analyse(self.ctx.bus, jpeg, detector_config(camera), features, wanted)
+        found = await analyse(self.ctx.bus, jpeg, detector_config(camera), features, wanted=wanted)
         with_templates = [f for f in found.faces if f.extracted.template is not None]
         model = with_templates[0].extracted.template_model if with_templates else ""
         candidates = await analysis.search(self.ctx.bus, [f.extracted.template or b"" for f in with_templates], model)
@@ -182,7 +176,7 @@ class CameraSession:
         self,
         track: Track,
         started: bool,
-        face: analysis.Analysed,
+        face: Analysed,
         ref: p.FrameRef,
         faces_on_frame: int,
         candidates: list[analysis.m.Candidate],
@@ -192,8 +186,8 @@ class CameraSession:
         state = self.tracklets.get(track.id)
         change = face.detected.face_area - state.latest.analysed.detected.face_area if state else 0.0
         seen = p.SeenFace(
-            id=str(uuid.uuid4()), frame=ref, analysed=face, fields=p.face_fields(face, faces_on_frame, change),
-            processed_at=datetime.now(UTC), spoof=spoof,
+            id=str(uuid.uuid4()), frame=ref, analysed=face, processed_at=datetime.now(UTC), spoof=spoof,
+            fields=stored_fields(face, OnFrame(faces_on_frame, change)),
         )  # fmt: skip
         if state is None:
             state = Tracklet(

@@ -1,7 +1,8 @@
 """Detection and extraction in one process, one call: for tests, benchmarks and tools.
 
-The services chain the same two steps over NATS (detector, then extractor); this runs them
-directly, through the same JPEG crops, so what it measures is what the services answer.
+The services chain the same two steps over NATS (detector, then extractor: shared.analysis);
+this runs them directly, through the same JPEG crops and the same extractor request, and
+answers the same `Analysis`, so what it measures is what the services answer.
 """
 
 from __future__ import annotations
@@ -10,15 +11,9 @@ from pathlib import Path
 
 from services.detector.engine import DEFAULT_CONFIG, Detector
 from services.extractor.engine import Extractor
+from shared.analysis import Analysis, Wanted, combine, extraction
 from shared.inference import Device
-from shared.messages.faces import (
-    DetectedFace,
-    ExtractedFace,
-    ExtractRequest,
-    FaceDetectorConfig,
-    FaceFeaturesConfig,
-    crop_geometry,
-)
+from shared.messages.faces import FaceDetectorConfig, FaceFeaturesConfig
 from shared.modelpack import ensure_models
 from shared.settings import Settings
 
@@ -42,13 +37,10 @@ class FacePipeline:
         image: bytes,
         detector_config: FaceDetectorConfig = DEFAULT_CONFIG,
         features: FaceFeaturesConfig | None = None,
-    ) -> list[tuple[DetectedFace, ExtractedFace]]:
-        """Every face of `image` (largest first) with its extracted features."""
+        wanted: Wanted | None = None,
+    ) -> Analysis:
+        """Every face of `image` (largest first) with its extracted features (those `wanted`,
+        default all), as shared.analysis.analyse answers over the bus."""
         detected = self.detector.detect(image, detector_config)
-        request = ExtractRequest(
-            crops=[f.crop for f in detected.faces],
-            face_features_config=features or FaceFeaturesConfig(),
-            geometry=crop_geometry(detected.faces),
-        )
-        extracted = self.extractor.extract(request)
-        return list(zip(detected.faces, extracted.faces, strict=True))
+        chosen, request = extraction(detected, features or FaceFeaturesConfig(), wanted)
+        return combine(detected, chosen, self.extractor.extract(request) if request is not None else None)

@@ -1,8 +1,8 @@
 """What the detector, extractor and matcher said about a face, in SmartFace's response shapes.
 
-Scales: quality, sharpness and brightness 0..10000 as the detector gives them; angles in degrees;
-`gender` is "Male"/"Female" in search, verify and detect answers, and in stored `Face` records a
-number: the probability that the face is female (0 male .. 1 female), as the README says.
+An analysed face's own fields come from shared.face_fields (the camera's faces use the same
+mapping); this module adds what only the REST answers have: stored faces with SmartFace's
+defaults, match results, liveness reasons.
 """
 
 from __future__ import annotations
@@ -11,81 +11,23 @@ from typing import Any
 
 import msgspec
 
+from shared import face_fields
+from shared.analysis import Analysed
+from shared.liveness import spoof_result
 from shared.messages import faces as wire
 from shared.messages.gallery import Watchlist, WatchlistMember
 from shared.messages.identification import (
     NO_CAMERA_RECORD,
     Face,
-    FaceAttributes,
     FaceFeaturesConfig,
     FailReason,
     LivenessSpoofCheck,
     SearchInWatchlistResponse,
     SearchResult,
+    SpoofCheckConfig,
     SpoofCheckResponse,
 )
 from shared.messages.matcher import MemberFace
-
-
-def _corners(detected: wire.DetectedFace) -> dict[str, float]:
-    lt, rt, lb, rb = detected.crop_corners
-    return {
-        "crop_left_top_x": lt.x, "crop_left_top_y": lt.y, "crop_right_top_x": rt.x, "crop_right_top_y": rt.y,
-        "crop_left_bottom_x": lb.x, "crop_left_bottom_y": lb.y,
-        "crop_right_bottom_x": rb.x, "crop_right_bottom_y": rb.y,
-    }  # fmt: skip
-
-
-def _female_probability(extracted: wire.ExtractedFace) -> float | None:
-    if extracted.gender is None or extracted.gender_confidence is None:
-        return None
-    confidence = extracted.gender_confidence / 10000
-    return confidence if extracted.gender == "Female" else 1 - confidence
-
-
-def attributes(detected: wire.DetectedFace, extracted: wire.ExtractedFace, asked: FaceFeaturesConfig) -> FaceAttributes:
-    """One detected face with the attributes `asked` for (the others null)."""
-    marks = detected.landmarks
-    pose = detected.pose
-    return FaceAttributes(
-        **_corners(detected),
-        quality=detected.quality,
-        left_eye_x=marks.left_eye.x, left_eye_y=marks.left_eye.y,
-        right_eye_x=marks.right_eye.x, right_eye_y=marks.right_eye.y,
-        age=extracted.age if asked.age else None,
-        gender=extracted.gender if asked.gender else None,
-        face_size=detected.face_size,
-        face_mask_confidence=float(extracted.face_mask_confidence)
-        if asked.face_mask and extracted.face_mask_confidence is not None else None,
-        nose_tip_confidence=None,  # no nose-tip visibility model is shipped (docs/models.md)
-        face_mask_status=extracted.face_mask_status if asked.face_mask else "Unknown",
-        sharpness=float(detected.sharpness) if asked.sharpness else None,
-        brightness=float(detected.brightness) if asked.brightness else None,
-        tinted_glasses=None, heavy_frame=None, glass_status=None,  # no glasses model is shipped
-        pitch_angle=pose.pitch if asked.pitch_angle else None,
-        yaw_angle=pose.yaw if asked.yaw_angle else None,
-        roll_angle=pose.roll if asked.roll_angle else None,
-        face_area=detected.face_area,
-        template_quality=extracted.template_quality or 0,
-        face_order=detected.face_order,
-    )  # fmt: skip
-
-
-def stored_fields(detected: wire.DetectedFace, extracted: wire.ExtractedFace) -> dict[str, Any]:
-    """What Postgres keeps about an enrolled face (the `Face` fields that are not bookkeeping)."""
-    marks, pose = detected.landmarks, detected.pose
-    return {
-        **_corners(detected),
-        "quality": detected.quality, "template_quality": extracted.template_quality,
-        "left_eye_x": marks.left_eye.x, "left_eye_y": marks.left_eye.y,
-        "right_eye_x": marks.right_eye.x, "right_eye_y": marks.right_eye.y,
-        "age": extracted.age, "gender": _female_probability(extracted),
-        "face_mask_confidence": extracted.face_mask_confidence, "face_mask_status": extracted.face_mask_status,
-        "face_area": detected.face_area, "size": detected.face_size, "face_order": detected.face_order,
-        "yaw_angle": pose.yaw, "pitch_angle": pose.pitch, "roll_angle": pose.roll,
-        "sharpness": detected.sharpness, "brightness": detected.brightness,
-    }  # fmt: skip
-
 
 _FACE_DEFAULTS: dict[str, Any] = {
     "tracklet_id": NO_CAMERA_RECORD, "template_quality": None, "state": "Extracted", "image_data_id": None,
@@ -116,14 +58,15 @@ def search_result(score: int, member: WatchlistMember, watchlist: Watchlist) -> 
 
 
 def search_response(
-    detected: wire.DetectedFace,
-    extracted: wire.ExtractedFace,
-    asked: FaceFeaturesConfig,
-    found: list[SearchResult],
-    spoof: SpoofCheckResponse,
+    face: Analysed, asked: FaceFeaturesConfig, found: list[SearchResult], spoof: SpoofCheckResponse
 ) -> SearchInWatchlistResponse:
-    base = msgspec.structs.asdict(attributes(detected, extracted, asked))
+    base = msgspec.structs.asdict(face_fields.attributes(face, asked))
     return SearchInWatchlistResponse(**base, match_results=found, spoof_check_result=spoof)
+
+
+def spoof_response(face: Analysed, config: SpoofCheckConfig, distant: bool, nearby: bool) -> SpoofCheckResponse:
+    """The spoof check of a face, with the extractor's reason where a check could not be made."""
+    return with_liveness_reasons(spoof_result(face.extracted, config, distant, nearby), face.extracted)
 
 
 def with_liveness_reasons(result: SpoofCheckResponse, extracted: wire.ExtractedFace) -> SpoofCheckResponse:

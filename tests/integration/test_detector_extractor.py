@@ -12,8 +12,7 @@ import cv2
 import numpy as np
 import pytest
 
-from services.camera_ingest import analysis
-from shared import blobs
+from shared import analysis, blobs
 from shared.bus import Bus, Empty
 from shared.cluster import ServiceProcesses
 from shared.errors import ServiceUnavailable, Unprocessable, ValidationFailed
@@ -139,8 +138,9 @@ async def test_bad_images_are_typed_errors(bus: Bus, data: bytes, error: type[Ex
 
 
 async def test_camera_frames_get_the_same_liveness_border_rule(bus: Bus) -> None:
-    """camera_ingest's analysis sends each face's geometry with its crops, so a face the frame's
-    edge cuts is not judged on a camera either: no score, the reason instead."""
+    """The analysis client (shared.analysis, camera_ingest's too) sends each face's geometry with
+    its crops, so a face the frame's edge cuts is not judged on a camera either: no score, the
+    reason instead."""
     photo = np.asarray(cv2.imread(str(FACES / "photos" / "img1.jpg")))
     whole = await detect(bus, cv2.imencode(".jpg", photo)[1].tobytes())
     corners = whole.faces[0].crop_corners

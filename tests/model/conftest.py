@@ -8,7 +8,8 @@ from collections.abc import Iterator
 import pytest
 
 from services.extractor.pipeline import FacePipeline
-from shared.messages.faces import DetectedFace, ExtractedFace, FaceDetectorConfig, FaceFeaturesConfig
+from shared.analysis import Analysed
+from shared.messages.faces import FaceDetectorConfig, FaceFeaturesConfig
 from shared.settings import Settings
 from tests.support import FACES, REPO
 
@@ -16,7 +17,7 @@ from tests.support import FACES, REPO
 ANY_SIZE = FaceDetectorConfig(min_face_size=20, max_face_size=100_000)
 ALL_FEATURES = FaceFeaturesConfig(distant_liveness=True, nearby_liveness=True)
 
-Faces = dict[str, list[tuple[DetectedFace, ExtractedFace]]]
+Faces = dict[str, list[Analysed]]
 
 
 def models_settings() -> Settings:
@@ -36,5 +37,6 @@ def pipeline() -> FacePipeline:
 def faces(pipeline: FacePipeline) -> Iterator[Faces]:
     """Every photo of the faces folder, analysed once."""
     yield {
-        p.name: pipeline.analyse(p.read_bytes(), ANY_SIZE, ALL_FEATURES) for p in sorted((FACES / "photos").iterdir())
+        p.name: pipeline.analyse(p.read_bytes(), ANY_SIZE, ALL_FEATURES).faces
+        for p in sorted((FACES / "photos").iterdir())
     }

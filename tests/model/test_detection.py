@@ -34,9 +34,9 @@ def test_all_faces_of_the_group_photos(faces: Faces) -> None:
 
 def test_faces_are_ordered_largest_first_with_sane_landmarks(faces: Faces) -> None:
     for found in faces.values():
-        sizes = [d.face_size for d, _ in found]
+        sizes = [f.detected.face_size for f in found]
         assert sizes == sorted(sizes, reverse=True)
-        for order, (d, _) in enumerate(found, start=1):
+        for order, d in enumerate((f.detected for f in found), start=1):
             assert d.face_order == order
             x0, _, x1, _ = d.box
             lm = d.landmarks
@@ -48,7 +48,7 @@ def test_faces_are_ordered_largest_first_with_sane_landmarks(faces: Faces) -> No
 
 
 def test_frontal_faces_have_small_angles(faces: Faces) -> None:
-    d, _ = faces["img1.jpg"][0]
+    d = faces["img1.jpg"][0].detected
     assert abs(d.pose.yaw) < 20 and abs(d.pose.pitch) < 25 and abs(d.pose.roll) < 15
 
 

@@ -15,7 +15,7 @@ THRESHOLD = 40
 
 
 def template(faces: Faces, name: str) -> bytes:
-    extracted = faces[name][0][1]
+    extracted = faces[name][0].extracted
     assert extracted.template is not None
     return extracted.template
 
@@ -45,7 +45,7 @@ def test_rank_1_over_known_identities(faces: Faces) -> None:
 
 def test_templates_are_normalised_and_name_their_model(faces: Faces) -> None:
     for found in faces.values():
-        for _, extracted in found:
+        for extracted in (f.extracted for f in found):
             assert extracted.template is not None
             vector = np.frombuffer(extracted.template, np.float32)
             assert vector.shape == (128,) and abs(float(np.linalg.norm(vector)) - 1) < 1e-4
@@ -54,7 +54,7 @@ def test_templates_are_normalised_and_name_their_model(faces: Faces) -> None:
 
 def test_age_gender_liveness_in_range(faces: Faces) -> None:
     for found in faces.values():
-        for _, e in found:
+        for e in (f.extracted for f in found):
             assert e.age is not None and 0 <= e.age <= 120
             assert e.gender in ("Male", "Female")
             assert e.gender_confidence is not None and 5000 <= e.gender_confidence <= 10000
@@ -69,14 +69,17 @@ def test_age_gender_liveness_in_range(faces: Faces) -> None:
 
 def test_liveness_is_not_guessed_on_faces_cut_by_the_border_or_too_small(faces: Faces) -> None:
     unjudged = [
-        (name, round(d.face_size)) for name, found in faces.items() for d, e in found if e.nearby_liveness is None
+        (name, round(f.detected.face_size))
+        for name, found in faces.items()
+        for f in found
+        if f.extracted.nearby_liveness is None
     ]
     # The selfie's faces at the frame's edge (and two false faces in corner lettering, img44 and
     # img53); every other face of the 65 photos is judged.
     assert {name for name, _ in unjudged} <= {"selfie-many-people.jpg", "img62.jpg", "img44.jpg", "img53.jpg"}
     assert sum(name == "selfie-many-people.jpg" for name, _ in unjudged) >= 2
     for name, found in faces.items():
-        for _, e in found:
+        for e in (f.extracted for f in found):
             if e.nearby_liveness is None:
                 assert e.nearby_liveness_reason and "border" in e.nearby_liveness_reason, (name, e)
 
@@ -91,7 +94,8 @@ def test_small_faces_get_no_nearby_liveness(pipeline: FacePipeline) -> None:
     assert ok
     config = FaceDetectorConfig(min_face_size=20, max_face_size=100_000)
     features = FaceFeaturesConfig(nearby_liveness=True, distant_liveness=True)
-    detected, extracted = pipeline.analyse(bytes(data), config, features)[0]  # the largest face
+    largest = pipeline.analyse(bytes(data), config, features).faces[0]
+    detected, extracted = largest.detected, largest.extracted
     assert 240 < detected.landmarks.left_eye.x < 240 + small.shape[1]  # the face pasted in
     assert detected.face_size < 49
     assert extracted.nearby_liveness is None and "needs at least 49 px" in (extracted.nearby_liveness_reason or "")
