@@ -19,6 +19,9 @@ from shared.messages import faces as wire
 from shared.messages.events import TOPIC_HEADER
 from shared.settings import Settings
 
+FETCH_TIMEOUT_S = 10.0  # for events the stream already holds: only a stuck server takes this long
+WORKER_POLL_S = 0.2  # a request to a subject nobody serves fails at once: polling is cheap
+
 
 @dataclass(frozen=True)
 class Event:
@@ -38,14 +41,21 @@ async def _events(nats_url: str, camera_id: str) -> list[Event]:
         js = nc.jetstream()
         config = ConsumerConfig(deliver_policy=DeliverPolicy.ALL)
         sub = await js.pull_subscribe(f"facegate.evt.*.*.{camera_id}", stream="FACEGATE_EVENTS", config=config)
+        # The stream holds `pending` of the camera's events now: fetch exactly those, rather than
+        # fetching until a fetch times out empty (which cost every poll of the events half a second).
+        pending = (await sub.consumer_info()).num_pending or 0
         out: list[Event] = []
-        while True:
+        while len(out) < pending:
             try:
-                msgs = await sub.fetch(100, timeout=0.5)
-            except TimeoutError:  # nats' own, or asyncio's when the deadline ran out first: no more
-                return out
+                msgs = await sub.fetch(min(100, pending - len(out)), timeout=FETCH_TIMEOUT_S)
+            except TimeoutError:  # nats' own, or asyncio's when the deadline ran out first
+                raise AssertionError(
+                    f"the events stream holds {pending} events of camera {camera_id} but delivered only "
+                    f"{len(out)} within {FETCH_TIMEOUT_S:g} s"
+                ) from None
             for msg in msgs:
                 out.append(Event(msg.subject, (msg.headers or {}).get(TOPIC_HEADER), json.loads(msg.data)))
+        return out
     finally:
         await nc.close()
 
@@ -66,10 +76,10 @@ async def _wait_workers(bus: Bus, timeout: float) -> None:
             try:
                 await bus.request(subject, probe, kind, timeout=10)
                 break
-            except ServiceUnavailable:
+            except ServiceUnavailable as exc:
                 if time.monotonic() > deadline:
-                    raise
-                await asyncio.sleep(0.5)
+                    raise AssertionError(f"{subject} did not answer within {timeout:g} s: {exc}") from None
+                await asyncio.sleep(WORKER_POLL_S)
             except Exception:  # a typed error: the endpoint answers
                 break
 

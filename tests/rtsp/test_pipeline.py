@@ -138,16 +138,45 @@ def of(events: list[Event], kind: str, tracklet: str) -> list[dict[str, Any]]:
     return [e.body for e in events if e.kind == kind and e.body.get(key) == tracklet]
 
 
-def pieces_of_the_same_pass(api: httpx.Client, camera: str, completed: dict[str, Any]) -> list[str]:
+def pieces_of_the_same_pass(api: httpx.Client, camera: str, completed: dict[str, Any]) -> list[dict[str, Any]]:
     """Other tracklets of the camera that began before the next pass could have: the person is
     out of view for 1.5 s between passes, so a tracklet starting within 1.2 s of the first
     one's last face (or before it) is the same person split. Tracklets are stored with their
-    first face (FirstFace), so a piece that began is listed."""
-    time.sleep(1.0)  # a piece's first face may still be on its way through the pipeline
+    first face (FirstFace), so a piece that began is listed once the pipeline has been through
+    every frame the camera sampled (the stream was stopped after the tracklet completed)."""
+    wait_pipeline_caught_up(api, camera)
     end = stamp(completed["timeDisappeared"])
     listed = api.get(f"/api/v1/Cameras/{camera}/Tracklets", params={"PageSize": 100}).json()["items"]
     assert completed["id"] in [t["id"] for t in listed]
-    return [t["id"] for t in listed if t["id"] != completed["id"] and stamp(t["timeAppeared"]) < end + 1.2]
+    return [
+        {key: t[key] for key in ("id", "timeAppeared", "timeDisappeared")}
+        for t in listed
+        if t["id"] != completed["id"] and stamp(t["timeAppeared"]) < end + 1.2
+    ]
+
+
+def of_pass(tracklet: dict[str, Any]) -> str:
+    return f"{tracklet['timeAppeared']}..{tracklet['timeDisappeared']}"
+
+
+def wait_pipeline_caught_up(api: httpx.Client, camera: str, timeout: float = 30) -> None:
+    """Wait until the face pipeline has been through every frame the camera sampled until now:
+    a status written from now on in which each sampled frame was analysed, failed or dropped.
+    The pipeline takes a camera's frames in order, so whatever they began is stored by then."""
+    now = time.time()
+    seen: list[dict[str, Any]] = []
+
+    def caught_up() -> bool:
+        r = api.get(f"/api/v1/Cameras/{camera}/Status")
+        assert r.status_code == 200, r.text
+        seen.append(s := r.json())
+        done = s["framesAnalysed"] + s["framesFailed"] + s["framesDropped"]
+        return stamp(s["updatedAt"]) >= now and done >= s["framesSampled"]
+
+    try:
+        wait_until(caught_up, timeout, "the pipeline to go through every sampled frame")
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}; last status: {seen[-1] if seen else None}") from None
 
 
 def stored_match_results(cluster: Cluster, tracklet: str) -> list[str]:
@@ -187,7 +216,7 @@ def test_member_walking_past_gives_one_tracklet_and_one_match(
     # One person passing, one tracklet: no other tracklet of that pass.
     (done,) = of(events, "tracklet.completed", tracklet)
     assert done["streamId"] == camera and done["timeDisappeared"] >= done["timeAppeared"]
-    assert not pieces_of_the_same_pass(api, camera, done), "the pass was split into several tracklets"
+    assert not pieces_of_the_same_pass(api, camera, done), f"the pass {of_pass(done)} was split into several tracklets"
     assert of(events, "face.created", tracklet) and of(events, "face.extracted", tracklet)
     topics = {e.kind: e.topic for e in events if not e.kind.startswith("camera.")}
     assert topics == {
@@ -236,7 +265,7 @@ def test_stranger_gives_a_no_match(
     assert not wrong, f"a stranger matched: {wrong}"
     (missed,) = of(events, "match.missed", tracklet)
     (done,) = of(events, "tracklet.completed", tracklet)
-    assert not pieces_of_the_same_pass(api, camera, done), "the pass was split into several tracklets"
+    assert not pieces_of_the_same_pass(api, camera, done), f"the pass {of_pass(done)} was split into several tracklets"
     assert missed["type"] == "NO_MATCH" and missed["streamId"] == camera and missed["cropImage"]
     assert missed["faceId"] and missed["frameTimestampMicroseconds"] > 0
     face = api.get(f"/api/v1/Faces/{missed['faceId']}").json()
