@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +22,9 @@ from shared.settings import Settings
 
 FETCH_TIMEOUT_S = 10.0  # for events the stream already holds: only a stuck server takes this long
 WORKER_POLL_S = 0.2  # a request to a subject nobody serves fails at once: polling is cheap
+# Each read of a camera's events is a connection, a consumer and every event decoded, while the
+# face pipeline under test shares the machine's cores: read no more often than this.
+EVENTS_POLL_S = 0.5
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,21 @@ async def _events(nats_url: str, camera_id: str) -> list[Event]:
 def camera_events(nats_url: str, camera_id: str) -> list[Event]:
     """Every event of the camera kept by the events stream, in order."""
     return asyncio.run(_events(nats_url, camera_id))
+
+
+def wait_events(
+    nats_url: str, camera_id: str, done: Callable[[list[Event]], bool], timeout: float, what: str
+) -> list[Event]:
+    """Read the camera's events until `done(events)`; those events. Fails after `timeout` seconds
+    naming `what` and the kinds of the events seen."""
+    deadline = time.monotonic() + timeout
+    while True:
+        events = camera_events(nats_url, camera_id)
+        if done(events):
+            return events
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}; events: {[e.kind for e in events]}")
+        time.sleep(EVENTS_POLL_S)
 
 
 async def _wait_workers(bus: Bus, timeout: float) -> None:

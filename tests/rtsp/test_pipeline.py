@@ -21,7 +21,7 @@ import pytest
 
 from shared.embedded import free_port
 from tests.rtsp.conftest import FAST_INGEST, RtspServer
-from tests.rtsp.events import Event, camera_events, wait_workers
+from tests.rtsp.events import Event, camera_events, wait_events, wait_workers
 from tests.rtsp.media import write_jpegs
 from tests.support import REPO, Cluster, photo_b64, storage_mode, truncate, wait_until
 
@@ -118,17 +118,11 @@ def watch(api: httpx.Client, source: str, **extra: Any) -> str:
 
 def first_completed(cluster: Cluster, camera_id: str, timeout: float = 90) -> tuple[list[Event], str]:
     """Events until the camera's first tracklet completed; that tracklet's id."""
-    seen: list[list[Event]] = []
 
-    def done() -> bool:
-        seen.append(camera_events(cluster.servers.nats_url, camera_id))
-        return any(e.kind == "tracklet.completed" for e in seen[-1])
+    def done(events: list[Event]) -> bool:
+        return any(e.kind == "tracklet.completed" for e in events)
 
-    try:
-        wait_until(done, timeout, "a completed tracklet")
-    except AssertionError as exc:
-        raise AssertionError(f"{exc}; events: {[e.kind for e in seen[-1]] if seen else None}") from None
-    events = seen[-1]
+    events = wait_events(cluster.servers.nats_url, camera_id, done, timeout, "a completed tracklet")
     completed = next(e for e in events if e.kind == "tracklet.completed")
     return events, str(completed.body["id"])
 
@@ -388,18 +382,15 @@ def test_two_people_passing_each_other_get_a_tracklet_and_an_answer_each(
     frames = write_jpegs(tmp_path / "two", count=20, photo=MEMBER_PHOTO_VIDEO, empty=15, other=STRANGER_PHOTO)
     server = RtspServer(frames, free_port())
     server.start()
-    seen: list[list[Event]] = []
     try:
         camera = watch(api, server.url)
 
-        def three_loops() -> bool:  # the second loop is over once a third one completed
-            seen.append(camera_events(pipeline.servers.nats_url, camera))
-            return len(passes([e.body for e in seen[-1] if e.kind == "tracklet.completed"])) >= 3
+        def three_loops(events: list[Event]) -> bool:  # the second loop is over once a third one completed
+            return len(passes([e.body for e in events if e.kind == "tracklet.completed"])) >= 3
 
-        wait_until(three_loops, 120, "three loops of the video")
+        events = wait_events(pipeline.servers.nats_url, camera, three_loops, 120, "three loops of the video")
     finally:
         server.stop()
-    events = seen[-1]
     loop = passes([e.body for e in events if e.kind == "tracklet.completed"])[1]  # the first may be cut
     assert len(loop) == 2, [(t["timeAppeared"], t["timeDisappeared"]) for t in loop]
     answers = {t["id"]: (of(events, "match.found", t["id"]), of(events, "match.missed", t["id"])) for t in loop}
@@ -423,15 +414,13 @@ def test_a_stopped_replica_ends_its_tracklets_with_their_events_before_it_exits(
     services = pipeline.services
     try:
         camera = watch(api, server.url)
-        seen: list[list[Event]] = []
 
-        def face_seen() -> bool:
-            seen.append(camera_events(pipeline.servers.nats_url, camera))
-            return any(e.kind == "face.created" for e in seen[-1])
+        def face_seen(events: list[Event]) -> bool:
+            return any(e.kind == "face.created" for e in events)
 
-        wait_until(face_seen, 60, "a face of the stranger")
-        tracklet = next(e.body["trackletId"] for e in seen[-1] if e.kind == "face.created")
-        assert not of(seen[-1], "tracklet.completed", tracklet)
+        seen = wait_events(pipeline.servers.nats_url, camera, face_seen, 60, "a face of the stranger")
+        tracklet = next(e.body["trackletId"] for e in seen if e.kind == "face.created")
+        assert not of(seen, "tracklet.completed", tracklet)
         proc = services.procs[("camera_ingest", 0)]
         services.stop_one("camera_ingest", 0)  # SIGTERM, a kill only after 15 s
         assert proc.returncode == 0
