@@ -7,8 +7,8 @@ import asyncio
 import os
 import select
 import signal
+import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -66,6 +66,18 @@ def gstreamer() -> None:
         pytest.skip(f"GStreamer RTSP server unavailable ({why}); tests/rtsp/install_gstreamer.sh could not fix it")
 
 
+def port_free(port: int) -> bool:
+    """Whether a listener could bind 127.0.0.1:`port` now, as GStreamer's RTSP server binds it
+    (SO_REUSEADDR: connections of an earlier server left in TIME_WAIT do not count)."""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
 class RtspServer:
     """tests/rtsp/rtsp_server.py as a child process; stop() and start() keep the port."""
 
@@ -78,15 +90,16 @@ class RtspServer:
         command = [SYSTEM_PYTHON, str(HERE / "rtsp_server.py"), "--port", str(self.port), "--frames", self.frames]
         # GStreamer's warnings go to a file: an undrained pipe would block the server once full.
         log = Path(self.frames).parent / f"rtsp_server_{self.port}.log"
-        for _ in range(20):  # the port may still be in TIME_WAIT right after a stop
+        for _ in range(3):
+            # Right after a stop the port may still be held (by the old server's last sockets).
+            wait_until(lambda: port_free(self.port), 30, f"port {self.port} to be free for the RTSP server")
             with log.open("a") as errors:
                 self.proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=errors, text=True)
             assert self.proc.stdout is not None
             ready, _, _ = select.select([self.proc.stdout], [], [], 30)
             if ready and self.proc.stdout.readline().startswith("READY"):
                 return
-            self.stop()
-            time.sleep(0.5)
+            self.stop()  # e.g. another process took the free port between the check and the bind
         raise RuntimeError(f"the RTSP server did not start: {log.read_text()[-2000:]}")
 
     def freeze(self) -> None:
@@ -136,8 +149,11 @@ def ingest(gstreamer: None, cluster: Cluster) -> Iterator[Cluster]:
     for index in (0, 1):
         cluster.services.start("camera_ingest", index, extra_env=FAST_INGEST)
     try:
-        wait_until(lambda: len(asyncio.run(discover(cluster.servers.nats_url, "PING", "camera_ingest"))) == 2, 60,
-                   "two camera_ingest replicas")
+        wait_until(
+            lambda: len(asyncio.run(discover(cluster.servers.nats_url, "PING", "camera_ingest"))) == 2,
+            60,
+            "two camera_ingest replicas",
+        )
         yield cluster
     finally:
         for index in (0, 1):

@@ -139,14 +139,12 @@ def test_enabled_camera_goes_online_samples_at_its_rate_and_stops_when_disabled(
         assert status["owner"] in ("camera_ingest-0", "camera_ingest-1")
         assert (status["width"], status["height"]) == (640, 360)
         assert status["sampleIntervalMs"] == 200 and status["reason"] is None
-        # Sampled at the configured rate, not every decoded frame: 5 of 10 fps.
-        first = status_of(client, camera_id)
-        time.sleep(3)
-        later = status_of(client, camera_id)
-        sampled = later["framesSampled"] - first["framesSampled"]
-        decoded = later["framesDecoded"] - first["framesDecoded"]
-        assert 10 <= sampled <= 20, (sampled, decoded)
-        assert decoded >= 1.5 * sampled, (sampled, decoded)
+        # Sampled at the configured rate, not every decoded frame: 5 of 10 fps. The sampler keeps
+        # stream time, so the rate shows against the frames decoded (whatever the machine's load),
+        # which the decoder reports 25 at a time: measured once it reported 50.
+        later = wait_status(client, camera_id, lambda s: s["framesDecoded"] >= 50, 15, "50 frames decoded")
+        decoded, sampled = later["framesDecoded"], later["framesSampled"]
+        assert 1.4 <= decoded / sampled <= 3, (sampled, decoded)
         assert camera_id in streams_on_replicas(cams)
 
         set_enabled(client, camera_id, False)
@@ -171,8 +169,9 @@ def test_server_down_marks_offline_and_its_return_brings_the_camera_back(
         down = wait_status(client, camera_id, lambda s: s["state"] == "offline", 15, "offline")
         assert "retrying" in down["reason"], down
         before = down["framesSampled"]
-        time.sleep(2)  # a few failed reconnects while the server is away
-        assert status_of(client, camera_id)["state"] == "offline"  # retries keep showing why
+        # A few failed reconnects while the server is away: the retries keep showing why.
+        retried = wait_status(client, camera_id, lambda s: s["reconnects"] >= down["reconnects"] + 2, 15, "retries")
+        assert retried["state"] == "offline" and "retrying" in retried["reason"], retried
 
         started = time.monotonic()
         rtsp_server.start()  # same port; nothing of ours is restarted
@@ -196,8 +195,9 @@ def test_a_frozen_server_marks_offline_and_thawing_brings_the_camera_back(
             down = wait_status(client, camera_id, in_state("offline"), 15, "offline")
             print(f"\nserver frozen -> camera offline in {time.monotonic() - started:.1f} s")
             assert "stopped sending" in down["reason"] and "retrying" in down["reason"], down
-            time.sleep(4)  # a reconnect meets the frozen server too: still offline, same kind of reason
-            again = status_of(client, camera_id)
+            # A reconnect meets the frozen server too: it fails (a new reason, with the next backoff),
+            # still offline, for the same kind of reason.
+            again = wait_status(client, camera_id, lambda s: s["reason"] != down["reason"], 20, "a failed reconnect")
             assert again["state"] == "offline" and ("answer" in again["reason"] or "sending" in again["reason"]), again
             before = again["framesSampled"]
         finally:
@@ -274,11 +274,18 @@ def test_tracklets_a_dead_owner_left_open_end_when_the_camera_starts_again(
         assert stamp(tracklet["timeDisappeared"]) == stamp(left["last_seen"])
         assert tracklet["timeDisappearedRelativeMs"] == 2500
         assert stamp(event.body["timeDisappeared"]) == stamp(left["last_seen"])
-        # Once: restarting the stream does not announce it again.
+        # Once: restarting the stream does not announce it again. Stopped for sure before it starts
+        # again, and the new stream's first frame went through the pipeline, which takes frames only
+        # after the start ended (and announced) what it found open.
         set_enabled(client, camera_id, False)
+        wait_until(lambda: camera_id not in streams_on_replicas(cams), 10, "the stream to stop")
+        restarted = datetime.now(UTC)  # (a status older than this is the old stream's)
         set_enabled(client, camera_id, True)
-        wait_status(client, camera_id, online, 30, "online again")
-        time.sleep(1)
+
+        def first_frame_analysed(s: Status) -> bool:
+            return online(s) and stamp(s["since"]) >= restarted and s["framesAnalysed"] + s["framesFailed"] > 0
+
+        wait_status(client, camera_id, first_frame_analysed, 30, "online again, a frame through the pipeline")
         assert len(completed()) == 1
 
 
@@ -304,6 +311,8 @@ def test_tracklets_a_dead_owner_left_open_end_when_the_camera_is_disabled_or_del
         wait_until(lambda: bool(completed()), 15, "the abandoned tracklet completed")
         took = time.monotonic() - changed
         assert took >= 2 * float(FAST_INGEST["FACEGATE_CAMERA_LEASE_TTL_S"]) - 0.5, took  # a live owner goes first
+        # Nothing to wait for: the other replica, woken by the same camera event, has tried within
+        # milliseconds and must have found nothing left to end. A second is plenty for it to show.
         time.sleep(1)
         (event,) = completed()
         assert stamp(event.body["timeDisappeared"]) == stamp(left["last_seen"])
@@ -320,11 +329,17 @@ def test_an_enabled_cameras_tracklets_are_not_ended_by_the_sweep(cams: Cluster, 
         cam = client.get(f"/api/v1/Cameras/{camera_id}").json()
         # Enabled after the open tracklet was written: the new owner ends it as it starts (once).
         assert client.put("/api/v1/Cameras", json={**cam, "enabled": True, "name": "renamed"}).status_code == 200
-        wait_status(client, camera_id, online, 30, "online")
-        time.sleep(2 * float(FAST_INGEST["FACEGATE_CAMERA_LEASE_TTL_S"]) + 1)
-        ended = [e for e in camera_events(cams.servers.nats_url, camera_id)
-                 if e.kind == "tracklet.completed" and e.body["id"] == left["tracklet"]]  # fmt: skip
-        assert len(ended) == 1
+        changed = time.monotonic()
+
+        def ended() -> list[Event]:
+            return [e for e in camera_events(cams.servers.nats_url, camera_id)
+                    if e.kind == "tracklet.completed" and e.body["id"] == left["tracklet"]]  # fmt: skip
+
+        wait_until(lambda: bool(ended()), 30, "the new owner to end the tracklet as it starts")
+        # What must not happen has no event: the sweep would run two lease TTLs after the change,
+        # so watch until a second past that.
+        time.sleep(max(0.0, changed + 2 * float(FAST_INGEST["FACEGATE_CAMERA_LEASE_TTL_S"]) + 1 - time.monotonic()))
+        assert len(ended()) == 1
 
 
 def stamp(value: str) -> datetime:
@@ -374,9 +389,7 @@ def test_two_replicas_share_cameras_and_a_dead_one_hands_them_over(cams: Cluster
         cams.services.procs.pop(("camera_ingest", 1)).wait()
         started = time.monotonic()
         for camera_id in victims:
-            wait_status(
-                client, camera_id, lambda s: online(s) and s["owner"] == "camera_ingest-0", 20, "taken over"
-            )
+            wait_status(client, camera_id, lambda s: online(s) and s["owner"] == "camera_ingest-0", 20, "taken over")
         took = time.monotonic() - started
         print(f"\nreplica killed -> its {len(victims)} camera(s) online on the other in {took:.1f} s")
         assert all(status_of(client, c)["owner"] == "camera_ingest-0" for c in ids)

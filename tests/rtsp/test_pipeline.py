@@ -21,7 +21,7 @@ import pytest
 
 from shared.embedded import free_port
 from tests.rtsp.conftest import FAST_INGEST, RtspServer
-from tests.rtsp.events import Event, camera_events, wait_workers
+from tests.rtsp.events import Event, camera_events, wait_events, wait_workers
 from tests.rtsp.media import write_jpegs
 from tests.support import REPO, Cluster, photo_b64, storage_mode, truncate, wait_until
 
@@ -118,17 +118,11 @@ def watch(api: httpx.Client, source: str, **extra: Any) -> str:
 
 def first_completed(cluster: Cluster, camera_id: str, timeout: float = 90) -> tuple[list[Event], str]:
     """Events until the camera's first tracklet completed; that tracklet's id."""
-    seen: list[list[Event]] = []
 
-    def done() -> bool:
-        seen.append(camera_events(cluster.servers.nats_url, camera_id))
-        return any(e.kind == "tracklet.completed" for e in seen[-1])
+    def done(events: list[Event]) -> bool:
+        return any(e.kind == "tracklet.completed" for e in events)
 
-    try:
-        wait_until(done, timeout, "a completed tracklet")
-    except AssertionError as exc:
-        raise AssertionError(f"{exc}; events: {[e.kind for e in seen[-1]] if seen else None}") from None
-    events = seen[-1]
+    events = wait_events(cluster.servers.nats_url, camera_id, done, timeout, "a completed tracklet")
     completed = next(e for e in events if e.kind == "tracklet.completed")
     return events, str(completed.body["id"])
 
@@ -138,16 +132,45 @@ def of(events: list[Event], kind: str, tracklet: str) -> list[dict[str, Any]]:
     return [e.body for e in events if e.kind == kind and e.body.get(key) == tracklet]
 
 
-def pieces_of_the_same_pass(api: httpx.Client, camera: str, completed: dict[str, Any]) -> list[str]:
+def pieces_of_the_same_pass(api: httpx.Client, camera: str, completed: dict[str, Any]) -> list[dict[str, Any]]:
     """Other tracklets of the camera that began before the next pass could have: the person is
     out of view for 1.5 s between passes, so a tracklet starting within 1.2 s of the first
     one's last face (or before it) is the same person split. Tracklets are stored with their
-    first face (FirstFace), so a piece that began is listed."""
-    time.sleep(1.0)  # a piece's first face may still be on its way through the pipeline
+    first face (FirstFace), so a piece that began is listed once the pipeline has been through
+    every frame the camera sampled (the stream was stopped after the tracklet completed)."""
+    wait_pipeline_caught_up(api, camera)
     end = stamp(completed["timeDisappeared"])
     listed = api.get(f"/api/v1/Cameras/{camera}/Tracklets", params={"PageSize": 100}).json()["items"]
     assert completed["id"] in [t["id"] for t in listed]
-    return [t["id"] for t in listed if t["id"] != completed["id"] and stamp(t["timeAppeared"]) < end + 1.2]
+    return [
+        {key: t[key] for key in ("id", "timeAppeared", "timeDisappeared")}
+        for t in listed
+        if t["id"] != completed["id"] and stamp(t["timeAppeared"]) < end + 1.2
+    ]
+
+
+def of_pass(tracklet: dict[str, Any]) -> str:
+    return f"{tracklet['timeAppeared']}..{tracklet['timeDisappeared']}"
+
+
+def wait_pipeline_caught_up(api: httpx.Client, camera: str, timeout: float = 30) -> None:
+    """Wait until the face pipeline has been through every frame the camera sampled until now:
+    a status written from now on in which each sampled frame was analysed, failed or dropped.
+    The pipeline takes a camera's frames in order, so whatever they began is stored by then."""
+    now = time.time()
+    seen: list[dict[str, Any]] = []
+
+    def caught_up() -> bool:
+        r = api.get(f"/api/v1/Cameras/{camera}/Status")
+        assert r.status_code == 200, r.text
+        seen.append(s := r.json())
+        done = s["framesAnalysed"] + s["framesFailed"] + s["framesDropped"]
+        return stamp(s["updatedAt"]) >= now and done >= s["framesSampled"]
+
+    try:
+        wait_until(caught_up, timeout, "the pipeline to go through every sampled frame")
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}; last status: {seen[-1] if seen else None}") from None
 
 
 def stored_match_results(cluster: Cluster, tracklet: str) -> list[str]:
@@ -187,7 +210,7 @@ def test_member_walking_past_gives_one_tracklet_and_one_match(
     # One person passing, one tracklet: no other tracklet of that pass.
     (done,) = of(events, "tracklet.completed", tracklet)
     assert done["streamId"] == camera and done["timeDisappeared"] >= done["timeAppeared"]
-    assert not pieces_of_the_same_pass(api, camera, done), "the pass was split into several tracklets"
+    assert not pieces_of_the_same_pass(api, camera, done), f"the pass {of_pass(done)} was split into several tracklets"
     assert of(events, "face.created", tracklet) and of(events, "face.extracted", tracklet)
     topics = {e.kind: e.topic for e in events if not e.kind.startswith("camera.")}
     assert topics == {
@@ -236,7 +259,7 @@ def test_stranger_gives_a_no_match(
     assert not wrong, f"a stranger matched: {wrong}"
     (missed,) = of(events, "match.missed", tracklet)
     (done,) = of(events, "tracklet.completed", tracklet)
-    assert not pieces_of_the_same_pass(api, camera, done), "the pass was split into several tracklets"
+    assert not pieces_of_the_same_pass(api, camera, done), f"the pass {of_pass(done)} was split into several tracklets"
     assert missed["type"] == "NO_MATCH" and missed["streamId"] == camera and missed["cropImage"]
     assert missed["faceId"] and missed["frameTimestampMicroseconds"] > 0
     face = api.get(f"/api/v1/Faces/{missed['faceId']}").json()
@@ -359,18 +382,15 @@ def test_two_people_passing_each_other_get_a_tracklet_and_an_answer_each(
     frames = write_jpegs(tmp_path / "two", count=20, photo=MEMBER_PHOTO_VIDEO, empty=15, other=STRANGER_PHOTO)
     server = RtspServer(frames, free_port())
     server.start()
-    seen: list[list[Event]] = []
     try:
         camera = watch(api, server.url)
 
-        def three_loops() -> bool:  # the second loop is over once a third one completed
-            seen.append(camera_events(pipeline.servers.nats_url, camera))
-            return len(passes([e.body for e in seen[-1] if e.kind == "tracklet.completed"])) >= 3
+        def three_loops(events: list[Event]) -> bool:  # the second loop is over once a third one completed
+            return len(passes([e.body for e in events if e.kind == "tracklet.completed"])) >= 3
 
-        wait_until(three_loops, 120, "three loops of the video")
+        events = wait_events(pipeline.servers.nats_url, camera, three_loops, 120, "three loops of the video")
     finally:
         server.stop()
-    events = seen[-1]
     loop = passes([e.body for e in events if e.kind == "tracklet.completed"])[1]  # the first may be cut
     assert len(loop) == 2, [(t["timeAppeared"], t["timeDisappeared"]) for t in loop]
     answers = {t["id"]: (of(events, "match.found", t["id"]), of(events, "match.missed", t["id"])) for t in loop}
@@ -394,15 +414,13 @@ def test_a_stopped_replica_ends_its_tracklets_with_their_events_before_it_exits(
     services = pipeline.services
     try:
         camera = watch(api, server.url)
-        seen: list[list[Event]] = []
 
-        def face_seen() -> bool:
-            seen.append(camera_events(pipeline.servers.nats_url, camera))
-            return any(e.kind == "face.created" for e in seen[-1])
+        def face_seen(events: list[Event]) -> bool:
+            return any(e.kind == "face.created" for e in events)
 
-        wait_until(face_seen, 60, "a face of the stranger")
-        tracklet = next(e.body["trackletId"] for e in seen[-1] if e.kind == "face.created")
-        assert not of(seen[-1], "tracklet.completed", tracklet)
+        seen = wait_events(pipeline.servers.nats_url, camera, face_seen, 60, "a face of the stranger")
+        tracklet = next(e.body["trackletId"] for e in seen if e.kind == "face.created")
+        assert not of(seen, "tracklet.completed", tracklet)
         proc = services.procs[("camera_ingest", 0)]
         services.stop_one("camera_ingest", 0)  # SIGTERM, a kill only after 15 s
         assert proc.returncode == 0
