@@ -113,6 +113,8 @@ class CameraSession:
     started: float = field(default_factory=time.monotonic)
     _camera: Camera | None = None
     _camera_at: float = 0.0
+    frames_in_flight: int = 0  # frames in process() now
+    frame_taken_at: float = float("-inf")  # when process() last took a frame (monotonic)
 
     @classmethod
     def create(cls, ctx: ServiceContext, camera_id: str, directory: analysis.Directory, images: ImageStore,
@@ -134,6 +136,14 @@ class CameraSession:
     # --- per frame ---
 
     async def process(self, frame: SampledFrame) -> None:
+        self.frames_in_flight += 1
+        self.frame_taken_at = time.monotonic()
+        try:
+            await self._process(frame)
+        finally:
+            self.frames_in_flight -= 1
+
+    async def _process(self, frame: SampledFrame) -> None:
         camera = await self.camera()
         if camera is None:  # deleted: the scheduler stops the stream in a moment
             return
@@ -321,6 +331,12 @@ class CameraSession:
     async def sweep(self) -> None:
         """End the tracklets not seen for the timeout although no frame came (the person left
         while the stream stalled, or no face is in view: frames with no face still expire)."""
+        # While frames flow, each frame ends tracklets by its own capture time. The wall clock
+        # runs ahead of capture times by the analysis time, so a sweep then would end a tracklet
+        # whose next frame is still being analysed (one pass split in two on a loaded machine).
+        flowing = time.monotonic() - self.frame_taken_at < self.tracker.config.timeout_s
+        if self.frames_in_flight or flowing:
+            return
         async with self.lock:
             for track in self.tracker.expire(time.time()):
                 await self.finish(track)
