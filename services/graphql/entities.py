@@ -9,23 +9,18 @@ snake_case name (camera faces, member faces) or its own camelCase name (match re
 SmartFace calls a camera a stream (`streamId`, and the scope of its tracklets and frames).
 Members' faces live in a tracklet of their own in SmartFace (`WatchlistMember.trackletId` is
 never null): here that tracklet is the member's row itself under a GUID derived from the
-member id (`member_tracklet_id`), so it needs no table and is the same on every replica.
+member id (`member_tracklet_id`, which REST's member faces carry too), so it needs no table
+and is the same on every replica.
 """
 
 from __future__ import annotations
 
-import hashlib
-import uuid
 from dataclasses import dataclass, field
 
-MEMBER_TRACKLET_SALT = "facegate-member-tracklet:"
-# The member's tracklet id in SQL; `member_tracklet_id` is the same in Python.
+from shared.messages.identification import MEMBER_TRACKLET_SALT
+
+# The member's tracklet id in SQL; shared.messages.identification.member_tracklet_id in Python.
 MEMBER_TRACKLET_SQL = f"md5('{MEMBER_TRACKLET_SALT}' || {{m}})::uuid"
-
-
-def member_tracklet_id(member_id: str) -> str:
-    """The GUID of a member's tracklet (the tracklet that holds the member's faces)."""
-    return str(uuid.UUID(hashlib.md5((MEMBER_TRACKLET_SALT + member_id).encode()).hexdigest()))
 
 
 @dataclass(frozen=True)
