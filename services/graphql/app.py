@@ -31,6 +31,7 @@ from starlette.types import Receive, Scope, Send
 
 from services.graphql.limits import validation_rules
 from services.graphql.queries import Reader
+from services.graphql.subscriptions import EventHub
 
 log = logging.getLogger(__name__)
 # Ariadne logs every error of every request; clients' errors are answered, not logged, and
@@ -96,12 +97,16 @@ class GraphQLApp:
     """Routes `/graphql` to the HTTP or the right WebSocket handler; `/healthz` and `/readyz`."""
 
     def __init__(
-        self, schema: GraphQLSchema, pool: asyncpg.Pool | None, ready: Callable[[], bool] = lambda: True
+        self,
+        schema: GraphQLSchema,
+        pool: asyncpg.Pool | None,
+        hub: EventHub | None = None,
+        ready: Callable[[], bool] = lambda: True,
     ) -> None:
         self.ready = ready
 
         def context(request: Any, _data: Any = None) -> dict[str, Any]:
-            return {"request": request, "reader": Reader(pool, schema)}
+            return {"request": request, "reader": Reader(pool, schema), "hub": hub}
 
         def app(websocket_handler: GraphQLTransportWSHandler | GraphQLWSHandler) -> GraphQL:
             return GraphQL(

@@ -7,9 +7,9 @@ would need every type re-declared in Python (and its naming conventions undone),
 that could drift. Ariadne adds what the SDL cannot say: scalars, enum values and resolvers.
 
 Resolvers: every Query root answers a collection segment (queries.py); relation fields load in
-batches; every other field reads the row or notification by its name, and a non-null field
-Facegate has no data for answers its type's zero (0, false, "", the nil GUID) instead of an
-error.
+batches; subscriptions follow NATS events (subscriptions.py); every other field reads the row or
+notification by its name, and a non-null field Facegate has no data for answers its type's zero
+(0, false, "", the nil GUID) instead of an error.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from graphql import (
 )
 
 from services.graphql.queries import resolve_relation, resolve_root
+from services.graphql.subscriptions import subscription_type
 
 NIL_GUID = "00000000-0000-0000-0000-000000000000"
 # Enums whose stored values are the GraphQL names themselves; the others are stored as Facegate's
@@ -100,8 +101,7 @@ def _pascal(name: str) -> str:
     return "".join(part.capitalize() for part in name.split("_"))
 
 
-def _enum_bindings(type_defs: str) -> list[EnumType]:
-    plain = make_executable_schema(type_defs)
+def _enum_bindings(plain: GraphQLSchema) -> list[EnumType]:
     return [
         EnumType(t.name, {name: name if t.name in ENUMS_AS_NAMED else _pascal(name) for name in t.values})
         for t in plain.type_map.values()
@@ -163,9 +163,12 @@ def _bind_fields(schema: GraphQLSchema) -> None:
 
 
 @cache
-def build_schema(*bindables: Any) -> GraphQLSchema:
+def build_schema() -> GraphQLSchema:
     """The executable schema (cached: it is immutable once built)."""
     type_defs = sdl()
-    schema = make_executable_schema(type_defs, *SCALARS, *_enum_bindings(type_defs), *bindables)
+    plain = make_executable_schema(type_defs)
+    assert plain.subscription_type is not None
+    subscriptions = subscription_type(list(plain.subscription_type.fields))
+    schema = make_executable_schema(type_defs, *SCALARS, *_enum_bindings(plain), subscriptions)
     _bind_fields(schema)
     return schema

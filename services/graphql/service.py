@@ -18,6 +18,7 @@ import uvicorn
 
 from services.graphql.app import GraphQLApp
 from services.graphql.schema import build_schema
+from services.graphql.subscriptions import EventHub
 from shared.runtime import ServiceContext
 
 log = logging.getLogger(__name__)
@@ -34,9 +35,10 @@ class _Server(uvicorn.Server):
 async def setup(ctx: ServiceContext) -> None:
     """Serve GraphQL until the service stops."""
     schema = build_schema()
-    app = GraphQLApp(schema, ctx.db, ready=lambda: ctx.ready and ctx.bus.nc.is_connected)
+    hub = EventHub(ctx.bus.nc)
+    app = GraphQLApp(schema, ctx.db, hub, ready=lambda: ctx.ready and ctx.bus.nc.is_connected)
     config = uvicorn.Config(
-        app, host=ctx.settings.gateway_host, port=ctx.settings.graphql_port, lifespan="off", ws="websockets",
+        app, host=ctx.settings.gateway_host, port=ctx.settings.graphql_port, lifespan="off", ws="websockets-sansio",
         log_level=ctx.settings.log_level.lower(), access_log=False, timeout_graceful_shutdown=5,
     )  # fmt: skip
     server = _Server(config)
@@ -51,5 +53,6 @@ async def setup(ctx: ServiceContext) -> None:
     async def stop() -> None:
         server.should_exit = True
         await task
+        await hub.close()
 
     ctx.on_shutdown.append(stop)

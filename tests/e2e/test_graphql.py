@@ -16,6 +16,8 @@ from services.graphql.queries import Reader
 from services.graphql.schema import build_schema
 from shared.db.pool import create_pool
 from shared.messages.identification import member_tracklet_id
+from tests.e2e.test_seen import FACE_KEYS
+from tests.e2e.test_seen import seen as seen  # a fixture: a camera's seeded faces
 from tests.graphql_client import graphql_service, query
 from tests.support import Cluster, photo_b64
 
@@ -143,3 +145,64 @@ def test_nested_relations_load_in_one_statement_per_relation(cluster: Cluster, g
     assert sum(len(w["watchlistMembers"]) for w in data["watchlists"]["items"]) == 3
     # the page, then one per relation and level: members, their watchlists, tracklets, faces
     assert statements == 5
+
+
+FACE_FIELDS = sorted(FACE_KEYS - {"autolearnClusterType"})
+ENUM_FIELDS = {"state", "type", "faceMaskStatus"}
+
+
+def _as_rest(face: dict[str, Any]) -> dict[str, Any]:
+    """A GraphQL face in REST's spelling (enums in PascalCase)."""
+    return {k: "".join(p.capitalize() for p in v.split("_")) if k in ENUM_FIELDS else v for k, v in face.items()}
+
+
+def test_faces_of_a_camera_in_a_time_range_page_like_rest(
+    graphql_url: str,
+    seen: tuple[httpx.Client, str, dict[str, Any]],
+) -> None:
+    api, camera, data = seen
+    everything = api.get("/api/v1/Faces", params={"CameraId": camera, "PageSize": 100}).json()["items"]
+    since = everything[1]["createdAt"]  # the range leaves the first face out
+    rest = api.get("/api/v1/Faces", params={"CameraId": camera, "CreatedFrom": since, "PageSize": 2,
+                                            "PageNumber": 2, "ShowTotalCount": "true"}).json()  # fmt: skip
+    document = f"""query($camera: UUID!, $since: DateTime!) {{
+      faces(where: {{streamId: {{eq: $camera}}, createdAt: {{gte: $since, lt: "2999-01-01T00:00:00Z"}}}},
+            order: [{{createdAt: ASC}}], skip: 2, take: 2) {{
+        totalCount pageInfo {{ hasNextPage hasPreviousPage }}
+        items {{ {" ".join(FACE_FIELDS)} streamId }}
+      }} }}"""
+    page = query(graphql_url, document, {"camera": camera, "since": since})["faces"]
+    assert page["totalCount"] == rest["totalItemsCount"] == len(data["faces"]) - 1
+    assert page["pageInfo"] == {"hasNextPage": True, "hasPreviousPage": True}
+    assert [_as_rest({k: f[k] for k in FACE_FIELDS}) for f in page["items"]] == [
+        {k: f[k] for k in FACE_FIELDS} for f in rest["items"]
+    ]
+    assert {f["streamId"] for f in page["items"]} == {camera}
+
+
+def test_frames_tracklets_and_nested_relations_match_rest(
+    graphql_url: str,
+    seen: tuple[httpx.Client, str, dict[str, Any]],
+) -> None:
+    api, camera, data = seen
+    tracklet = data["tracklets"][1]
+    rest_tracklet = api.get(f"/api/v1/Tracklet/{tracklet}").json()
+    rest_faces = api.get(f"/api/v1/Tracklet/{tracklet}/Faces").json()["items"]
+    document = """query($id: UUID!) { tracklets(where: {id: {eq: $id}}) { items {
+        id timeAppeared timeDisappeared timeAppearedRelativeMs timeDisappearedRelativeMs createdAt updatedAt streamId
+        faces(order: [{createdAt: ASC}]) {
+          id imageDataId frame { id imageDataId positionInMs receivedAt state } } } } }"""
+    (mine,) = query(graphql_url, document, {"id": tracklet})["tracklets"]["items"]
+    assert {k: mine[k] for k in rest_tracklet} == rest_tracklet and mine["streamId"] == camera
+    assert [(f["id"], f["imageDataId"]) for f in mine["faces"]] == [(f["id"], f["imageDataId"]) for f in rest_faces]
+    for face in mine["faces"]:
+        rest_frame = api.get(f"/api/v1/Frames/{face['frame']['id']}").json()
+        assert {**face["frame"], "state": rest_frame["state"]} == {k: rest_frame[k] for k in face["frame"]}
+        assert face["frame"]["state"] == rest_frame["state"].upper()
+    frames = query(
+        graphql_url,
+        """query($c: UUID!) { frames(where: {streamId: {eq: $c}, faces: {some: {tracklet:
+                                   {timeAppearedRelativeMs: {gte: 1000}}}}}) { totalCount } }""",
+        {"c": camera},
+    )
+    assert frames["frames"]["totalCount"] == 4  # the frames of the 2nd and 3rd tracklets' faces
