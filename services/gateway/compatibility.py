@@ -23,6 +23,8 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from services.graphql import compatibility as graphql_compatibility
+
 Operation = tuple[str, str]
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -178,6 +180,7 @@ def render(smartface: dict[str, Any], served: dict[str, Any]) -> str:
         "|---|---|",
     ]
     lines += [f"| `{method} {path}` | {summary} |" for (method, path), summary in extra]
+    lines += graphql_compatibility.lines()
     return "\n".join(lines) + "\n"
 
 
