@@ -50,6 +50,7 @@ lint: install ## ruff and mypy
 bench: install ## Print the benchmark figures against a started cluster (see benchmarks/)
 	$(PY) benchmarks/crud.py
 	$(PY) benchmarks/cameras.py
+	$(PY) benchmarks/graphql_api.py
 
 compat: install ## Rewrite docs/compatibility.md from SmartFace's OpenAPI document
 	$(PY) -m services.gateway.compatibility
