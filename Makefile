@@ -27,7 +27,7 @@ install-gpu: $(STAMP) ## Swap onnxruntime for onnxruntime-gpu in .venv (GPU node
 	$(PIP) uninstall --yes onnxruntime
 	$(PIP) install --quiet -r requirements-gpu.txt
 
-run: install ## Start the cluster on :8098 (embedded NATS/Postgres/Redis unless FACEGATE_*_URL are set)
+run: install ## Start the cluster: REST on :8098, GraphQL on :8097 (embedded NATS/Postgres/Redis unless FACEGATE_*_URL are set)
 	$(PY) -m shared.modelpack prepare
 	$(PY) -m shared.cluster $(ARGS)
 
