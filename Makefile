@@ -27,7 +27,7 @@ install-gpu: $(STAMP) ## Swap onnxruntime for onnxruntime-gpu in .venv (GPU node
 	$(PIP) uninstall --yes onnxruntime
 	$(PIP) install --quiet -r requirements-gpu.txt
 
-run: install ## Start the cluster on :8098 (embedded NATS/Postgres/Redis unless FACEGATE_*_URL are set)
+run: install ## Start the cluster: REST on :8098, GraphQL on :8097 (embedded NATS/Postgres/Redis unless FACEGATE_*_URL are set)
 	$(PY) -m shared.modelpack prepare
 	$(PY) -m shared.cluster $(ARGS)
 
@@ -50,6 +50,7 @@ lint: install ## ruff and mypy
 bench: install ## Print the benchmark figures against a started cluster (see benchmarks/)
 	$(PY) benchmarks/crud.py
 	$(PY) benchmarks/cameras.py
+	$(PY) benchmarks/graphql_api.py
 
 compat: install ## Rewrite docs/compatibility.md from SmartFace's OpenAPI document
 	$(PY) -m services.gateway.compatibility

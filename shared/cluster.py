@@ -24,8 +24,8 @@ from shared.embedded import NATS_PORT, POSTGRES_PORT, REDIS_PORT, EmbeddedServer
 log = logging.getLogger("cluster")
 
 ROOT = Path(__file__).resolve().parent.parent
-# Start order: owners of state first, the gateway last (it only routes).
-SERVICE_ORDER = ("matcher", "detector", "extractor", "camera_ingest", "grouping", "cleanup", "gateway")
+# Start order: owners of state first, the HTTP edges last (they only route and read).
+SERVICE_ORDER = ("matcher", "detector", "extractor", "camera_ingest", "grouping", "cleanup", "graphql", "gateway")
 
 
 def runnable_services() -> list[str]:
@@ -132,7 +132,9 @@ def main() -> None:
         log.info("migrations applied: %s", ", ".join(applied) or "none pending")
         services.start_all(runnable_services())
         port = env.get("FACEGATE_GATEWAY_PORT", "8098")
-        log.info("Facegate is starting: REST API and Swagger UI on http://127.0.0.1:%s/ (Ctrl-C stops)", port)
+        graphql = env.get("FACEGATE_GRAPHQL_PORT", "8097")
+        log.info("Facegate is starting: REST API and Swagger UI on http://127.0.0.1:%s/, GraphQL on "
+                 "http://127.0.0.1:%s/graphql/ (Ctrl-C stops)", port, graphql)  # fmt: skip
         while not stopping:
             time.sleep(0.5)
             if not stopping:

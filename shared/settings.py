@@ -31,6 +31,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     redis_url: str = "redis://127.0.0.1:6379/0"
     gateway_host: str = "0.0.0.0"
     gateway_port: Annotated[int, msgspec.Meta(ge=1, le=65535)] = 8098
+    # SmartFace's GraphQL API (services/graphql), on the gateway's host address.
+    graphql_port: Annotated[int, msgspec.Meta(ge=1, le=65535)] = 8097
     # Workers answer /healthz and /readyz on this port for Kubernetes probes; 0 switches it off.
     health_port: Annotated[int, msgspec.Meta(ge=0, le=65535)] = 0
     # Seconds the gateway waits for a worker's reply before answering 503.

@@ -14,7 +14,7 @@ RPC_PREFIX = "facegate.rpc"
 EVT_PREFIX = "facegate.evt"
 EVENTS_STREAM_SUBJECTS = [f"{EVT_PREFIX}.>"]
 
-SERVICES = ("gateway", "camera_ingest", "detector", "extractor", "matcher", "grouping", "cleanup")
+SERVICES = ("gateway", "graphql", "camera_ingest", "detector", "extractor", "matcher", "grouping", "cleanup")
 
 
 def rpc(service: str, noun: str, verb: str) -> str:

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from services.gateway.openapi import FACEGATE_TAG
+from services.graphql import compatibility as graphql_compatibility
 
 Operation = tuple[str, str]
 
@@ -179,6 +180,7 @@ def render(smartface: dict[str, Any], served: dict[str, Any]) -> str:
         "|---|---|",
     ]
     lines += [f"| `{method} {path}` | {summary} |" for (method, path), summary in extra]
+    lines += graphql_compatibility.lines()
     return "\n".join(lines) + "\n"
 
 

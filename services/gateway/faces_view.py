@@ -26,6 +26,7 @@ from shared.messages.identification import (
     SearchResult,
     SpoofCheckConfig,
     SpoofCheckResponse,
+    member_tracklet_id,
 )
 from shared.messages.matcher import MemberFace
 
@@ -43,7 +44,8 @@ _FACE_DEFAULTS: dict[str, Any] = {
 def face(stored: MemberFace) -> Face:
     """A member's stored face as SmartFace's `Face` record."""
     known = {k: v for k, v in stored.face.items() if k in Face.__struct_fields__}
-    fields = {**_FACE_DEFAULTS, **known, "id": stored.id, "created_at": stored.created_at}
+    fields = {**_FACE_DEFAULTS, **known, "id": stored.id, "created_at": stored.created_at,
+              "tracklet_id": member_tracklet_id(stored.member_id)}  # fmt: skip
     fields.setdefault("size", 0.0)
     fields["processed_at"] = fields["processed_at"] or stored.created_at
     return Face(**fields)

@@ -8,6 +8,8 @@ gateway). Scales: `score`/`confidence` 0..100, detector `confidenceThreshold` 0.
 
 from __future__ import annotations
 
+import hashlib
+import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
@@ -127,9 +129,17 @@ class FaceWatchlistMemberRemoveRequest(msgspec.Struct, frozen=True, rename="came
 
 
 # SmartFace's Face has no null trackletId or frameId (a client generated from its document reads
-# them into non-nullable GUIDs); a member's registration face was seen by no camera, so it carries
-# the nil GUID, which no tracklet or frame ever has.
+# them into non-nullable GUIDs); a member's registration face was seen by no camera, so its
+# frameId is the nil GUID, which no frame ever has.
 NO_CAMERA_RECORD = "00000000-0000-0000-0000-000000000000"
+MEMBER_TRACKLET_SALT = "facegate-member-tracklet:"
+
+
+def member_tracklet_id(member_id: str) -> str:
+    """The tracklet holding a member's faces: SmartFace gives every member one
+    (`WatchlistMember.trackletId` in its GraphQL schema is never null). Derived from the member id
+    (the same GUID in Python and in SQL, `md5(salt || id)::uuid`), so it needs no table."""
+    return str(uuid.UUID(hashlib.md5((MEMBER_TRACKLET_SALT + member_id).encode()).hexdigest()))
 
 
 class Face(msgspec.Struct, frozen=True, rename="camel"):

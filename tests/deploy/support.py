@@ -16,7 +16,7 @@ DEPLOY = ROOT / "deploy"
 CHART = DEPLOY / "helm" / "facegate"
 K8S = ROOT / "k8s"
 KUBERNETES_VERSION = "1.37.0"
-SERVICES = ("gateway", "camera_ingest", "detector", "extractor", "matcher", "grouping", "cleanup")
+SERVICES = ("gateway", "graphql", "camera_ingest", "detector", "extractor", "matcher", "grouping", "cleanup")
 # Services with a worker to run (services/<name>/__main__.py); the others are planned and must be
 # switched off by default in the chart and compose, or their pods would crash-loop.
 RUNNABLE = tuple(s for s in SERVICES if (ROOT / "services" / s / "__main__.py").exists())

@@ -130,11 +130,12 @@ def test_every_facegate_variable_is_a_setting_a_service_reads(scenario: str) -> 
 
 
 # Set by the chart itself (the Secret's URLs, the probes' port, the provider, the pod name) or by
-# the image (FACEGATE_SERVICE, FACEGATE_GATEWAY_PORT: the Service, ports and probes expect 8098):
-# values may not set them again.
+# the image (FACEGATE_SERVICE, FACEGATE_GATEWAY_PORT and FACEGATE_GRAPHQL_PORT: the Services,
+# ports and probes expect 8098 and 8097): values may not set them again.
 CHART_SETS = {
     "FACEGATE_NATS_URL", "FACEGATE_DATABASE_URL", "FACEGATE_REDIS_URL", "FACEGATE_HEALTH_PORT",
     "FACEGATE_EXECUTION_PROVIDER", "FACEGATE_INSTANCE_ID", "FACEGATE_SERVICE", "FACEGATE_GATEWAY_PORT",
+    "FACEGATE_GRAPHQL_PORT",
 }  # fmt: skip
 
 
@@ -197,7 +198,7 @@ def test_autoscaling_on_a_per_pod_metric() -> None:
 
 def test_disruption_budgets_only_where_a_pod_can_go() -> None:
     objects = render(AUTOSCALED)
-    assert names(objects, "PodDisruptionBudget") == {"facegate-gateway", "facegate-matcher"}
+    assert names(objects, "PodDisruptionBudget") == {"facegate-gateway", "facegate-graphql", "facegate-matcher"}
     pdb = find(objects, "PodDisruptionBudget", "facegate-gateway")
     assert pdb["spec"]["maxUnavailable"] == 1
     assert pdb["spec"]["selector"]["matchLabels"]["app.kubernetes.io/component"] == "gateway"

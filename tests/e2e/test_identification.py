@@ -21,6 +21,7 @@ import pytest
 from shared import blobs, subjects
 from shared.bus import Bus
 from shared.messages import faces as wire
+from shared.messages.identification import member_tracklet_id
 from shared.settings import Settings
 from tests.support import FACES, Cluster, assert_problem, photo_b64, read_csv, truncate
 
@@ -339,9 +340,11 @@ def test_add_list_and_remove_faces(client: httpx.Client, gallery: dict[str, Any]
     added = r.json()
     faces = client.get("/api/v1/WatchlistMembers/person03/Faces", params={"ShowTotalCount": True}).json()
     assert faces["totalItemsCount"] == 2 and added["id"] in {f["id"] for f in faces["items"]}
-    # No camera saw a registration face: SmartFace's non-null GUIDs hold the nil GUID, never null.
+    # No camera saw a registration face: its frameId is the nil GUID (SmartFace's GUIDs are never
+    # null), its trackletId the member's own tracklet (as in SmartFace, which gives members one).
     nil = "00000000-0000-0000-0000-000000000000"
-    assert all(f["trackletId"] == nil and f["frameId"] == nil for f in [added, *faces["items"]]), faces
+    tracklet = member_tracklet_id("person03")
+    assert all(f["trackletId"] == tracklet and f["frameId"] == nil for f in [added, *faces["items"]]), faces
     # A member's face is a Face like those cameras saw: GET /api/v1/Faces/{id} serves both.
     one = client.get(f"/api/v1/Faces/{added['id']}")
     assert one.status_code == 200 and one.json() == added, one.text

@@ -1,0 +1,1 @@
+"""SmartFace's GraphQL API (port 8097): queries over what Facegate stores, live subscriptions."""
