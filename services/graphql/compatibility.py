@@ -15,8 +15,7 @@ SILENT = "accepted, never fires: Facegate produces no such event yet"
 def _fed(subscription: str) -> str:
     if subscription not in FED:
         return SILENT
-    entity, verb, _topic = FED[subscription]
-    return f"answered from `facegate.evt.{entity}.{verb}.*`"
+    return f"answered from `{FED[subscription].filter}`"
 
 
 def lines() -> list[str]:

@@ -32,13 +32,13 @@ from shared.messages import events as ev
 log = logging.getLogger(__name__)
 
 # Subscription field -> the event kind that feeds it.
-FED: dict[str, tuple[str, str, str]] = {
-    "faceCreated": ev.FACE_CREATED,
-    "faceExtracted": ev.FACE_EXTRACTED,
-    "matchResult": ev.MATCH_FOUND,
-    "noMatchResult": ev.MATCH_MISSED,
-    "matchResultInsert": ev.MATCH_STORED,
-    "trackletCompleted": ev.TRACKLET_COMPLETED,
+FED: dict[str, subjects.Event] = {
+    "faceCreated": ev.FACE_CREATED.event,
+    "faceExtracted": ev.FACE_EXTRACTED.event,
+    "matchResult": ev.MATCH_FOUND.event,
+    "noMatchResult": ev.MATCH_MISSED.event,
+    "matchResultInsert": ev.MATCH_STORED.event,
+    "trackletCompleted": ev.TRACKLET_COMPLETED.event,
 }
 # Events a slow subscriber may lag behind before the oldest are dropped for it.
 QUEUE_SIZE = 1000
@@ -53,9 +53,9 @@ class EventHub:
         self._subscriptions: dict[str, Subscription] = {}
         self._lock = asyncio.Lock()
 
-    async def listen(self, kind: tuple[str, str, str]) -> AsyncIterator[dict[str, Any]]:
+    async def listen(self, kind: subjects.Event) -> AsyncIterator[dict[str, Any]]:
         """The events of `kind` from now on, decoded, until the caller stops iterating."""
-        subject = subjects.event_filter(kind[0], kind[1])
+        subject = kind.filter
         queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(QUEUE_SIZE)
         self._listeners.setdefault(subject, set()).add(queue)
         try:
@@ -72,7 +72,7 @@ class EventHub:
             await self.nc.flush()  # the server has the subscription: nothing after this is missed
 
     async def _deliver(self, msg: Msg) -> None:
-        listeners = self._listeners.get(subjects.event_filter(*msg.subject.split(".")[2:4]))
+        listeners = self._listeners.get(msg.subject.rpartition(".")[0] + ".*")
         if not listeners:
             return
         try:
