@@ -36,7 +36,7 @@ class SampledFrame:
 
     camera_id: str
     index: int  # sampled frames since the stream was (re)opened
-    captured_at: datetime  # wall clock when decoded
+    captured_at: datetime  # wall clock when decoded, spaced by stream time (StreamClock)
     stream_time_s: float | None  # presentation time in the stream, when it has one
     image: np.ndarray  # (height, width, 3) uint8, RGB
 
@@ -136,6 +136,28 @@ class Sampler:
         return False
 
 
+class StreamClock:
+    """Wall-clock times of frames, spaced as their stream times are. Frames a camera buffered
+    arrive in a burst at connect (10 ms apart for 400 ms of video); stamped by arrival they
+    would look simultaneous to the tracker and to templateGenerationTime. A frame's time is the
+    anchor's wall time plus its stream time since the anchor, re-anchored at the wall clock
+    when the two drift further apart than `tolerance_s` (a stalled or restarted stream)."""
+
+    def __init__(self, tolerance_s: float = 1.0) -> None:
+        self.tolerance_s = tolerance_s
+        self.anchor: tuple[float, float] | None = None  # (wall time, stream time)
+
+    def at(self, stream_time: float | None, now: float) -> float:
+        if stream_time is None:
+            return now
+        if self.anchor is not None:
+            wall = self.anchor[0] + stream_time - self.anchor[1]
+            if abs(wall - now) <= self.tolerance_s:
+                return wall
+        self.anchor = (now, stream_time)
+        return now
+
+
 def decode_once(
     camera_id: str,
     source: str,
@@ -176,6 +198,7 @@ def decode_once(
         if settings.decoder_threads != 1:
             video.thread_type = "AUTO"
         sampler = Sampler(interval_ms / 1000)
+        clock = StreamClock()
         decoded = sampled = 0
         started, first_t = time.monotonic(), None
         try:
@@ -197,7 +220,8 @@ def decode_once(
                 if sampler.due(t):
                     # Only sampled frames are converted to RGB: the conversion costs as much as decoding.
                     image = frame.to_ndarray(format="rgb24")
-                    sink.sampled(SampledFrame(camera_id, sampled, datetime.now(UTC), frame.time, image))
+                    captured = datetime.fromtimestamp(clock.at(frame.time, time.time()), UTC)
+                    sink.sampled(SampledFrame(camera_id, sampled, captured, frame.time, image))
                     sampled += 1
         except av.error.ExitError as exc:  # PyAV's read timeout interrupted FFmpeg
             raise NoAnswer(f"the camera stopped sending (nothing for {settings.read_timeout_s:g} s)") from exc

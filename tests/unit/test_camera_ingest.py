@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import socket
 import threading
 import time
@@ -178,3 +179,19 @@ def test_credentials_in_urls_never_reach_a_reason() -> None:
     assert redact("http://10.0.0.1/a@b and rtsp://cam/x") == "http://10.0.0.1/a@b and rtsp://cam/x"
     state, reason = classify(av.error.InvalidDataError(1094995529, "Invalid data", "rtsp://u:secret@h/x"))
     assert state == "error" and "secret" not in reason and "rtsp://***@h/x" in reason
+
+
+def test_stream_clock_spaces_a_burst_by_stream_time_and_reanchors_on_drift() -> None:
+    from services.camera_ingest.decoder import StreamClock
+
+    clock = StreamClock(tolerance_s=1.0)
+    # Five buffered frames 200 ms apart in the stream arrive 10 ms apart at connect.
+    stamps = [clock.at(0.2 * i, 100.0 + 0.01 * i) for i in range(5)]
+    assert [round(b - a, 3) for a, b in itertools.pairwise(stamps)] == [0.2] * 4
+    # Live frames then follow at real time.
+    assert clock.at(1.0, 100.2) == pytest.approx(101.0)
+    # The stream stalls for 5 s: wall clock wins and becomes the new anchor.
+    assert clock.at(1.2, 106.0) == 106.0
+    assert clock.at(1.4, 106.2) == pytest.approx(106.2)
+    # No stream time: the wall clock.
+    assert clock.at(None, 107.0) == 107.0
