@@ -18,7 +18,7 @@ from services.gateway.members import WatchlistMemberController
 from services.gateway.metrics import Metrics, metrics_middleware
 from services.gateway.openapi import ASSETS_PATH, SWAGGER_ASSETS, openapi_config
 from services.gateway.paging import PAGING
-from services.gateway.problems import EXCEPTION_HANDLERS
+from services.gateway.problems import EXCEPTION_HANDLERS, document_statuses
 from services.gateway.seen import SEEN_CONTROLLERS
 from services.gateway.setup import SetupController
 from services.gateway.system import HealthController, VersionController
@@ -63,7 +63,7 @@ def create_app(settings: Settings, bus: Bus | None = None) -> Litestar:
         return bus
 
     metrics = Metrics()
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             root,
             *CONTROLLERS,
@@ -78,3 +78,5 @@ def create_app(settings: Settings, bus: Bus | None = None) -> Litestar:
         request_max_body_size=settings.max_request_bytes,
         debug=False,
     )
+    document_statuses(app.openapi_schema)  # built once here; the served document is this one
+    return app

@@ -1,5 +1,6 @@
-"""Which SmartFace operations Facegate implements: the one list the contract test and the
-compatibility table (docs/compatibility.md) are built from.
+"""Which SmartFace operations Facegate implements (IMPLEMENTED: the operations of
+statuses.SMARTFACE_STATUSES, the one list), as the contract test and the compatibility table
+(docs/compatibility.md) see them.
 
 An operation is `(METHOD, path)` with the path exactly as SmartFace's OpenAPI document writes it.
 Every operation the gateway serves must be in IMPLEMENTED or carry the FACEGATE_TAG (an
@@ -24,59 +25,16 @@ from pathlib import Path
 from typing import Any
 
 from services.gateway.openapi import FACEGATE_TAG
+from services.gateway.statuses import SMARTFACE_STATUSES, Operation
 from services.graphql import compatibility as graphql_compatibility
-
-Operation = tuple[str, str]
 
 ROOT = Path(__file__).resolve().parents[2]
 SMARTFACE_OPENAPI = ROOT.parent / "shared" / "design" / "smartface-openapi.json"
 TABLE = ROOT / "docs" / "compatibility.md"
 HTTP_METHODS = ("get", "put", "post", "delete", "patch")
 
-IMPLEMENTED: frozenset[Operation] = frozenset(
-    {
-        ("GET", "/api/v1/Version"),
-        ("GET", "/api/v1/Watchlists"),
-        ("POST", "/api/v1/Watchlists"),
-        ("PUT", "/api/v1/Watchlists"),
-        ("GET", "/api/v1/Watchlists/{id}"),
-        ("DELETE", "/api/v1/Watchlists/{id}"),
-        ("GET", "/api/v1/Watchlists/{id}/WatchlistMembers"),
-        ("GET", "/api/v1/WatchlistMembers"),
-        ("POST", "/api/v1/WatchlistMembers"),
-        ("PUT", "/api/v1/WatchlistMembers"),
-        ("GET", "/api/v1/WatchlistMembers/{id}"),
-        ("DELETE", "/api/v1/WatchlistMembers/{id}"),
-        ("POST", "/api/v1/WatchlistMembers/LinkToWatchlist"),
-        ("POST", "/api/v1/WatchlistMembers/UnlinkFromWatchlist"),
-        ("POST", "/api/v1/WatchlistMembers/Register"),
-        ("POST", "/api/v1/WatchlistMembers/{id}/AddNewFace"),
-        ("GET", "/api/v1/WatchlistMembers/{id}/Faces"),
-        ("POST", "/api/v1/WatchlistMembers/{id}/RemoveFace"),
-        ("POST", "/api/v1/Watchlists/Search"),
-        ("POST", "/api/v1/Watchlists/SearchByTemplate"),
-        ("POST", "/api/v1/Faces/Verify"),
-        ("POST", "/api/v1/Faces/SpoofCheck"),
-        ("GET", "/api/v1/Cameras"),
-        ("POST", "/api/v1/Cameras"),
-        ("PUT", "/api/v1/Cameras"),
-        ("GET", "/api/v1/Cameras/{id}"),
-        ("DELETE", "/api/v1/Cameras/{id}"),
-        ("GET", "/api/v1/Cameras/{id}/Tracklets"),
-        ("GET", "/api/v1/Cameras/{id}/Frames"),
-        ("GET", "/api/v1/Faces"),
-        ("GET", "/api/v1/Faces/{id}"),
-        ("DELETE", "/api/v1/Faces/{id}"),
-        ("GET", "/api/v1/Frames"),
-        ("GET", "/api/v1/Frames/{id}"),
-        ("DELETE", "/api/v1/Frames/{id}"),
-        ("GET", "/api/v1/Tracklet"),
-        ("GET", "/api/v1/Tracklet/{id}"),
-        ("DELETE", "/api/v1/Tracklet/{id}"),
-        ("GET", "/api/v1/Tracklet/{id}/Faces"),
-        ("GET", "/api/v1/Images/{id}"),
-    }
-)
+# The operations of SMARTFACE_STATUSES (services/gateway/statuses.py, which the gateway answers from).
+IMPLEMENTED: frozenset[Operation] = frozenset(SMARTFACE_STATUSES)
 
 # Substring of the path -> why Facegate does not offer it. Checked before PLANNED.
 OUT_OF_SCOPE: dict[str, str] = {

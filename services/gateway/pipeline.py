@@ -209,9 +209,9 @@ async def search(bus: Bus, req: SearchInWatchlistRequest) -> list[SearchInWatchl
     extract = features_config(
         req.face_features_config, template=True, distant=distant, nearby=nearby, mask_threshold=mask
     )
-    faces = (await analysis.analyse(bus, req.image.data, detector_config(req.face_detector_config), extract)).faces
-    if not faces:
-        return []
+    found = await analysis.analyse(bus, req.image.data, detector_config(req.face_detector_config), extract)
+    largest(found, "image")  # none usable: a 422, which Search answers as SmartFace's 400 (statuses.OVERRIDES)
+    faces = found.faces
     templates = [f.extracted.template for f in faces if f.extracted.template is not None]
     if len(templates) != len(faces):
         raise Unprocessable("A template could not be made for every face.")

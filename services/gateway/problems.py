@@ -11,8 +11,11 @@ import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import OpenAPI, OpenAPIMediaType, OpenAPIResponse, Reference
 
+from services.gateway import statuses
 from services.gateway.paging import QUERY_ALIASES
+from services.gateway.statuses import Operation
 from shared.errors import FacegateError
 
 log = logging.getLogger(__name__)
@@ -48,15 +51,18 @@ _DESCRIPTIONS = {
     408: "The workers did not finish in time.",
     409: "An object with this id already exists.",
     413: "The body is larger than FACEGATE_MAX_REQUEST_BYTES.",
+    415: "The body is in a media type the operation does not read.",
     422: "The request is well-formed but cannot be processed (e.g. no face in the image).",
+    429: "Too many requests at once; retry later.",
     503: "No replica of the service that owns the request answered in time.",
 }
 
 
 def responses(*statuses: int) -> dict[int, ResponseSpec]:
-    """The problem-details answers an operation documents: 400 and 503 always (every operation
-    validates and crosses the bus), plus the given ones. Litestar's own 400 schema is not the
-    body we send, so this replaces it."""
+    """The problem-details answers an operation may give by nature: 400 and 503 always (every
+    operation validates and crosses the bus), plus the given ones. Litestar's own 400 schema is
+    not the body we send, so this replaces it. A SmartFace operation documents SmartFace's
+    statuses instead (document_statuses), its errors mapped to them (statuses.answered)."""
     return {
         status: ResponseSpec(
             data_container=ProblemDetails, description=_DESCRIPTIONS[status], media_type=PROBLEM_JSON
@@ -67,6 +73,12 @@ def responses(*statuses: int) -> dict[int, ResponseSpec]:
 
 def problem(request: Request[Any, Any, Any], status: int, title: str, detail: str | None,
             errors: dict[str, list[str]] | None = None) -> Response[ProblemDetails]:
+    """The answer to an error, in a status the operation declares (see services.gateway.statuses)."""
+    template = request.scope.get("path_template")  # absent when routing itself failed
+    if template:
+        declared = statuses.answered((request.method, template), status)
+        if declared != status:
+            status, title = declared, _title(declared)
     section = _TYPES.get(status, "")
     body = ProblemDetails(
         type=section if section.startswith("http") else (_RFC + section if section else None),
@@ -124,6 +136,42 @@ def _title(status: int) -> str:
         return HTTPStatus(status).phrase
     except ValueError:
         return "Error"
+
+
+def document_statuses(openapi: OpenAPI) -> None:
+    """Each SmartFace operation of the served document lists exactly the error statuses SmartFace
+    declares for it, plus those of ALWAYS_ALLOWED it may answer: a client generated from it meets
+    no other. Each says which of Facegate's errors it stands for there."""
+    for path, item in (openapi.paths or {}).items():
+        for method in ("get", "put", "post", "delete", "patch"):
+            operation, op = getattr(item, method, None), (method.upper(), path)
+            codes = statuses.declared(op)
+            if operation is None or operation.responses is None or codes is None:
+                continue
+            # What the controller documents (responses()) is what its errors may be by nature.
+            natural = {int(code) for code in operation.responses if not code.startswith("2")}
+            success = {code: answer for code, answer in operation.responses.items() if code.startswith("2")}
+            errors = {c for c in codes if c >= 400} | (natural & statuses.ALWAYS_ALLOWED)
+            operation.responses = success | {
+                str(status): OpenAPIResponse(description=_describe(op, status, natural), content=_PROBLEM_BODY)
+                for status in sorted(errors)
+            }
+
+
+_PROBLEM_BODY = {PROBLEM_JSON: OpenAPIMediaType(schema=Reference(ref="#/components/schemas/ProblemDetails"))}
+
+
+def _describe(op: Operation, status: int, natural: set[int]) -> str:
+    """What `status` means in `op`: its own meaning and the errors answered with it there."""
+    if statuses.answered(op, status) != status:
+        return f"Declared by SmartFace; answered with {statuses.answered(op, status)} instead, as SmartFace does."
+    meanings = [_DESCRIPTIONS[status]]
+    meanings += [
+        f"Also: {_DESCRIPTIONS[n][0].lower()}{_DESCRIPTIONS[n][1:]}"
+        for n in sorted(natural - {status})
+        if statuses.answered(op, n) == status
+    ]
+    return " ".join(meanings)
 
 
 EXCEPTION_HANDLERS: dict[Any, Any] = {

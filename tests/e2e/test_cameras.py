@@ -200,11 +200,12 @@ def test_put_unknown_camera_is_404(api: httpx.Client) -> None:
     assert missing in problem["detail"]
 
 
-def test_a_taken_preview_port_is_409(api: httpx.Client) -> None:
+def test_a_taken_preview_port_is_409_on_create_400_on_update(api: httpx.Client) -> None:
     first = create(api, mpeG1PreviewPort=32000)
     assert_problem(api.post("/api/v1/Cameras", json={"name": "b", "source": SOURCE, "mpeG1PreviewPort": 32000}), 409)
     second = create(api, mpeG1PreviewPort=32001)
-    problem = assert_problem(api.put("/api/v1/Cameras", json=update_body(second, mpeG1PreviewPort=32000)), 409)
+    # PUT declares no 409 in SmartFace's document: its 400 instead.
+    problem = assert_problem(api.put("/api/v1/Cameras", json=update_body(second, mpeG1PreviewPort=32000)), 400)
     assert "32000" in problem["detail"]
     assert api.get(f"/api/v1/Cameras/{first['id']}").json()["mpeG1PreviewPort"] == 32000
 
@@ -270,10 +271,11 @@ def test_not_json_and_wrong_shapes_are_400(api: httpx.Client) -> None:
     assert_problem(api.put("/api/v1/Cameras", content=b"[", headers=json_type), 400)
 
 
-def test_ids_that_are_not_guids_are_400_unknown_guids_404(api: httpx.Client) -> None:
+def test_ids_that_are_not_guids_are_404_like_unknown_guids(api: httpx.Client) -> None:
+    """SmartFace declares only 404 there; its addition Status keeps the 400."""
     for method in ("GET", "DELETE"):
-        assert_problem(api.request(method, "/api/v1/Cameras/not-a-guid"), 400)
-        assert_problem(api.request(method, "/api/v1/Cameras/a%00b"), 400)
+        assert_problem(api.request(method, "/api/v1/Cameras/not-a-guid"), 404)
+        assert_problem(api.request(method, "/api/v1/Cameras/a%00b"), 404)
         problem = assert_problem(api.request(method, f"/api/v1/Cameras/{uuid.uuid4()}"), 404)
         assert "does not exist" in problem["detail"]
     assert_problem(api.get("/api/v1/Cameras/not-a-guid/Status"), 400)

@@ -283,7 +283,7 @@ def test_register_refuses_bad_photos_and_stores_nothing(client: httpx.Client, ga
     problem = assert_problem(client.post("/api/v1/WatchlistMembers/Register", json=cases_body(blank, gallery)), 422)
     assert problem["detail"] == "Image 0: no face found.", problem
     unknown = {"id": "half", "images": [{"data": photo_b64("img1.jpg")}], "watchlistIds": ["no-such-watchlist"]}
-    assert_problem(client.post("/api/v1/WatchlistMembers/Register", json=unknown), 404)
+    assert_problem(client.post("/api/v1/WatchlistMembers/Register", json=unknown), 400)  # Register declares no 404
     assert client.get("/api/v1/WatchlistMembers/half").status_code == 404
 
 
@@ -314,15 +314,50 @@ def cases_body(image: str, gallery: dict[str, Any]) -> dict[str, Any]:
     return {"id": "half", "images": [{"data": image}], "watchlistIds": [gallery["watchlist"]]}
 
 
+def landscape() -> str:
+    """A PNG of sky, hills and a lake: texture and edges, but no face."""
+    height, width = 480, 640
+    rows = np.linspace(0, 1, height)[:, None, None]
+    image = (np.array([235, 206, 135]) * (1 - rows) + np.array([34, 139, 34]) * rows).repeat(width, axis=1)
+    hills = (300 + 60 * np.sin(np.linspace(0, 3 * np.pi, width))).astype(int)
+    for x, top in enumerate(hills):
+        image[top:, x] = (40, 100 + x % 40, 50)
+    cv2.ellipse(image, (420, 400), (150, 40), 0, 0, 360, (180, 120, 60), -1)
+    noise = np.random.default_rng(0).normal(0, 8, image.shape)
+    return encode(np.clip(image + noise, 0, 255).astype(np.uint8))
+
+
+def test_no_face_is_smartfaces_400_on_search_verify_and_spoof_check(
+    client: httpx.Client, gallery: dict[str, Any]
+) -> None:
+    """User scripts read SmartFace's 400 on these as "No face detected"; enrolling keeps its 422."""
+    image = {"data": landscape()}
+    good = {"image": {"data": photo_b64("img1.jpg")}}
+    for path, body, detail in (
+        ("/api/v1/Watchlists/Search", {"image": image}, "The image: no face found."),
+        ("/api/v1/Faces/SpoofCheck", {"image": image}, "The image: no face found."),
+        ("/api/v1/Faces/Verify", {"probeImage": {"image": image}, "referenceImage": good},
+         "The probe image: no face found."),
+    ):  # fmt: skip
+        problem = assert_problem(client.post(path, json=body), 400)
+        assert problem["detail"] == detail and problem["title"] == "Bad Request", problem
+    gated = {"image": {"data": photo_b64("img1.jpg")}, "faceDetectorConfig": {"minFaceSize": 5000}}
+    problem = assert_problem(client.post("/api/v1/Watchlists/Search", json=gated), 400)
+    assert problem["detail"].startswith("The image: no face passes faceDetectorConfig: found a face"), problem
+    enroll = {"images": [image], "watchlistIds": [gallery["watchlist"]]}
+    problem = assert_problem(client.post("/api/v1/WatchlistMembers/Register", json=enroll), 422)
+    assert problem["detail"] == "Image 0: no face found.", problem
+
+
 def test_verify_names_the_image_without_a_usable_face(client: httpx.Client) -> None:
     blank = encode(np.full((480, 640, 3), 127, np.uint8))
     good = {"image": {"data": photo_b64("img1.jpg")}}
     body = {"probeImage": good, "referenceImage": {"image": {"data": blank}}}
-    problem = assert_problem(client.post("/api/v1/Faces/Verify", json=body), 422)
+    problem = assert_problem(client.post("/api/v1/Faces/Verify", json=body), 400)
     assert problem["detail"] == "The reference image: no face found.", problem
     gated = {**good, "faceDetectorConfig": {"maxFaceSize": 40}}
     problem = assert_problem(
-        client.post("/api/v1/Faces/Verify", json={"probeImage": gated, "referenceImage": good}), 422
+        client.post("/api/v1/Faces/Verify", json={"probeImage": gated, "referenceImage": good}), 400
     )
     assert problem["detail"].startswith("The probe image: no face passes faceDetectorConfig: found a face"), problem
     assert "over maxFaceSize 40" in problem["detail"], problem
@@ -382,7 +417,8 @@ def b64(data: bytes) -> str:
 
 
 PHOTO = (FACES / "photos" / "img1.jpg").read_bytes() if (FACES / "photos").is_dir() else b""
-# Each bad image and the status it must get, whichever endpoint receives it.
+# Each bad image and the status it must get, whichever endpoint receives it (an image that decodes
+# but cannot be used is a 422 where SmartFace declares one for it, else SmartFace's 400).
 BAD_IMAGES: dict[str, tuple[str, int]] = {
     "invalid base64": ("@@not base64@@", 400),
     "base64 of text": (b64(b"hello, this is text, not a picture" * 10), 400),
@@ -424,11 +460,12 @@ def test_each_bad_image_gets_its_4xx_on_every_endpoint(
         "Verify reference": "The reference image: ",
     }
     for endpoint, (path, body) in image_bodies(data).items():
-        problem = assert_problem(client.post(path, json=body), status)
+        expected = 400 if status == 422 and endpoint.startswith(("Search", "Verify", "SpoofCheck")) else status
+        problem = assert_problem(client.post(path, json=body), expected)
         assert problem["detail"], (case, endpoint)
         if case != "invalid base64":  # that one is the JSON decoder's 400, which names the field path
             assert problem["detail"].startswith(prefixes.get(endpoint, "")), (case, endpoint, problem)
-        if status == 422 and "30000" in case:  # refused from the header, not after decoding
+        if "30000" in case:  # refused from the header, not after decoding
             assert "megapixels" in problem["detail"], (case, endpoint, problem)
 
 
@@ -486,7 +523,7 @@ def test_a_body_over_the_limit_is_413_before_decoding(client: httpx.Client) -> N
 def test_the_cluster_keeps_running_after_bad_input(cluster: Cluster, client: httpx.Client) -> None:
     # A 30000x30000 PNG is a few hundred kB on the wire and 2.7 GB decoded.
     bomb = cv2.imencode(".png", np.zeros((30000, 30000), np.uint8), [cv2.IMWRITE_PNG_COMPRESSION, 9])[1]
-    assert_problem(client.post("/api/v1/Watchlists/Search", json={"image": {"data": b64(bomb.tobytes())}}), 422)
+    assert_problem(client.post("/api/v1/Watchlists/Search", json={"image": {"data": b64(bomb.tobytes())}}), 400)
     for _ in range(3):  # bombs in a row: each is refused from its header, none is decoded
         body = {"image": {"data": b64(tiff_bomb(30000))}}
         assert_problem(client.post("/api/v1/Faces/Detect", json=body), 422)
