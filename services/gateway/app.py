@@ -11,6 +11,7 @@ from litestar.di import Provide
 from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
 
+from services.gateway.bodies import SmartFaceRequest
 from services.gateway.cameras import CameraController
 from services.gateway.freshness import GalleryFreshness
 from services.gateway.identification import CONTROLLERS as IDENTIFICATION_CONTROLLERS
@@ -21,6 +22,7 @@ from services.gateway.paging import PAGING
 from services.gateway.problems import EXCEPTION_HANDLERS, document_statuses
 from services.gateway.seen import SEEN_CONTROLLERS
 from services.gateway.setup import SetupController
+from services.gateway.spelling import route_in_any_case
 from services.gateway.system import HealthController, VersionController
 from services.gateway.watchlists import WatchlistController
 from shared.bus import Bus
@@ -76,7 +78,9 @@ def create_app(settings: Settings, bus: Bus | None = None) -> Litestar:
         state=State({"metrics": metrics}),
         middleware=[metrics_middleware(metrics)],
         request_max_body_size=settings.max_request_bytes,
+        request_class=SmartFaceRequest,
         debug=False,
     )
+    route_in_any_case(app)
     document_statuses(app.openapi_schema)  # built once here; the served document is this one
     return app

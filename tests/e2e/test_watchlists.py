@@ -136,3 +136,32 @@ def test_page_number_beyond_int32_is_400(api: httpx.Client) -> None:
     problem = assert_problem(api.get("/api/v1/Watchlists", params={"PageNumber": 2**55}), 400)
     assert "PageNumber" in problem["errors"]
     assert api.get("/api/v1/Watchlists", params={"PageNumber": 2**31 - 1}).json()["items"] == []
+
+
+def test_routes_take_any_letter_case_and_ids_keep_theirs(api: httpx.Client) -> None:
+    """SmartFace's routes are case-insensitive (ASP.NET); an id in the path is still exact."""
+    body = {"id": "MixedCase-Id", "displayName": "M", "fullName": "Mixed"}
+    assert api.put("/api/v1/watchlists", json=body).status_code == 200
+    listed = api.get("/API/V1/WATCHLISTS")
+    assert listed.status_code == 200 and [w["id"] for w in listed.json()["items"]] == ["MixedCase-Id"]
+    assert api.get("/api/v1/watchlists/MixedCase-Id").json()["id"] == "MixedCase-Id"
+    assert api.get("/api/v1/watchlists/MixedCase-Id/watchlistmembers").json()["items"] == []
+    problem = assert_problem(api.get("/api/v1/watchlists/mixedcase-id"), 404)
+    assert "mixedcase-id" in problem["detail"], problem  # the watchlist's own 404: the route was found
+    # A member may be called "register": GET reaches the member, not the POST-only Register.
+    assert api.put("/api/v1/WatchlistMembers", json={"id": "register"}).status_code == 200
+    assert api.get("/api/v1/watchlistmembers/register").json()["id"] == "register"
+    # Images declares 400 for an id that is not a GUID: the Images route answered, in any case.
+    assert_problem(api.get("/api/v1/images/not-a-guid"), 400)
+    assert_problem(api.get("/api/v1/NoSuchResource"), 404)
+
+
+@pytest.mark.parametrize(
+    "media_type", ["application/json", "application/json-patch+json", "application/*+json", "text/json"]
+)
+def test_json_bodies_of_every_json_media_type_are_read(api: httpx.Client, media_type: str) -> None:
+    """What clients generated from SmartFace's document send (json-patch+json first)."""
+    body = b'{"displayName": "Typed", "fullName": "Typed list"}'
+    r = api.post("/api/v1/Watchlists", content=body, headers={"content-type": f"{media_type}; charset=utf-8"})
+    assert r.status_code == 201, r.text
+    assert r.json()["displayName"] == "Typed"
