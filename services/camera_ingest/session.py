@@ -38,6 +38,7 @@ from shared.messages import events as ev
 from shared.messages import faces as wire
 from shared.messages.cameras import Camera
 from shared.runtime import ServiceContext
+from shared.smartface_values import runs
 
 log = logging.getLogger(__name__)
 
@@ -146,6 +147,8 @@ class CameraSession:
     async def _process(self, frame: SampledFrame) -> None:
         camera = await self.camera()
         if camera is None:  # deleted: the scheduler stops the stream in a moment
+            return
+        if not runs(camera.face_detector_resource_id):  # "none": no face processing (sweep ends tracklets)
             return
         jpeg = await self.ctx.run_blocking(encode_jpeg, frame.image, camera.image_quality)
         features = analysis.features(*liveness_wanted(camera.spoof_detector_resource_ids, strict=False))

@@ -89,6 +89,7 @@ async def register(bus: Bus, req: RegisterWatchlistMemberRequest) -> WatchlistMe
     check_resources(
         faceDetectorResourceId=req.face_detector_resource_id,
         templateGeneratorResourceId=req.template_generator_resource_id,
+        faceValidationMode=req.face_validation_mode,
     )
     keep = req.privacy.save_registration_images if req.privacy else True
     images = [(i.data, i.face_selector, i.face_id) for i in req.images]
@@ -114,6 +115,7 @@ async def add_face(bus: Bus, member_id: str, req: AddNewFaceRequest) -> Face:
     check_resources(
         faceDetectorResourceId=req.face_detector_resource_id,
         templateGeneratorResourceId=req.template_generator_resource_id,
+        faceValidationMode=req.face_validation_mode,
     )
     member = await bus.request(subjects.MEMBER_GET, ById(id=member_id), WatchlistMember)  # 404 first
     image = req.image_data
@@ -203,6 +205,7 @@ async def search(bus: Bus, req: SearchInWatchlistRequest) -> list[SearchInWatchl
     check_resources(
         faceDetectorResourceId=req.face_detector_resource_id,
         templateGeneratorResourceId=req.template_generator_resource_id,
+        faceValidationMode=req.face_validation_mode,
     )
     distant, nearby = liveness_wanted(req.spoof_detector_resource_ids)
     mask = req.face_mask_confidence_request.face_mask_threshold if req.face_mask_confidence_request else 3000

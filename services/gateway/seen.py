@@ -28,8 +28,8 @@ from shared.messages.seen import (
     TrackletPagedCollection,
 )
 
-# SmartFace types these ids as GUIDs and, being ASP.NET, answers 400 for one that is not a GUID;
-# a well-formed GUID that names nothing is 404.
+# SmartFace types these ids as GUIDs: one that is not a GUID is a 400, or a 404 where SmartFace
+# declares no 400 (services/gateway/statuses.py); a well-formed GUID that names nothing is 404.
 _GUID = r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$"
 Guid = Annotated[str, Parameter(pattern=_GUID, max_length=40, schema_extra={"format": "uuid"}, description="a GUID")]
 # Facegate's filters of GET /api/v1/Faces (SmartFace has none there).

@@ -498,18 +498,34 @@ def test_wrong_types_are_400_naming_the_field(
     assert field in problem["detail"], problem
 
 
-def test_resource_ids_cpu_gpu_cuda_are_served_and_others_refused(client: httpx.Client, gallery: dict[str, Any]) -> None:
-    for rid in ("cpu", "gpu", "cuda", "gpu_remote"):  # served by the workers' own provider (CPU here)
-        faces = search(client, "img2.jpg", faceDetectorResourceId=rid, templateGeneratorResourceId=rid)
+def test_smartfaces_resource_ids_are_served_and_others_refused_listing_them(
+    client: httpx.Client, gallery: dict[str, Any]
+) -> None:
+    # Every value SmartFace documents, in any case, with or without "_remote", and Facegate's
+    # "cuda": all served by the workers' own provider (CPU here).
+    for rid in ("cpu", "gpu", "any", "accurate_cpu", "Accurate_GPU", "accurate_any", "gpu_remote", "cuda"):
+        template = rid if rid in ("cpu", "gpu", "any", "cuda") else "any"
+        faces = search(client, "img2.jpg", faceDetectorResourceId=rid, templateGeneratorResourceId=template)
         assert faces[0]["matchResults"][0]["watchlistMemberId"] == "person01", rid
     image = {"data": photo_b64("img2.jpg")}
-    for field, rid in (("faceDetectorResourceId", "none"), ("templateGeneratorResourceId", "abacus")):
+    for field, rid in (("faceDetectorResourceId", "none"), ("templateGeneratorResourceId", "abacus"),
+                       ("faceValidationMode", "strict")):  # fmt: skip
         problem = assert_problem(client.post("/api/v1/Watchlists/Search", json={"image": image, field: rid}), 400)
         assert field in problem["errors"] and rid in problem["detail"], problem
+    problem = assert_problem(
+        client.post("/api/v1/Watchlists/Search", json={"image": image, "templateGeneratorResourceId": "tpu"}), 400
+    )
+    assert problem["detail"].endswith("use one of cpu, gpu, any."), problem
     probe = {"image": image, "faceDetectorResourceId": "none"}
     body = {"probeImage": probe, "referenceImage": {"image": image}}
     problem = assert_problem(client.post("/api/v1/Faces/Verify", json=body), 400)
     assert "probeImage.faceDetectorResourceId" in problem["errors"], problem
+    body = {"image": image, "spoofDetectorResourceIds": ["liveness_distant_cpu_remote", "liveness_anywhere"]}
+    problem = assert_problem(client.post("/api/v1/Faces/SpoofCheck", json=body), 400)
+    assert "spoofDetectorResourceIds[1]" in problem["errors"] and "liveness_nearby_any_remote" in problem["detail"]
+    register = {"images": [image], "watchlistIds": [gallery["watchlist"]], "faceValidationMode": "Strict"}
+    problem = assert_problem(client.post("/api/v1/WatchlistMembers/Register", json=register), 400)
+    assert problem["detail"].endswith("use one of none, predefined."), problem
 
 
 def test_a_body_over_the_limit_is_413_before_decoding(client: httpx.Client) -> None:
