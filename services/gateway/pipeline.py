@@ -258,11 +258,7 @@ async def add_face(bus: Bus, member_id: str, req: AddNewFaceRequest) -> Face:
         subjects.FACE_ADD, m.AddFacesRequest(member_id=member_id, faces=[new_face]), m.AddFacesReply
     )
     GalleryFreshness.of(bus).saw(added.seq)
-    page = await list_faces(bus, member_id, PageQuery(page_size=1, ascending=False))
-    stored = [f for f in page.items if f.id == added.face_ids[0]]
-    if not stored:  # a concurrent RemoveFace took it already
-        raise Unprocessable(f"Face {added.face_ids[0]} was removed while it was being added.")
-    return stored[0]
+    return faces_view.face(added.faces[0])
 
 
 async def list_faces(bus: Bus, member_id: str, query: PageQuery) -> Page[Face]:

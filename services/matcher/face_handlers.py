@@ -68,9 +68,10 @@ class FaceHandlers:
             await conn.execute(CHANGE_LOCK_SQL)
             await self._require_member(conn, req.member_id)
             ids = await self._insert_faces(conn, req.member_id, req.faces)
+            stored = await faces.get_many(conn, ids)
             seq = await log_position(conn)
         await self.replica.announce(seq)
-        return AddFacesReply(face_ids=ids, seq=seq)
+        return AddFacesReply(faces=stored, seq=seq)
 
     async def register(self, req: RegisterMemberRequest) -> RegisterMemberReply:
         member_id = req.id or str(uuid.uuid4())

@@ -50,7 +50,10 @@ class AddFacesRequest(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class AddFacesReply(msgspec.Struct, frozen=True, kw_only=True):
-    face_ids: list[str]
+    """The faces as stored (like `RegisterMemberReply.faces`, in the order given), so that a
+    caller needs no second look-up."""
+
+    faces: list[MemberFace]
     seq: int
 
 

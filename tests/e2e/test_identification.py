@@ -10,6 +10,7 @@ import uuid
 import zlib
 from collections import defaultdict
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -351,6 +352,28 @@ def test_add_list_and_remove_faces(client: httpx.Client, gallery: dict[str, Any]
     assert_problem(client.get(f"/api/v1/Faces/{added['id']}"), 404)
     assert client.get("/api/v1/WatchlistMembers/person03/Faces").json()["items"][0]["id"] != added["id"]
     assert_problem(client.post("/api/v1/WatchlistMembers/ghost/AddNewFace", json=new_face), 404)
+
+
+def test_concurrent_faces_added_to_one_member_are_each_answered(cluster: Cluster, gallery: dict[str, Any]) -> None:
+    """face.add answers the stored face itself: another add at the same time cannot hide it."""
+    new_face = {"imageData": {"data": photo_b64(by_identity()["person04"][0])}}
+
+    def add(_: int) -> httpx.Response:
+        with cluster.http() as api:
+            return api.post("/api/v1/WatchlistMembers/person04/AddNewFace", json=new_face)
+
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(add, range(4)))
+    assert [r.status_code for r in answers] == [201] * 4, [r.text for r in answers]
+    added = [r.json() for r in answers]
+    with cluster.http() as api:
+        try:
+            for face in added:
+                assert api.get(f"/api/v1/Faces/{face['id']}").json() == face
+        finally:
+            for face in added:
+                remove = {"faceId": face["id"]}
+                assert api.post("/api/v1/WatchlistMembers/person04/RemoveFace", json=remove).status_code == 204
 
 
 def png_of_size(width: int, height: int) -> bytes:

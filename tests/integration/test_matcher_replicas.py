@@ -64,7 +64,9 @@ class Gallery:
             mine = self.templates[self.owner == identity]
             faces = [NewFace(template=t.tobytes(), model_name=MODEL, face={"quality": 0.9}) for t in mine]
             reply = await bus.request(FACE_ADD, AddFacesRequest(member_id=m.id, faces=faces), AddFacesReply)
-            self.faces[m.id] = reply.face_ids
+            # The faces come back whole (as stored, in the order given): no second look-up.
+            assert [(f.member_id, f.model_name, f.face) for f in reply.faces] == [(m.id, MODEL, {"quality": 0.9})] * 3
+            self.faces[m.id] = [f.id for f in reply.faces]
         link = WatchlistMembersLinkRequest(watchlist_id=self.watchlist, watchlist_members_ids=self.members)
         return (await bus.request(subjects.MEMBER_LINK, link, ChangeAck)).seq
 
