@@ -12,7 +12,6 @@ from typing import Any
 import msgspec
 
 from shared.messages import faces as wire
-from shared.messages.gallery import Watchlist, WatchlistMember
 from shared.messages.identification import (
     NO_CAMERA_RECORD,
     Face,
@@ -24,7 +23,7 @@ from shared.messages.identification import (
     SearchResult,
     SpoofCheckResponse,
 )
-from shared.messages.matcher import MemberFace
+from shared.messages.matcher import Candidate, MatchedWatchlist, MemberFace
 
 
 def _corners(detected: wire.DetectedFace) -> dict[str, float]:
@@ -107,11 +106,14 @@ def face(stored: MemberFace) -> Face:
     return Face(**fields)
 
 
-def search_result(score: int, member: WatchlistMember, watchlist: Watchlist) -> SearchResult:
+def search_result(candidate: Candidate, watchlist: MatchedWatchlist) -> SearchResult:
+    """One SearchResult: a matching member in one of the watchlists it passed in."""
+    member = candidate.member
     return SearchResult(
-        score=score, watchlist_member_id=member.id, display_name=member.display_name, full_name=member.full_name,
-        watchlist_display_name=watchlist.display_name, watchlist_full_name=watchlist.full_name,
-        watchlist_id=watchlist.id, preview_color=watchlist.preview_color, labels=member.labels,
+        score=candidate.score, watchlist_member_id=member.id, display_name=member.display_name,
+        full_name=member.full_name, watchlist_display_name=watchlist.display_name,
+        watchlist_full_name=watchlist.full_name, watchlist_id=watchlist.id, preview_color=watchlist.preview_color,
+        labels=member.labels,
     )  # fmt: skip
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Sequence
-from typing import TypeVar
 
 import msgspec
 import numpy as np
@@ -18,12 +17,12 @@ from services.gateway.freshness import GalleryFreshness
 from services.gateway.resources import check_resources
 from shared import blobs, subjects
 from shared.bus import Bus, Empty
-from shared.errors import NotFound, Unprocessable, ValidationFailed
+from shared.errors import Unprocessable, ValidationFailed
 from shared.liveness import liveness_wanted, spoof_result
 from shared.messages import faces as wire
 from shared.messages import matcher as m
 from shared.messages.common import ById, Page, PageQuery
-from shared.messages.gallery import Watchlist, WatchlistMember
+from shared.messages.gallery import WatchlistMember
 from shared.messages.identification import (
     AddNewFaceRequest,
     DetectedFace,
@@ -47,8 +46,6 @@ from shared.messages.identification import (
     WatchlistMemberWithRelatedData,
 )
 from shared.scores import score_from_similarity
-
-T = TypeVar("T")
 
 PHOTO_MAX_FACE_SIZE = 100_000
 
@@ -287,7 +284,8 @@ async def match(
     threshold: int | None,
     max_results: int,
 ) -> list[list[SearchResult]]:
-    """One list of SearchResults per template: the best candidates per member and watchlist."""
+    """One list of SearchResults per template, one per member and watchlist, as the matcher
+    ordered and cut them."""
     reply = await bus.request(
         subjects.TEMPLATE_SEARCH,
         m.SearchRequest(
@@ -296,36 +294,9 @@ async def match(
         ),
         m.SearchReply,
     )  # fmt: skip
-    member_ids = {c.member_id for r in reply.results for c in r.candidates}
-    watchlist_ids_found = {w for r in reply.results for c in r.candidates for w in c.watchlist_ids}
-    members, watchlists = await asyncio.gather(
-        fetch_all(bus, subjects.MEMBER_GET, member_ids, WatchlistMember),
-        fetch_all(bus, subjects.WATCHLIST_GET, watchlist_ids_found, Watchlist),
-    )
-    out = []
-    for result in reply.results:
-        found = [
-            faces_view.search_result(c.score, members[c.member_id], watchlists[w])
-            for c in result.candidates
-            for w in c.watchlist_ids
-            if c.member_id in members and w in watchlists  # deleted since the search: skip
-        ]
-        found.sort(key=lambda r: -r.score)
-        out.append(found[:max_results])
-    return out
-
-
-async def fetch_all(bus: Bus, subject: str, ids: set[str], kind: type[T]) -> dict[str, T]:
-    """Details of several objects at once; ones deleted meanwhile are left out."""
-
-    async def one(i: str) -> tuple[str, T | None]:
-        try:
-            return i, await bus.request(subject, ById(id=i), kind)
-        except NotFound:
-            return i, None
-
-    pairs = await asyncio.gather(*(one(i) for i in ids))
-    return {i: v for i, v in pairs if v is not None}
+    return [
+        [faces_view.search_result(c, w) for c in result.candidates for w in c.watchlists] for result in reply.results
+    ]
 
 
 async def search(bus: Bus, req: SearchInWatchlistRequest) -> list[SearchInWatchlistResponse]:

@@ -9,21 +9,25 @@ import struct
 import uuid
 import zlib
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import cv2
 import httpx
+import nats
 import numpy as np
 import pytest
+from nats.aio.msg import Msg
 
 from shared import blobs, subjects
 from shared.bus import Bus
 from shared.messages import faces as wire
 from shared.settings import Settings
 from tests.support import FACES, Cluster, assert_problem, photo_b64, read_csv, truncate
+
+T = TypeVar("T")
 
 THRESHOLD = 40
 IDENTITIES = read_csv("identities.csv")
@@ -167,6 +171,55 @@ def test_each_watchlist_applies_its_own_threshold_unless_the_request_gives_one(
     finally:
         assert client.delete("/api/v1/WatchlistMembers/person01-strict").status_code == 204
         assert client.delete(f"/api/v1/Watchlists/{strict}").status_code == 204
+
+
+def rpc_requests_during(nats_url: str, action: Callable[[], T]) -> tuple[T, list[str]]:
+    """What `action` returns, and the subjects of the requests (facegate.rpc.>) and blob-store
+    writes ($O.>) sent on the cluster's NATS meanwhile (a plain subscription sees every message,
+    whichever replica's queue group takes it)."""
+
+    async def watch() -> tuple[T, list[str]]:
+        nc = await nats.connect(nats_url)
+        seen: list[str] = []
+
+        async def record(msg: Msg) -> None:
+            seen.append(msg.subject)
+
+        try:
+            await nc.subscribe(f"{subjects.RPC_PREFIX}.>", cb=record)
+            await nc.subscribe("$O.>", cb=record)
+            await nc.flush()
+            result = await asyncio.to_thread(action)
+            await nc.flush()  # every message sent before the answer has reached this client...
+            await nc.drain()  # ...and has been recorded
+            return result, seen
+        finally:
+            if not nc.is_closed:
+                await nc.close()
+
+    return asyncio.run(watch())
+
+
+def test_a_search_is_three_requests_whatever_the_number_of_results(
+    cluster: Cluster, client: httpx.Client, gallery: dict[str, Any]
+) -> None:
+    """detect, extract, search: the matcher's answer names the members and watchlists found."""
+    extra = [create_watchlist(client, f"also-{i}") for i in range(4)]
+    try:
+        for watchlist in extra:
+            link = {"watchlistId": watchlist, "watchlistMembersIds": ["person01"]}
+            assert client.post("/api/v1/WatchlistMembers/LinkToWatchlist", json=link).status_code == 204
+        found, requests = rpc_requests_during(
+            cluster.servers.nats_url, lambda: search(client, "img2.jpg", maxResultCount=5)[0]["matchResults"]
+        )
+        assert [(r["watchlistMemberId"], r["watchlistId"]) for r in found] == [
+            ("person01", w) for w in sorted([gallery["watchlist"], *extra])
+        ]
+        assert {r["watchlistDisplayName"] for r in found} == {"known", *(f"also-{i}" for i in range(4))}
+        assert requests == [subjects.DETECTOR_DETECT, subjects.EXTRACTOR_EXTRACT, subjects.TEMPLATE_SEARCH]
+    finally:
+        for watchlist in extra:
+            assert client.delete(f"/api/v1/Watchlists/{watchlist}").status_code == 204
 
 
 def test_search_checks_liveness_when_asked(client: httpx.Client, gallery: dict[str, Any]) -> None:
