@@ -15,8 +15,9 @@ import numpy as np
 from services.gateway import faces_view
 from services.gateway.freshness import GalleryFreshness
 from services.gateway.resources import check_resources
+from services.gateway.template_model import TemplateModel
 from shared import blobs, subjects
-from shared.bus import Bus, Empty
+from shared.bus import Bus
 from shared.errors import Unprocessable, ValidationFailed
 from shared.liveness import liveness_wanted, spoof_result
 from shared.messages import faces as wire
@@ -330,15 +331,9 @@ async def search_by_template(bus: Bus, req: SearchInWatchlistByTemplateRequest) 
         raise ValidationFailed(
             "template must be float32 values, base64 encoded.", errors={"template": ["not float32 bytes"]}
         )
-    model = await default_model(bus)
+    model = await TemplateModel.of(bus).name(bus)
     (found,) = await match(bus, [req.template], model, req.watchlist_ids, req.threshold, req.max_result_count)
     return SearchInWatchlistByTemplateResponse(match_results=found)
-
-
-async def default_model(bus: Bus) -> str:
-    """The model whose templates the extractor makes now (a template search compares with those)."""
-    info = await bus.request(subjects.EXTRACTOR_MODEL, Empty(), wire.ModelInfo)
-    return info.template_model.partition("@")[0]
 
 
 # 1:1, liveness, detection.

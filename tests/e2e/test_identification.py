@@ -615,6 +615,11 @@ def test_search_by_template(cluster: Cluster, client: httpx.Client, gallery: dic
     results = r.json()["matchResults"]
     assert results[0]["watchlistMemberId"] == "person01" and results[0]["score"] >= THRESHOLD
     assert results == search(client, "img2.jpg", maxResultCount=3)[0]["matchResults"]  # same answer as Search
+    # The extractor's model was asked once; a template search within a minute is one request.
+    again, requests = rpc_requests_during(
+        cluster.servers.nats_url, lambda: client.post("/api/v1/Watchlists/SearchByTemplate", json=body)
+    )
+    assert again.json()["matchResults"] == results and requests == [subjects.TEMPLATE_SEARCH]
     for bad in (b"abc", b"\x00" * 64):  # not float32; float32 of the wrong length
         body = {"template": base64.b64encode(bad).decode()}
         assert_problem(client.post("/api/v1/Watchlists/SearchByTemplate", json=body), 400)
