@@ -52,7 +52,6 @@ async def setup(ctx: ServiceContext, settings: IngestSettings) -> None:
     await add(subjects.IMAGE_STORAGE_GET, Empty, seen.get_image_storage)
     await add(subjects.IMAGE_STORAGE_SET, ImageDataStorageConfig, seen.set_image_storage)
     pipeline = FramePipeline(ctx, settings, images)
-    await pipeline.start()
     scheduler = Scheduler(ctx, settings, board, pipeline)
     await scheduler.start()
     ctx.extra_stats["cameras"] = scheduler.stats

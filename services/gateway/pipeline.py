@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Sequence
-from typing import TypeVar
 
 import msgspec
 
@@ -17,14 +16,14 @@ from services.gateway.analysis_config import NO_FEATURES, detector_config, featu
 from services.gateway.face_choice import largest, pick_face
 from services.gateway.freshness import GalleryFreshness
 from services.gateway.resources import check_resources
+from services.gateway.template_model import TemplateModel
 from shared import analysis, face_fields, subjects
-from shared.bus import Bus, Empty
-from shared.errors import NotFound, Unprocessable, ValidationFailed
+from shared.bus import Bus
+from shared.errors import Unprocessable, ValidationFailed
 from shared.liveness import liveness_wanted
-from shared.messages import faces as wire
 from shared.messages import matcher as m
 from shared.messages.common import ById, Page, PageQuery
-from shared.messages.gallery import Watchlist, WatchlistMember
+from shared.messages.gallery import WatchlistMember
 from shared.messages.identification import (
     AddNewFaceRequest,
     DetectedFace,
@@ -47,9 +46,6 @@ from shared.messages.identification import (
     WatchlistMemberWithRelatedData,
 )
 from shared.scores import score_of_templates
-
-T = TypeVar("T")
-
 
 # Registration and faces.
 
@@ -127,11 +123,7 @@ async def add_face(bus: Bus, member_id: str, req: AddNewFaceRequest) -> Face:
         subjects.FACE_ADD, m.AddFacesRequest(member_id=member_id, faces=[new_face]), m.AddFacesReply
     )
     GalleryFreshness.of(bus).saw(added.seq)
-    page = await list_faces(bus, member_id, PageQuery(page_size=1, ascending=False))
-    stored = [f for f in page.items if f.id == added.face_ids[0]]
-    if not stored:  # a concurrent RemoveFace took it already
-        raise Unprocessable(f"Face {added.face_ids[0]} was removed while it was being added.")
-    return stored[0]
+    return faces_view.face(added.faces[0])
 
 
 async def list_faces(bus: Bus, member_id: str, query: PageQuery) -> Page[Face]:
@@ -160,7 +152,8 @@ async def match(
     threshold: int | None,
     max_results: int,
 ) -> list[list[SearchResult]]:
-    """One list of SearchResults per template: the best candidates per member and watchlist."""
+    """One list of SearchResults per template, one per member and watchlist, as the matcher
+    ordered and cut them."""
     reply = await bus.request(
         subjects.TEMPLATE_SEARCH,
         m.SearchRequest(
@@ -169,36 +162,9 @@ async def match(
         ),
         m.SearchReply,
     )  # fmt: skip
-    member_ids = {c.member_id for r in reply.results for c in r.candidates}
-    watchlist_ids_found = {w for r in reply.results for c in r.candidates for w in c.watchlist_ids}
-    members, watchlists = await asyncio.gather(
-        fetch_all(bus, subjects.MEMBER_GET, member_ids, WatchlistMember),
-        fetch_all(bus, subjects.WATCHLIST_GET, watchlist_ids_found, Watchlist),
-    )
-    out = []
-    for result in reply.results:
-        found = [
-            faces_view.search_result(c.score, members[c.member_id], watchlists[w])
-            for c in result.candidates
-            for w in c.watchlist_ids
-            if c.member_id in members and w in watchlists  # deleted since the search: skip
-        ]
-        found.sort(key=lambda r: -r.score)
-        out.append(found[:max_results])
-    return out
-
-
-async def fetch_all(bus: Bus, subject: str, ids: set[str], kind: type[T]) -> dict[str, T]:
-    """Details of several objects at once; ones deleted meanwhile are left out."""
-
-    async def one(i: str) -> tuple[str, T | None]:
-        try:
-            return i, await bus.request(subject, ById(id=i), kind)
-        except NotFound:
-            return i, None
-
-    pairs = await asyncio.gather(*(one(i) for i in ids))
-    return {i: v for i, v in pairs if v is not None}
+    return [
+        [faces_view.search_result(c, w) for c in result.candidates for w in c.watchlists] for result in reply.results
+    ]
 
 
 async def search(bus: Bus, req: SearchInWatchlistRequest) -> list[SearchInWatchlistResponse]:
@@ -233,15 +199,9 @@ async def search_by_template(bus: Bus, req: SearchInWatchlistByTemplateRequest) 
         raise ValidationFailed(
             "template must be float32 values, base64 encoded.", errors={"template": ["not float32 bytes"]}
         )
-    model = await default_model(bus)
+    model = await TemplateModel.of(bus).name(bus)
     (found,) = await match(bus, [req.template], model, req.watchlist_ids, req.threshold, req.max_result_count)
     return SearchInWatchlistByTemplateResponse(match_results=found)
-
-
-async def default_model(bus: Bus) -> str:
-    """The model whose templates the extractor makes now (a template search compares with those)."""
-    info = await bus.request(subjects.EXTRACTOR_MODEL, Empty(), wire.ModelInfo)
-    return info.template_model.partition("@")[0]
 
 
 # 1:1, liveness, detection.

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from services.matcher import faces, members, watchlists
+from services.matcher import answers, faces, members, watchlists
 from services.matcher.changes import CHANGE_LOCK_SQL, log_position
 from services.matcher.gallery import as_vectors
 from services.matcher.replica import Replica
@@ -68,9 +68,10 @@ class FaceHandlers:
             await conn.execute(CHANGE_LOCK_SQL)
             await self._require_member(conn, req.member_id)
             ids = await self._insert_faces(conn, req.member_id, req.faces)
+            stored = await faces.get_many(conn, ids)
             seq = await log_position(conn)
         await self.replica.announce(seq)
-        return AddFacesReply(face_ids=ids, seq=seq)
+        return AddFacesReply(faces=stored, seq=seq)
 
     async def register(self, req: RegisterMemberRequest) -> RegisterMemberReply:
         member_id = req.id or str(uuid.uuid4())
@@ -124,13 +125,25 @@ class FaceHandlers:
         return found[0]
 
     async def search(self, req: SearchRequest) -> SearchReply:
+        """The index's matches per template, made whole answers (answers.py): one query for the
+        details of every member and watchlist found, none when nothing was found."""
         await self.replica.wait_for(req.min_seq)
         gallery = self.replica.gallery  # one gallery for the whole request, even if a reload swaps it
         seq = gallery.seq
         found = await self.ctx.run_blocking(
             gallery.search, req.templates, req.model_name, req.watchlist_ids, req.threshold, req.max_result_count
         )
-        return SearchReply(results=[TemplateMatches(candidates=c) for c in found], seq=seq)
+        known = answers.Details({}, {})
+        if any(found):
+            async with self.ctx.db.acquire() as conn:
+                known = await answers.details(conn, (f for per_template in found for f in per_template))
+        return SearchReply(
+            results=[
+                TemplateMatches(candidates=answers.ranked(f, known, req.max_result_count, req.one_watchlist_each))
+                for f in found
+            ],
+            seq=seq,
+        )
 
     async def index_stats(self, _req: object) -> IndexStats:
         return self.replica.stats()

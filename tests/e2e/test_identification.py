@@ -9,14 +9,17 @@ import struct
 import uuid
 import zlib
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import cv2
 import httpx
+import nats
 import numpy as np
 import pytest
+from nats.aio.msg import Msg
 
 from shared import blobs, subjects
 from shared.bus import Bus
@@ -24,6 +27,8 @@ from shared.messages import faces as wire
 from shared.messages.identification import member_tracklet_id
 from shared.settings import Settings
 from tests.support import FACES, Cluster, assert_problem, photo_b64, read_csv, truncate
+
+T = TypeVar("T")
 
 THRESHOLD = 40
 IDENTITIES = read_csv("identities.csv")
@@ -167,6 +172,55 @@ def test_each_watchlist_applies_its_own_threshold_unless_the_request_gives_one(
     finally:
         assert client.delete("/api/v1/WatchlistMembers/person01-strict").status_code == 204
         assert client.delete(f"/api/v1/Watchlists/{strict}").status_code == 204
+
+
+def rpc_requests_during(nats_url: str, action: Callable[[], T]) -> tuple[T, list[str]]:
+    """What `action` returns, and the subjects of the requests (facegate.rpc.>) and blob-store
+    writes ($O.>) sent on the cluster's NATS meanwhile (a plain subscription sees every message,
+    whichever replica's queue group takes it)."""
+
+    async def watch() -> tuple[T, list[str]]:
+        nc = await nats.connect(nats_url)
+        seen: list[str] = []
+
+        async def record(msg: Msg) -> None:
+            seen.append(msg.subject)
+
+        try:
+            await nc.subscribe(f"{subjects.RPC_PREFIX}.>", cb=record)
+            await nc.subscribe("$O.>", cb=record)
+            await nc.flush()
+            result = await asyncio.to_thread(action)
+            await nc.flush()  # every message sent before the answer has reached this client...
+            await nc.drain()  # ...and has been recorded
+            return result, seen
+        finally:
+            if not nc.is_closed:
+                await nc.close()
+
+    return asyncio.run(watch())
+
+
+def test_a_search_is_three_requests_whatever_the_number_of_results(
+    cluster: Cluster, client: httpx.Client, gallery: dict[str, Any]
+) -> None:
+    """detect, extract, search: the matcher's answer names the members and watchlists found."""
+    extra = [create_watchlist(client, f"also-{i}") for i in range(4)]
+    try:
+        for watchlist in extra:
+            link = {"watchlistId": watchlist, "watchlistMembersIds": ["person01"]}
+            assert client.post("/api/v1/WatchlistMembers/LinkToWatchlist", json=link).status_code == 204
+        found, requests = rpc_requests_during(
+            cluster.servers.nats_url, lambda: search(client, "img2.jpg", maxResultCount=5)[0]["matchResults"]
+        )
+        assert [(r["watchlistMemberId"], r["watchlistId"]) for r in found] == [
+            ("person01", w) for w in sorted([gallery["watchlist"], *extra])
+        ]
+        assert {r["watchlistDisplayName"] for r in found} == {"known", *(f"also-{i}" for i in range(4))}
+        assert requests == [subjects.DETECTOR_DETECT, subjects.EXTRACTOR_EXTRACT, subjects.TEMPLATE_SEARCH]
+    finally:
+        for watchlist in extra:
+            assert client.delete(f"/api/v1/Watchlists/{watchlist}").status_code == 204
 
 
 def test_search_checks_liveness_when_asked(client: httpx.Client, gallery: dict[str, Any]) -> None:
@@ -391,6 +445,28 @@ def test_add_list_and_remove_faces(client: httpx.Client, gallery: dict[str, Any]
     assert_problem(client.post("/api/v1/WatchlistMembers/ghost/AddNewFace", json=new_face), 404)
 
 
+def test_concurrent_faces_added_to_one_member_are_each_answered(cluster: Cluster, gallery: dict[str, Any]) -> None:
+    """face.add answers the stored face itself: another add at the same time cannot hide it."""
+    new_face = {"imageData": {"data": photo_b64(by_identity()["person04"][0])}}
+
+    def add(_: int) -> httpx.Response:
+        with cluster.http() as api:
+            return api.post("/api/v1/WatchlistMembers/person04/AddNewFace", json=new_face)
+
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(add, range(4)))
+    assert [r.status_code for r in answers] == [201] * 4, [r.text for r in answers]
+    added = [r.json() for r in answers]
+    with cluster.http() as api:
+        try:
+            for face in added:
+                assert api.get(f"/api/v1/Faces/{face['id']}").json() == face
+        finally:
+            for face in added:
+                remove = {"faceId": face["id"]}
+                assert api.post("/api/v1/WatchlistMembers/person04/RemoveFace", json=remove).status_code == 204
+
+
 def png_of_size(width: int, height: int) -> bytes:
     """A PNG whose header says width x height (0x0 is possible only this way)."""
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
@@ -595,6 +671,11 @@ def test_search_by_template(cluster: Cluster, client: httpx.Client, gallery: dic
     results = r.json()["matchResults"]
     assert results[0]["watchlistMemberId"] == "person01" and results[0]["score"] >= THRESHOLD
     assert results == search(client, "img2.jpg", maxResultCount=3)[0]["matchResults"]  # same answer as Search
+    # The extractor's model was asked once; a template search within a minute is one request.
+    again, requests = rpc_requests_during(
+        cluster.servers.nats_url, lambda: client.post("/api/v1/Watchlists/SearchByTemplate", json=body)
+    )
+    assert again.json()["matchResults"] == results and requests == [subjects.TEMPLATE_SEARCH]
     for bad in (b"abc", b"\x00" * 64):  # not float32; float32 of the wrong length
         body = {"template": base64.b64encode(bad).decode()}
         assert_problem(client.post("/api/v1/Watchlists/SearchByTemplate", json=body), 400)
