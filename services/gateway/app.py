@@ -24,6 +24,7 @@ from services.gateway.seen import SEEN_CONTROLLERS
 from services.gateway.setup import SetupController
 from services.gateway.spelling import route_in_any_case
 from services.gateway.system import HealthController, VersionController
+from services.gateway.template_model import TemplateModel
 from services.gateway.watchlists import WatchlistController
 from shared.bus import Bus
 from shared.settings import Settings
@@ -53,7 +54,7 @@ def create_app(settings: Settings, bus: Bus | None = None) -> Litestar:
     async def lifespan(app: Litestar) -> AsyncGenerator[None, None]:
         owned = bus is None
         app.state.bus = bus or await Bus.connect(settings, "gateway")
-        await GalleryFreshness.of(app.state.bus).follow(app.state.bus)
+        await app.state.freshness.follow(app.state.bus)
         try:
             yield
         finally:
@@ -64,6 +65,14 @@ def create_app(settings: Settings, bus: Bus | None = None) -> Litestar:
         bus: Bus = state.bus
         return bus
 
+    async def provide_freshness(state: State) -> GalleryFreshness:
+        freshness: GalleryFreshness = state.freshness
+        return freshness
+
+    async def provide_template_model(state: State) -> TemplateModel:
+        model: TemplateModel = state.template_model
+        return model
+
     metrics = Metrics()
     app = Litestar(
         route_handlers=[
@@ -71,11 +80,16 @@ def create_app(settings: Settings, bus: Bus | None = None) -> Litestar:
             *CONTROLLERS,
             create_static_files_router(path=ASSETS_PATH, directories=[SWAGGER_ASSETS], include_in_schema=False),
         ],
-        dependencies={"bus": Provide(provide_bus), "paging": PAGING},
+        dependencies={
+            "bus": Provide(provide_bus),
+            "freshness": Provide(provide_freshness),
+            "template_model": Provide(provide_template_model),
+            "paging": PAGING,
+        },
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=openapi_config(),
         lifespan=[lifespan],
-        state=State({"metrics": metrics}),
+        state=State({"metrics": metrics, "freshness": GalleryFreshness(), "template_model": TemplateModel()}),
         middleware=[metrics_middleware(metrics)],
         request_max_body_size=settings.max_request_bytes,
         request_class=SmartFaceRequest,

@@ -9,10 +9,12 @@ from typing import Any
 from litestar import Controller, Request, get, post
 
 from services.gateway import pipeline
+from services.gateway.freshness import GalleryFreshness
 from services.gateway.openapi import FACEGATE_TAG
 from services.gateway.paging import paged
 from services.gateway.params import EntityId
 from services.gateway.problems import responses
+from services.gateway.template_model import TemplateModel
 from shared.bus import Bus
 from shared.messages.common import PageQuery
 from shared.messages.identification import (
@@ -44,15 +46,17 @@ class MemberFacesController(Controller):
     tags = ["WatchlistMember"]
 
     @post("/Register", status_code=201, responses=responses(404, 409, *IMAGE_ERRORS))
-    async def register(self, data: RegisterWatchlistMemberRequest, bus: Bus) -> WatchlistMemberWithRelatedData:
+    async def register(
+        self, data: RegisterWatchlistMemberRequest, bus: Bus, freshness: GalleryFreshness
+    ) -> WatchlistMemberWithRelatedData:
         """Create a member from one or more photos in one or more watchlists: all or nothing.
         An existing id is a 409 (add faces to it with AddNewFace)."""
-        return await pipeline.register(bus, data)
+        return await pipeline.register(bus, freshness, data)
 
     @post("/{id:str}/AddNewFace", status_code=201, responses=responses(404, *IMAGE_ERRORS))
-    async def add_new_face(self, id: EntityId, data: AddNewFaceRequest, bus: Bus) -> Face:
+    async def add_new_face(self, id: EntityId, data: AddNewFaceRequest, bus: Bus, freshness: GalleryFreshness) -> Face:
         """Add a face from a photo to an existing member."""
-        return await pipeline.add_face(bus, id, data)
+        return await pipeline.add_face(bus, freshness, id, data)
 
     @get("/{id:str}/Faces", responses=responses(404))
     async def list_faces(
@@ -67,9 +71,11 @@ class MemberFacesController(Controller):
         return paged(FacePagedCollection, request, paging, page)
 
     @post("/{id:str}/RemoveFace", status_code=204, responses=responses(404, 413))
-    async def remove_face(self, id: EntityId, data: FaceWatchlistMemberRemoveRequest, bus: Bus) -> None:
+    async def remove_face(
+        self, id: EntityId, data: FaceWatchlistMemberRemoveRequest, bus: Bus, freshness: GalleryFreshness
+    ) -> None:
         """Remove one face (and its template) from a member; the next search no longer sees it."""
-        await pipeline.remove_face(bus, id, data.face_id)
+        await pipeline.remove_face(bus, freshness, id, data.face_id)
 
 
 class SearchController(Controller):
@@ -77,16 +83,22 @@ class SearchController(Controller):
     tags = ["Watchlist"]
 
     @post("/Search", status_code=200, responses=responses(404, *IMAGE_ERRORS))
-    async def search(self, data: SearchInWatchlistRequest, bus: Bus) -> list[SearchInWatchlistResponse]:
+    async def search(
+        self, data: SearchInWatchlistRequest, bus: Bus, freshness: GalleryFreshness
+    ) -> list[SearchInWatchlistResponse]:
         """Every face in the image against the chosen watchlists (none given: all)."""
-        return await pipeline.search(bus, data)
+        return await pipeline.search(bus, freshness, data)
 
     @post("/SearchByTemplate", status_code=200, responses=responses(404, 408, 413))
     async def search_by_template(
-        self, data: SearchInWatchlistByTemplateRequest, bus: Bus
+        self,
+        data: SearchInWatchlistByTemplateRequest,
+        bus: Bus,
+        freshness: GalleryFreshness,
+        template_model: TemplateModel,
     ) -> SearchInWatchlistByTemplateResponse:
         """Search with a template (float32 little-endian, base64) instead of an image."""
-        return await pipeline.search_by_template(bus, data)
+        return await pipeline.search_by_template(bus, freshness, template_model, data)
 
 
 class FacesController(Controller):

@@ -81,7 +81,9 @@ async def enrollment_faces(
     return new_faces
 
 
-async def register(bus: Bus, req: RegisterWatchlistMemberRequest) -> WatchlistMemberWithRelatedData:
+async def register(
+    bus: Bus, freshness: GalleryFreshness, req: RegisterWatchlistMemberRequest
+) -> WatchlistMemberWithRelatedData:
     check_resources(
         faceDetectorResourceId=req.face_detector_resource_id,
         templateGeneratorResourceId=req.template_generator_resource_id,
@@ -98,7 +100,7 @@ async def register(bus: Bus, req: RegisterWatchlistMemberRequest) -> WatchlistMe
         ),
         m.RegisterMemberReply,
     )  # fmt: skip
-    GalleryFreshness.of(bus).saw(reply.seq)
+    freshness.saw(reply.seq)
     return WatchlistMemberWithRelatedData(
         watchlists=reply.watchlists, faces=[faces_view.face(f) for f in reply.faces],
         display_name=reply.member.display_name, full_name=reply.member.full_name, note=reply.member.note,
@@ -107,7 +109,7 @@ async def register(bus: Bus, req: RegisterWatchlistMemberRequest) -> WatchlistMe
     )  # fmt: skip
 
 
-async def add_face(bus: Bus, member_id: str, req: AddNewFaceRequest) -> Face:
+async def add_face(bus: Bus, freshness: GalleryFreshness, member_id: str, req: AddNewFaceRequest) -> Face:
     check_resources(
         faceDetectorResourceId=req.face_detector_resource_id,
         templateGeneratorResourceId=req.template_generator_resource_id,
@@ -122,7 +124,7 @@ async def add_face(bus: Bus, member_id: str, req: AddNewFaceRequest) -> Face:
     added = await bus.request(
         subjects.FACE_ADD, m.AddFacesRequest(member_id=member_id, faces=[new_face]), m.AddFacesReply
     )
-    GalleryFreshness.of(bus).saw(added.seq)
+    freshness.saw(added.seq)
     return faces_view.face(added.faces[0])
 
 
@@ -134,11 +136,11 @@ async def list_faces(bus: Bus, member_id: str, query: PageQuery) -> Page[Face]:
                 total_items_count=page.total_items_count)  # fmt: skip
 
 
-async def remove_face(bus: Bus, member_id: str, face_id: str) -> None:
+async def remove_face(bus: Bus, freshness: GalleryFreshness, member_id: str, face_id: str) -> None:
     ack = await bus.request(
         subjects.FACE_REMOVE, m.RemoveFaceRequest(member_id=member_id, face_id=face_id), m.ChangeAck
     )
-    GalleryFreshness.of(bus).saw(ack.seq)
+    freshness.saw(ack.seq)
 
 
 # 1:N search.
@@ -146,6 +148,7 @@ async def remove_face(bus: Bus, member_id: str, face_id: str) -> None:
 
 async def match(
     bus: Bus,
+    freshness: GalleryFreshness,
     templates: list[bytes],
     model: str,
     watchlist_ids: list[str] | None,
@@ -158,7 +161,7 @@ async def match(
         subjects.TEMPLATE_SEARCH,
         m.SearchRequest(
             templates=templates, model_name=model, watchlist_ids=watchlist_ids or [], threshold=threshold,
-            max_result_count=max_results, min_seq=GalleryFreshness.of(bus).seq,
+            max_result_count=max_results, min_seq=freshness.seq,
         ),
         m.SearchReply,
     )  # fmt: skip
@@ -167,7 +170,9 @@ async def match(
     ]
 
 
-async def search(bus: Bus, req: SearchInWatchlistRequest) -> list[SearchInWatchlistResponse]:
+async def search(
+    bus: Bus, freshness: GalleryFreshness, req: SearchInWatchlistRequest
+) -> list[SearchInWatchlistResponse]:
     check_resources(
         faceDetectorResourceId=req.face_detector_resource_id,
         templateGeneratorResourceId=req.template_generator_resource_id,
@@ -185,7 +190,7 @@ async def search(bus: Bus, req: SearchInWatchlistRequest) -> list[SearchInWatchl
     if len(templates) != len(faces):
         raise Unprocessable("A template could not be made for every face.")
     model, _ = split_model(faces[0].extracted.template_model)
-    results = await match(bus, templates, model, req.watchlist_ids, req.threshold, req.max_result_count)
+    results = await match(bus, freshness, templates, model, req.watchlist_ids, req.threshold, req.max_result_count)
     checks = req.spoof_check_config or SpoofCheckConfig()
     features = req.face_features_config or FaceFeaturesConfig()
     return [
@@ -194,13 +199,17 @@ async def search(bus: Bus, req: SearchInWatchlistRequest) -> list[SearchInWatchl
     ]
 
 
-async def search_by_template(bus: Bus, req: SearchInWatchlistByTemplateRequest) -> SearchInWatchlistByTemplateResponse:
+async def search_by_template(
+    bus: Bus, freshness: GalleryFreshness, template_model: TemplateModel, req: SearchInWatchlistByTemplateRequest
+) -> SearchInWatchlistByTemplateResponse:
     if len(req.template) == 0 or len(req.template) % 4:
         raise ValidationFailed(
             "template must be float32 values, base64 encoded.", errors={"template": ["not float32 bytes"]}
         )
-    model = await TemplateModel.of(bus).name(bus)
-    (found,) = await match(bus, [req.template], model, req.watchlist_ids, req.threshold, req.max_result_count)
+    model = await template_model.name(bus)
+    (found,) = await match(
+        bus, freshness, [req.template], model, req.watchlist_ids, req.threshold, req.max_result_count
+    )
     return SearchInWatchlistByTemplateResponse(match_results=found)
 
 

@@ -9,7 +9,6 @@ of several models (during a model change), and only the extractor knows which on
 from __future__ import annotations
 
 import time
-from weakref import WeakKeyDictionary
 
 from shared import subjects
 from shared.bus import Bus, Empty
@@ -19,19 +18,12 @@ TTL_S = 60.0
 
 
 class TemplateModel:
-    """The extractor's template model name (without version), cached per bus for `TTL_S`."""
-
-    _of_bus: WeakKeyDictionary[Bus, TemplateModel] = WeakKeyDictionary()
+    """The extractor's template model name (without version), cached for `TTL_S` (one per app,
+    in its state)."""
 
     def __init__(self) -> None:
         self._name = ""
         self._at = float("-inf")
-
-    @classmethod
-    def of(cls, bus: Bus) -> TemplateModel:
-        if bus not in cls._of_bus:
-            cls._of_bus[bus] = cls()
-        return cls._of_bus[bus]
 
     async def name(self, bus: Bus) -> str:
         """The current model's name; asks the extractor when the cached one is older than TTL_S."""

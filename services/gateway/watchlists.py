@@ -53,10 +53,10 @@ class WatchlistController(Controller):
         return await bus.request(subjects.WATCHLIST_GET, ById(id=id), Watchlist)
 
     @delete("/{id:str}", status_code=204, responses=responses(404))
-    async def delete_watchlist(self, id: EntityId, bus: Bus) -> None:
+    async def delete_watchlist(self, id: EntityId, bus: Bus, freshness: GalleryFreshness) -> None:
         """Delete a watchlist; its members stay (they are only unlinked)."""
         ack = await bus.request(subjects.WATCHLIST_DELETE, ById(id=id), ChangeAck)
-        GalleryFreshness.of(bus).saw(ack.seq)  # the next search sees this change
+        freshness.saw(ack.seq)  # the next search sees this change
 
     @get("/{id:str}/WatchlistMembers", responses=responses(404))
     async def list_watchlist_members(
