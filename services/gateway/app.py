@@ -11,6 +11,8 @@ from litestar.di import Provide
 from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
 
+from services.gateway.audit_api import AuditController
+from services.gateway.auth import Authenticator
 from services.gateway.cameras import CameraController
 from services.gateway.freshness import GalleryFreshness
 from services.gateway.identification import CONTROLLERS as IDENTIFICATION_CONTROLLERS
@@ -19,6 +21,7 @@ from services.gateway.metrics import Metrics, metrics_middleware
 from services.gateway.openapi import ASSETS_PATH, SWAGGER_ASSETS, openapi_config
 from services.gateway.paging import PAGING
 from services.gateway.problems import EXCEPTION_HANDLERS
+from services.gateway.security import Security
 from services.gateway.seen import SEEN_CONTROLLERS
 from services.gateway.setup import SetupController
 from services.gateway.system import HealthController, VersionController
@@ -33,6 +36,7 @@ CONTROLLERS = [
     CameraController,
     *SEEN_CONTROLLERS,
     SetupController,
+    AuditController,
     VersionController,
     HealthController,
 ]
@@ -44,8 +48,9 @@ async def root() -> Redirect:
     return Redirect("/swagger")
 
 
-def create_app(settings: Settings, bus: Bus | None = None) -> Litestar:
-    """Build the gateway; it connects to NATS on startup unless given a bus (tests)."""
+def create_app(settings: Settings, bus: Bus | None = None, authenticator: Authenticator | None = None) -> Litestar:
+    """Build the gateway; it connects to NATS on startup unless given a bus (tests). Credentials
+    are checked as the settings say (or by `authenticator`): services/gateway/security.py."""
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncGenerator[None, None]:
@@ -63,6 +68,7 @@ def create_app(settings: Settings, bus: Bus | None = None) -> Litestar:
         return bus
 
     metrics = Metrics()
+    security = Security.from_settings(settings, authenticator)
     return Litestar(
         route_handlers=[
             root,
@@ -72,9 +78,9 @@ def create_app(settings: Settings, bus: Bus | None = None) -> Litestar:
         dependencies={"bus": Provide(provide_bus), "paging": PAGING},
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=openapi_config(),
-        lifespan=[lifespan],
-        state=State({"metrics": metrics}),
-        middleware=[metrics_middleware(metrics)],
+        lifespan=[lifespan, security.lifespan],
+        state=State({"metrics": metrics, "audit": security.audit, "authenticator": security.authenticator}),
+        middleware=[metrics_middleware(metrics), security.middleware],
         request_max_body_size=settings.max_request_bytes,
         debug=False,
     )
