@@ -82,5 +82,8 @@ def create_app(settings: Settings, bus: Bus | None = None, authenticator: Authen
         state=State({"metrics": metrics, "audit": security.audit, "authenticator": security.authenticator}),
         middleware=[metrics_middleware(metrics), security.middleware],
         request_max_body_size=settings.max_request_bytes,
+        # shared/logs.py configures logging (one format, FACEGATE_LOG_LEVEL); Litestar's default
+        # would replace the root logger's handlers and level at INFO.
+        logging_config=None,
         debug=False,
     )
