@@ -95,7 +95,7 @@ class Security:
         async def guard(scope: Scope, receive: Receive, send: Send) -> None:
             if scope["type"] == "http":
                 await self._handle(app, cast("HTTPScope", scope), receive, send)
-            else:
+            else:  # no WebSocket route here; one (GraphQL) checks connection_init itself (auth.py)
                 await app(scope, receive, send)
 
         return guard
