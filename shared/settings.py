@@ -29,7 +29,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     nats_url: str = "nats://127.0.0.1:4222"
     database_url: str = "postgresql://postgres@127.0.0.1:5432/facegate"
     redis_url: str = "redis://127.0.0.1:6379/0"
-    gateway_host: str = "0.0.0.0"
+    # Loopback by default: an open gateway (no authentication configured) may listen only there.
+    gateway_host: str = "127.0.0.1"
     gateway_port: Annotated[int, msgspec.Meta(ge=1, le=65535)] = 8098
     # SmartFace's GraphQL API (services/graphql), on the gateway's host address.
     graphql_port: Annotated[int, msgspec.Meta(ge=1, le=65535)] = 8097
@@ -55,6 +56,29 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     data_dir: str = "var/data"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     instance_id: str = ""
+    # Authentication of REST clients (README, Security; services/gateway/auth.py). With none of
+    # auth_jwks_url, auth_jwks, auth_api_keys, auth_api_keys_file set the API is open, which the
+    # gateway allows on a loopback address only, unless allow_unauthenticated says otherwise.
+    allow_unauthenticated: bool = False
+    auth_issuer: str = ""
+    auth_audience: str = ""
+    auth_jwks_url: str = ""
+    # A JWKS document inline (starts with "{") or the path of a JWKS file: offline setups.
+    auth_jwks: str = ""
+    auth_jwks_cache_s: Annotated[int, msgspec.Meta(ge=60)] = 3600
+    # Asymmetric algorithms only: HS* (a shared secret) and `none` are refused here.
+    auth_algorithms: str = "RS256,RS384,RS512,PS256,PS384,PS512,ES256,ES384,ES512,EdDSA"
+    # Dotted path of the roles claim (Keycloak: realm_access.roles) and `idp-role=facegate-role,...`.
+    auth_roles_claim: str = "roles"
+    auth_role_map: str = ""
+    # API keys for machines, `name:role:sha256-of-key` separated by commas (or lines in the file).
+    auth_api_keys: str = ""
+    auth_api_keys_file: str = ""
+    # Comma-separated addresses or CIDRs of reverse proxies whose X-Forwarded-For is believed.
+    trusted_proxies: str = ""
+    audit_retention_days: Annotated[int, msgspec.Meta(ge=1)] = 365
+    # One line per request (method, path, status, duration, subject) at INFO.
+    access_log: bool = True
 
 
 def from_environment(kind: type[S], prefix: str, docs: str, environ: Mapping[str, str] | None = None) -> S:

@@ -11,6 +11,8 @@ from litestar.di import Provide
 from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
 
+from services.gateway.audit_api import AuditController
+from services.gateway.auth import Authenticator
 from services.gateway.bodies import SmartFaceRequest
 from services.gateway.cameras import CameraController
 from services.gateway.freshness import GalleryFreshness
@@ -20,6 +22,7 @@ from services.gateway.metrics import Metrics, metrics_middleware
 from services.gateway.openapi import ASSETS_PATH, SWAGGER_ASSETS, openapi_config
 from services.gateway.paging import PAGING
 from services.gateway.problems import EXCEPTION_HANDLERS, document_statuses
+from services.gateway.security import Security
 from services.gateway.seen import SEEN_CONTROLLERS
 from services.gateway.setup import SetupController
 from services.gateway.spelling import route_in_any_case
@@ -36,6 +39,7 @@ CONTROLLERS = [
     CameraController,
     *SEEN_CONTROLLERS,
     SetupController,
+    AuditController,
     VersionController,
     HealthController,
 ]
@@ -47,8 +51,9 @@ async def root() -> Redirect:
     return Redirect("/swagger")
 
 
-def create_app(settings: Settings, bus: Bus | None = None) -> Litestar:
-    """Build the gateway; it connects to NATS on startup unless given a bus (tests)."""
+def create_app(settings: Settings, bus: Bus | None = None, authenticator: Authenticator | None = None) -> Litestar:
+    """Build the gateway; it connects to NATS on startup unless given a bus (tests). Credentials
+    are checked as the settings say (or by `authenticator`): services/gateway/security.py."""
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncGenerator[None, None]:
@@ -74,6 +79,7 @@ def create_app(settings: Settings, bus: Bus | None = None) -> Litestar:
         return model
 
     metrics = Metrics()
+    security = Security.from_settings(settings, authenticator)
     app = Litestar(
         route_handlers=[
             root,
@@ -88,11 +94,22 @@ def create_app(settings: Settings, bus: Bus | None = None) -> Litestar:
         },
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=openapi_config(),
-        lifespan=[lifespan],
-        state=State({"metrics": metrics, "freshness": GalleryFreshness(), "template_model": TemplateModel()}),
-        middleware=[metrics_middleware(metrics)],
+        lifespan=[lifespan, security.lifespan],
+        state=State(
+            {
+                "metrics": metrics,
+                "freshness": GalleryFreshness(),
+                "template_model": TemplateModel(),
+                "audit": security.audit,
+                "authenticator": security.authenticator,
+            }
+        ),
+        middleware=[metrics_middleware(metrics), security.middleware],
         request_max_body_size=settings.max_request_bytes,
         request_class=SmartFaceRequest,
+        # shared/logs.py configures logging (one format, FACEGATE_LOG_LEVEL); Litestar's default
+        # would replace the root logger's handlers and level at INFO.
+        logging_config=None,
         debug=False,
     )
     route_in_any_case(app)

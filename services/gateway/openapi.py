@@ -9,7 +9,7 @@ import swagger_ui
 from litestar import MediaType
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin, YamlRenderPlugin
-from litestar.openapi.spec import Tag
+from litestar.openapi.spec import Components, SecurityScheme, Tag
 
 from shared.version import VERSION
 
@@ -18,6 +18,20 @@ FACEGATE_TAG = "Facegate"  # marks Facegate's additions to the SmartFace API
 # Swagger UI's files ship inside the swagger-ui-py wheel: the UI works without internet.
 SWAGGER_ASSETS = Path(swagger_ui.__file__).parent / "static"
 ASSETS_PATH = "/swagger-assets"
+
+# Swagger UI's Authorize button takes either; services/gateway/auth.py verifies them. Operations
+# open to anyone (probes, metrics) say `security: [{}]` (OPEN_SECURITY on their handlers).
+SECURITY_SCHEMES = {
+    "bearer": SecurityScheme(
+        type="http", scheme="bearer", bearer_format="JWT",
+        description="An access token of the identity provider (OAuth2/OIDC), with a Facegate role.",
+    ),
+    "apiKey": SecurityScheme(
+        type="apiKey", name="X-API-Key", security_scheme_in="header",
+        description="An API key (FACEGATE_AUTH_API_KEYS); `Authorization: ApiKey <key>` works too.",
+    ),
+}  # fmt: skip
+OPEN_SECURITY: list[dict[str, list[str]]] = [{}]
 
 
 def openapi_config() -> OpenAPIConfig:
@@ -28,6 +42,8 @@ def openapi_config() -> OpenAPIConfig:
         description="Face identification with the SmartFace Platform REST API. "
         f"Operations tagged '{FACEGATE_TAG}' are Facegate's additions.",
         tags=[Tag(name=FACEGATE_TAG, description="Facegate's additions to the SmartFace API")],
+        components=Components(security_schemes=dict(SECURITY_SCHEMES)),
+        security=[{name: []} for name in SECURITY_SCHEMES],
         path="/swagger",
         render_plugins=[
             SwaggerRenderPlugin(

@@ -27,7 +27,7 @@ PROBLEM_JSON = "application/problem+json"
 # ASP.NET points `type` at the RFC section of the status; clients sometimes switch on it.
 _RFC = "https://tools.ietf.org/html/rfc9110#section-"
 _TYPES = {
-    400: "15.5.1", 404: "15.5.5", 405: "15.5.6", 408: "15.5.9", 409: "15.5.10",
+    400: "15.5.1", 401: "15.5.2", 403: "15.5.4", 404: "15.5.5", 405: "15.5.6", 408: "15.5.9", 409: "15.5.10",
     413: "15.5.14", 415: "15.5.16", 422: "15.5.21", 429: "https://tools.ietf.org/html/rfc6585#section-4",
     500: "15.6.1", 503: "15.6.4",
 }

@@ -95,8 +95,26 @@ def test_camera_images_in_folder_storage_are_kept_in_a_volume() -> None:
     assert not any(t.split(":")[0] == mount for t in ingest["tmpfs"])
     # The other settings are the shared ones, not lost by giving camera-ingest its own block.
     assert {k: v for k, v in ingest["environment"].items() if k != "FACEGATE_CAMERA_IMAGE_FOLDER"} == (
-        services["gateway"]["environment"]
+        services["detector"]["environment"]
     )
+
+
+def test_the_published_gateway_requires_authentication_with_a_generated_key() -> None:
+    """The gateway listens on all addresses (the port is published), so it must authenticate: at
+    first start it writes a generated admin key into a named volume (kept across restarts, shared
+    by replicas); the other settings are the shared ones."""
+    services = compose()
+    gateway = services["gateway"]
+    env = gateway["environment"]
+    assert env["FACEGATE_GATEWAY_HOST"] == "0.0.0.0"
+    keys_file = env["FACEGATE_AUTH_API_KEYS_FILE"]
+    assert "FACEGATE_ALLOW_UNAUTHENTICATED" not in env
+    mounts = {v.split(":")[1]: v.split(":")[0] for v in gateway["volumes"]}
+    (mount,) = [m for m in mounts if keys_file.startswith(m.rstrip("/") + "/")]
+    assert mounts[mount] in yaml.safe_load((COMPOSE / "compose.yaml").read_text())["volumes"]
+    assert not any(t.split(":")[0] == mount for t in gateway["tmpfs"])
+    own = {"FACEGATE_GATEWAY_HOST", "FACEGATE_AUTH_API_KEYS_FILE"}
+    assert {k: v for k, v in env.items() if k not in own} == services["detector"]["environment"]
 
 
 def test_images_default_to_the_version_being_built() -> None:

@@ -12,7 +12,9 @@ import yaml
 
 from tests.deploy.support import K8S, KUBERNETES_VERSION, renderer, validate_strict
 
-SECRET_KEYS = {"FACEGATE_NATS_URL", "FACEGATE_DATABASE_URL", "FACEGATE_REDIS_URL", "postgres-password"}
+SECRET_KEYS = {
+    "FACEGATE_NATS_URL", "FACEGATE_DATABASE_URL", "FACEGATE_REDIS_URL", "postgres-password", "FACEGATE_AUTH_API_KEYS",
+}  # fmt: skip
 
 
 def test_k8s_matches_the_chart() -> None:

@@ -89,6 +89,16 @@ app.kubernetes.io/component: {{ .name | replace "_" "-" }}
 {{- end -}}
 {{- end -}}
 
+{{/* The generated admin API key: the one kept in the existing Secret, else a new random one. */}}
+{{- define "facegate.adminApiKey" -}}
+{{- $existing := lookup "v1" "Secret" .Release.Namespace (include "facegate.fullname" .) -}}
+{{- if and $existing (index $existing.data "admin-api-key") -}}
+{{- index $existing.data "admin-api-key" | b64dec -}}
+{{- else -}}
+{{- printf "fg_%s" (randAlphaNum 43) -}}
+{{- end -}}
+{{- end -}}
+
 {{/* Volumes every Facegate pod mounts (the root filesystem is read-only). */}}
 {{- define "facegate.volumes" -}}
 - name: tmp
