@@ -134,7 +134,16 @@ def truncate(database_url: str, tables: tuple[str, ...] = GALLERY_TABLES) -> Non
     async def run() -> None:
         conn = await asyncpg.connect(database_url)
         try:
-            await conn.execute(f"TRUNCATE {', '.join(tables)} CASCADE")
+            for attempt in range(5):
+                try:
+                    await conn.execute(f"TRUNCATE {', '.join(tables)} CASCADE")
+                    return
+                except asyncpg.DeadlockDetectedError:
+                    # A worker's transaction took the same tables in another order (a matcher
+                    # replaying the change log); Postgres cancelled us, not it: try again.
+                    if attempt == 4:
+                        raise
+                    await asyncio.sleep(0.2)
         finally:
             await conn.close()
 
