@@ -56,9 +56,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     data_dir: str = "var/data"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     instance_id: str = ""
-    # Authentication of REST clients (README, Security; services/gateway/auth.py). With none of
-    # auth_jwks_url, auth_jwks, auth_api_keys, auth_api_keys_file set the API is open, which the
-    # gateway allows on a loopback address only, unless allow_unauthenticated says otherwise.
+    # Authentication of API clients, REST and GraphQL alike (README, Security; shared/auth.py).
+    # With none of auth_jwks_url, auth_jwks, auth_api_keys, auth_api_keys_file set the API is
+    # open, which the gateway and graphql allow on a loopback address only, unless
+    # allow_unauthenticated says otherwise.
     allow_unauthenticated: bool = False
     auth_issuer: str = ""
     auth_audience: str = ""

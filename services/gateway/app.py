@@ -12,7 +12,6 @@ from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
 
 from services.gateway.audit_api import AuditController
-from services.gateway.auth import Authenticator
 from services.gateway.bodies import SmartFaceRequest
 from services.gateway.cameras import CameraController
 from services.gateway.freshness import GalleryFreshness
@@ -29,6 +28,7 @@ from services.gateway.spelling import route_in_any_case
 from services.gateway.system import HealthController, VersionController
 from services.gateway.template_model import TemplateModel
 from services.gateway.watchlists import WatchlistController
+from shared.auth import Authenticator
 from shared.bus import Bus
 from shared.settings import Settings
 

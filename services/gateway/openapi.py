@@ -19,7 +19,7 @@ FACEGATE_TAG = "Facegate"  # marks Facegate's additions to the SmartFace API
 SWAGGER_ASSETS = Path(swagger_ui.__file__).parent / "static"
 ASSETS_PATH = "/swagger-assets"
 
-# Swagger UI's Authorize button takes either; services/gateway/auth.py verifies them. Operations
+# Swagger UI's Authorize button takes either; shared/auth.py verifies them. Operations
 # open to anyone (probes, metrics) say `security: [{}]` (OPEN_SECURITY on their handlers).
 SECURITY_SCHEMES = {
     "bearer": SecurityScheme(

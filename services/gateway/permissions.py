@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from typing import Literal, NamedTuple
 
-from services.gateway.auth import Role
+from shared.auth import Role
 
 AuditAction = Literal["change", "search"]
 

@@ -25,10 +25,10 @@ from litestar.testing import AsyncTestClient
 
 from services.gateway.app import create_app
 from services.gateway.audit import AuditEntry, AuditLog
-from services.gateway.auth import Role, hash_key
-from services.gateway.jwks import InvalidCredentials, JwksCache, JwtVerifier
 from services.gateway.permissions import rule_for
+from shared.auth import Role, hash_key
 from shared.embedded import free_port
+from shared.jwks import InvalidCredentials, JwksCache, JwtVerifier
 from shared.settings import Settings
 from tests.idp import AUDIENCE, ISSUER, IdentityProvider, SigningKey, serve_jwks
 from tests.support import REPO, Cluster, assert_problem, photo_b64, truncate, wait_until
@@ -264,7 +264,7 @@ async def test_audit_entries_never_wait_for_a_missing_postgres(caplog: pytest.Lo
 
 async def test_jwks_rotation_refetches_on_an_unknown_kid_at_most_so_often(monkeypatch: pytest.MonkeyPatch) -> None:
     provider = IdentityProvider()
-    monkeypatch.setattr("services.gateway.jwks.MIN_REFETCH_S", 0.5)
+    monkeypatch.setattr("shared.jwks.MIN_REFETCH_S", 0.5)
     with serve_jwks(provider) as url:
         verifier = JwtVerifier(ISSUER, AUDIENCE, frozenset({"RS256"}), JwksCache(url))
         assert (await verifier.verify(provider.token()))["sub"] == "user-42"
