@@ -45,18 +45,24 @@ def idp() -> Iterator[tuple[IdentityProvider, str]]:
         yield provider, url
 
 
+def auth_env(jwks_url: str) -> dict[str, str]:
+    """Settings of a service with JWT (ROLES through a role map) and API-key (API_KEYS) auth on."""
+    keys = ",".join(f"{name}:{role}:{hash_key(key)}" for name, (role, key) in API_KEYS.items())
+    return {
+        "FACEGATE_GATEWAY_HOST": "127.0.0.1",
+        "FACEGATE_AUTH_ISSUER": ISSUER, "FACEGATE_AUTH_AUDIENCE": AUDIENCE, "FACEGATE_AUTH_JWKS_URL": jwks_url,
+        "FACEGATE_AUTH_ROLES_CLAIM": "realm_access.roles",
+        "FACEGATE_AUTH_ROLE_MAP": ",".join(f"{claim}={role.name.lower()}" for role, claim in ROLES.items()),
+        "FACEGATE_AUTH_API_KEYS": keys, "FACEGATE_TRUSTED_PROXIES": "127.0.0.1",
+    }  # fmt: skip
+
+
 @pytest.fixture(scope="module")
 def secure(cluster: Cluster, idp: tuple[IdentityProvider, str]) -> Iterator[httpx.Client]:
     """A client of a second gateway with JWT and API-key authentication on."""
     port = free_port()
-    keys = ",".join(f"{name}:{role}:{hash_key(key)}" for name, (role, key) in API_KEYS.items())
     cluster.services.start("gateway", index=1, extra_env={
-        "FACEGATE_GATEWAY_PORT": str(port), "FACEGATE_GATEWAY_HOST": "127.0.0.1",
-        "FACEGATE_AUTH_ISSUER": ISSUER, "FACEGATE_AUTH_AUDIENCE": AUDIENCE, "FACEGATE_AUTH_JWKS_URL": idp[1],
-        "FACEGATE_AUTH_ROLES_CLAIM": "realm_access.roles",
-        "FACEGATE_AUTH_ROLE_MAP": ",".join(f"{claim}={role.name.lower()}" for role, claim in ROLES.items()),
-        "FACEGATE_AUTH_API_KEYS": keys, "FACEGATE_TRUSTED_PROXIES": "127.0.0.1",
-        "FACEGATE_INSTANCE_ID": "secure-gateway",
+        **auth_env(idp[1]), "FACEGATE_GATEWAY_PORT": str(port), "FACEGATE_INSTANCE_ID": "secure-gateway",
     })  # fmt: skip
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
