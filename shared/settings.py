@@ -34,6 +34,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     gateway_port: Annotated[int, msgspec.Meta(ge=1, le=65535)] = 8098
     # SmartFace's GraphQL API (services/graphql), on the gateway's host address.
     graphql_port: Annotated[int, msgspec.Meta(ge=1, le=65535)] = 8097
+    # Where browsers reach the GraphQL API (Swagger UI links the gateway's /graphql, which
+    # redirects here); empty: the host name the browser used for the gateway, on graphql_port.
+    graphql_url: str = ""
     # Workers answer /healthz and /readyz on this port for Kubernetes probes; 0 switches it off.
     health_port: Annotated[int, msgspec.Meta(ge=0, le=65535)] = 0
     # Seconds the gateway waits for a worker's reply before answering 503.

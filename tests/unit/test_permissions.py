@@ -15,7 +15,7 @@ SEARCHES = {
     ("POST", "/api/v1/Watchlists/Search"), ("POST", "/api/v1/Watchlists/SearchByTemplate"),
     ("POST", "/api/v1/Faces/Verify"), ("POST", "/api/v1/Faces/SpoofCheck"), ("POST", "/api/v1/Faces/Detect"),
 }  # fmt: skip
-OPEN_PATHS = {"/healthz", "/readyz", "/metrics", "/"}
+OPEN_PATHS = {"/healthz", "/readyz", "/metrics", "/", "/graphql"}
 
 
 @pytest.fixture(scope="module")
