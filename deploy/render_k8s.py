@@ -40,7 +40,7 @@ FACEGATE_DATABASE_URL=postgresql://facegate:CHANGE-ME@{RELEASE}-postgres:5432/fa
 FACEGATE_REDIS_URL=redis://{RELEASE}-redis:6379/0
 postgres-password=CHANGE-ME
 # name:role:sha256 entries, comma-separated; the gateway refuses CHANGE-ME. Make one with
-#   python -m services.gateway.auth new-key admin admin   (keep the key, put the entry here)
+#   python -m shared.auth new-key admin admin   (keep the key, put the entry here)
 # or remove the line and configure bearer JWTs (README, Security).
 FACEGATE_AUTH_API_KEYS=admin:admin:CHANGE-ME
 """

@@ -34,6 +34,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     gateway_port: Annotated[int, msgspec.Meta(ge=1, le=65535)] = 8098
     # SmartFace's GraphQL API (services/graphql), on the gateway's host address.
     graphql_port: Annotated[int, msgspec.Meta(ge=1, le=65535)] = 8097
+    # Where browsers reach the GraphQL API (Swagger UI links the gateway's /graphql, which
+    # redirects here); empty: the host name the browser used for the gateway, on graphql_port.
+    graphql_url: str = ""
     # Workers answer /healthz and /readyz on this port for Kubernetes probes; 0 switches it off.
     health_port: Annotated[int, msgspec.Meta(ge=0, le=65535)] = 0
     # Seconds the gateway waits for a worker's reply before answering 503.
@@ -56,9 +59,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     data_dir: str = "var/data"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     instance_id: str = ""
-    # Authentication of REST clients (README, Security; services/gateway/auth.py). With none of
-    # auth_jwks_url, auth_jwks, auth_api_keys, auth_api_keys_file set the API is open, which the
-    # gateway allows on a loopback address only, unless allow_unauthenticated says otherwise.
+    # Authentication of API clients, REST and GraphQL alike (README, Security; shared/auth.py).
+    # With none of auth_jwks_url, auth_jwks, auth_api_keys, auth_api_keys_file set the API is
+    # open, which the gateway and graphql allow on a loopback address only, unless
+    # allow_unauthenticated says otherwise.
     allow_unauthenticated: bool = False
     auth_issuer: str = ""
     auth_audience: str = ""

@@ -83,11 +83,13 @@ def wait_until(check: object, timeout: float = 30, what: str = "condition") -> N
 
 @dataclass
 class Cluster:
-    """Facegate services as real processes against real servers; the gateway on a free port."""
+    """Facegate services as real processes against real servers; the gateway and the GraphQL
+    API (when started) on free ports."""
 
     servers: Servers
     services: ServiceProcesses
     base_url: str
+    graphql_url: str
 
     def http(self) -> httpx.Client:
         return httpx.Client(base_url=self.base_url, timeout=30)
@@ -95,8 +97,11 @@ class Cluster:
     def wait_ready(self, names: tuple[str, ...] | list[str] = ()) -> None:
         with self.http() as client:
             wait_until(lambda: client.get("/api/v1/Watchlists").status_code == 200, 60, "the gateway and matcher")
+        if "graphql" in names:
+            ready = f"{self.graphql_url}/readyz"
+            wait_until(lambda: httpx.get(ready).status_code == 200, 60, "the GraphQL service")
         # Workers join NATS service discovery only once their models are loaded and warm.
-        workers = [n for n in names if n not in ("gateway", "matcher")]
+        workers = [n for n in names if n not in ("gateway", "graphql", "matcher")]
         wait_until(lambda: set(workers) <= answering(self.servers.nats_url, workers), 300, f"workers {workers}")
 
 
@@ -121,11 +126,12 @@ def answering(nats_url: str, names: list[str]) -> set[str]:
 
 
 def start_cluster(servers: Servers, names: list[str]) -> Cluster:
-    port = free_port()
-    env = {**servers.env(), "FACEGATE_GATEWAY_PORT": str(port), "FACEGATE_GATEWAY_HOST": "127.0.0.1"}
+    port, graphql_port = free_port(), free_port()
+    env = {**servers.env(), "FACEGATE_GATEWAY_PORT": str(port), "FACEGATE_GRAPHQL_PORT": str(graphql_port),
+           "FACEGATE_GATEWAY_HOST": "127.0.0.1"}  # fmt: skip
     services = ServiceProcesses(env)
     services.start_all(names)
-    cluster = Cluster(servers, services, f"http://127.0.0.1:{port}")
+    cluster = Cluster(servers, services, f"http://127.0.0.1:{port}", f"http://127.0.0.1:{graphql_port}")
     cluster.wait_ready(names)
     return cluster
 

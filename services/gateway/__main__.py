@@ -5,7 +5,7 @@ from __future__ import annotations
 import uvicorn
 
 from services.gateway.app import create_app
-from services.gateway.auth import startup_checks
+from shared.auth import startup_checks
 from shared.logs import setup_logging
 from shared.settings import load_settings
 

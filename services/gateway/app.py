@@ -4,22 +4,23 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
+from typing import Any
 
-from litestar import Litestar, get
+from litestar import Litestar, Request, get
 from litestar.datastructures import State
 from litestar.di import Provide
+from litestar.handlers import HTTPRouteHandler
 from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
 
 from services.gateway.audit_api import AuditController
-from services.gateway.auth import Authenticator
 from services.gateway.bodies import SmartFaceRequest
 from services.gateway.cameras import CameraController
 from services.gateway.freshness import GalleryFreshness
 from services.gateway.identification import CONTROLLERS as IDENTIFICATION_CONTROLLERS
 from services.gateway.members import WatchlistMemberController
 from services.gateway.metrics import Metrics, metrics_middleware
-from services.gateway.openapi import ASSETS_PATH, SWAGGER_ASSETS, openapi_config
+from services.gateway.openapi import ASSETS_PATH, GRAPHQL_LINK, SWAGGER_ASSETS, openapi_config
 from services.gateway.paging import PAGING
 from services.gateway.problems import EXCEPTION_HANDLERS, document_statuses
 from services.gateway.security import Security
@@ -29,6 +30,7 @@ from services.gateway.spelling import route_in_any_case
 from services.gateway.system import HealthController, VersionController
 from services.gateway.template_model import TemplateModel
 from services.gateway.watchlists import WatchlistController
+from shared.auth import Authenticator
 from shared.bus import Bus
 from shared.settings import Settings
 
@@ -49,6 +51,21 @@ CONTROLLERS = [
 async def root() -> Redirect:
     """SmartFace shows Swagger UI at the root of its port and at /swagger/index.html."""
     return Redirect("/swagger")
+
+
+def graphql_redirect(settings: Settings) -> HTTPRouteHandler:
+    """Swagger UI's link to the GraphQL IDE: FACEGATE_GRAPHQL_URL, or the host name the browser
+    used for the gateway on the GraphQL port (another service, so another port)."""
+
+    @get(GRAPHQL_LINK, include_in_schema=False)
+    async def graphql(request: Request[Any, Any, Any]) -> Redirect:
+        if settings.graphql_url:
+            return Redirect(settings.graphql_url)
+        host = request.url.hostname or "127.0.0.1"
+        host = f"[{host}]" if ":" in host else host  # an IPv6 address
+        return Redirect(f"{request.url.scheme}://{host}:{settings.graphql_port}/graphql/")
+
+    return graphql
 
 
 def create_app(settings: Settings, bus: Bus | None = None, authenticator: Authenticator | None = None) -> Litestar:
@@ -83,6 +100,7 @@ def create_app(settings: Settings, bus: Bus | None = None, authenticator: Authen
     app = Litestar(
         route_handlers=[
             root,
+            graphql_redirect(settings),
             *CONTROLLERS,
             create_static_files_router(path=ASSETS_PATH, directories=[SWAGGER_ASSETS], include_in_schema=False),
         ],

@@ -14,7 +14,8 @@ Open to anyone, without credentials:
   exposes it inside the cluster only) or put the scrape behind a proxy if that is too much.
 - Swagger UI, its assets and the OpenAPI document: the API's description, public anyway
   (SmartFace publishes it); Swagger UI must load before a user can press Authorize.
-- OPTIONS (allowed methods only) and the redirects of / to Swagger UI.
+- OPTIONS (allowed methods only), the redirects of / to Swagger UI and of /graphql to the
+  GraphQL IDE (the GraphQL service checks its own callers: services/graphql/access.py).
 
 A route missing from the table needs admin and is audited (`tests/unit/test_permissions.py`
 fails first: every route of the app must be listed).
@@ -24,7 +25,7 @@ from __future__ import annotations
 
 from typing import Literal, NamedTuple
 
-from services.gateway.auth import Role
+from shared.auth import Role
 
 AuditAction = Literal["change", "search"]
 
@@ -105,6 +106,7 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("GET", "/swagger/v1/swagger.json"): OPEN,
     ("GET", "/swagger/oauth2-redirect.html"): OPEN,
     ("GET", "/swagger-assets/{file_path}"): OPEN,
+    ("GET", "/graphql"): OPEN,  # a redirect to the GraphQL IDE, on the GraphQL port
     ("HEAD", "/swagger-assets/{file_path}"): OPEN,
 }
 

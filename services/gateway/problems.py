@@ -27,9 +27,19 @@ PROBLEM_JSON = "application/problem+json"
 # ASP.NET points `type` at the RFC section of the status; clients sometimes switch on it.
 _RFC = "https://tools.ietf.org/html/rfc9110#section-"
 _TYPES = {
-    400: "15.5.1", 401: "15.5.2", 403: "15.5.4", 404: "15.5.5", 405: "15.5.6", 408: "15.5.9", 409: "15.5.10",
-    413: "15.5.14", 415: "15.5.16", 422: "15.5.21", 429: "https://tools.ietf.org/html/rfc6585#section-4",
-    500: "15.6.1", 503: "15.6.4",
+    400: "15.5.1",
+    401: "15.5.2",
+    403: "15.5.4",
+    404: "15.5.5",
+    405: "15.5.6",
+    408: "15.5.9",
+    409: "15.5.10",
+    413: "15.5.14",
+    415: "15.5.16",
+    422: "15.5.21",
+    429: "https://tools.ietf.org/html/rfc6585#section-4",
+    500: "15.6.1",
+    503: "15.6.4",
 }
 
 
@@ -64,15 +74,18 @@ def responses(*statuses: int) -> dict[int, ResponseSpec]:
     not the body we send, so this replaces it. A SmartFace operation documents SmartFace's
     statuses instead (document_statuses), its errors mapped to them (statuses.answered)."""
     return {
-        status: ResponseSpec(
-            data_container=ProblemDetails, description=_DESCRIPTIONS[status], media_type=PROBLEM_JSON
-        )
+        status: ResponseSpec(data_container=ProblemDetails, description=_DESCRIPTIONS[status], media_type=PROBLEM_JSON)
         for status in sorted({400, 503, *statuses})
     }
 
 
-def problem(request: Request[Any, Any, Any], status: int, title: str, detail: str | None,
-            errors: dict[str, list[str]] | None = None) -> Response[ProblemDetails]:
+def problem(
+    request: Request[Any, Any, Any],
+    status: int,
+    title: str,
+    detail: str | None,
+    errors: dict[str, list[str]] | None = None,
+) -> Response[ProblemDetails]:
     """The answer to an error, in a status the operation declares (see services.gateway.statuses)."""
     template = request.scope.get("path_template")  # absent when routing itself failed
     if template:

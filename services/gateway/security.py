@@ -9,12 +9,11 @@ For each request, after routing (the route template and its path parameters are 
    waited for) and one access-log line (`shared.logs.log_access`).
 
 `Security.from_settings` builds the parts once per app; `app.py` adds its middleware, lifespan
-and state. The Authenticator is on `app.state.authenticator` for other endpoints (GraphQL).
+and state. The GraphQL service checks the same credentials itself (services/graphql/access.py).
 """
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import time
 from collections.abc import AsyncGenerator
@@ -27,37 +26,13 @@ from litestar import Litestar, Request
 from litestar.types import ASGIApp, HTTPScope, Message, Receive, Scope, Send
 
 from services.gateway.audit import AuditEntry, AuditLog, AuthOutcome
-from services.gateway.auth import Authenticator, Principal, Unauthenticated
 from services.gateway.permissions import AuditAction, rule_for
 from services.gateway.problems import problem
-from shared.logs import log_access
+from shared.auth import Authenticator, Principal, Unauthenticated
+from shared.logs import TrustedProxies, log_access
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
-
-
-class TrustedProxies:
-    """The client's address: the peer's, or, when the peer is a trusted proxy, the last address
-    of X-Forwarded-For that is not itself a trusted proxy (anything left of it is client-made)."""
-
-    def __init__(self, spec: str) -> None:
-        self.networks = [ipaddress.ip_network(p.strip(), strict=False) for p in spec.split(",") if p.strip()]
-
-    def trusts(self, address: str) -> bool:
-        try:
-            ip = ipaddress.ip_address(address)
-        except ValueError:
-            return False
-        return any(ip in net for net in self.networks)
-
-    def client(self, peer: str | None, forwarded_for: str | None) -> str | None:
-        if peer is None or not self.trusts(peer) or not forwarded_for:
-            return peer
-        hops = [h.strip() for h in forwarded_for.split(",") if h.strip()]
-        for hop in reversed(hops):
-            if not self.trusts(hop):
-                return hop
-        return hops[0] if hops else peer
 
 
 @dataclass
@@ -95,7 +70,7 @@ class Security:
         async def guard(scope: Scope, receive: Receive, send: Send) -> None:
             if scope["type"] == "http":
                 await self._handle(app, cast("HTTPScope", scope), receive, send)
-            else:  # no WebSocket route here; one (GraphQL) checks connection_init itself (auth.py)
+            else:  # no WebSocket route here (GraphQL's are in its own service)
                 await app(scope, receive, send)
 
         return guard

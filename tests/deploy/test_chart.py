@@ -251,18 +251,19 @@ def test_external_servers_by_url() -> None:
 
 
 def test_authentication_is_on_by_default_with_a_generated_admin_key() -> None:
-    """The gateway listens on the pod's network and gets the SHA-256 of a random admin key; the key
-    itself stays in the Secret for the operator (NOTES says how to read it)."""
+    """The gateway and graphql listen on the pod's network and get the SHA-256 of a random admin
+    key; the key itself stays in the Secret for the operator (NOTES says how to read it)."""
     objects = render()
     secret = find(objects, "Secret", "facegate")["stringData"]
     key = secret["admin-api-key"]
     assert re.fullmatch(r"fg_[A-Za-z0-9]{43}", key)
     assert secret["FACEGATE_AUTH_API_KEYS"] == f"admin:admin:{hashlib.sha256(key.encode()).hexdigest()}"
-    env = {e["name"]: e for e in deployment("gateway")["spec"]["template"]["spec"]["containers"][0]["env"]}
-    assert env["FACEGATE_GATEWAY_HOST"]["value"] == "0.0.0.0"
-    ref = env["FACEGATE_AUTH_API_KEYS"]["valueFrom"]["secretKeyRef"]
-    assert ref == {"name": "facegate", "key": "FACEGATE_AUTH_API_KEYS", "optional": True}
-    assert "FACEGATE_ALLOW_UNAUTHENTICATED" not in env
+    for edge in ("gateway", "graphql"):  # REST and GraphQL take the same credentials
+        env = {e["name"]: e for e in deployment(edge)["spec"]["template"]["spec"]["containers"][0]["env"]}
+        assert env["FACEGATE_GATEWAY_HOST"]["value"] == "0.0.0.0"
+        ref = env["FACEGATE_AUTH_API_KEYS"]["valueFrom"]["secretKeyRef"]
+        assert ref == {"name": "facegate", "key": "FACEGATE_AUTH_API_KEYS", "optional": True}
+        assert "FACEGATE_ALLOW_UNAUTHENTICATED" not in env
     matcher = deployment("matcher")["spec"]["template"]["spec"]["containers"][0]["env"]
     assert not {e["name"] for e in matcher} & {"FACEGATE_AUTH_API_KEYS", "FACEGATE_GATEWAY_HOST"}
     # The Secret is generated, so two renders differ: both keys change together.

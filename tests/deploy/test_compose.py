@@ -99,7 +99,7 @@ def test_camera_images_in_folder_storage_are_kept_in_a_volume() -> None:
     )
 
 
-def test_the_published_gateway_requires_authentication_with_a_generated_key() -> None:
+def test_the_published_gateway_and_graphql_require_authentication_with_a_generated_key() -> None:
     """The gateway listens on all addresses (the port is published), so it must authenticate: at
     first start it writes a generated admin key into a named volume (kept across restarts, shared
     by replicas); the other settings are the shared ones."""
@@ -115,6 +115,10 @@ def test_the_published_gateway_requires_authentication_with_a_generated_key() ->
     assert not any(t.split(":")[0] == mount for t in gateway["tmpfs"])
     own = {"FACEGATE_GATEWAY_HOST", "FACEGATE_AUTH_API_KEYS_FILE"}
     assert {k: v for k, v in env.items() if k not in own} == services["detector"]["environment"]
+    # GraphQL is published too: the same keys, from the same volume.
+    graphql = services["graphql"]
+    assert {k: graphql["environment"][k] for k in own} == {k: env[k] for k in own}
+    assert graphql["volumes"] == gateway["volumes"] and graphql["tmpfs"] == gateway["tmpfs"]
 
 
 def test_images_default_to_the_version_being_built() -> None:

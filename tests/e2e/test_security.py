@@ -25,10 +25,10 @@ from litestar.testing import AsyncTestClient
 
 from services.gateway.app import create_app
 from services.gateway.audit import AuditEntry, AuditLog
-from services.gateway.auth import Role, hash_key
-from services.gateway.jwks import InvalidCredentials, JwksCache, JwtVerifier
 from services.gateway.permissions import rule_for
+from shared.auth import Role, hash_key
 from shared.embedded import free_port
+from shared.jwks import InvalidCredentials, JwksCache, JwtVerifier
 from shared.settings import Settings
 from tests.idp import AUDIENCE, ISSUER, IdentityProvider, SigningKey, serve_jwks
 from tests.support import REPO, Cluster, assert_problem, photo_b64, truncate, wait_until
@@ -45,18 +45,24 @@ def idp() -> Iterator[tuple[IdentityProvider, str]]:
         yield provider, url
 
 
+def auth_env(jwks_url: str) -> dict[str, str]:
+    """Settings of a service with JWT (ROLES through a role map) and API-key (API_KEYS) auth on."""
+    keys = ",".join(f"{name}:{role}:{hash_key(key)}" for name, (role, key) in API_KEYS.items())
+    return {
+        "FACEGATE_GATEWAY_HOST": "127.0.0.1",
+        "FACEGATE_AUTH_ISSUER": ISSUER, "FACEGATE_AUTH_AUDIENCE": AUDIENCE, "FACEGATE_AUTH_JWKS_URL": jwks_url,
+        "FACEGATE_AUTH_ROLES_CLAIM": "realm_access.roles",
+        "FACEGATE_AUTH_ROLE_MAP": ",".join(f"{claim}={role.name.lower()}" for role, claim in ROLES.items()),
+        "FACEGATE_AUTH_API_KEYS": keys, "FACEGATE_TRUSTED_PROXIES": "127.0.0.1",
+    }  # fmt: skip
+
+
 @pytest.fixture(scope="module")
 def secure(cluster: Cluster, idp: tuple[IdentityProvider, str]) -> Iterator[httpx.Client]:
     """A client of a second gateway with JWT and API-key authentication on."""
     port = free_port()
-    keys = ",".join(f"{name}:{role}:{hash_key(key)}" for name, (role, key) in API_KEYS.items())
     cluster.services.start("gateway", index=1, extra_env={
-        "FACEGATE_GATEWAY_PORT": str(port), "FACEGATE_GATEWAY_HOST": "127.0.0.1",
-        "FACEGATE_AUTH_ISSUER": ISSUER, "FACEGATE_AUTH_AUDIENCE": AUDIENCE, "FACEGATE_AUTH_JWKS_URL": idp[1],
-        "FACEGATE_AUTH_ROLES_CLAIM": "realm_access.roles",
-        "FACEGATE_AUTH_ROLE_MAP": ",".join(f"{claim}={role.name.lower()}" for role, claim in ROLES.items()),
-        "FACEGATE_AUTH_API_KEYS": keys, "FACEGATE_TRUSTED_PROXIES": "127.0.0.1",
-        "FACEGATE_INSTANCE_ID": "secure-gateway",
+        **auth_env(idp[1]), "FACEGATE_GATEWAY_PORT": str(port), "FACEGATE_INSTANCE_ID": "secure-gateway",
     })  # fmt: skip
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
@@ -264,7 +270,7 @@ async def test_audit_entries_never_wait_for_a_missing_postgres(caplog: pytest.Lo
 
 async def test_jwks_rotation_refetches_on_an_unknown_kid_at_most_so_often(monkeypatch: pytest.MonkeyPatch) -> None:
     provider = IdentityProvider()
-    monkeypatch.setattr("services.gateway.jwks.MIN_REFETCH_S", 0.5)
+    monkeypatch.setattr("shared.jwks.MIN_REFETCH_S", 0.5)
     with serve_jwks(provider) as url:
         verifier = JwtVerifier(ISSUER, AUDIENCE, frozenset({"RS256"}), JwksCache(url))
         assert (await verifier.verify(provider.token()))["sub"] == "user-42"

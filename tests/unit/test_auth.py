@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from services.gateway.auth import (
+from shared.auth import (
     ADMIN_KEY_FILE,
     OPEN_ACCESS,
     Authenticator,
@@ -22,8 +22,8 @@ from services.gateway.auth import (
     parse_api_keys,
     startup_checks,
 )
-from services.gateway.jwks import parse_algorithms
-from services.gateway.security import TrustedProxies
+from shared.jwks import parse_algorithms
+from shared.logs import TrustedProxies
 from shared.settings import Settings
 from tests.idp import AUDIENCE, ISSUER, IdentityProvider, SigningKey
 

@@ -7,15 +7,15 @@ import warnings
 import pytest
 from litestar import Litestar
 
-from services.gateway.auth import Role
 from services.gateway.compatibility import HTTP_METHODS, served_document
 from services.gateway.permissions import OPEN, ROUTES, SEARCH, rule_for
+from shared.auth import Role
 
 SEARCHES = {
     ("POST", "/api/v1/Watchlists/Search"), ("POST", "/api/v1/Watchlists/SearchByTemplate"),
     ("POST", "/api/v1/Faces/Verify"), ("POST", "/api/v1/Faces/SpoofCheck"), ("POST", "/api/v1/Faces/Detect"),
 }  # fmt: skip
-OPEN_PATHS = {"/healthz", "/readyz", "/metrics", "/"}
+OPEN_PATHS = {"/healthz", "/readyz", "/metrics", "/", "/graphql"}
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ short reason ("token expired", "wrong audience", ...) that goes into the 401's
 Keys come from FACEGATE_AUTH_JWKS_URL (fetched on first use, refreshed after
 FACEGATE_AUTH_JWKS_CACHE_S, and refetched when a token names an unknown `kid`, which is how
 providers rotate keys, at most once per MIN_REFETCH_S so a flood of made-up `kid`s cannot make
-the gateway hammer the provider) or from FACEGATE_AUTH_JWKS (inline JSON or a file), for
+this process hammer the provider) or from FACEGATE_AUTH_JWKS (inline JSON or a file), for
 offline setups. A failed fetch keeps the keys already known.
 """
 

@@ -1,5 +1,9 @@
 """Who is calling: bearer JWTs and API keys turned into a Principal with a Role.
 
+Both HTTP edges authenticate with this one module, the same credentials and roles: the REST
+gateway (`services/gateway/security.py`, per route) and the GraphQL API
+(`services/graphql/access.py`, per request and per WebSocket's `connection_init`).
+
 Credentials (README, Security):
 - `Authorization: Bearer <JWT>` of the OAuth2/OIDC identity provider, verified by `jwks.py`
   (FACEGATE_AUTH_ISSUER, _AUDIENCE, _JWKS_URL or _JWKS, _ALGORITHMS); the role comes from the
@@ -7,22 +11,20 @@ Credentials (README, Security):
   FACEGATE_AUTH_ROLE_MAP when set (`idp-name=facegate-role,...`), the highest role winning.
 - `X-API-Key: <key>` or `Authorization: ApiKey <key>` for machines: FACEGATE_AUTH_API_KEYS and
   the lines of FACEGATE_AUTH_API_KEYS_FILE hold `name:role:sha256-hex-of-the-key`; the key
-  itself is never stored. `python -m services.gateway.auth new-key NAME ROLE` makes one.
+  itself is never stored. `python -m shared.auth new-key NAME ROLE` makes one.
 
-With none of them configured the gateway is open (every caller is an admin): `startup_checks`
+With none of them configured the API is open (every caller is an admin): `startup_checks`
 allows that only while it listens on a loopback address or FACEGATE_ALLOW_UNAUTHENTICATED is set.
 
-Reuse, e.g. by a GraphQL endpoint over HTTP, or a WebSocket's `connection_init` payload:
+Use:
 
-    authenticator = Authenticator.from_settings(settings)   # once; or app.state.authenticator
+    authenticator = startup_checks(settings)   # once per process, before it listens
     try:
         principal = await authenticator.authenticate(authorization=..., api_key=...)
     except Unauthenticated as exc:      # HTTP: 401 with WWW-Authenticate: authenticator.challenge(exc)
         ...                             # WebSocket: close with 4401
     if not principal.may(Role.OPERATOR):
         ...                             # 403 / close with 4403
-
-The REST routes are checked by `security.py` with the per-route table of `permissions.py`.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from services.gateway.jwks import (
+from shared.jwks import (
     InvalidCredentials,
     JwksCache,
     JwtVerifier,
@@ -79,7 +81,7 @@ AuthKind = Literal["jwt", "api_key", "none"]
 
 @dataclass(frozen=True)
 class Principal:
-    """An authenticated caller. `auth` is "none" when the gateway runs open (no auth configured)."""
+    """An authenticated caller. `auth` is "none" when the API runs open (no auth configured)."""
 
     subject: str
     auth: AuthKind
@@ -131,7 +133,7 @@ def parse_api_keys(text: str, where: str) -> list[ApiKey]:
         if not name or len(raw_digest) != 32:
             raise ValueError(
                 f"{where}: the key {name!r} needs a SHA-256 hex digest "
-                "(make one with: python -m services.gateway.auth new-key NAME ROLE)"
+                "(make one with: python -m shared.auth new-key NAME ROLE)"
             )
         keys.append(ApiKey(name, Role.named(role), raw_digest))
     return keys
@@ -139,7 +141,7 @@ def parse_api_keys(text: str, where: str) -> list[ApiKey]:
 
 @dataclass
 class Authenticator:
-    """Turns the credentials of a request into a Principal (one per gateway process)."""
+    """Turns the credentials of a request into a Principal (one per process)."""
 
     verifier: JwtVerifier | None
     api_keys: list[ApiKey]
@@ -176,7 +178,7 @@ class Authenticator:
 
     async def authenticate(self, authorization: str | None = None, api_key: str | None = None) -> Principal:
         """The caller named by an `Authorization` header value or an API key; Unauthenticated when
-        credentials are missing or invalid. An open gateway answers OPEN_ACCESS."""
+        credentials are missing or invalid. An open API answers OPEN_ACCESS."""
         if not self.enabled:
             return OPEN_ACCESS
         if api_key is not None:
@@ -292,8 +294,9 @@ def ensure_api_keys_file(path: Path, wait_s: float = 10.0) -> None:
 
 
 def startup_checks(settings: Settings) -> Authenticator:
-    """What the gateway checks before it listens; SystemExit(1) with the reason when it must not
-    start: unusable auth settings, or no authentication on an address other than loopback."""
+    """What the gateway and the GraphQL service check before they listen (both on
+    FACEGATE_GATEWAY_HOST); SystemExit(1) with the reason when one must not start: unusable auth
+    settings, or no authentication on an address other than loopback."""
     try:
         if settings.auth_api_keys_file:
             ensure_api_keys_file(Path(settings.auth_api_keys_file))
