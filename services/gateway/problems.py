@@ -74,7 +74,12 @@ def responses(*statuses: int) -> dict[int, ResponseSpec]:
     not the body we send, so this replaces it. A SmartFace operation documents SmartFace's
     statuses instead (document_statuses), its errors mapped to them (statuses.answered)."""
     return {
-        status: ResponseSpec(data_container=ProblemDetails, description=_DESCRIPTIONS[status], media_type=PROBLEM_JSON)
+        status: ResponseSpec(
+            data_container=ProblemDetails,
+            description=_DESCRIPTIONS[status],
+            media_type=PROBLEM_JSON,
+            generate_examples=False,  # random examples would differ between builds of the document
+        )
         for status in sorted({400, 503, *statuses})
     }
 
