@@ -10,6 +10,7 @@ from services.camera_ingest.scheduler import Scheduler
 from services.camera_ingest.seen_handlers import SeenHandlers
 from services.camera_ingest.settings import IngestSettings
 from services.camera_ingest.status import StatusBoard
+from services.camera_ingest.uploads import UploadHandlers
 from shared import subjects
 from shared.bus import Empty
 from shared.messages.cameras import (
@@ -17,6 +18,7 @@ from shared.messages.cameras import (
     CameraUpdateRequest,
 )
 from shared.messages.common import ById
+from shared.messages.grouping import UploadedFrame
 from shared.messages.seen import ImageDataStorageConfig, ImageQuery, SeenQuery
 from shared.runtime import ServiceContext
 
@@ -51,6 +53,7 @@ async def setup(ctx: ServiceContext, settings: IngestSettings) -> None:
     await add(subjects.SEEN_IMAGE_GET, ImageQuery, seen.get_image)
     await add(subjects.IMAGE_STORAGE_GET, Empty, seen.get_image_storage)
     await add(subjects.IMAGE_STORAGE_SET, ImageDataStorageConfig, seen.set_image_storage)
+    await add(subjects.SEEN_FRAME_UPLOAD, UploadedFrame, UploadHandlers(ctx, images).store)
     pipeline = FramePipeline(ctx, settings, images)
     scheduler = Scheduler(ctx, settings, board, pipeline)
     await scheduler.start()

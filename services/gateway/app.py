@@ -17,7 +17,9 @@ from services.gateway.audit_api import AuditController
 from services.gateway.bodies import SmartFaceRequest
 from services.gateway.cameras import CameraController
 from services.gateway.freshness import GalleryFreshness
+from services.gateway.groupings import GROUPING_CONTROLLERS
 from services.gateway.identification import CONTROLLERS as IDENTIFICATION_CONTROLLERS
+from services.gateway.individuals import IndividualController
 from services.gateway.members import WatchlistMemberController
 from services.gateway.metrics import Metrics, metrics_middleware
 from services.gateway.openapi import ASSETS_PATH, GRAPHQL_LINK, SWAGGER_ASSETS, openapi_config
@@ -40,6 +42,8 @@ CONTROLLERS = [
     *IDENTIFICATION_CONTROLLERS,
     CameraController,
     *SEEN_CONTROLLERS,
+    *GROUPING_CONTROLLERS,
+    IndividualController,
     SetupController,
     AuditController,
     VersionController,
