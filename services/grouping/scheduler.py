@@ -71,7 +71,12 @@ class Scheduler:
                     await asyncio.wait_for(self._wake.wait(), TICK_S)
                 self._wake.clear()
                 continue
-            await self._run(claimed)
+            try:
+                await self._run(claimed)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # Postgres away while finishing: the lease runs out, the run is due again
+                log.exception("grouping %s: the run could not be finished", claimed.id)
 
     async def _run(self, run: Claim) -> None:
         started = time.monotonic()

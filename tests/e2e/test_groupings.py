@@ -13,6 +13,7 @@ import asyncpg
 import httpx
 import pytest
 
+from tests.graphql_client import query
 from tests.support import Cluster, assert_problem, photo_b64, truncate, wait_until
 
 RECORDS = "/api/v1/RecordGroupings"
@@ -72,7 +73,15 @@ def tracklet_of_frame(client: httpx.Client, grouping_id: str, frame_id: str) -> 
     return str(tracklet)
 
 
-def test_uploaded_photos_become_one_individual_per_person(client: httpx.Client) -> None:
+INDIVIDUALS_QUERY = """{
+  individuals(order: [{createdAt: ASC}]) {
+    totalCount
+    items { id groupingMetadataId hidden entranceTime exitTime tracklets { id } faces { id trackletId } }
+  }
+}"""
+
+
+def test_uploaded_photos_become_one_individual_per_person(client: httpx.Client, cluster: Cluster) -> None:
     grouping = client.post(RECORDS, json={"description": "lobby", "config": {"threshold": 40}}).json()
     gid = grouping["id"]
     assert grouping == {"config": {"threshold": 40}, "id": gid, "description": "lobby"}
@@ -111,6 +120,17 @@ def test_uploaded_photos_become_one_individual_per_person(client: httpx.Client) 
     individual = client.get(f"{INDIVIDUALS}/{results[0]['id']}").json()
     assert set(individual) == {"entranceTime", "exitTime", "bestFaceId", "id", "createdAt", "updatedAt"}
     assert client.get(f"/api/v1/Faces/{individual['bestFaceId']}").status_code == 200
+
+    # GraphQL's individuals root answers the same individuals with their tracklets and faces.
+    answer = query(cluster.graphql_url, INDIVIDUALS_QUERY)["individuals"]
+    assert answer["totalCount"] == 3
+    by_id = {i["id"]: i for i in answer["items"]}
+    assert set(by_id) == set(again)
+    assert len({i["groupingMetadataId"] for i in answer["items"]}) == 1
+    for individual_id, tracklet_ids in again.items():
+        assert {t["id"] for t in by_id[individual_id]["tracklets"]} == tracklet_ids
+        assert {f["trackletId"] for f in by_id[individual_id]["faces"]} == tracklet_ids
+        assert by_id[individual_id]["hidden"] is False
 
 
 def test_splits_and_merges_survive_a_new_run(client: httpx.Client) -> None:
