@@ -4,16 +4,22 @@ group 10k and 100k synthetic tracklets.
 
     .venv/bin/python benchmarks/grouping.py [--appearances 6] [--frames 4] [--sizes 10000,100000]
 
-The labelled set imitates cameras: every known person (identities.csv and SAME_PEOPLE: 13) comes
-by `--appearances` times, each time one of their photos seen for `--frames` frames by one of
-three cameras (each camera its own scale, light and sharpness, each frame its own jitter:
-position, rotation, JPEG quality); every other single-face photo and every face of the two group
-photos is a stranger passing once or twice. A
-tracklet's template is the normalised mean of its frames' templates, as camera_ingest makes it;
-the detector and extractor are the services' own (in process). Average linkage (what the
-grouping service runs) is compared with single linkage (connected components) over the same
-pairs, at several thresholds. The scale runs use services/matcher/synthetic.py templates (128-d,
-1 to 6 tracklets per person) with a threshold on their own similarity scale. The last line is
+Who is who: identities.csv labels 25 photos (9 people); most other photos show the same or other
+people again (the deepface test set holds runs of one person under consecutive numbers:
+SAME_PEOPLE, each pair inside a run at cosine 0.93 to 0.98 where different labelled people reach
+0.916 at most). The faces of the group photos and the photos left are labelled by their raw
+photos: the person of a labelled photo they match at cosine 0.94 or more, else one unknown person
+per group of faces that match each other so (a stranger).
+
+The labelled set imitates cameras: every person with two photos or more comes by `--appearances`
+times, each time one of their photos seen for `--frames` frames by one of three cameras (each
+camera its own face size, light and sharpness; each frame its own jitter: size, position,
+rotation, JPEG quality); the others are strangers passing once or twice. A tracklet's template is
+the normalised mean of its frames' templates, as camera_ingest makes it; the detector and
+extractor are the services' own (in process). Average linkage (what the grouping service runs)
+is compared with single linkage (connected components) over the same pairs, at several
+thresholds. The scale runs use services/matcher/synthetic.py templates (128-d, 1 to 6 tracklets
+per person) with a threshold on their own similarity scale. The last line is
 `grouping: F1 <f1> at threshold <t>, <n> tracklets in <s> s`.
 """
 
@@ -24,6 +30,7 @@ import csv
 import time
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -40,12 +47,8 @@ from shared.settings import load_settings
 FACES = Path(__file__).resolve().parents[2] / "shared" / "faces"
 ANY_SIZE = FaceDetectorConfig(min_face_size=10, max_face_size=100_000)
 TEMPLATE_ONLY = FaceFeaturesConfig(age=False, gender=False)
-NOT_SINGLE_FACE = {"couple.jpg", "selfie-many-people.jpg", "img11_reflection.jpg"}
-GROUP_PHOTOS = ("couple.jpg", "selfie-many-people.jpg")  # each face a stranger
-# identities.csv labels 25 photos; most of the others show the same people again (the deepface
-# test set holds runs of photos of one person under consecutive numbers). Each run below is one
-# person: consecutive numbers, and every pair inside a run at cosine 0.93 to 0.98 where the
-# labelled different people of pairs.csv reach 0.916 at most. The remaining photos are strangers.
+GROUP_PHOTOS = ("couple.jpg", "selfie-many-people.jpg")  # each of their faces is one face
+LEFT_OUT = {"img11_reflection.jpg"}  # a face and its mirror image: not a camera's view
 SAME_PEOPLE = {
     "person01": ["target.jpg"], "person02": ["img57.jpg", "img58.jpg"],
     "person04": ["img59.jpg", "img61.jpg", "img62.jpg"], "person05": ["img54.jpg", "img55.jpg", "img56.jpg"],
@@ -56,8 +59,9 @@ SAME_PEOPLE = {
     "person12": ["img34.jpg", "img35.jpg", "img36.jpg", "img37.jpg"],
     "person13": ["img38.jpg", "img39.jpg", "img40.jpg", "img41.jpg"],
 }  # fmt: skip
-# (longer side in px, brightness factor, blur sigma) of each camera.
-CAMERAS = ((480, 1.0, 0.0), (360, 0.7, 0.8), (640, 1.2, 0.4))
+SAME_FACE = 0.94  # raw photos this alike are one person (different labelled people: 0.916 at most)
+# (face size in px, brightness factor, blur sigma) of each camera.
+CAMERAS = ((80, 0.7, 0.6), (110, 1.0, 0.0), (150, 1.2, 0.4))
 SYNTHETIC_SIMILARITY = 0.45  # synthetic identities: own samples at cosine 0.5-0.8, strangers ~0
 
 Labels = npt.NDArray[np.int64]
@@ -89,11 +93,63 @@ def single_linkage(x: npt.NDArray[np.float32], min_similarity: float) -> Labels:
     return np.asarray(labels, np.int64)
 
 
-def frame(photo: np.ndarray, camera: tuple[int, float, float], rng: np.random.Generator) -> bytes:
-    """One camera frame of a photo: the camera's scale, light and blur, the frame's own jitter."""
+@dataclass(frozen=True)
+class Face:
+    """A face of a photo: the region around it (three times its box), its size in px and the
+    template of the raw photo."""
+
+    region: np.ndarray
+    size: float
+    template: npt.NDArray[np.float32]
+
+
+def faces_of(pipe: FacePipeline, name: str) -> list[Face]:
+    """The faces of a photo (the largest only, but for the group photos)."""
+    image = np.asarray(cv2.imread(str(FACES / "photos" / name)))
+    found = pipe.analyse(bytes(cv2.imencode(".png", image)[1]), ANY_SIZE, TEMPLATE_ONLY).faces
+    out = []
+    for face in found if name in GROUP_PHOTOS else found[:1]:
+        if not face.extracted.template:
+            continue
+        x0, y0, x1, y1 = face.detected.box
+        w, h = x1 - x0, y1 - y0
+        region = image[max(0, int(y0 - h)) : int(y1 + h), max(0, int(x0 - w)) : int(x1 + w)]
+        out.append(Face(region, max(w, h), np.frombuffer(face.extracted.template, "<f4")))
+    return out
+
+
+def people(pipe: FacePipeline) -> dict[str, list[Face]]:
+    """Every face of the photos by person (module docstring: who is who)."""
+    with (FACES / "identities.csv").open(newline="") as f:
+        owner = {row["photo"]: row["identity"] for row in csv.DictReader(f)}
+    owner |= {photo: person for person, photos in SAME_PEOPLE.items() for photo in photos}
+    out: dict[str, list[Face]] = {}
+    unknown: list[Face] = []
+    for path in sorted((FACES / "photos").iterdir()):
+        if path.name in LEFT_OUT:
+            continue
+        for face in faces_of(pipe, path.name):
+            (out.setdefault(owner[path.name], []) if path.name in owner else unknown).append(face)
+    strangers: list[list[Face]] = []
+    for face in unknown:
+        known = [p for p, fs in out.items() if any(float(face.template @ f.template) >= SAME_FACE for f in fs)]
+        if known:
+            out[known[0]].append(face)
+            continue
+        group = next((g for g in strangers if any(float(face.template @ f.template) >= SAME_FACE for f in g)), None)
+        if group is None:
+            strangers.append([face])
+        else:
+            group.append(face)
+    out |= {f"stranger{i:02d}": group for i, group in enumerate(strangers)}
+    return out
+
+
+def frame(face: Face, camera: tuple[int, float, float], rng: np.random.Generator) -> bytes:
+    """One camera frame of a face: the camera's face size, light and blur, the frame's jitter."""
     side, light, blur = camera
-    scale = side * rng.uniform(0.9, 1.1) / max(photo.shape[:2])
-    img = cv2.resize(photo, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    scale = side * rng.uniform(0.9, 1.1) / face.size
+    img = cv2.resize(face.region, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
     h, w = img.shape[:2]
     turn = cv2.getRotationMatrix2D((w / 2 + rng.uniform(-8, 8), h / 2 + rng.uniform(-8, 8)), rng.uniform(-6, 6), 1.0)
     img = cv2.warpAffine(img, turn, (w, h), borderMode=cv2.BORDER_REPLICATE)
@@ -104,50 +160,23 @@ def frame(photo: np.ndarray, camera: tuple[int, float, float], rng: np.random.Ge
     return bytes(buf)
 
 
-def group_photo_faces(pipe: FacePipeline) -> dict[str, np.ndarray]:
-    """Strangers: each face of the group photos (couple.jpg, selfie-many-people.jpg) with twice its
-    box around it, as a photo of its own."""
-    out: dict[str, np.ndarray] = {}
-    for name in GROUP_PHOTOS:
-        image = np.asarray(cv2.imread(str(FACES / "photos" / name)))
-        for i, face in enumerate(pipe.analyse(bytes(cv2.imencode(".png", image)[1]), ANY_SIZE, TEMPLATE_ONLY).faces):
-            x0, y0, x1, y1 = face.detected.box
-            w, h = x1 - x0, y1 - y0
-            top, left = max(0, int(y0 - h / 2)), max(0, int(x0 - w / 2))
-            out[f"{name}#{i}"] = image[top : int(y1 + h / 2), left : int(x1 + w / 2)]
-    return out
-
-
 def labelled_tracklets(
     pipe: FacePipeline, appearances: int, frames: int, seed: int
 ) -> tuple[npt.NDArray[np.float32], list[str]]:
-    """(tracklet templates, true identity of each): known people coming back, strangers passing."""
+    """(tracklet templates, true identity of each): people coming back, strangers passing."""
     rng = np.random.default_rng(seed)
-    with (FACES / "identities.csv").open(newline="") as f:
-        known = list(csv.DictReader(f))
-    photos_of: dict[str, list[str]] = {}
-    for row in known:
-        photos_of.setdefault(row["identity"], []).append(row["photo"])
-    for person, photos in SAME_PEOPLE.items():
-        photos_of.setdefault(person, []).extend(photos)
-    listed = {photo for photos in photos_of.values() for photo in photos}
-    images = {p.name: np.asarray(cv2.imread(str(p))) for p in sorted((FACES / "photos").iterdir())}
-    images.update(group_photo_faces(pipe))
-    for name in images:
-        if name not in listed and name not in NOT_SINGLE_FACE:
-            photos_of[f"stranger:{name}"] = [name]
-    visits: list[tuple[str, str]] = []
-    for person, photos in photos_of.items():
-        count = appearances if not person.startswith("stranger:") else int(rng.integers(1, 3))
-        visits += [(person, photos[i % len(photos)]) for i in range(count)]
+    visits: list[tuple[str, Face]] = []
+    for person, faces in people(pipe).items():
+        count = appearances if len(faces) > 1 else int(rng.integers(1, 3))
+        visits += [(person, faces[i % len(faces)]) for i in range(count)]
     templates, truth = [], []
-    for person, photo in visits:
+    for person, face in visits:
         camera = CAMERAS[int(rng.integers(len(CAMERAS)))]
         found = []
         for _ in range(frames):
-            faces = pipe.analyse(frame(images[photo], camera, rng), ANY_SIZE, TEMPLATE_ONLY).faces
-            if faces and faces[0].extracted.template:
-                found.append(np.frombuffer(faces[0].extracted.template, "<f4"))
+            seen = pipe.analyse(frame(face, camera, rng), ANY_SIZE, TEMPLATE_ONLY).faces
+            if seen and seen[0].extracted.template:
+                found.append(np.frombuffer(seen[0].extracted.template, "<f4"))
         if found:
             mean = np.sum(found, axis=0)
             templates.append((mean / np.linalg.norm(mean)).astype(np.float32))
@@ -196,9 +225,9 @@ def main() -> None:
     pipe = FacePipeline.from_settings(load_settings(), threads=args.threads)
     started = time.perf_counter()
     x, truth = labelled_tracklets(pipe, args.appearances, args.frames, args.seed)
-    strangers = sum(1 for t in set(truth) if t.startswith("stranger:"))
-    print(f"labelled: {len(x)} tracklets of {args.frames} frames, {len(set(truth)) - strangers} known persons "
-          f"({args.appearances} visits each) and {strangers} strangers, 3 cameras "
+    strangers = sum(1 for t in set(truth) if t.startswith("stranger"))
+    print(f"labelled: {len(x)} tracklets of {args.frames} frames, {len(set(truth)) - strangers} persons coming "
+          f"back ({args.appearances} visits each) and {strangers} strangers, 3 cameras "
           f"(analysed in {time.perf_counter() - started:.0f} s)")  # fmt: skip
     f1 = quality(x, truth, (30, 35, 40, 45, 50, 60))
     print("scale (synthetic templates):")
