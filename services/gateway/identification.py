@@ -58,7 +58,7 @@ class MemberFacesController(Controller):
         """Add a face from a photo to an existing member."""
         return await pipeline.add_face(bus, freshness, id, data)
 
-    @get("/{id:str}/Faces", responses=responses(404))
+    @get("/{id:str}/Faces", responses=responses())
     async def list_faces(
         self,
         id: EntityId,
@@ -66,7 +66,7 @@ class MemberFacesController(Controller):
         bus: Bus,
         paging: PageQuery,
     ) -> FacePagedCollection:
-        """A member's faces, paged, by creation time."""
+        """A member's faces, paged, by creation time (an empty page for an unknown member)."""
         page = await pipeline.list_faces(bus, id, paging)
         return paged(FacePagedCollection, request, paging, page)
 

@@ -161,7 +161,7 @@ class TrackletController(Controller):
         """Delete a tracklet with its faces and their crops."""
         await bus.request(subjects.SEEN_TRACKLET_DELETE, ById(id=id), Empty)
 
-    @get("/{id:str}/Faces", responses=responses(404))
+    @get("/{id:str}/Faces", responses=responses())
     async def tracklet_faces(
         self,
         id: Guid,
@@ -169,8 +169,7 @@ class TrackletController(Controller):
         bus: Bus,
         paging: PageQuery,
     ) -> FacePagedCollection:
-        """The stored faces of a tracklet (404 for an unknown tracklet)."""
-        await bus.request(subjects.SEEN_TRACKLET_GET, ById(id=id), Tracklet)
+        """The stored faces of a tracklet (an empty page for an unknown tracklet)."""
         query = SeenQuery(page=paging, tracklet_id=id)
         return await faces_page(bus, request, query)
 
