@@ -86,6 +86,7 @@ FACE_ADD = rpc("matcher", "face", "add")
 FACE_REMOVE = rpc("matcher", "face", "remove")
 FACE_LIST = rpc("matcher", "face", "list")
 FACE_GET = rpc("matcher", "face", "get")
+FACE_IMAGE = rpc("matcher", "face", "image")  # a member face's imageDataId (GET /api/v1/Images/{id})
 TEMPLATE_SEARCH = rpc("matcher", "template", "search")
 INDEX_STATS = rpc("matcher", "index", "stats")
 

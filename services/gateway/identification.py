@@ -47,16 +47,18 @@ class MemberFacesController(Controller):
 
     @post("/Register", status_code=201, responses=responses(404, 409, *IMAGE_ERRORS))
     async def register(
-        self, data: RegisterWatchlistMemberRequest, bus: Bus, freshness: GalleryFreshness
+        self, data: RegisterWatchlistMemberRequest, bus: Bus, freshness: GalleryFreshness, keep_photos: bool
     ) -> WatchlistMemberWithRelatedData:
         """Create a member from one or more photos in one or more watchlists: all or nothing.
         An existing id is a 409 (add faces to it with AddNewFace)."""
-        return await pipeline.register(bus, freshness, data)
+        return await pipeline.register(bus, freshness, data, keep_photos)
 
     @post("/{id:str}/AddNewFace", status_code=201, responses=responses(404, *IMAGE_ERRORS))
-    async def add_new_face(self, id: EntityId, data: AddNewFaceRequest, bus: Bus, freshness: GalleryFreshness) -> Face:
+    async def add_new_face(
+        self, id: EntityId, data: AddNewFaceRequest, bus: Bus, freshness: GalleryFreshness, keep_photos: bool
+    ) -> Face:
         """Add a face from a photo to an existing member."""
-        return await pipeline.add_face(bus, freshness, id, data)
+        return await pipeline.add_face(bus, freshness, id, data, keep_photos)
 
     @get("/{id:str}/Faces", responses=responses())
     async def list_faces(

@@ -17,7 +17,7 @@ from services.gateway.face_choice import largest, pick_face
 from services.gateway.freshness import GalleryFreshness
 from services.gateway.resources import check_resources
 from services.gateway.template_model import TemplateModel
-from shared import analysis, face_fields, subjects
+from shared import analysis, blobs, face_fields, subjects
 from shared.bus import Bus
 from shared.errors import Unprocessable, ValidationFailed
 from shared.liveness import liveness_wanted
@@ -56,8 +56,11 @@ async def enrollment_faces(
     config: FaceDetectorConfig | None,
     keep_crops: bool,
     validation: str | None = "predefined",
+    keep_photos: bool = False,
 ) -> list[m.NewFace]:
-    """(image, faceSelector, faceId) -> faces to store; every image must give one usable face."""
+    """(image, faceSelector, faceId) -> faces to store; every image must give one usable face.
+    The faces keep their crops when `keep_crops` (the member's privacy) says so, and then their
+    whole photos too when `keep_photos` does; the caller releases those (release_photos)."""
     detector = detector_config(config)
     features = features_config(FaceFeaturesConfig(), template=True)
     analysed = await asyncio.gather(
@@ -78,12 +81,28 @@ async def enrollment_faces(
                 face=face_fields.stored_fields(face), crop=face.detected.crop if keep_crops else None,
             )
         )  # fmt: skip
+    if keep_crops and keep_photos:  # every image gave its face: nothing stored in vain
+        # The photos share half of one message (crops and the rest fill the other half).
+        share = blobs.inline_limit(bus) // (2 * len(images))
+        new_faces = [
+            msgspec.structs.replace(face, photo=await blobs.wrap(bus, image, share))
+            for face, (image, _, _) in zip(new_faces, images, strict=True)
+        ]
     return new_faces
 
 
+async def release_photos(bus: Bus, faces: Sequence[m.NewFace]) -> None:
+    """Free the photos enrollment_faces stored by reference, once the matcher has them."""
+    for face in faces:
+        if face.photo is not None:
+            await blobs.release(bus, face.photo)
+
+
 async def register(
-    bus: Bus, freshness: GalleryFreshness, req: RegisterWatchlistMemberRequest
+    bus: Bus, freshness: GalleryFreshness, req: RegisterWatchlistMemberRequest, keep_photos: bool = False
 ) -> WatchlistMemberWithRelatedData:
+    """A new member from photos; `keep_photos` (FACEGATE_KEEP_REGISTRATION_PHOTOS), or the
+    request's keepAutoLearnPhotos, keeps the whole photos beside the crops."""
     check_resources(
         faceDetectorResourceId=req.face_detector_resource_id,
         templateGeneratorResourceId=req.template_generator_resource_id,
@@ -91,15 +110,22 @@ async def register(
     )
     keep = req.privacy.save_registration_images if req.privacy else True
     images = [(i.data, i.face_selector, i.face_id) for i in req.images]
-    new_faces = await enrollment_faces(bus, images, req.face_detector_config, keep, req.face_validation_mode)
-    reply = await bus.request(
-        subjects.MEMBER_REGISTER,
-        m.RegisterMemberRequest(
-            id=req.id or str(uuid.uuid4()), display_name=req.display_name, full_name=req.full_name, note=req.note,
-            labels=req.labels or [], privacy=req.privacy, watchlist_ids=req.watchlist_ids, faces=new_faces,
-        ),
-        m.RegisterMemberReply,
+    new_faces = await enrollment_faces(
+        bus, images, req.face_detector_config, keep, req.face_validation_mode,
+        keep_photos or req.keep_auto_learn_photos,
     )  # fmt: skip
+    try:
+        reply = await bus.request(
+            subjects.MEMBER_REGISTER,
+            m.RegisterMemberRequest(
+                id=req.id or str(uuid.uuid4()), display_name=req.display_name, full_name=req.full_name,
+                note=req.note, labels=req.labels or [], privacy=req.privacy, watchlist_ids=req.watchlist_ids,
+                faces=new_faces,
+            ),
+            m.RegisterMemberReply,
+        )  # fmt: skip
+    finally:
+        await release_photos(bus, new_faces)
     freshness.saw(reply.seq)
     return WatchlistMemberWithRelatedData(
         watchlists=reply.watchlists, faces=[faces_view.face(f) for f in reply.faces],
@@ -109,7 +135,9 @@ async def register(
     )  # fmt: skip
 
 
-async def add_face(bus: Bus, freshness: GalleryFreshness, member_id: str, req: AddNewFaceRequest) -> Face:
+async def add_face(
+    bus: Bus, freshness: GalleryFreshness, member_id: str, req: AddNewFaceRequest, keep_photos: bool = False
+) -> Face:
     check_resources(
         faceDetectorResourceId=req.face_detector_resource_id,
         templateGeneratorResourceId=req.template_generator_resource_id,
@@ -119,11 +147,14 @@ async def add_face(bus: Bus, freshness: GalleryFreshness, member_id: str, req: A
     image = req.image_data
     (new_face,) = await enrollment_faces(
         bus, [(image.data, image.face_selector, image.face_id)], req.face_detector_config,
-        member.privacy.save_registration_images, req.face_validation_mode,
+        member.privacy.save_registration_images, req.face_validation_mode, keep_photos,
     )  # fmt: skip
-    added = await bus.request(
-        subjects.FACE_ADD, m.AddFacesRequest(member_id=member_id, faces=[new_face]), m.AddFacesReply
-    )
+    try:
+        added = await bus.request(
+            subjects.FACE_ADD, m.AddFacesRequest(member_id=member_id, faces=[new_face]), m.AddFacesReply
+        )
+    finally:
+        await release_photos(bus, [new_face])
     freshness.saw(added.seq)
     return faces_view.face(added.faces[0])
 

@@ -216,10 +216,14 @@ class ImageController(Controller):
     async def get_image(
         self, id: Guid, bus: Bus, min_size: MinSize = None, max_size: MaxSize = None
     ) -> Response[bytes]:
-        """A stored face crop or frame as JPEG, scaled to `minSize`..`maxSize` pixels when asked
-        (longer side at most `maxSize`, shorter side at least `minSize`)."""
+        """A stored face crop or frame, or a member face's image, as JPEG, scaled to
+        `minSize`..`maxSize` pixels when asked (longer side at most `maxSize`, shorter side at
+        least `minSize`)."""
         query = ImageQuery(id=id, min_size=min_size, max_size=max_size)
-        reply = await bus.request(subjects.SEEN_IMAGE_GET, query, ImageReply)
+        try:
+            reply = await bus.request(subjects.SEEN_IMAGE_GET, query, ImageReply)
+        except NotFound:  # camera_ingest owns what cameras saw, the matcher members' faces
+            reply = await bus.request(subjects.FACE_IMAGE, query, ImageReply)
         data = await blobs.unwrap(bus, reply.jpeg)
         await blobs.release(bus, reply.jpeg)
         return Response(content=data, media_type="image/jpeg")
