@@ -102,6 +102,7 @@ CAMERA_STATUS = rpc("camera_ingest", "camera", "status")
 SEEN_FACE_LIST = rpc("camera_ingest", "face", "list")
 SEEN_FACE_GET = rpc("camera_ingest", "face", "get")
 SEEN_FACE_DELETE = rpc("camera_ingest", "face", "delete")
+SEEN_FACE_STORED = rpc("camera_ingest", "face", "stored")  # with template and crop: AddFaceFromSystem
 SEEN_FRAME_LIST = rpc("camera_ingest", "frame", "list")
 SEEN_FRAME_GET = rpc("camera_ingest", "frame", "get")
 SEEN_FRAME_DELETE = rpc("camera_ingest", "frame", "delete")

@@ -13,7 +13,15 @@ from shared.errors import NotFound
 from shared.imaging import resize_jpeg
 from shared.messages.common import ById, Page
 from shared.messages.identification import Face
-from shared.messages.seen import Frame, ImageDataStorageConfig, ImageQuery, ImageReply, SeenQuery, Tracklet
+from shared.messages.seen import (
+    Frame,
+    ImageDataStorageConfig,
+    ImageQuery,
+    ImageReply,
+    SeenQuery,
+    StoredFace,
+    Tracklet,
+)
 from shared.runtime import ServiceContext
 
 
@@ -39,6 +47,18 @@ class SeenHandlers:
         if face is None:
             raise NotFound(f"Face '{req.id}' does not exist.")
         return face
+
+    async def stored_face(self, req: ById) -> StoredFace:
+        """A stored face with its template and crop (AddFaceFromSystem links it to a member)."""
+        async with self.ctx.db.acquire() as conn:
+            row = await records.get_face_template(conn, req.id)
+        if row is None:
+            raise NotFound(f"Face '{req.id}' does not exist.")
+        crop = await self.images.load(str(row["image_id"])) if row["image_id"] is not None else None
+        template = bytes(row["template"]) if row["template"] is not None else None
+        return StoredFace(
+            id=req.id, face=row["face"], template=template, template_model=row["template_model"] or "", crop=crop
+        )
 
     async def delete_face(self, req: ById) -> None:
         await self._delete("seen_faces", "Face", req.id)

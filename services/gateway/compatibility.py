@@ -45,7 +45,6 @@ OUT_OF_SCOPE: dict[str, str] = {
 # Path prefix -> what brings it (the first matching prefix wins, so longer ones come first).
 # Each must still name an operation that is not implemented (the contract test says so).
 PLANNED: dict[str, str] = {
-    "/api/v1/WatchlistMembers/{id}/AddFaceFromSystem": "cameras (issue 6): faces seen by a camera",
     "/api/v1/Detect": "pedestrian and object detection (later issue)",
     "/api/v1/Faces/Search": "cameras (issue 6): search stored faces",
     "/api/v1/Individuals": "grouping service",

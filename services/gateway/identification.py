@@ -23,6 +23,7 @@ from shared.messages.identification import (
     FaceDetectRequest,
     FaceDetectResponse,
     FacePagedCollection,
+    FaceWatchlistMemberLinkingRequest,
     FaceWatchlistMemberRemoveRequest,
     RegisterWatchlistMemberRequest,
     SearchInWatchlistByTemplateRequest,
@@ -59,6 +60,14 @@ class MemberFacesController(Controller):
     ) -> Face:
         """Add a face from a photo to an existing member."""
         return await pipeline.add_face(bus, freshness, id, data, keep_photos)
+
+    @post("/{id:str}/AddFaceFromSystem", status_code=204, responses=responses(404, 409, 413, 422))
+    async def add_face_from_system(
+        self, id: EntityId, data: FaceWatchlistMemberLinkingRequest, bus: Bus, freshness: GalleryFreshness
+    ) -> None:
+        """Make a face a camera stored one of the member's faces (same id), template included:
+        auto-enrollment from what cameras saw. 422 for a face without a template."""
+        await pipeline.add_face_from_system(bus, freshness, id, data)
 
     @get("/{id:str}/Faces", responses=responses())
     async def list_faces(

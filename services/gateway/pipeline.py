@@ -13,7 +13,7 @@ import msgspec
 
 from services.gateway import faces_view
 from services.gateway.analysis_config import NO_FEATURES, detector_config, features_config, split_model
-from services.gateway.face_choice import largest, pick_face
+from services.gateway.face_choice import check_sharp, largest, pick_face
 from services.gateway.freshness import GalleryFreshness
 from services.gateway.resources import check_resources
 from services.gateway.template_model import TemplateModel
@@ -32,6 +32,7 @@ from shared.messages.identification import (
     FaceDetectRequest,
     FaceDetectResponse,
     FaceFeaturesConfig,
+    FaceWatchlistMemberLinkingRequest,
     RegisterWatchlistMemberRequest,
     SearchInWatchlistByTemplateRequest,
     SearchInWatchlistByTemplateResponse,
@@ -45,6 +46,7 @@ from shared.messages.identification import (
     VerificationResponse,
     WatchlistMemberWithRelatedData,
 )
+from shared.messages.seen import StoredFace
 from shared.scores import score_of_templates
 
 # Registration and faces.
@@ -157,6 +159,30 @@ async def add_face(
         await release_photos(bus, [new_face])
     freshness.saw(added.seq)
     return faces_view.face(added.faces[0])
+
+
+async def add_face_from_system(
+    bus: Bus, freshness: GalleryFreshness, member_id: str, req: FaceWatchlistMemberLinkingRequest
+) -> None:
+    """A face a camera stored becomes one of the member's faces under the same id, with its
+    template (no image is analysed again) and, where the member's privacy allows, its crop: 404
+    for an unknown member or face, 422 for a face without a template or (faceValidationMode
+    predefined) too blurred, 409 when a member already has a face with that id."""
+    check_resources(faceValidationMode=req.face_validation_mode)
+    member = await bus.request(subjects.MEMBER_GET, ById(id=member_id), WatchlistMember)
+    stored = await bus.request(subjects.SEEN_FACE_STORED, ById(id=req.face_id), StoredFace)
+    if stored.template is None:
+        raise Unprocessable(f"Face {req.face_id} has no template (it was left out of extraction).")
+    check_sharp(float(stored.face.get("sharpness") or 0), req.face_validation_mode, f"Face {req.face_id}")
+    name, version = split_model(stored.template_model)
+    new_face = m.NewFace(
+        template=stored.template, model_name=name, model_version=version, face_id=req.face_id, face=stored.face,
+        crop=stored.crop if member.privacy.save_registration_images else None,
+    )  # fmt: skip
+    added = await bus.request(
+        subjects.FACE_ADD, m.AddFacesRequest(member_id=member_id, faces=[new_face]), m.AddFacesReply
+    )
+    freshness.saw(added.seq)
 
 
 async def list_faces(bus: Bus, member_id: str, query: PageQuery) -> Page[Face]:
