@@ -224,6 +224,40 @@ def decode_crop(data: bytes) -> np.ndarray:
     return decode_image(data)
 
 
+# --- Stored images (GET /api/v1/Images/{id}) --------------------------------------------
+
+SERVED_JPEG_QUALITY = 90
+
+
+def as_jpeg(data: bytes) -> bytes:
+    """A photo as JPEG, which /api/v1/Images answers: JPEG bytes as they are, another format
+    (already decoded once by the detector, so readable) re-encoded."""
+    if image_format(data) == "JPEG":
+        return data
+    return encode_jpeg(decode_image(data), SERVED_JPEG_QUALITY)
+
+
+def resize_jpeg(data: bytes, min_size: int | None, max_size: int | None) -> bytes:
+    """Scale so the longer side is at most `max_size` and the shorter at least `min_size`
+    (`max_size` wins when both cannot hold); the stored bytes when no scaling is needed."""
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    if image is None:
+        return data
+    height, width = image.shape[:2]
+    scale = 1.0
+    if min_size is not None and min(width, height) < min_size:
+        scale = min_size / min(width, height)
+    if max_size is not None and max(width, height) * scale > max_size:
+        scale = max_size / max(width, height)
+    if abs(scale - 1.0) < 1e-6:
+        return data
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
+    ok, out = cv2.imencode(".jpg", cv2.resize(image, size, interpolation=interpolation),
+                           [cv2.IMWRITE_JPEG_QUALITY, SERVED_JPEG_QUALITY])  # fmt: skip
+    return out.tobytes() if ok else data
+
+
 # --- Face chips --------------------------------------------------------------------------
 # Canonical geometry: dlib's mean face (the template dlib's 150x150 recognition chips are cut
 # with), reduced to our 5 points, in a unit face box. A chip with padding P and side S puts a

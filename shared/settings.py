@@ -41,6 +41,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     health_port: Annotated[int, msgspec.Meta(ge=0, le=65535)] = 0
     # Seconds the gateway waits for a worker's reply before answering 503.
     request_timeout: Annotated[float, msgspec.Meta(gt=0)] = 10.0
+    # Keep the whole photo of every registered member face (Register, AddNewFace), served as the
+    # face's imageDataId instead of its crop; the member's privacy (saveRegistrationImages) still
+    # decides whether any image is kept.
+    keep_registration_photos: bool = False
     # Bodies above this many bytes get 413 before anything is decoded.
     max_request_bytes: Annotated[int, msgspec.Meta(ge=1024)] = 32 * 1024 * 1024
     # Requests a service handles at once per replica; more wait in NATS.

@@ -42,6 +42,7 @@ async def setup(ctx: ServiceContext, settings: IngestSettings) -> None:
     await add(subjects.SEEN_FACE_LIST, SeenQuery, seen.list_faces)
     await add(subjects.SEEN_FACE_GET, ById, seen.get_face)
     await add(subjects.SEEN_FACE_DELETE, ById, seen.delete_face)
+    await add(subjects.SEEN_FACE_STORED, ById, seen.stored_face)
     await add(subjects.SEEN_FRAME_LIST, SeenQuery, seen.list_frames)
     await add(subjects.SEEN_FRAME_GET, ById, seen.get_frame)
     await add(subjects.SEEN_FRAME_DELETE, ById, seen.delete_frame)

@@ -262,9 +262,11 @@ class CameraSession:
                         conn, self.camera_id, "crop", (side, side), seen.analysed.detected.crop, written
                     )
                 fields = {**seen.fields, "processed_at": seen.processed_at.isoformat()}
+                extracted = seen.analysed.extracted
                 seen.created_at = await records.insert_face(
-                    conn, seen.id, self.camera_id, state.id, seen.frame.id, seen.image_id, fields
-                )
+                    conn, seen.id, self.camera_id, state.id, seen.frame.id, seen.image_id, fields,
+                    extracted.template, extracted.template_model,
+                )  # fmt: skip
         except asyncpg.ForeignKeyViolationError:  # the tracklet or frame was deleted via the API
             log.info("camera %s: tracklet %s was deleted while live; face not stored", self.camera_id, state.id)
             await self.images.discard(written)

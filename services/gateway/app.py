@@ -95,6 +95,9 @@ def create_app(settings: Settings, bus: Bus | None = None, authenticator: Authen
         model: TemplateModel = state.template_model
         return model
 
+    async def provide_keep_photos() -> bool:
+        return settings.keep_registration_photos
+
     metrics = Metrics()
     security = Security.from_settings(settings, authenticator)
     app = Litestar(
@@ -108,6 +111,7 @@ def create_app(settings: Settings, bus: Bus | None = None, authenticator: Authen
             "bus": Provide(provide_bus),
             "freshness": Provide(provide_freshness),
             "template_model": Provide(provide_template_model),
+            "keep_photos": Provide(provide_keep_photos),
             "paging": PAGING,
         },
         exception_handlers=EXCEPTION_HANDLERS,

@@ -23,6 +23,7 @@ from shared.messages.identification import (
     FaceDetectRequest,
     FaceDetectResponse,
     FacePagedCollection,
+    FaceWatchlistMemberLinkingRequest,
     FaceWatchlistMemberRemoveRequest,
     RegisterWatchlistMemberRequest,
     SearchInWatchlistByTemplateRequest,
@@ -47,18 +48,28 @@ class MemberFacesController(Controller):
 
     @post("/Register", status_code=201, responses=responses(404, 409, *IMAGE_ERRORS))
     async def register(
-        self, data: RegisterWatchlistMemberRequest, bus: Bus, freshness: GalleryFreshness
+        self, data: RegisterWatchlistMemberRequest, bus: Bus, freshness: GalleryFreshness, keep_photos: bool
     ) -> WatchlistMemberWithRelatedData:
         """Create a member from one or more photos in one or more watchlists: all or nothing.
         An existing id is a 409 (add faces to it with AddNewFace)."""
-        return await pipeline.register(bus, freshness, data)
+        return await pipeline.register(bus, freshness, data, keep_photos)
 
     @post("/{id:str}/AddNewFace", status_code=201, responses=responses(404, *IMAGE_ERRORS))
-    async def add_new_face(self, id: EntityId, data: AddNewFaceRequest, bus: Bus, freshness: GalleryFreshness) -> Face:
+    async def add_new_face(
+        self, id: EntityId, data: AddNewFaceRequest, bus: Bus, freshness: GalleryFreshness, keep_photos: bool
+    ) -> Face:
         """Add a face from a photo to an existing member."""
-        return await pipeline.add_face(bus, freshness, id, data)
+        return await pipeline.add_face(bus, freshness, id, data, keep_photos)
 
-    @get("/{id:str}/Faces", responses=responses(404))
+    @post("/{id:str}/AddFaceFromSystem", status_code=204, responses=responses(404, 409, 413, 422))
+    async def add_face_from_system(
+        self, id: EntityId, data: FaceWatchlistMemberLinkingRequest, bus: Bus, freshness: GalleryFreshness
+    ) -> None:
+        """Make a face a camera stored one of the member's faces (same id), template included:
+        auto-enrollment from what cameras saw. 422 for a face without a template."""
+        await pipeline.add_face_from_system(bus, freshness, id, data)
+
+    @get("/{id:str}/Faces", responses=responses())
     async def list_faces(
         self,
         id: EntityId,
@@ -66,7 +77,7 @@ class MemberFacesController(Controller):
         bus: Bus,
         paging: PageQuery,
     ) -> FacePagedCollection:
-        """A member's faces, paged, by creation time."""
+        """A member's faces, paged, by creation time (an empty page for an unknown member)."""
         page = await pipeline.list_faces(bus, id, paging)
         return paged(FacePagedCollection, request, paging, page)
 

@@ -62,6 +62,7 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/WatchlistMembers/UnlinkFromWatchlist"): CHANGE,
     ("POST", "/api/v1/WatchlistMembers/Register"): CHANGE,
     ("POST", "/api/v1/WatchlistMembers/{id}/AddNewFace"): CHANGE,
+    ("POST", "/api/v1/WatchlistMembers/{id}/AddFaceFromSystem"): CHANGE,
     ("GET", "/api/v1/WatchlistMembers/{id}/Faces"): READ,
     ("POST", "/api/v1/WatchlistMembers/{id}/RemoveFace"): CHANGE,
     # Faces: biometric operations, stored faces

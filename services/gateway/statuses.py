@@ -45,6 +45,7 @@ SMARTFACE_STATUSES: dict[Operation, tuple[int, ...]] = {
     ("POST", "/api/v1/WatchlistMembers/UnlinkFromWatchlist"): (204, 400, 404),
     ("POST", "/api/v1/WatchlistMembers/Register"): (201, 400, 408, 409, 422, 429),
     ("POST", "/api/v1/WatchlistMembers/{id}/AddNewFace"): (201, 400, 404, 408, 409, 422),
+    ("POST", "/api/v1/WatchlistMembers/{id}/AddFaceFromSystem"): (204, 400, 404, 409, 422),
     ("GET", "/api/v1/WatchlistMembers/{id}/Faces"): (200, 400),
     ("POST", "/api/v1/WatchlistMembers/{id}/RemoveFace"): (204, 400, 404, 408),
     ("POST", "/api/v1/Watchlists/Search"): (200, 400, 404, 408, 422),

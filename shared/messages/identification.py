@@ -128,6 +128,13 @@ class FaceWatchlistMemberRemoveRequest(msgspec.Struct, frozen=True, rename="came
     face_id: Id
 
 
+class FaceWatchlistMemberLinkingRequest(msgspec.Struct, frozen=True, rename="camel"):
+    """AddFaceFromSystem: a face a camera stored becomes one of the member's faces."""
+
+    face_id: Id
+    face_validation_mode: Annotated[str, msgspec.Meta(min_length=1)] = "predefined"
+
+
 # SmartFace's Face has no null trackletId or frameId (a client generated from its document reads
 # them into non-nullable GUIDs); a member's registration face was seen by no camera, so its
 # frameId is the nil GUID, which no frame ever has.

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 import msgspec
 
+from shared.blobs import Blob
 from shared.messages.common import PageQuery
 from shared.messages.gallery import (
     Id,
@@ -43,6 +44,9 @@ class NewFace(msgspec.Struct, frozen=True, kw_only=True):
     face: dict[str, Any] = {}
     # The face crop as JPEG; None when the member's privacy forbids keeping images.
     crop: bytes | None = None
+    # The whole registration photo (any format the detector reads; stored as JPEG), kept when
+    # FACEGATE_KEEP_REGISTRATION_PHOTOS says so; by reference when larger than one message.
+    photo: Blob | None = None
 
 
 class AddFacesRequest(msgspec.Struct, frozen=True, kw_only=True):
@@ -87,6 +91,9 @@ class MemberFace(msgspec.Struct, frozen=True, kw_only=True):
     created_at: datetime
     crop: bytes | None = None
     template: bytes | None = None
+    # The face's image (its photo when kept, else its crop) for GET /api/v1/Images/{id}; None
+    # when neither is kept.
+    image_id: str | None = None
 
 
 class RegisterMemberRequest(msgspec.Struct, frozen=True, kw_only=True):

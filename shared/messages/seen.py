@@ -5,7 +5,7 @@ API's (one shape for a member's and a camera's faces)."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -78,6 +78,18 @@ class ImageReply(msgspec.Struct, frozen=True, kw_only=True):
     """JPEG bytes; by reference when larger than one NATS message (a full-HD frame may be)."""
 
     jpeg: Blob
+
+
+class StoredFace(msgspec.Struct, frozen=True, kw_only=True):
+    """A face a camera stored, as AddFaceFromSystem makes it a member's: what the detector and
+    extractor said (`Face` fields, snake_case, as stored), its template (None when it was left
+    out of extraction, or stored before templates were kept) and its crop (None when not kept)."""
+
+    id: str
+    face: dict[str, Any]
+    template: bytes | None = None
+    template_model: str = ""  # "<name>@<version>"
+    crop: bytes | None = None
 
 
 ImageStorageMode = Literal["Database", "Folder", "ObjectStore"]
