@@ -26,7 +26,6 @@ from tests.support import Cluster, photo_b64, read_csv, truncate, wait_until
 
 SEEN_TABLES = ("seen_faces", "seen_frames", "seen_tracklets", "seen_images", "cameras")
 SAME_PERSON = next(p for p in read_csv("pairs.csv") if p["Decision"] == "Yes")
-IN_PROGRESS = "issue 20 point {}, in progress"
 
 
 @pytest.fixture(scope="module")
