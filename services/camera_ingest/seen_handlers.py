@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import msgspec
+
 from services.camera_ingest import records
 from services.camera_ingest.image_store import ImageStore
 from shared import blobs
@@ -12,6 +14,7 @@ from shared.bus import Empty
 from shared.errors import NotFound
 from shared.imaging import resize_jpeg
 from shared.messages.common import ById, Page
+from shared.messages.faces import FaceFields
 from shared.messages.identification import Face
 from shared.messages.seen import (
     Frame,
@@ -56,8 +59,9 @@ class SeenHandlers:
             raise NotFound(f"Face '{req.id}' does not exist.")
         crop = await self.images.load(str(row["image_id"])) if row["image_id"] is not None else None
         template = bytes(row["template"]) if row["template"] is not None else None
+        face = msgspec.convert(row["face"], FaceFields)
         return StoredFace(
-            id=req.id, face=row["face"], template=template, template_model=row["template_model"] or "", crop=crop
+            id=req.id, face=face, template=template, template_model=row["template_model"] or "", crop=crop
         )
 
     async def delete_face(self, req: ById) -> None:

@@ -211,7 +211,7 @@ class CameraSession:
         change = face.detected.face_area - state.latest.analysed.detected.face_area if state else 0.0
         seen = p.SeenFace(
             id=str(uuid.uuid4()), frame=ref, analysed=face, processed_at=datetime.now(UTC), spoof=spoof,
-            fields=stored_fields(face, OnFrame(faces_on_frame, change)),
+            fields=msgspec.structs.asdict(stored_fields(face, OnFrame(faces_on_frame, change))),
         )  # fmt: skip
         if state is None:
             state = Tracklet(

@@ -173,7 +173,7 @@ async def add_face_from_system(
     stored = await bus.request(subjects.SEEN_FACE_STORED, ById(id=req.face_id), StoredFace)
     if stored.template is None:
         raise Unprocessable(f"Face {req.face_id} has no template (it was left out of extraction).")
-    check_sharp(float(stored.face.get("sharpness") or 0), req.face_validation_mode, f"Face {req.face_id}")
+    check_sharp(stored.face.sharpness, req.face_validation_mode, f"Face {req.face_id}")
     name, version = split_model(stored.template_model)
     new_face = m.NewFace(
         template=stored.template, model_name=name, model_version=version, face_id=req.face_id, face=stored.face,

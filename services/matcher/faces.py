@@ -6,10 +6,12 @@ from __future__ import annotations
 import uuid
 
 import asyncpg
+import msgspec
 
 from services.matcher.paging import fetch_page
 from shared.errors import Conflict
 from shared.messages.common import Page, PageQuery
+from shared.messages.faces import FaceFields
 from shared.messages.matcher import MemberFace, NewFace
 
 
@@ -28,7 +30,7 @@ def to_face(row: asyncpg.Record) -> MemberFace:
         member_id=row["member_id"],
         model_name=row["model_name"],
         model_version=row["model_version"],
-        face=row["face"],
+        face=msgspec.convert(row["face"], FaceFields),
         created_at=row["created_at"],
         crop=row["crop"],
         template=row["template"],
@@ -49,7 +51,7 @@ async def insert(
     if len(set(ids)) != len(ids):
         raise Conflict("The same face id is given twice.")
     rows = [
-        (fid, member_id, f.model_name, f.model_version, t, f.face, f.crop, photo,
+        (fid, member_id, f.model_name, f.model_version, t, msgspec.to_builtins(f.face), f.crop, photo,
          uuid.uuid4() if f.crop or photo else None)
         for fid, f, t, photo in zip(ids, faces, templates, photos, strict=True)
     ]  # fmt: skip

@@ -5,12 +5,13 @@ API's (one shape for a member's and a camera's faces)."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 import msgspec
 
 from shared.blobs import Blob
 from shared.messages.common import PageQuery
+from shared.messages.faces import FaceFields
 
 FrameState = Literal["New", "Processing", "Processed", "Error"]
 ImageSide = Annotated[int, msgspec.Meta(ge=1, le=16384)]
@@ -86,7 +87,7 @@ class StoredFace(msgspec.Struct, frozen=True, kw_only=True):
     out of extraction, or stored before templates were kept) and its crop (None when not kept)."""
 
     id: str
-    face: dict[str, Any]
+    face: FaceFields
     template: bytes | None = None
     template_model: str = ""  # "<name>@<version>"
     crop: bytes | None = None
