@@ -62,6 +62,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     execution_provider: Provider = "cpu"
     data_dir: str = "var/data"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # Key(s) that encrypt secrets at rest (camera credentials): Fernet keys, comma-separated, the
+    # first encrypts (shared/encryption.py). Unset: read from (or generated into) secret_key_file.
+    secret_key: str = ""
+    secret_key_file: str = "var/secret.key"
     instance_id: str = ""
     # Authentication of API clients, REST and GraphQL alike (README, Security; shared/auth.py).
     # With none of auth_jwks_url, auth_jwks, auth_api_keys, auth_api_keys_file set the API is

@@ -7,7 +7,11 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from shared.image_limits import cap_opencv
 from tests.support import Cluster, Servers, real_servers, start_cluster, truncate
+
+# As every service does (services/__init__.py): before a test module imports OpenCV.
+cap_opencv()
 
 
 @pytest.fixture(scope="session")

@@ -79,7 +79,7 @@ async def enrollment_faces(
         name, version = split_model(face.extracted.template_model)
         new_faces.append(
             m.NewFace(
-                template=face.extracted.template, model_name=name, model_version=version, face_id=face_id,
+                template=face.extracted.template, model_name=name, model_version=version, face_id=face_id or None,
                 face=face_fields.stored_fields(face), crop=face.detected.crop if keep_crops else None,
             )
         )  # fmt: skip
