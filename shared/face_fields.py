@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 from shared.analysis import Analysed
 from shared.messages import faces as wire
 from shared.messages.identification import FaceAttributes, FaceFeaturesConfig
+from shared.messages.setup import FeaturesConfig
 
 # SmartFace fields no shipped model fills (docs/models.md): no nose-tip visibility, no glasses,
 # no autolearn clusters. A camera face stores them as null.
@@ -78,13 +79,34 @@ def attributes(face: Analysed, asked: FaceFeaturesConfig) -> FaceAttributes:
     )  # fmt: skip
 
 
-def stored_fields(face: Analysed, on_frame: OnFrame | None = None) -> dict[str, Any]:
+# Setup Features switch -> the stored fields it fills (nose tip and glasses have no model: NO_MODEL).
+SWITCHED: dict[str, tuple[str, ...]] = {
+    "age": ("age",), "gender": ("gender",), "face_mask": ("face_mask_confidence", "face_mask_status"),
+    "yaw_angle": ("yaw_angle",), "pitch_angle": ("pitch_angle",), "roll_angle": ("roll_angle",),
+    "sharpness": ("sharpness",), "brightness": ("brightness",),
+}  # fmt: skip
+
+
+def switched_off(fields: dict[str, Any], setup: FeaturesConfig) -> dict[str, Any]:
+    """`fields` with what the Setup's Features switch off left empty (null; mask status Unknown)."""
+    out = dict(fields)
+    for switch, names in SWITCHED.items():
+        if not getattr(setup, switch):
+            for name in names:
+                out[name] = "Unknown" if name == "face_mask_status" else None
+    return out
+
+
+def stored_fields(
+    face: Analysed, on_frame: OnFrame | None = None, setup: FeaturesConfig | None = None
+) -> dict[str, Any]:
     """The `Face` fields (snake_case, JSON-ready: stored as jsonb) that are not bookkeeping.
 
     A member's registration face (`on_frame` None) keeps the detector's integer scores, as its
     faces always were stored. A camera face (`on_frame` given) also carries its state (New when
     left out of extraction), type, its place on the frame and the fields no model fills, with
-    the scores as floats, as its events carry them."""
+    the scores as floats, as its events carry them; what the Setup's Features (`setup`) switch
+    off stays empty."""
     d, e = face.detected, face.extracted
     marks, pose = d.landmarks, d.pose
     fields: dict[str, Any] = {
@@ -101,10 +123,11 @@ def stored_fields(face: Analysed, on_frame: OnFrame | None = None) -> dict[str, 
     if on_frame is None:
         return fields
     mask = e.face_mask_confidence
-    return {
+    camera_face = {
         **fields, **NO_MODEL,
         "state": "Extracted" if face.was_extracted else "New", "type": "Regular",
         "faces_on_frame_count": on_frame.faces_on_frame, "face_area_change": on_frame.area_change,
         "face_mask_confidence": float(mask) if mask is not None else None,
         "sharpness": float(d.sharpness), "brightness": float(d.brightness),
     }  # fmt: skip
+    return camera_face if setup is None else switched_off(camera_face, setup)

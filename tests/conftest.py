@@ -18,7 +18,7 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
 
 @pytest.fixture(scope="session")
 def cluster(servers: Servers) -> Iterator[Cluster]:
-    started = start_cluster(servers, ["matcher", "detector", "extractor", "camera_ingest", "gateway"])
+    started = start_cluster(servers, ["matcher", "detector", "extractor", "camera_ingest", "cleanup", "gateway"])
     try:
         yield started
     finally:
