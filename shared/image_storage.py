@@ -6,7 +6,8 @@ Every `seen_images` row says where its bytes are (`storage`, `location`, 0006_im
 a file's path relative to the folder, or the object's name, both `<camera>/<yyyy-mm-dd>/<image
 id>.jpg`, so the name alone says which row owns a file. Deleting a row (directly or by a cascade)
 moves its file's or object's name to `seen_image_garbage` (a trigger: a transaction cannot delete
-files); `sweep_garbage` removes those, shared among every replica of both services (`SKIP LOCKED`).
+files); `sweep_garbage` removes those, shared among every replica of both services (`SKIP LOCKED`),
+each taking only the storages it reaches (a process without the folder leaves its names alone).
 
 The folder and bucket are camera_ingest's settings (`FACEGATE_CAMERA_IMAGE_FOLDER`,
 `FACEGATE_CAMERA_IMAGE_BUCKET`); `ImageLocation` reads the same two variables for cleanup, so
@@ -18,7 +19,7 @@ from __future__ import annotations
 import contextlib
 import os
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import asyncpg
@@ -34,6 +35,10 @@ DEFAULT_IMAGE_FOLDER = "var/images"
 DEFAULT_IMAGE_BUCKET = "FACEGATE_IMAGES"
 LOCATION_PREFIX = "FACEGATE_CAMERA_"
 SWEEP_BATCH = 500
+STORAGES = ("Folder", "ObjectStore")
+# Written into the folder with its first file: a process that sees it sees the folder camera_ingest
+# writes (the same volume), not an empty local directory of the same name.
+MARKER = ".facegate-images"
 
 
 class ImageLocation(msgspec.Struct, frozen=True, kw_only=True):
@@ -96,6 +101,7 @@ class ImageFiles:
         self.folder = Path(folder).resolve()
         self.bucket_name = bucket
         self._bucket: ObjectStore | None = None
+        self._marked = False
 
     async def bucket(self) -> ObjectStore:
         """The object store (created on first use)."""
@@ -104,9 +110,16 @@ class ImageFiles:
             self._bucket = await self.ctx.bus.js.create_object_store(self.bucket_name, config=config)
         return self._bucket
 
+    def folder_in_use(self) -> bool:
+        """Whether this process sees the folder camera_ingest writes images to (its marker)."""
+        return (self.folder / MARKER).is_file()
+
     async def put(self, storage: str, location: str, data: bytes) -> None:
         """Write a file (`Folder`) or an object (`ObjectStore`)."""
         if storage == "Folder":
+            if not self._marked:
+                await self.ctx.run_blocking(write_file, self.folder / MARKER, b"Facegate's seen images\n")
+                self._marked = True
             await self.ctx.run_blocking(write_file, self.folder / location, data)
         else:
             await (await self.bucket()).put(location, data)
@@ -129,16 +142,19 @@ class ImageFiles:
             with contextlib.suppress(NotFoundError):
                 await (await self.bucket()).delete(location)
 
-    async def sweep_garbage(self, pool: asyncpg.Pool) -> int:
-        """Remove the files and objects of deleted images (`seen_image_garbage`); how many."""
+    async def sweep_garbage(self, pool: asyncpg.Pool, storages: Sequence[str] = STORAGES) -> int:
+        """Remove the files and objects of deleted images (`seen_image_garbage`) kept in
+        `storages`; how many."""
         removed = 0
         while True:
             async with pool.acquire() as conn, conn.transaction():
                 rows = await conn.fetch(
                     """DELETE FROM seen_image_garbage WHERE id IN (
-                           SELECT id FROM seen_image_garbage ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
+                           SELECT id FROM seen_image_garbage WHERE storage = ANY($2::text[])
+                           ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
                        RETURNING storage, location""",
                     SWEEP_BATCH,
+                    list(storages),
                 )
                 # Removed inside the transaction: a failure leaves the rows for the next sweep.
                 for row in rows:

@@ -41,6 +41,8 @@ class Servers:
             "FACEGATE_DATABASE_URL": self.database_url,
             "FACEGATE_REDIS_URL": self.redis_url,
             "FACEGATE_CAMERA_IMAGE_FOLDER": self.image_folder,
+            # The cleanup looks at the frame count every second, not every minute.
+            "FACEGATE_CLEANUP_CHECK_INTERVAL_S": "1",
             "FACEGATE_LOG_LEVEL": "WARNING",
         }
 

@@ -1,10 +1,15 @@
-"""Wires cleanup: the Setup endpoints (any replica answers)."""
+"""Wires cleanup: the Setup endpoints (any replica answers), then the schedule (one replica at a
+time runs it: lease.py)."""
 
 from __future__ import annotations
 
+from services.cleanup.scheduler import Scheduler
+from services.cleanup.settings import load_cleanup_settings
 from services.cleanup.setup_values import SetupHandlers, announce_all
 from shared import subjects
 from shared.bus import Empty
+from shared.gallery_log import load_cache_location
+from shared.image_storage import ImageFiles, load_image_location
 from shared.messages.setup import (
     DbCleanupConfigUpdateRequest,
     FeaturesConfigUpdateRequestFeaturesConfig,
@@ -14,10 +19,12 @@ from shared.messages.setup import (
     WatchlistAutoLearnConfig,
 )
 from shared.runtime import ServiceContext
+from shared.setup import DB_CLEANUP, Followed
 
 
 async def setup(ctx: ServiceContext) -> None:
-    """Register the Setup endpoints, announce the stored values."""
+    """Register the Setup endpoints, announce the stored values, start the schedule."""
+    settings = load_cleanup_settings()
     await ctx.bus.ensure_event_stream()
     h = SetupHandlers(ctx)
     add = ctx.host.add
@@ -35,3 +42,14 @@ async def setup(ctx: ServiceContext) -> None:
     await add(subjects.SETUP_VIDEO_STORAGE_SET, VideoDataStorageConfig, h.set_video_storage)
     await announce_all(ctx)
 
+    location = load_image_location()
+    files = ImageFiles(ctx, location.image_folder, location.image_bucket)
+    db_cleanup = Followed(DB_CLEANUP)
+    scheduler = Scheduler(ctx, settings, files, db_cleanup, load_cache_location().cache_key)
+    db_cleanup.on_change = scheduler.changed
+    await db_cleanup.start(ctx, settings.setup_refresh_s)
+    await scheduler.start()
+    ctx.extra_stats["cleanup"] = scheduler.totals.stats
+    ctx.metrics.append(scheduler.totals.metrics_text)
+    ctx.on_shutdown.append(scheduler.stop)
+    ctx.on_shutdown.append(db_cleanup.stop)
