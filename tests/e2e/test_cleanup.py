@@ -21,12 +21,16 @@ import httpx
 import msgspec
 import nats
 import pytest
+import redis.asyncio as aioredis
 from nats.js.api import DeliverPolicy
 
 from services.camera_ingest.image_store import ImageStore
-from shared import setup, subjects
+from services.cleanup import housekeeping
+from shared import gallery_log, setup, subjects
+from shared.bus import Bus
 from shared.embedded import free_port
 from shared.messages.setup import CleanupCompleted
+from shared.settings import Settings
 from tests.e2e.test_image_storage import image_store, object_exists, seed_face
 from tests.e2e.test_seen import SEEN_TABLES
 from tests.support import Cluster, photo_b64, storage_mode, truncate, wait_until
@@ -290,3 +294,43 @@ def test_of_two_replicas_one_runs_and_the_other_takes_over(
             wait_until(lambda: len(leaders(cluster)) == 2, 60, "cleanup-0 back")
     finally:
         cluster.services.stop_one("cleanup", 1)
+
+
+def test_the_change_log_is_pruned_below_every_matcher_and_the_snapshot(cluster: Cluster) -> None:
+    """Rows every matcher replica and the Redis snapshot have applied go; the rest (and always the
+    newest) stay, and the matcher keeps following the log."""
+    truncate(cluster.servers.database_url)
+    with cluster.http() as api:
+        for n in range(3):
+            watchlist = api.post("/api/v1/Watchlists", json={"displayName": f"w{n}", "fullName": f"w{n}"}).json()
+            member = api.post("/api/v1/WatchlistMembers", json={"displayName": f"m{n}"}).json()
+            link = {"watchlistId": watchlist["id"], "watchlistMembersIds": [member["id"]]}
+            assert api.post("/api/v1/WatchlistMembers/LinkToWatchlist", json=link).status_code == 204
+
+    async def prune() -> tuple[int, int, list[int]]:
+        settings = Settings(nats_url=cluster.servers.nats_url, redis_url=cluster.servers.redis_url)
+        bus = await Bus.connect(settings, "prune-test")
+        redis = aioredis.from_url(cluster.servers.redis_url)
+        try:
+            async with database(cluster) as conn:
+                newest = int(await conn.fetchval("SELECT max(seq) FROM template_changes"))
+                positions: list[int] | None = None
+                while not positions or min(positions) < newest:  # the matcher catches up within its poll
+                    positions = await housekeeping.applied_positions(bus)
+                    await asyncio.sleep(0.2)
+                database_id = await gallery_log.database_identity(conn)
+                snapshot = await gallery_log.snapshot_seq(redis, gallery_log.DEFAULT_CACHE_KEY, database_id)
+                below = min([*positions, *([snapshot] if snapshot is not None else [])])
+                removed = await housekeeping.prune_changes(conn, bus, redis, gallery_log.DEFAULT_CACHE_KEY, 0, 2)
+                left = [int(r["seq"]) for r in await conn.fetch("SELECT seq FROM template_changes ORDER BY seq")]
+                return below, removed.template_changes, left
+        finally:
+            await redis.aclose()
+            await bus.close()
+
+    below, removed, left = asyncio.run(prune())
+    assert removed > 0 and left, (below, removed, left)
+    assert min(left) >= below or left == [left[-1]], (below, left)  # nothing below the bound but the newest
+    with cluster.http() as api:  # the matcher still follows the log
+        watchlist = api.post("/api/v1/Watchlists", json={"displayName": "after", "fullName": "after"}).json()
+        assert api.get(f"/api/v1/Watchlists/{watchlist['id']}").status_code == 200
