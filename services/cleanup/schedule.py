@@ -1,8 +1,8 @@
 """When a scheduled cleanup is due: at `cleanupStart` (a UTC time of day) each day.
 
 A run is due once the latest start time that has passed is later than the baseline: the last
-scheduled run, or the moment DbCleanup last changed or this replica took the lease when later.
-So a replica that takes over after the start time catches up at once on a run nobody made, and
+scheduled run, or the last change of DbCleanup when later (services/cleanup/scheduler.py). So a
+replica that takes over after the start time catches up at once on a run nobody made, and
 changing DbCleanup at 10:00 to start at 02:00 waits for tomorrow's 02:00 (as SmartFace does)
 instead of running at once.
 """

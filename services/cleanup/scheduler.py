@@ -34,7 +34,7 @@ from shared import subjects
 from shared.image_storage import ImageFiles
 from shared.messages.setup import CleanupCompleted, CleanupRemoved, CleanupTrigger, DbCleanupConfig
 from shared.runtime import ServiceContext
-from shared.setup import Followed
+from shared.setup import DB_CLEANUP, Followed
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ class Scheduler:
         self.ctx, self.settings, self.files = ctx, settings, files
         self.db_cleanup, self.cache_key = db_cleanup, cache_key
         self.totals = Totals(ctx.host.instance_id)
-        self.changed_at = datetime.now(UTC)  # DbCleanup's last change seen here
+        self.changed_at = datetime.min.replace(tzinfo=UTC)  # DbCleanup's last change announced here
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -101,7 +101,7 @@ class Scheduler:
                         await conn.close()
 
     async def _lead(self, conn: asyncpg.Connection) -> None:
-        baseline = max(await self._last_scheduled(conn) or datetime.now(UTC), self.changed_at)
+        baseline = max(await self._baseline(conn), self.changed_at)
         next_maintenance = time.monotonic()
         while await lease.still_leading(conn):
             config = self.db_cleanup.value
@@ -123,9 +123,16 @@ class Scheduler:
         # Without deleteSql the rows stay and the count never falls: the daily run strips their images.
         return config.enabled and bool(config.max_frames_count) and bool(config.delete_sql)
 
-    async def _last_scheduled(self, conn: asyncpg.Connection) -> datetime | None:
-        at: datetime | None = await conn.fetchval("SELECT max(started_at) FROM cleanup_runs WHERE trigger = 'schedule'")
-        return at
+    async def _baseline(self, conn: asyncpg.Connection) -> datetime:
+        """The last scheduled run or the last change of DbCleanup, whichever is later (now when
+        neither happened): a start time passed since then is a run nobody made."""
+        row = await conn.fetchrow(
+            """SELECT (SELECT max(started_at) FROM cleanup_runs WHERE trigger = 'schedule') AS ran,
+                      (SELECT updated_at FROM setup_values WHERE key = $1) AS changed""",
+            DB_CLEANUP.key,
+        )
+        known = [at for at in (row["ran"], row["changed"]) if at is not None]
+        return max(known) if known else datetime.now(UTC)
 
     async def run(self, conn: asyncpg.Connection, trigger: CleanupTrigger, config: DbCleanupConfig) -> CleanupCompleted:
         """One run on the lease's connection: remove, record, announce, count."""
