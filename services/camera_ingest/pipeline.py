@@ -20,7 +20,9 @@ from services.camera_ingest.session import CameraSession, publish_camera_event
 from services.camera_ingest.settings import IngestSettings
 from shared.errors import ServiceUnavailable
 from shared.messages import events as ev
+from shared.messages.setup import FaceFeaturesConfigFeaturesConfig
 from shared.runtime import ServiceContext
+from shared.setup import Followed
 
 log = logging.getLogger(__name__)
 
@@ -52,8 +54,10 @@ class FramePipeline:
         ctx: ServiceContext | None = None,
         settings: IngestSettings | None = None,
         images: ImageStore | None = None,
+        setup_features: Followed[FaceFeaturesConfigFeaturesConfig] | None = None,
     ) -> None:
         self.ctx, self.settings, self.images = ctx, settings or IngestSettings(), images
+        self.setup_features = setup_features
         self.sessions: dict[str, CameraSession] = {}
         self._sweeper: asyncio.Task[None] | None = None
         self._warned: dict[str, float] = {}
@@ -67,8 +71,9 @@ class FramePipeline:
         found = self.sessions.get(camera_id)
         if found is None:
             found = CameraSession.create(
-                self.ctx, camera_id, self.images, self.settings.tracklet_timeout_s, self.settings.confirm_votes
-            )
+                self.ctx, camera_id, self.images, self.settings.tracklet_timeout_s, self.settings.confirm_votes,
+                self.setup_features,
+            )  # fmt: skip
             self.sessions[camera_id] = found
         if self._sweeper is None:
             self._sweeper = asyncio.create_task(self._sweep())

@@ -23,6 +23,7 @@ from shared.messages.cameras import (
 from shared.messages.common import ById
 from shared.messages.seen import ImageDataStorageConfig, ImageQuery, SeenQuery
 from shared.runtime import ServiceContext
+from shared.setup import FEATURES, Followed
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +62,11 @@ async def setup(ctx: ServiceContext, settings: IngestSettings, box: SecretBox) -
     await add(subjects.SEEN_IMAGE_GET, ImageQuery, seen.get_image)
     await add(subjects.IMAGE_STORAGE_GET, Empty, seen.get_image_storage)
     await add(subjects.IMAGE_STORAGE_SET, ImageDataStorageConfig, seen.set_image_storage)
-    pipeline = FramePipeline(ctx, settings, images)
+    # The Setup's Features: which attributes camera faces get (re-read as often as image storage).
+    features = Followed(FEATURES)
+    await features.start(ctx, settings.image_sweep_s)
+    ctx.on_shutdown.append(features.stop)
+    pipeline = FramePipeline(ctx, settings, images, features)
     scheduler = Scheduler(ctx, settings, board, pipeline, box)
     await scheduler.start()
     ctx.extra_stats["cameras"] = scheduler.stats

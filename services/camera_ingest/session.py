@@ -38,7 +38,9 @@ from shared.messages import events as ev
 from shared.messages import faces as wire
 from shared.messages import matcher as m
 from shared.messages.cameras import Camera
+from shared.messages.setup import FaceFeaturesConfigFeaturesConfig, FeaturesConfig
 from shared.runtime import ServiceContext
+from shared.setup import Followed
 from shared.smartface_values import runs
 
 log = logging.getLogger(__name__)
@@ -126,12 +128,25 @@ class CameraSession:
     _camera_at: float = 0.0
     frames_in_flight: int = 0  # frames in process() now
     frame_taken_at: float = float("-inf")  # when process() last took a frame (monotonic)
+    # The Setup's Features (shared/setup.py), followed by camera_ingest's service; None: all on.
+    setup_features: Followed[FaceFeaturesConfigFeaturesConfig] | None = None
 
     @classmethod
     def create(
-        cls, ctx: ServiceContext, camera_id: str, images: ImageStore, timeout_s: float, confirm_votes: int
+        cls,
+        ctx: ServiceContext,
+        camera_id: str,
+        images: ImageStore,
+        timeout_s: float,
+        confirm_votes: int,
+        setup_features: Followed[FaceFeaturesConfigFeaturesConfig] | None = None,
     ) -> CameraSession:
-        return cls(ctx, camera_id, images, Tracker(TrackerConfig(timeout_s=timeout_s)), confirm_votes)
+        tracker = Tracker(TrackerConfig(timeout_s=timeout_s))
+        return cls(ctx, camera_id, images, tracker, confirm_votes, setup_features=setup_features)
+
+    def switches(self) -> FeaturesConfig:
+        """Which face attributes are computed and stored now."""
+        return self.setup_features.value.face_features_config if self.setup_features else analysis.ALL_ON
 
     async def camera(self) -> Camera | None:
         if self._camera is None or time.monotonic() - self._camera_at > CONFIG_TTL_S:
@@ -162,7 +177,8 @@ class CameraSession:
         if not runs(camera.face_detector_resource_id):  # "none": no face processing (sweep ends tracklets)
             return
         jpeg = await self.ctx.run_blocking(encode_jpeg, frame.image, camera.image_quality)
-        features = analysis.features(*liveness_wanted(camera.spoof_detector_resource_ids, strict=False))
+        distant, nearby = liveness_wanted(camera.spoof_detector_resource_ids, strict=False)
+        features = analysis.features(distant, nearby, self.switches())
         at = frame.captured_at.timestamp()
         wanted = None
         if camera.template_generation_time > camera.redetection_time:
@@ -211,7 +227,7 @@ class CameraSession:
         change = face.detected.face_area - state.latest.analysed.detected.face_area if state else 0.0
         seen = p.SeenFace(
             id=str(uuid.uuid4()), frame=ref, analysed=face, processed_at=datetime.now(UTC), spoof=spoof,
-            fields=msgspec.structs.asdict(stored_fields(face, OnFrame(faces_on_frame, change))),
+            fields=msgspec.structs.asdict(stored_fields(face, OnFrame(faces_on_frame, change), self.switches())),
         )  # fmt: skip
         if state is None:
             state = Tracklet(

@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from shared.image_storage import DEFAULT_IMAGE_BUCKET, DEFAULT_IMAGE_FOLDER
 from shared.settings import from_environment
 from shared.sources import DEFAULT_SCHEMES, SourcePolicy
 
@@ -58,8 +59,9 @@ class IngestSettings(msgspec.Struct, frozen=True, kw_only=True):
     # every replica: a ReadWriteMany volume in Kubernetes), or in the JetStream object store
     # image_bucket (replicated by NATS, nothing to mount).
     image_storage: Literal["Database", "Folder", "ObjectStore"] = "Database"
-    image_folder: str = "var/images"
-    image_bucket: str = "FACEGATE_IMAGES"
+    # (cleanup reads the same two variables: shared/image_storage.py.)
+    image_folder: str = DEFAULT_IMAGE_FOLDER
+    image_bucket: str = DEFAULT_IMAGE_BUCKET
     # How often a replica removes the files/objects of deleted images and re-reads the storage
     # setting (a change also reaches every replica at once through NATS).
     image_sweep_s: Seconds = 30.0

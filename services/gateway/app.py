@@ -25,13 +25,15 @@ from services.gateway.paging import PAGING
 from services.gateway.problems import EXCEPTION_HANDLERS, document_statuses
 from services.gateway.security import Security
 from services.gateway.seen import SEEN_CONTROLLERS
-from services.gateway.setup import SetupController
+from services.gateway.setup import SetupController, SmartFaceSetupController
+from services.gateway.setup_features import SetupFeatures
 from services.gateway.spelling import route_in_any_case
 from services.gateway.system import HealthController, VersionController
 from services.gateway.template_model import TemplateModel
 from services.gateway.watchlists import WatchlistController
 from shared.auth import Authenticator
 from shared.bus import Bus
+from shared.messages.setup import FeaturesConfig
 from shared.settings import Settings
 
 CONTROLLERS = [
@@ -41,6 +43,7 @@ CONTROLLERS = [
     CameraController,
     *SEEN_CONTROLLERS,
     SetupController,
+    SmartFaceSetupController,
     AuditController,
     VersionController,
     HealthController,
@@ -77,6 +80,7 @@ def create_app(settings: Settings, bus: Bus | None = None, authenticator: Authen
         owned = bus is None
         app.state.bus = bus or await Bus.connect(settings, "gateway")
         await app.state.freshness.follow(app.state.bus)
+        await app.state.features.follow(app.state.bus)
         try:
             yield
         finally:
@@ -90,6 +94,10 @@ def create_app(settings: Settings, bus: Bus | None = None, authenticator: Authen
     async def provide_freshness(state: State) -> GalleryFreshness:
         freshness: GalleryFreshness = state.freshness
         return freshness
+
+    async def provide_features(state: State) -> FeaturesConfig:
+        features: SetupFeatures = state.features
+        return features.value
 
     async def provide_template_model(state: State) -> TemplateModel:
         model: TemplateModel = state.template_model
@@ -112,6 +120,7 @@ def create_app(settings: Settings, bus: Bus | None = None, authenticator: Authen
             "freshness": Provide(provide_freshness),
             "template_model": Provide(provide_template_model),
             "keep_photos": Provide(provide_keep_photos),
+            "features": Provide(provide_features),
             "paging": PAGING,
         },
         exception_handlers=EXCEPTION_HANDLERS,
@@ -122,6 +131,7 @@ def create_app(settings: Settings, bus: Bus | None = None, authenticator: Authen
                 "metrics": metrics,
                 "freshness": GalleryFreshness(),
                 "template_model": TemplateModel(),
+                "features": SetupFeatures(),
                 "audit": security.audit,
                 "authenticator": security.authenticator,
             }

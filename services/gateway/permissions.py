@@ -92,6 +92,18 @@ ROUTES: dict[tuple[str, str], Rule] = {
     # Setup, version, audit
     ("GET", "/api/v1/Setup/DataStorage/Images"): READ,
     ("PUT", "/api/v1/Setup/DataStorage/Images"): CHANGE,
+    ("GET", "/api/v1/Setup/DataStorage/Video"): READ,
+    ("PUT", "/api/v1/Setup/DataStorage/Video"): CHANGE,
+    ("GET", "/api/v1/Setup/DbCleanup"): READ,
+    ("PUT", "/api/v1/Setup/DbCleanup"): CHANGE,
+    ("GET", "/api/v1/Setup/Features"): READ,
+    ("PUT", "/api/v1/Setup/Features"): CHANGE,
+    ("GET", "/api/v1/Setup/Preview"): READ,
+    ("PUT", "/api/v1/Setup/Preview"): CHANGE,
+    ("GET", "/api/v1/Setup/SearchSessionsCleanup"): READ,
+    ("PUT", "/api/v1/Setup/SearchSessionsCleanup"): CHANGE,
+    ("GET", "/api/v1/Setup/Watchlists/AutoLearn"): READ,
+    ("PUT", "/api/v1/Setup/Watchlists/AutoLearn"): CHANGE,
     ("GET", "/api/v1/Version"): READ,
     ("GET", "/api/v1/Audit"): ADMIN_READ,
     # Probes, metrics, Swagger UI and the OpenAPI document (see above)

@@ -70,6 +70,18 @@ SMARTFACE_STATUSES: dict[Operation, tuple[int, ...]] = {
     ("DELETE", "/api/v1/Tracklet/{id}"): (204, 404),
     ("GET", "/api/v1/Tracklet/{id}/Faces"): (200, 400),
     ("GET", "/api/v1/Images/{id}"): (200, 400, 404),
+    ("GET", "/api/v1/Setup/DataStorage/Video"): (200, 400, 404),
+    ("PUT", "/api/v1/Setup/DataStorage/Video"): (200, 400, 404),
+    ("GET", "/api/v1/Setup/DbCleanup"): (200, 400, 404),
+    ("PUT", "/api/v1/Setup/DbCleanup"): (200, 400, 404),
+    ("GET", "/api/v1/Setup/Features"): (200, 400, 404),
+    ("PUT", "/api/v1/Setup/Features"): (200, 400, 404),
+    ("GET", "/api/v1/Setup/Preview"): (200, 400, 404),
+    ("PUT", "/api/v1/Setup/Preview"): (200, 400, 404),
+    ("GET", "/api/v1/Setup/SearchSessionsCleanup"): (200, 400, 404),
+    ("PUT", "/api/v1/Setup/SearchSessionsCleanup"): (200, 400, 404),
+    ("GET", "/api/v1/Setup/Watchlists/AutoLearn"): (200, 400, 404),
+    ("PUT", "/api/v1/Setup/Watchlists/AutoLearn"): (200, 400, 404),
 }
 
 ALWAYS_ALLOWED = frozenset({401, 403, 413, 429, 503})

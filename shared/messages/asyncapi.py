@@ -21,6 +21,7 @@ from shared.messages import events as ev
 from shared.messages.cameras import CameraEvent, CameraStatus
 from shared.messages.gallery import MemberEvent, WatchlistEvent
 from shared.messages.matcher import GalleryChanged
+from shared.messages.setup import CleanupCompleted
 from shared.version import VERSION
 
 DOCUMENT = Path(__file__).resolve().parents[2] / "docs" / "asyncapi.yaml"
@@ -77,6 +78,9 @@ CHANNELS = [
     ),
     Channel("galleryChanged", subjects.GALLERY_CHANGES.address("scope"), "scope", GalleryChanged,
             "Facegate (internal): the gallery's change log reached seq; matcher replicas catch up."),
+    Channel("cleanupCompleted", subjects.CLEANUP_COMPLETED.address("runId"), "runId", CleanupCompleted,
+            "Facegate: a cleanup run finished (DbCleanup's schedule, maxFramesCount, or hourly maintenance) "
+            "and what it removed."),
 ]  # fmt: skip
 
 
