@@ -28,6 +28,7 @@ from services.gateway.setup import SetupController
 from services.gateway.spelling import route_in_any_case
 from services.gateway.system import HealthController, VersionController
 from services.gateway.template_model import TemplateModel
+from services.gateway.video_records import VideoRecordController
 from services.gateway.watchlists import WatchlistController
 from shared.bus import Bus
 from shared.settings import Settings
@@ -38,6 +39,7 @@ CONTROLLERS = [
     *IDENTIFICATION_CONTROLLERS,
     CameraController,
     *SEEN_CONTROLLERS,
+    VideoRecordController,
     SetupController,
     AuditController,
     VersionController,
