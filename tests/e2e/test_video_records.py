@@ -22,6 +22,7 @@ import httpx
 import pytest
 
 from services.gateway.compatibility import SMARTFACE_OPENAPI
+from tests.graphql_client import graphql_service, query
 from tests.rtsp.conftest import FAST_INGEST
 from tests.rtsp.events import Event, camera_events, wait_workers
 from tests.rtsp.media import Scene, write_clip
@@ -321,3 +322,20 @@ def test_a_replica_killed_mid_file_hands_the_record_over_without_duplicate_track
     finally:
         env = {**FAST_INGEST, "FACEGATE_VIDEO_FOLDER": str(folder), "FACEGATE_VIDEO_PROGRESS_INTERVAL_S": "0.5"}
         videos.services.start("camera_ingest", index, extra_env=env)
+
+
+def test_graphql_answers_video_records_and_their_state_changes(api: httpx.Client, videos: Cluster) -> None:
+    record = create(api, "lobby.mp4", faceSaveStrategy="FirstFace, BestFace", description="export of camera 3")
+    create(api, "other.mp4")
+    document = """{ videoRecords(where: {state: {eq: READY}, source: {eq: "lobby.mp4"}}) {
+        totalCount items { id streamId state source enabled minFaceSize redetectionTime faceSaveStrategy
+                           matchDetectedFaces matchMaxResultsCount description recordedAt videoDurationMs } } }"""
+    with graphql_service(videos) as base:
+        found = query(base, document)["videoRecords"]
+    assert found["totalCount"] == 1
+    assert found["items"] == [{
+        "id": record["id"], "streamId": record["id"], "state": "READY", "source": "lobby.mp4", "enabled": False,
+        "minFaceSize": 35, "redetectionTime": INTERVAL_MS, "faceSaveStrategy": "FIRST_FACE_BEST_FACE",
+        "matchDetectedFaces": True, "matchMaxResultsCount": 1, "description": "export of camera 3",
+        "recordedAt": "2024-03-04T05:06:07Z", "videoDurationMs": None,
+    }]  # fmt: skip
