@@ -195,15 +195,15 @@ def start_thread(
     interval_ms: int,
     recorded_at: datetime,
     put: Put,
+    stop: threading.Event,
     settings: VideoSettings,
     ingest: IngestSettings,
-) -> threading.Event:
-    """Start the record's daemon decoder thread; set the returned event to stop it."""
-    stop = threading.Event()
+) -> None:
+    """Start the record's daemon decoder thread (a hung read must never keep the process
+    alive); setting `stop` stops it within a frame."""
     threading.Thread(
         target=decode_record,
         args=(record_id, source, start_ms, interval_ms, recorded_at, put, stop, settings, ingest),
         name=f"video-{record_id[:8]}",
         daemon=True,
     ).start()
-    return stop

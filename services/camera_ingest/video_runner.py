@@ -148,7 +148,7 @@ class RecordRunner:
         frames: asyncio.Queue[Item] = asyncio.Queue(self.video.frame_queue)
         start_thread(
             self.record_id, source, run.resume_ms, self.spec.sample_interval_ms, run.record.recorded_at,
-            self._putter(frames), self.video, self.ingest,
+            self._putter(frames), self._stop_thread, self.video, self.ingest,
         )  # fmt: skip
         prepared: asyncio.Queue[tuple[SampledFrame, asyncio.Task[Prepared | None]] | Item] = asyncio.Queue(
             self.video.frames_in_flight
@@ -196,7 +196,12 @@ class RecordRunner:
         while True:
             item = await frames.get()
             if isinstance(item, SampledFrame):
-                await prepared.put((item, asyncio.create_task(self._prepare(session, item))))
+                task = asyncio.create_task(self._prepare(session, item))
+                try:
+                    await prepared.put((item, task))
+                except asyncio.CancelledError:  # stopped while the pipeline was full
+                    task.cancel()
+                    raise
             else:
                 await prepared.put(item)
                 if isinstance(item, Ended | Failed):
