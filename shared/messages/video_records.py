@@ -26,12 +26,13 @@ from shared.messages.cameras import (
     VideoFaceDetectorConfig,
 )
 from shared.messages.common import PageQuery
+from shared.messages.gallery import NO_NUL
 
 VideoState = Literal["Ready", "Processing", "Processed", "Error"]
 # Candidates per face a record's search asks the matcher for (SmartFace's maxResultsCount).
 MaxResults = Annotated[int, msgspec.Meta(ge=1, le=100)]
 Bitrate = Annotated[int, msgspec.Meta(ge=1, le=2**31 - 1)]
-Tag = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+Tag = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=NO_NUL)]
 Tags = Annotated[list[Tag], msgspec.Meta(max_length=1000)]
 
 
