@@ -132,6 +132,19 @@ SETUP_PREVIEW_SET = rpc("cleanup", "preview", "set")
 SETUP_VIDEO_STORAGE_GET = rpc("cleanup", "video_storage", "get")
 SETUP_VIDEO_STORAGE_SET = rpc("cleanup", "video_storage", "set")
 
+# camera_ingest: video records (recorded footage analysed as fast as the workers allow).
+VIDEO_RECORD_CREATE = rpc("camera_ingest", "video_record", "create")
+VIDEO_RECORD_UPDATE = rpc("camera_ingest", "video_record", "update")
+VIDEO_RECORD_GET = rpc("camera_ingest", "video_record", "get")
+VIDEO_RECORD_LIST = rpc("camera_ingest", "video_record", "list")
+VIDEO_RECORD_DELETE = rpc("camera_ingest", "video_record", "delete")
+VIDEO_RECORD_CLEAR = rpc("camera_ingest", "video_record", "clear")
+VIDEO_RECORD_STATUS = rpc("camera_ingest", "video_record", "status")
+VIDEO_RECORD_TAGS_GET = rpc("camera_ingest", "video_record", "tags_get")
+VIDEO_RECORD_TAGS_SET = rpc("camera_ingest", "video_record", "tags_set")
+VIDEO_RECORD_TRACKLETS = rpc("camera_ingest", "video_record", "tracklets")
+VIDEO_RECORD_FRAMES = rpc("camera_ingest", "video_record", "frames")
+
 # Detector and extractor: faces in an image, then templates and attributes of their crops.
 DETECTOR_DETECT = rpc("detector", "faces", "detect")
 EXTRACTOR_EXTRACT = rpc("extractor", "faces", "extract")
@@ -174,6 +187,14 @@ MATCH_MISSED = Event("match", "missed")
 MATCH_STORED = Event("match", "stored")
 LIVENESS_RESULT = Event("liveness", "result")
 TRACKLET_COMPLETED = Event("tracklet", "completed")
+
+# Video records: created, changed or changed state (SmartFace's videoRecords.update), progress of
+# their analysis, and deleted (Facegate); every camera_ingest replica's scheduler listens to the
+# changes and deletions (enabling starts the analysis at once, deleting stops it).
+VIDEO_RECORD_CHANGED = Event("videorecord", "changed")
+VIDEO_RECORD_PROGRESSED = Event("videorecord", "progressed")
+VIDEO_RECORD_DELETED = Event("videorecord", "deleted")
+VIDEO_RECORD_CHANGES = (VIDEO_RECORD_CHANGED, VIDEO_RECORD_DELETED)
 
 # After a Setup value changed (the id is its key, shared/setup.py), with the new value: every
 # replica that applies it switches at once (camera_ingest: image storage, features; the gateway:

@@ -27,17 +27,19 @@ def features(distant: bool, nearby: bool, setup: FeaturesConfig = ALL_ON) -> wir
     )  # fmt: skip
 
 
-async def search(bus: Bus, templates: list[bytes], template_model: str) -> list[list[m.Candidate]]:
-    """Candidates per template over all watchlists, each at its own threshold, whole: each
-    member with its names, labels and privacy and the one watchlist its events name (the first
-    it passed in, by id)."""
+async def search(
+    bus: Bus, templates: list[bytes], template_model: str, max_candidates: int = MAX_CANDIDATES
+) -> list[list[m.Candidate]]:
+    """Candidates per template (at most `max_candidates`) over all watchlists, each at its own
+    threshold, whole: each member with its names, labels and privacy and the one watchlist its
+    events name (the first it passed in, by id)."""
     if not templates:
         return []
     model = template_model.partition("@")[0]
     reply = await bus.request(
         subjects.TEMPLATE_SEARCH,
         m.SearchRequest(
-            templates=templates, model_name=model, max_result_count=MAX_CANDIDATES, one_watchlist_each=True
+            templates=templates, model_name=model, max_result_count=max_candidates, one_watchlist_each=True
         ),
         m.SearchReply,
     )

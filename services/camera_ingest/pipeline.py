@@ -16,7 +16,7 @@ from services.camera_ingest import payloads as p
 from services.camera_ingest import records
 from services.camera_ingest.decoder import SampledFrame
 from services.camera_ingest.image_store import ImageStore
-from services.camera_ingest.session import CameraSession, publish_camera_event
+from services.camera_ingest.session import StreamSession, publish_camera_event
 from services.camera_ingest.settings import IngestSettings
 from shared.errors import ServiceUnavailable
 from shared.messages import events as ev
@@ -58,7 +58,7 @@ class FramePipeline:
     ) -> None:
         self.ctx, self.settings, self.images = ctx, settings or IngestSettings(), images
         self.setup_features = setup_features
-        self.sessions: dict[str, CameraSession] = {}
+        self.sessions: dict[str, StreamSession] = {}
         self._sweeper: asyncio.Task[None] | None = None
         self._warned: dict[str, float] = {}
 
@@ -66,13 +66,13 @@ class FramePipeline:
     def analysing(self) -> bool:
         return self.ctx is not None and self.settings.analyse_faces
 
-    def session(self, camera_id: str) -> CameraSession:
+    def session(self, camera_id: str) -> StreamSession:
         assert self.ctx is not None and self.images is not None
         found = self.sessions.get(camera_id)
         if found is None:
-            found = CameraSession.create(
+            found = StreamSession.create(
                 self.ctx, camera_id, self.images, self.settings.tracklet_timeout_s, self.settings.confirm_votes,
-                self.setup_features,
+                setup_features=self.setup_features,
             )  # fmt: skip
             self.sessions[camera_id] = found
         if self._sweeper is None:

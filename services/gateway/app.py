@@ -30,6 +30,7 @@ from services.gateway.setup_features import SetupFeatures
 from services.gateway.spelling import route_in_any_case
 from services.gateway.system import HealthController, VersionController
 from services.gateway.template_model import TemplateModel
+from services.gateway.video_records import VideoRecordController
 from services.gateway.watchlists import WatchlistController
 from shared.auth import Authenticator
 from shared.bus import Bus
@@ -42,6 +43,7 @@ CONTROLLERS = [
     *IDENTIFICATION_CONTROLLERS,
     CameraController,
     *SEEN_CONTROLLERS,
+    VideoRecordController,
     SetupController,
     SmartFaceSetupController,
     AuditController,

@@ -75,7 +75,6 @@ PLANNED: dict[str, str] = {
     "/api/v1/Individuals": "grouping service",
     "/api/v1/LiveGroupings": "grouping service",
     "/api/v1/RecordGroupings": "grouping service",
-    "/api/v1/VideoRecords": "video records",
     "/api/v1/EdgeStreams": "edge streams (later issue)",
     "/api/v1/Pedestrians": "pedestrian detection (later issue)",
 }

@@ -89,6 +89,18 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("DELETE", "/api/v1/Tracklet/{id}"): CHANGE,
     ("GET", "/api/v1/Tracklet/{id}/Faces"): READ,
     ("GET", "/api/v1/Images/{id}"): READ,
+    # Video records and what their analysis produced
+    ("GET", "/api/v1/VideoRecords"): READ,
+    ("POST", "/api/v1/VideoRecords"): CHANGE,
+    ("PUT", "/api/v1/VideoRecords"): CHANGE,
+    ("GET", "/api/v1/VideoRecords/{id}"): READ,
+    ("DELETE", "/api/v1/VideoRecords/{id}"): CHANGE,
+    ("GET", "/api/v1/VideoRecords/{id}/Status"): READ,
+    ("GET", "/api/v1/VideoRecords/{id}/Tracklets"): READ,
+    ("GET", "/api/v1/VideoRecords/{id}/Frames"): READ,
+    ("POST", "/api/v1/VideoRecords/{id}/Clear"): CHANGE,
+    ("PUT", "/api/v1/VideoRecords/{id}/Tags"): CHANGE,
+    ("GET", "/api/v1/VideoRecords/{id}/Tags"): READ,
     # Setup, version, audit
     ("GET", "/api/v1/Setup/DataStorage/Images"): READ,
     ("PUT", "/api/v1/Setup/DataStorage/Images"): CHANGE,

@@ -82,6 +82,16 @@ SMARTFACE_STATUSES: dict[Operation, tuple[int, ...]] = {
     ("PUT", "/api/v1/Setup/SearchSessionsCleanup"): (200, 400, 404),
     ("GET", "/api/v1/Setup/Watchlists/AutoLearn"): (200, 400, 404),
     ("PUT", "/api/v1/Setup/Watchlists/AutoLearn"): (200, 400, 404),
+    ("GET", "/api/v1/VideoRecords"): (200,),
+    ("POST", "/api/v1/VideoRecords"): (201, 400),
+    ("PUT", "/api/v1/VideoRecords"): (200, 400, 404),
+    ("GET", "/api/v1/VideoRecords/{id}"): (200, 404),
+    ("DELETE", "/api/v1/VideoRecords/{id}"): (204, 404),
+    ("GET", "/api/v1/VideoRecords/{id}/Tracklets"): (200, 400, 404),
+    ("GET", "/api/v1/VideoRecords/{id}/Frames"): (200, 400, 404),
+    ("POST", "/api/v1/VideoRecords/{id}/Clear"): (204, 404),
+    ("PUT", "/api/v1/VideoRecords/{id}/Tags"): (200, 400, 404),
+    ("GET", "/api/v1/VideoRecords/{id}/Tags"): (200, 400, 404),
 }
 
 ALWAYS_ALLOWED = frozenset({401, 403, 413, 429, 503})
