@@ -60,12 +60,19 @@ export function swatch(color) {
   return element;
 }
 
-/** Only #rgb/#rrggbb reach a style attribute. */
+/** A result `item` edged in a watchlist's colour (none: the neutral edge), with `children`. */
+export function withColor(item, color, ...children) {
+  if (color) item.style.borderLeftColor = safeColor(color);
+  append(item, children);
+  return item;
+}
+
+/** Only #rgb/#rrggbb reach a style. */
 export function safeColor(color) {
   return /^#([0-9a-f]{3}|[0-9a-f]{6})$/i.test(color || "") ? color : "#888888";
 }
 
-/** Run an async action from a button: disabled while it runs, failures announced. */
+/** Run an async action from a button, which is disabled (and busy) while it runs. */
 export async function busy(button, action) {
   button.disabled = true;
   button.setAttribute("aria-busy", "true");

@@ -2,7 +2,7 @@
 // match and no-match results as they happen (GraphQL subscriptions matchResult, noMatchResult).
 
 import { api, graphqlUrl, session } from "./api.js";
-import { announce, busy, field, fill, h, swatch, when } from "./dom.js";
+import { announce, busy, field, fill, h, swatch, when, withColor } from "./dom.js";
 import { subscribe } from "./graphql.js";
 import { memberPhoto } from "./thumbs.js";
 
@@ -108,9 +108,9 @@ function feedItem(result, camera) {
     ? h("img", { class: "thumb", src: `data:image/jpeg;base64,${result.cropImage}`, alt: `Face seen by ${camera}` })
     : h("span", { class: "thumb placeholder" }, "no crop");
   const name = result.watchlistMemberFullName || result.watchlistMemberDisplayName || result.watchlistMemberId;
-  const item = h(
-    "li",
-    { class: `result ${matched ? "match" : "no-match"}` },
+  return withColor(
+    h("li", { class: `result ${matched ? "match" : "no-match"}` }),
+    matched ? result.previewColor : null,
     crop,
     matched ? memberPhoto({ id: result.watchlistMemberId, fullName: name }) : null,
     h(
@@ -122,12 +122,6 @@ function feedItem(result, camera) {
       h("small", {}, `${camera} · ${when(result.createdAt)}`),
     ),
   );
-  if (matched) item.style.borderLeftColor = swatchColor(result.previewColor);
-  return item;
-}
-
-function swatchColor(color) {
-  return /^#([0-9a-f]{3}|[0-9a-f]{6})$/i.test(color || "") ? color : "transparent";
 }
 
 /** A new RTSP camera, enabled: camera_ingest starts reading it within seconds. */

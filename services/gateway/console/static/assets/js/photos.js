@@ -69,7 +69,11 @@ function webcamPanel(onPhoto) {
   const message = h("p", { class: "photo-note", "aria-live": "polite" });
   let stream = null;
 
-  const take = h("button", { type: "button", onclick: () => snap() }, "Take photo");
+  const take = h("button", { type: "button", disabled: true, onclick: () => snap() }, "Take photo");
+  video.addEventListener("loadeddata", () => {
+    take.disabled = false; // a picture has arrived: there is something to take
+    take.focus();
+  });
   const close = h("button", { type: "button", class: "quiet", onclick: () => stop() }, "Close webcam");
   const element = h("div", { class: "webcam", hidden: true }, video, h("div", { class: "row" }, take, close), message);
 
@@ -83,7 +87,6 @@ function webcamPanel(onPhoto) {
     try {
       stream = await navigator.mediaDevices.getUserMedia({ video: { width: { ideal: 1280 }, height: { ideal: 720 } } });
       video.srcObject = stream;
-      take.focus();
     } catch (error) {
       message.textContent = `The webcam could not be opened: ${error.message || error.name}`;
     }
@@ -97,6 +100,7 @@ function webcamPanel(onPhoto) {
   }
 
   function stop() {
+    take.disabled = true;
     for (const track of stream?.getTracks() || []) track.stop();
     stream = null;
     video.srcObject = null;

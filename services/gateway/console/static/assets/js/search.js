@@ -3,7 +3,7 @@
 // two photos compared (Faces/Verify) and checked for liveness (Faces/SpoofCheck).
 
 import { allPages, api, base64Of, query } from "./api.js";
-import { busy, field, fill, h, swatch, when } from "./dom.js";
+import { busy, field, fill, h, swatch, when, withColor } from "./dom.js";
 import { photoPicker } from "./photos.js";
 import { memberPhoto, storedImage } from "./thumbs.js";
 
@@ -60,9 +60,9 @@ function searchedFace(face, index, count) {
       "ol",
       { class: "matches" },
       face.matchResults.map((m) =>
-        h(
-          "li",
-          { class: "result match" },
+        withColor(
+          h("li", { class: "result match" }),
+          m.previewColor,
           memberPhoto({ id: m.watchlistMemberId, fullName: m.fullName }),
           h("div", { class: "what" },
             h("a", { class: "who", href: `#/members/${encodeURIComponent(m.watchlistMemberId)}` }, m.fullName || m.displayName || m.watchlistMemberId),
@@ -121,7 +121,8 @@ function seenFaces(cameras) {
 function compare() {
   const first = photoPicker("First photo", { multiple: false, name: "first" });
   const second = photoPicker("Second photo", { multiple: false, name: "second" });
-  const results = resultArea("Comparison");
+  const results = resultArea("Verification");
+  const liveness = resultArea("Spoof checks");
   const verify = h("button", { type: "button" }, "Verify: same person?");
   const spoof = h("button", { type: "button", class: "secondary" }, "Spoof check both");
 
@@ -157,9 +158,9 @@ function compare() {
           lines.push(h("li", {}, `${i ? "Second" : "First"} photo: ${error.message}`));
         }
       }
-      fill(results, h("ul", {}, lines));
-    }).catch((error) => fill(results, failure(error))),
+      fill(liveness, h("ul", {}, lines));
+    }).catch((error) => fill(liveness, failure(error))),
   );
 
-  return h("div", { class: "grid-form" }, h("div", { class: "pair" }, first.element, second.element), h("div", { class: "actions" }, verify, spoof), results);
+  return h("div", { class: "grid-form" }, h("div", { class: "pair" }, first.element, second.element), h("div", { class: "actions" }, verify, spoof), results, liveness);
 }
