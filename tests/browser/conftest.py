@@ -87,6 +87,7 @@ class Console:
         width without scrolling sideways, and every form control must have a label."""
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         self.page.wait_for_load_state("networkidle")
+        self.page.evaluate("window.scrollTo(0, 0)")
         self.page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full_page)
         self.page.set_viewport_size(TABLET)
         overflow = self.page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
