@@ -16,6 +16,7 @@ from services.camera_ingest import payloads as p
 from services.camera_ingest import records
 from services.camera_ingest.decoder import SampledFrame
 from services.camera_ingest.image_store import ImageStore
+from services.camera_ingest.preview import Previews
 from services.camera_ingest.session import CameraSession, publish_camera_event
 from services.camera_ingest.settings import IngestSettings
 from shared.errors import ServiceUnavailable
@@ -52,8 +53,10 @@ class FramePipeline:
         ctx: ServiceContext | None = None,
         settings: IngestSettings | None = None,
         images: ImageStore | None = None,
+        previews: Previews | None = None,
     ) -> None:
         self.ctx, self.settings, self.images = ctx, settings or IngestSettings(), images
+        self.previews = previews
         self.sessions: dict[str, CameraSession] = {}
         self._sweeper: asyncio.Task[None] | None = None
         self._warned: dict[str, float] = {}
@@ -67,8 +70,9 @@ class FramePipeline:
         found = self.sessions.get(camera_id)
         if found is None:
             found = CameraSession.create(
-                self.ctx, camera_id, self.images, self.settings.tracklet_timeout_s, self.settings.confirm_votes
-            )
+                self.ctx, camera_id, self.images, self.settings.tracklet_timeout_s, self.settings.confirm_votes,
+                self.previews,
+            )  # fmt: skip
             self.sessions[camera_id] = found
         if self._sweeper is None:
             self._sweeper = asyncio.create_task(self._sweep())

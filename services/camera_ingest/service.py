@@ -1,11 +1,13 @@
 """Wires camera_ingest: the camera endpoints, what cameras saw (faces, frames, tracklets, images),
-then the scheduler that runs this replica's streams through the face pipeline."""
+then the scheduler that runs this replica's streams through the face pipeline (and its live
+previews, to whoever watches)."""
 
 from __future__ import annotations
 
 from services.camera_ingest.handlers import CameraHandlers
 from services.camera_ingest.image_store import ImageStore
 from services.camera_ingest.pipeline import FramePipeline
+from services.camera_ingest.preview import Previews
 from services.camera_ingest.scheduler import Scheduler
 from services.camera_ingest.seen_handlers import SeenHandlers
 from services.camera_ingest.settings import IngestSettings
@@ -51,7 +53,9 @@ async def setup(ctx: ServiceContext, settings: IngestSettings) -> None:
     await add(subjects.SEEN_IMAGE_GET, ImageQuery, seen.get_image)
     await add(subjects.IMAGE_STORAGE_GET, Empty, seen.get_image_storage)
     await add(subjects.IMAGE_STORAGE_SET, ImageDataStorageConfig, seen.set_image_storage)
-    pipeline = FramePipeline(ctx, settings, images)
+    previews = Previews(ctx.bus)
+    await previews.start()
+    pipeline = FramePipeline(ctx, settings, images, previews)
     scheduler = Scheduler(ctx, settings, board, pipeline)
     await scheduler.start()
     ctx.extra_stats["cameras"] = scheduler.stats

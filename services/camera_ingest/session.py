@@ -28,6 +28,7 @@ from services.camera_ingest import payloads as p
 from services.camera_ingest.decoder import SampledFrame
 from services.camera_ingest.identity import Hit, Identity
 from services.camera_ingest.image_store import ImageStore, Written
+from services.camera_ingest.preview import Previews, marked
 from services.camera_ingest.tracker import Detection, Track, Tracker, TrackerConfig
 from shared.analysis import Analysed, analyse
 from shared.bus import Bus
@@ -126,12 +127,15 @@ class CameraSession:
     _camera_at: float = 0.0
     frames_in_flight: int = 0  # frames in process() now
     frame_taken_at: float = float("-inf")  # when process() last took a frame (monotonic)
+    previews: Previews | None = None
 
     @classmethod
     def create(
-        cls, ctx: ServiceContext, camera_id: str, images: ImageStore, timeout_s: float, confirm_votes: int
-    ) -> CameraSession:
-        return cls(ctx, camera_id, images, Tracker(TrackerConfig(timeout_s=timeout_s)), confirm_votes)
+        cls, ctx: ServiceContext, camera_id: str, images: ImageStore, timeout_s: float, confirm_votes: int,
+        previews: Previews | None = None,
+    ) -> CameraSession:  # fmt: skip
+        tracker = Tracker(TrackerConfig(timeout_s=timeout_s))
+        return cls(ctx, camera_id, images, tracker, confirm_votes, previews=previews)
 
     async def camera(self) -> Camera | None:
         if self._camera is None or time.monotonic() - self._camera_at > CONFIG_TTL_S:
@@ -174,6 +178,11 @@ class CameraSession:
         model = with_templates[0].extracted.template_model if with_templates else ""
         candidates = await analysis.search(self.ctx.bus, [f.extracted.template or b"" for f in with_templates], model)
         by_face = dict(zip((id(f) for f in with_templates), candidates, strict=True))
+        if self.previews is not None:
+            faces = [marked(f.detected.box, by_face.get(id(f), [])) for f in found.faces]
+            await self.previews.offer(
+                self.ctx, self.camera_id, frame.captured_at, frame.image, faces, camera.preview_max_dimension
+            )
         async with self.lock:
             for track in self.tracker.expire(at):
                 await self.finish(track)

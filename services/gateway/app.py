@@ -23,6 +23,7 @@ from services.gateway.members import WatchlistMemberController
 from services.gateway.metrics import Metrics, metrics_middleware
 from services.gateway.openapi import ASSETS_PATH, GRAPHQL_LINK, SWAGGER_ASSETS, graphql_url, openapi_config
 from services.gateway.paging import PAGING
+from services.gateway.preview import CameraPreviewController
 from services.gateway.problems import EXCEPTION_HANDLERS, document_statuses
 from services.gateway.security import Security
 from services.gateway.seen import SEEN_CONTROLLERS
@@ -40,6 +41,7 @@ CONTROLLERS = [
     WatchlistMemberController,
     *IDENTIFICATION_CONTROLLERS,
     CameraController,
+    CameraPreviewController,
     *SEEN_CONTROLLERS,
     SetupController,
     AuditController,

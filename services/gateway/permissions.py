@@ -80,6 +80,7 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/Cameras/{id}"): READ,
     ("DELETE", "/api/v1/Cameras/{id}"): CHANGE,
     ("GET", "/api/v1/Cameras/{id}/Status"): READ,
+    ("GET", "/api/v1/Cameras/{id}/Preview"): READ,
     ("GET", "/api/v1/Cameras/{id}/Frames"): READ,
     ("GET", "/api/v1/Cameras/{id}/Tracklets"): READ,
     ("GET", "/api/v1/Frames"): READ,

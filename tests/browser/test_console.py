@@ -1,11 +1,13 @@
 """The web console in a real browser against the real cluster, as an operator uses it: sign in,
 create a watchlist, enrol a member by uploading photos (a photo without a face is refused with
 the reason beside it), see them in the list with their photo; add a camera streaming the RTSP
-test clip and see the member's match appear in the live feed; search by photo, list the faces
-the camera saw, compare two photos. Each page is photographed into docs/console/."""
+test clip and see the member's match appear in the live feed and the camera's preview (MJPEG,
+faces boxed); search by photo, list the faces the camera saw, compare two photos. Each page is
+photographed into docs/console/."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +16,7 @@ import httpx
 import numpy as np
 import pytest
 
+from services.gateway.preview import BOUNDARY
 from tests.browser.conftest import Console
 from tests.rtsp.conftest import gstreamer  # noqa: F401  (a fixture of `pipeline`)
 from tests.rtsp.test_pipeline import (  # noqa: F401  (pipeline: a fixture)
@@ -23,11 +26,23 @@ from tests.rtsp.test_pipeline import (  # noqa: F401  (pipeline: a fixture)
     pipeline,
     serve,
 )
-from tests.support import FACES, Cluster, photo_b64, truncate
+from tests.support import FACES, Cluster, assert_problem, photo_b64, truncate
 
 PHOTOS = FACES / "photos"
 NAME = "Person Zero One"
 SEARCH_PHOTO = "img2.jpg"  # person01 again, neither the enrolled photo nor the video's
+# Whether an <img> shows a face box: pixels of Setup/Preview's default face colour (#00ff00).
+BOXED = """(img) => {
+  if (!img.complete || !img.naturalWidth) return false;
+  const canvas = document.createElement("canvas");
+  [canvas.width, canvas.height] = [img.naturalWidth, img.naturalHeight];
+  const context = canvas.getContext("2d");
+  context.drawImage(img, 0, 0);
+  const pixels = context.getImageData(0, 0, canvas.width, canvas.height).data;
+  let green = 0;
+  for (let i = 0; i < pixels.length; i += 4) if (pixels[i] < 90 && pixels[i + 1] > 170 && pixels[i + 2] < 90) green++;
+  return green > 200;
+}"""
 
 
 @pytest.fixture
@@ -140,6 +155,14 @@ def test_a_match_appears_in_the_live_feed_with_the_members_name(
         assert "score" in text and "Staff" in text and "Door" in text
         assert match.get_by_role("img", name="Face seen by Door").is_visible()  # the crop
         page.locator(".state-online").wait_for()
+        camera = next(c for c in gallery.get("/api/v1/Cameras").json() if c["name"] == "Door")
+        assert_mjpeg(gallery, camera["id"])
+
+        # The camera's live preview, faces boxed, in the page.
+        page.get_by_role("button", name="Preview of Door").click()
+        page.get_by_text("Door: live").wait_for()
+        preview = page.get_by_role("img", name="Live preview of Door, faces boxed")
+        page.wait_for_function(BOXED, arg=preview.element_handle(), polling=200)
         console.screenshot("live")
 
         # The faces the camera saw, with their crops; one tracklet's faces.
@@ -153,6 +176,37 @@ def test_a_match_appears_in_the_live_feed_with_the_members_name(
         server.stop()
         for camera in gallery.get("/api/v1/Cameras").json():  # its stream stops with it
             gallery.delete(f"/api/v1/Cameras/{camera['id']}")
+
+
+def assert_mjpeg(api: httpx.Client, camera_id: str, parts: int = 2) -> None:
+    """GET /api/v1/Cameras/{id}/Preview is MJPEG: JPEG parts, each with its Content-Length."""
+    with api.stream("GET", f"/api/v1/Cameras/{camera_id}/Preview", timeout=30) as r:
+        assert r.status_code == 200 and r.headers["content-type"] == f"multipart/x-mixed-replace; boundary={BOUNDARY}"
+        buffer, jpegs = b"", []
+        for chunk in r.iter_bytes():
+            buffer += chunk
+            while b"\r\n\r\n" in buffer:
+                head, rest = buffer.split(b"\r\n\r\n", 1)
+                length = int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
+                if len(rest) < length + 2:
+                    break
+                assert head.lstrip().startswith(f"--{BOUNDARY}".encode()) and rest[length : length + 2] == b"\r\n"
+                jpegs.append(rest[:length])
+                buffer = rest[length + 2 :]
+            if len(jpegs) >= parts:
+                break
+    image = cv2.imdecode(np.frombuffer(jpegs[0], np.uint8), cv2.IMREAD_COLOR)
+    assert image is not None and max(image.shape[:2]) <= 640  # the camera's previewMaxDimension
+
+
+def test_the_preview_of_a_disabled_or_unknown_camera_is_refused(gallery: httpx.Client) -> None:
+    r = gallery.post("/api/v1/Cameras", json={"name": "off", "source": "rtsp://127.0.0.1:9/x", "enabled": False})
+    assert r.status_code == 201, r.text
+    try:
+        assert_problem(gallery.get(f"/api/v1/Cameras/{r.json()['id']}/Preview"), 409)
+        assert_problem(gallery.get(f"/api/v1/Cameras/{uuid.uuid4()}/Preview"), 404)
+    finally:
+        gallery.delete(f"/api/v1/Cameras/{r.json()['id']}")
 
 
 def test_search_by_photo_and_compare_two_photos(gallery: httpx.Client, console: Console) -> None:

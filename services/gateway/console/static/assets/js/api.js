@@ -30,14 +30,15 @@ export class ApiError extends Error {
   }
 }
 
-function headers(extra = {}) {
+/** The signed-in user's credentials as request headers (with `extra`). */
+export function authHeaders(extra = {}) {
   const key = session.key;
   return key ? { "X-API-Key": key, ...extra } : extra;
 }
 
 /** Call the API; the parsed JSON answer (null for 204), or an ApiError. */
 export async function api(method, path, body) {
-  const init = { method, headers: headers({ Accept: "application/json" }) };
+  const init = { method, headers: authHeaders({ Accept: "application/json" }) };
   if (body !== undefined) {
     init.headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);
@@ -85,7 +86,7 @@ const imageCache = new Map();
 export async function imageUrl(id, maxSize = 160) {
   const cacheKey = `${id}@${maxSize}`;
   if (!imageCache.has(cacheKey)) {
-    const response = await fetch(`/api/v1/Images/${encodeURIComponent(id)}${query({ maxSize })}`, { headers: headers() });
+    const response = await fetch(`/api/v1/Images/${encodeURIComponent(id)}${query({ maxSize })}`, { headers: authHeaders() });
     if (!response.ok) throw new ApiError(response.status, await response.json().catch(() => ({})));
     imageCache.set(cacheKey, URL.createObjectURL(await response.blob()));
   }

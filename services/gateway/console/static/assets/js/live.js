@@ -1,9 +1,11 @@
-// Live: the cameras with their status (polled), adding and deleting a camera, and the feed of
-// match and no-match results as they happen (GraphQL subscriptions matchResult, noMatchResult).
+// Live: the cameras with their status (polled) and live preview, adding and deleting a camera,
+// and the feed of match and no-match results as they happen (GraphQL subscriptions matchResult,
+// noMatchResult).
 
 import { api, graphqlUrl, session } from "./api.js";
 import { announce, busy, field, fill, h, swatch, when, withColor } from "./dom.js";
 import { subscribe } from "./graphql.js";
+import { playPreview } from "./mjpeg.js";
 import { memberPhoto } from "./thumbs.js";
 
 const POLL_MS = 3000;
@@ -24,6 +26,7 @@ export async function render(main) {
   const previous = new Map(); // camera id -> {at, analysed}: frames analysed per second
   const feed = h("ol", { class: "feed", role: "log", "aria-label": "Match results, newest first" });
   const feedState = h("p", { class: "muted", id: "feed-state" }, "Connecting…");
+  const preview = previewPanel();
 
   async function pollCameras() {
     const cameras = await api("GET", "/api/v1/Cameras");
@@ -45,6 +48,8 @@ export async function render(main) {
     const analysed = status.framesAnalysed ?? 0;
     const fps = last && now > last.at ? ((analysed - last.analysed) * 1000) / (now - last.at) : null;
     previous.set(camera.id, { at: now, analysed });
+    const watch = h("button", { type: "button", class: "quiet small", "aria-label": `Preview of ${camera.name}` }, "Preview");
+    watch.addEventListener("click", () => preview.show(camera));
     const remove = h("button", { type: "button", class: "quiet small", "aria-label": `Delete camera ${camera.name}` }, "Delete");
     remove.addEventListener("click", () => {
       if (!confirm(`Delete the camera "${camera.name}"? Its stream stops.`)) return;
@@ -59,7 +64,7 @@ export async function render(main) {
       h("td", {}, h("span", { class: `state state-${status.state}` }, status.state), status.reason ? h("small", {}, ` ${status.reason}`) : null),
       h("td", { class: "num" }, fps === null ? "…" : fps.toFixed(1)),
       h("td", {}, status.lastFrameAt ? when(status.lastFrameAt) : "never"),
-      h("td", {}, remove),
+      h("td", { class: "row" }, watch, remove),
     );
   }
 
@@ -89,7 +94,7 @@ export async function render(main) {
     h("div", { class: "live" },
       h("section", { "aria-labelledby": "feed-title" }, h("h2", { id: "feed-title" }, "Matches"), feedState, feed),
       h("section", { "aria-labelledby": "cameras-title" },
-        h("h2", { id: "cameras-title" }, "Cameras"), cameraTable,
+        h("h2", { id: "cameras-title" }, "Cameras"), preview.element, cameraTable,
         h("details", { class: "card" }, h("summary", {}, "Add a camera"), cameraForm(pollCameras))),
     ),
   );
@@ -99,7 +104,37 @@ export async function render(main) {
   return () => {
     clearInterval(poller);
     stop();
+    preview.stop();
   };
+}
+
+/** One camera's live preview at a time, with faces boxed (GET /api/v1/Cameras/{id}/Preview). */
+function previewPanel() {
+  const img = h("img", { class: "preview", alt: "" });
+  const caption = h("figcaption", { "aria-live": "polite" });
+  const close = h("button", { type: "button", class: "quiet small" }, "Close preview");
+  const element = h("figure", { class: "preview-panel card", hidden: true }, img, h("div", { class: "row" }, caption, close));
+  let stopPlaying = () => {};
+
+  function stop() {
+    stopPlaying();
+    stopPlaying = () => {};
+    img.removeAttribute("src");
+    element.hidden = true;
+  }
+  close.addEventListener("click", stop);
+
+  function show(camera) {
+    stop();
+    element.hidden = false;
+    img.alt = `Live preview of ${camera.name}, faces boxed`;
+    caption.textContent = `${camera.name}: connecting…`;
+    stopPlaying = playPreview(camera.id, img, (state) => {
+      caption.textContent = `${camera.name}: ${state}`;
+    });
+    close.focus();
+  }
+  return { element, show, stop };
 }
 
 function feedItem(result, camera) {
