@@ -17,6 +17,8 @@ import numpy as np
 import pytest
 
 from services.gateway.preview import BOUNDARY
+from shared.auth import hash_key
+from shared.embedded import free_port
 from tests.browser.conftest import Console
 from tests.rtsp.conftest import gstreamer  # noqa: F401  (a fixture of `pipeline`)
 from tests.rtsp.test_pipeline import (  # noqa: F401  (pipeline: a fixture)
@@ -26,11 +28,12 @@ from tests.rtsp.test_pipeline import (  # noqa: F401  (pipeline: a fixture)
     pipeline,
     serve,
 )
-from tests.support import FACES, Cluster, assert_problem, photo_b64, truncate
+from tests.support import FACES, Cluster, assert_problem, photo_b64, truncate, wait_until
 
 PHOTOS = FACES / "photos"
 NAME = "Person Zero One"
 SEARCH_PHOTO = "img2.jpg"  # person01 again, neither the enrolled photo nor the video's
+VIEWER_KEY = "fg_console-viewer-key"
 # Whether an <img> shows a face box: pixels of Setup/Preview's default face colour (#00ff00).
 BOXED = """(img) => {
   if (!img.complete || !img.naturalWidth) return false;
@@ -56,6 +59,22 @@ def gallery(cluster: Cluster) -> Iterator[httpx.Client]:
 def no_cameras(pipeline: Cluster) -> None:  # noqa: F811
     """The face pipeline of the RTSP tests, with no camera or what cameras saw."""
     truncate(pipeline.servers.database_url, SEEN_TABLES)
+
+
+@pytest.fixture(scope="module")
+def secured(cluster: Cluster) -> Iterator[str]:
+    """The URL of a second gateway that takes API keys (VIEWER_KEY is a viewer's)."""
+    port = free_port()
+    keys = f"viewer:viewer:{hash_key(VIEWER_KEY)}"
+    cluster.services.start("gateway", index=1, extra_env={
+        "FACEGATE_GATEWAY_PORT": str(port), "FACEGATE_AUTH_API_KEYS": keys, "FACEGATE_INSTANCE_ID": "console-gateway",
+    })  # fmt: skip
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_until(lambda: httpx.get(f"{url}/readyz").status_code == 200, 60, "the gateway with API keys")
+        yield url
+    finally:
+        cluster.services.stop_one("gateway", 1)
 
 
 def no_face_photo(folder: Path) -> Path:
@@ -130,6 +149,26 @@ def test_enrol_a_member_by_upload_and_see_them_with_their_photo(
     page.get_by_role("heading", name="Faces", exact=True).wait_for()
     assert page.locator(".faces .face").count() == 1
     console.screenshot("member")
+
+
+def test_the_console_signs_in_only_with_a_key_the_api_takes_and_allows_only_what_the_role_may(
+    secured: str, gallery: httpx.Client, console: Console
+) -> None:
+    page = console.page
+    console.base_url = secured
+    console.open()
+    page.get_by_label("API key").fill("fg_not-a-key")
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("alert").filter(has_text="Not signed in: unknown API key").wait_for()
+    assert page.get_by_role("navigation", name="Sections").is_hidden()
+
+    console.sign_in(VIEWER_KEY)  # a viewer reads, and the API refuses them any change
+    page.get_by_label("Name", exact=True).fill("Staff")
+    page.get_by_role("button", name="Create watchlist").click()
+    page.get_by_role("alert").filter(has_text="needs the admin role (viewer given)").wait_for()
+    assert gallery.get("/api/v1/Watchlists").json()["items"] == []
+    page.get_by_role("button", name="Sign out").click()
+    page.get_by_role("heading", name="Sign in").wait_for()
 
 
 @pytest.mark.rtsp
