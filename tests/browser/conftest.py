@@ -87,6 +87,8 @@ class Console:
         width without scrolling sideways, and every form control must have a label."""
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         self.page.wait_for_load_state("networkidle")
+        # Photos are fetched with the API key, then shown: wait until none is still on its way.
+        self.page.wait_for_function("!document.querySelector('[aria-busy=\"true\"]')")
         self.page.evaluate("window.scrollTo(0, 0)")
         self.page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full_page)
         self.page.set_viewport_size(TABLET)

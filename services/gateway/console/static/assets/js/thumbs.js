@@ -3,15 +3,24 @@
 import { api, imageUrl } from "./api.js";
 import { h, initials } from "./dom.js";
 
-/** An <img> of a stored image, filled once fetched with the API key; `alt` describes it. */
+/** A stored image: a grey square until it is fetched with the API key, then the <img>
+ * (`alt` describes it). */
 export function storedImage(imageDataId, alt, maxSize = 160) {
-  const img = h("img", { class: "thumb", alt, decoding: "async" });
+  const slot = h("span", { class: "thumb placeholder", "aria-busy": "true" });
   imageUrl(imageDataId, maxSize)
     .then((url) => {
+      const img = h("img", { class: "thumb", alt });
+      img.onload = () => slot.replaceWith(img);
+      img.onerror = () => missing(slot);
       img.src = url;
     })
-    .catch(() => img.replaceWith(h("span", { class: "thumb placeholder" }, "no image")));
-  return img;
+    .catch(() => missing(slot));
+  return slot;
+}
+
+function missing(slot) {
+  slot.removeAttribute("aria-busy");
+  slot.replaceChildren("no image");
 }
 
 /** A member's photo: their first face that has a stored image, else their initials. */
