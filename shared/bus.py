@@ -119,6 +119,28 @@ class Bus:
             raise _decode_error(headers, reply.data)
         return msgspec.msgpack.decode(reply.data, type=response_type)
 
+    async def discover(self, verb: str, service: str, wait_s: float = 0.5) -> list[dict[str, Any]]:
+        """The answers of every replica of `service` to a NATS service-discovery request
+        (`PING`, `INFO`, `STATS`), collected for `wait_s`."""
+        inbox = self.nc.new_inbox()
+        sub = await self.nc.subscribe(inbox)
+        try:
+            await self.nc.publish(subjects.discovery(verb, service), b"", reply=inbox)
+            answers: list[dict[str, Any]] = []
+            deadline = time.monotonic() + wait_s
+            while (left := deadline - time.monotonic()) > 0:
+                try:
+                    msg = await sub.next_msg(timeout=left)
+                except NatsTimeoutError:
+                    break
+                try:
+                    answers.append(msgspec.json.decode(msg.data))
+                except msgspec.DecodeError:
+                    log.warning("unreadable %s answer of %s", verb, service)
+            return answers
+        finally:
+            await sub.unsubscribe()
+
     async def ensure_event_stream(self) -> None:
         """Create (or update) the JetStream stream that keeps events for subscribers."""
         config = StreamConfig(
@@ -140,6 +162,10 @@ class Bus:
             config = ObjectStoreConfig(ttl=float(self.settings.blob_ttl_s), description="large request payloads")
             self._blobs = await self.js.create_object_store(self.settings.blob_bucket, config=config)
         return self._blobs
+
+    async def publish(self, subject: str, message: msgspec.Struct) -> None:
+        """Publish `message` on core NATS, to whoever listens now (no stream, no reply)."""
+        await self.nc.publish(subject, _encoder.encode(message))
 
     async def publish_event(self, subject: str, payload: msgspec.Struct, headers: dict[str, str] | None = None) -> None:
         """Publish an event as camelCase JSON on the events stream (acknowledged by JetStream)."""

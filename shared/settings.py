@@ -41,6 +41,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     health_port: Annotated[int, msgspec.Meta(ge=0, le=65535)] = 0
     # Seconds the gateway waits for a worker's reply before answering 503.
     request_timeout: Annotated[float, msgspec.Meta(gt=0)] = 10.0
+    # Keep the whole photo of every registered member face (Register, AddNewFace), served as the
+    # face's imageDataId instead of its crop; the member's privacy (saveRegistrationImages) still
+    # decides whether any image is kept.
+    keep_registration_photos: bool = False
     # Bodies above this many bytes get 413 before anything is decoded.
     max_request_bytes: Annotated[int, msgspec.Meta(ge=1024)] = 32 * 1024 * 1024
     # Requests a service handles at once per replica; more wait in NATS.
@@ -58,6 +62,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     execution_provider: Provider = "cpu"
     data_dir: str = "var/data"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # Key(s) that encrypt secrets at rest (camera credentials): Fernet keys, comma-separated, the
+    # first encrypts (shared/encryption.py). Unset: read from (or generated into) secret_key_file.
+    secret_key: str = ""
+    secret_key_file: str = "var/secret.key"
     instance_id: str = ""
     # Authentication of API clients, REST and GraphQL alike (README, Security; shared/auth.py).
     # With none of auth_jwks_url, auth_jwks, auth_api_keys, auth_api_keys_file set the API is

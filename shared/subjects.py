@@ -48,6 +48,11 @@ class Event:
         return f"{EVT_PREFIX}.{self.entity}.{self.past_verb}.{{{parameter}}}"
 
 
+def discovery(verb: str, service: str) -> str:
+    """NATS service discovery of every replica of `service`: verb PING, INFO or STATS."""
+    return f"$SRV.{verb}.{service}"
+
+
 def event_id(subject: str) -> str:
     """The id an event's subject ends with."""
     return subject.rpartition(".")[2]
@@ -86,6 +91,7 @@ FACE_ADD = rpc("matcher", "face", "add")
 FACE_REMOVE = rpc("matcher", "face", "remove")
 FACE_LIST = rpc("matcher", "face", "list")
 FACE_GET = rpc("matcher", "face", "get")
+FACE_IMAGE = rpc("matcher", "face", "image")  # a member face's imageDataId (GET /api/v1/Images/{id})
 TEMPLATE_SEARCH = rpc("matcher", "template", "search")
 INDEX_STATS = rpc("matcher", "index", "stats")
 
@@ -101,6 +107,7 @@ CAMERA_STATUS = rpc("camera_ingest", "camera", "status")
 SEEN_FACE_LIST = rpc("camera_ingest", "face", "list")
 SEEN_FACE_GET = rpc("camera_ingest", "face", "get")
 SEEN_FACE_DELETE = rpc("camera_ingest", "face", "delete")
+SEEN_FACE_STORED = rpc("camera_ingest", "face", "stored")  # with template and crop: AddFaceFromSystem
 SEEN_FRAME_LIST = rpc("camera_ingest", "frame", "list")
 SEEN_FRAME_GET = rpc("camera_ingest", "frame", "get")
 SEEN_FRAME_DELETE = rpc("camera_ingest", "frame", "delete")
@@ -110,6 +117,33 @@ SEEN_TRACKLET_DELETE = rpc("camera_ingest", "tracklet", "delete")
 SEEN_IMAGE_GET = rpc("camera_ingest", "image", "get")
 IMAGE_STORAGE_GET = rpc("camera_ingest", "image_storage", "get")
 IMAGE_STORAGE_SET = rpc("camera_ingest", "image_storage", "set")
+
+# cleanup: the Setup values other than image storage (it keeps their rows of `setup_values`).
+SETUP_DB_CLEANUP_GET = rpc("cleanup", "db_cleanup", "get")
+SETUP_DB_CLEANUP_SET = rpc("cleanup", "db_cleanup", "set")
+SETUP_SEARCH_SESSIONS_CLEANUP_GET = rpc("cleanup", "search_sessions_cleanup", "get")
+SETUP_SEARCH_SESSIONS_CLEANUP_SET = rpc("cleanup", "search_sessions_cleanup", "set")
+SETUP_AUTO_LEARN_GET = rpc("cleanup", "auto_learn", "get")
+SETUP_AUTO_LEARN_SET = rpc("cleanup", "auto_learn", "set")
+SETUP_FEATURES_GET = rpc("cleanup", "features", "get")
+SETUP_FEATURES_SET = rpc("cleanup", "features", "set")
+SETUP_PREVIEW_GET = rpc("cleanup", "preview", "get")
+SETUP_PREVIEW_SET = rpc("cleanup", "preview", "set")
+SETUP_VIDEO_STORAGE_GET = rpc("cleanup", "video_storage", "get")
+SETUP_VIDEO_STORAGE_SET = rpc("cleanup", "video_storage", "set")
+
+# camera_ingest: video records (recorded footage analysed as fast as the workers allow).
+VIDEO_RECORD_CREATE = rpc("camera_ingest", "video_record", "create")
+VIDEO_RECORD_UPDATE = rpc("camera_ingest", "video_record", "update")
+VIDEO_RECORD_GET = rpc("camera_ingest", "video_record", "get")
+VIDEO_RECORD_LIST = rpc("camera_ingest", "video_record", "list")
+VIDEO_RECORD_DELETE = rpc("camera_ingest", "video_record", "delete")
+VIDEO_RECORD_CLEAR = rpc("camera_ingest", "video_record", "clear")
+VIDEO_RECORD_STATUS = rpc("camera_ingest", "video_record", "status")
+VIDEO_RECORD_TAGS_GET = rpc("camera_ingest", "video_record", "tags_get")
+VIDEO_RECORD_TAGS_SET = rpc("camera_ingest", "video_record", "tags_set")
+VIDEO_RECORD_TRACKLETS = rpc("camera_ingest", "video_record", "tracklets")
+VIDEO_RECORD_FRAMES = rpc("camera_ingest", "video_record", "frames")
 
 # camera_ingest stores an image uploaded into a record grouping as a frame with its faces.
 SEEN_FRAME_UPLOAD = rpc("camera_ingest", "frame", "upload")
@@ -167,6 +201,18 @@ CAMERA_DELETED = Event("camera", "deleted")
 CAMERA_CHANGES = (CAMERA_CREATED, CAMERA_UPDATED, CAMERA_DELETED)
 CAMERA_STATUS_CHANGED = Event("camera", "status")
 
+# Live previews (core NATS, never the event stream: a frame nobody watches is gone). A gateway
+# streaming a camera's preview says so every second on CAMERA_PREVIEW_WANTED (every replica hears
+# it; the camera's owner acts on it), and reads the frames on camera_preview(id).
+PREVIEW_PREFIX = "facegate.preview"
+CAMERA_PREVIEW_WANTED = f"{PREVIEW_PREFIX}.wanted"
+
+
+def camera_preview(camera_id: str) -> str:
+    """Subject of a camera's preview frames (`PreviewFrame`)."""
+    return f"{PREVIEW_PREFIX}.frame.{token(camera_id)}"
+
+
 # What cameras saw, as SmartFace announces it (shared/messages/events.py adds its topics).
 FACE_CREATED = Event("face", "created")
 FACE_EXTRACTED = Event("face", "extracted")
@@ -186,6 +232,19 @@ INDIVIDUAL_UPDATED = Event("individual", "updated")
 INDIVIDUAL_DELETED = Event("individual", "deleted")
 INDIVIDUAL_EVENTS = (INDIVIDUAL_CREATED, INDIVIDUAL_UPDATED, INDIVIDUAL_DELETED)
 
-# After the image storage setting changed; every camera_ingest replica switches at once.
+# Video records: created, changed or changed state (SmartFace's videoRecords.update), progress of
+# their analysis, and deleted (Facegate); every camera_ingest replica's scheduler listens to the
+# changes and deletions (enabling starts the analysis at once, deleting stops it).
+VIDEO_RECORD_CHANGED = Event("videorecord", "changed")
+VIDEO_RECORD_PROGRESSED = Event("videorecord", "progressed")
+VIDEO_RECORD_DELETED = Event("videorecord", "deleted")
+VIDEO_RECORD_CHANGES = (VIDEO_RECORD_CHANGED, VIDEO_RECORD_DELETED)
+
+# After a Setup value changed (the id is its key, shared/setup.py), with the new value: every
+# replica that applies it switches at once (camera_ingest: image storage, features; the gateway:
+# features; cleanup: DbCleanup).
 SETUP_CHANGES = Event("setup", "changed")
 IMAGE_STORAGE_CHANGED = SETUP_CHANGES.subject("image_storage")
+
+# What each cleanup run removed (the run's id last).
+CLEANUP_COMPLETED = Event("cleanup", "completed")

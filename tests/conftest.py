@@ -7,7 +7,11 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from shared.image_limits import cap_opencv
 from tests.support import Cluster, Servers, real_servers, start_cluster, truncate
+
+# As every service does (services/__init__.py): before a test module imports OpenCV.
+cap_opencv()
 
 
 @pytest.fixture(scope="session")
@@ -18,7 +22,7 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
 
 @pytest.fixture(scope="session")
 def cluster(servers: Servers) -> Iterator[Cluster]:
-    names = ["matcher", "detector", "extractor", "camera_ingest", "grouping", "graphql", "gateway"]
+    names = ["matcher", "detector", "extractor", "camera_ingest", "grouping", "graphql", "cleanup", "gateway"]
     started = start_cluster(servers, names)
     try:
         yield started
@@ -34,7 +38,7 @@ def api(cluster: Cluster) -> Iterator[httpx.Client]:
         yield client
 
 
-FOLDER_MARKERS = ("unit", "integration", "e2e", "model", "contract", "deploy")
+FOLDER_MARKERS = ("unit", "integration", "e2e", "model", "contract", "deploy", "browser")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

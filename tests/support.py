@@ -16,6 +16,7 @@ from typing import Any
 import asyncpg
 import httpx
 import nats
+from cryptography.fernet import Fernet
 
 from shared.cluster import ServiceProcesses
 from shared.db.migrate import migrate_url
@@ -23,6 +24,11 @@ from shared.embedded import EmbeddedServers, free_port
 
 REPO = Path(__file__).resolve().parent.parent
 FACES = REPO.parent / "shared" / "faces"
+# The test cameras (tests/rtsp's server, the closed ports of tests/e2e) are on this machine:
+# sources on loopback are refused unless allowed (shared/sources.py).
+LOOPBACK = "127.0.0.0/8,::1/128"
+# The key that encrypts camera sources at rest, the same for every process of a test run.
+SECRET_KEY = Fernet.generate_key().decode()
 
 GALLERY_TABLES = ("watchlist_links", "watchlist_members", "watchlists")
 
@@ -41,6 +47,10 @@ class Servers:
             "FACEGATE_DATABASE_URL": self.database_url,
             "FACEGATE_REDIS_URL": self.redis_url,
             "FACEGATE_CAMERA_IMAGE_FOLDER": self.image_folder,
+            "FACEGATE_CAMERA_SOURCE_ALLOW_NETWORKS": LOOPBACK,
+            "FACEGATE_SECRET_KEY": SECRET_KEY,
+            # The cleanup looks at the frame count every second, not every minute.
+            "FACEGATE_CLEANUP_CHECK_INTERVAL_S": "1",
             "FACEGATE_LOG_LEVEL": "WARNING",
         }
 

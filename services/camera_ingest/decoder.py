@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
-import re
+import socket
 import threading
 import time
 from dataclasses import dataclass
@@ -24,6 +24,7 @@ import numpy as np
 
 from services.camera_ingest.settings import IngestSettings
 from shared.messages.cameras import CameraState
+from shared.sources import SourceRefused, check_source, protocol_whitelist, redact
 
 log = logging.getLogger(__name__)
 
@@ -63,26 +64,20 @@ class NoAnswer(Exception):
     something that accepts connections and never speaks. It may recover by itself: offline."""
 
 
-_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s'\"]*@")
-
-
-def redact(text: str) -> str:
-    """`text` with the user and password of every URL in it hidden (`rtsp://***@host/...`):
-    FFmpeg puts the source URL in its errors, and a camera's status and its events, which
-    outside subscribers read, must not carry its credentials."""
-    return _USERINFO.sub(r"\1***@", text)
-
-
-def classify(exc: BaseException) -> tuple[CameraState, str]:
+def classify(exc: BaseException, source: str = "") -> tuple[CameraState, str]:
     """`offline` when the camera cannot be reached (it may come back by itself), `error` when it
-    answers with something unusable (wrong URL, credentials, format), with a readable reason
-    (credentials in URLs hidden)."""
+    answers with something unusable (wrong URL, credentials, format) or its source is refused,
+    with a readable reason (the credentials of `source`, and of any URL, hidden)."""
     state, reason = _classify(exc)
-    return state, redact(reason)
+    return state, redact(reason, source)
 
 
 def _classify(exc: BaseException) -> tuple[CameraState, str]:
     text = str(exc) or type(exc).__name__
+    if isinstance(exc, SourceRefused):
+        return "error", f"source refused: {text}"
+    if isinstance(exc, socket.gaierror):
+        return "offline", f"cannot resolve the camera's host name: {text}"
     if isinstance(exc, av.error.HTTPUnauthorizedError | av.error.HTTPForbiddenError):
         return "error", f"access denied by the camera: {text}"
     if isinstance(exc, av.error.HTTPNotFoundError):
@@ -107,9 +102,12 @@ def _classify(exc: BaseException) -> tuple[CameraState, str]:
 
 
 def open_options(source: str, settings: IngestSettings) -> dict[str, str]:
-    """FFmpeg options: RTSP over TCP (no UDP loss, passes firewalls) with a socket timeout, and a
-    short probe so a stream shows its first frame within a second or two."""
+    """FFmpeg options: RTSP over TCP (no UDP loss, passes firewalls) with a socket timeout, a
+    short probe so a stream shows its first frame within a second or two, and only the protocols
+    the source's scheme needs (a redirect or a playlist cannot switch to `file:` or others)."""
     options = {"analyzeduration": "1000000", "probesize": "1000000"}
+    if (whitelist := protocol_whitelist(source)) is not None:
+        options["protocol_whitelist"] = whitelist
     if source.startswith(("rtsp://", "rtsps://")):
         options |= {"rtsp_transport": "tcp", "timeout": str(int(settings.read_timeout_s * 1_000_000))}
     elif source.startswith(("http://", "https://")):
@@ -130,7 +128,7 @@ class Sampler:
         if self.next_due is None or jumped:
             self.next_due = t + self.interval_s
             return True
-        if t >= self.next_due:
+        if t >= self.next_due - 1e-6:  # sums of intervals drift by float rounding (0.2 * 3 > 0.6)
             self.next_due += self.interval_s
             return True
         return False
@@ -264,10 +262,13 @@ def run_stream(
         state: CameraState
         watched = _Watched(sink)
         try:
+            # Checked before every connection, not only when the camera was saved: the policy
+            # may have changed, and a host name may resolve to another address now.
+            check_source(source, settings.source_policy())
             decode_once(camera_id, source, interval_ms, watched, stop, settings)
             state, reason = "offline", "the stream ended"
         except Exception as exc:  # every failure becomes a status, then a retry
-            state, reason = classify(exc)
+            state, reason = classify(exc, source)
         if stop.is_set():
             break
         if watched.online:

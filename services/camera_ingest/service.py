@@ -1,18 +1,25 @@
-"""Wires camera_ingest: the camera endpoints, what cameras saw (faces, frames, tracklets, images),
-then the scheduler that runs this replica's streams through the face pipeline."""
+"""Wires camera_ingest: the camera and video record endpoints, what they saw (faces, frames,
+tracklets, images), then the scheduler that runs this replica's streams through the face
+pipeline (and its cameras' live previews, to whoever watches)."""
 
 from __future__ import annotations
 
+import logging
+
+from services.camera_ingest import cameras
 from services.camera_ingest.handlers import CameraHandlers
 from services.camera_ingest.image_store import ImageStore
 from services.camera_ingest.pipeline import FramePipeline
+from services.camera_ingest.preview import Previews
 from services.camera_ingest.scheduler import Scheduler
 from services.camera_ingest.seen_handlers import SeenHandlers
-from services.camera_ingest.settings import IngestSettings
+from services.camera_ingest.settings import IngestSettings, VideoSettings
 from services.camera_ingest.status import StatusBoard
 from services.camera_ingest.uploads import UploadHandlers
+from services.camera_ingest.video_handlers import VideoRecordHandlers
 from shared import subjects
 from shared.bus import Empty
+from shared.encryption import SecretBox
 from shared.messages.cameras import (
     CameraCreateRequest,
     CameraUpdateRequest,
@@ -20,17 +27,31 @@ from shared.messages.cameras import (
 from shared.messages.common import ById
 from shared.messages.grouping import UploadedFrame
 from shared.messages.seen import ImageDataStorageConfig, ImageQuery, SeenQuery
+from shared.messages.video_records import (
+    RecordSeenQuery,
+    TagsUpdate,
+    VideoRecordCreateRequest,
+    VideoRecordUpdateRequest,
+)
 from shared.runtime import ServiceContext
+from shared.setup import FEATURES, Followed
+
+log = logging.getLogger(__name__)
 
 
-async def setup(ctx: ServiceContext, settings: IngestSettings) -> None:
+async def setup(
+    ctx: ServiceContext, settings: IngestSettings, box: SecretBox, video: VideoSettings | None = None
+) -> None:
     """Register the endpoints (the event stream must exist before the first change) and start
-    scheduling streams."""
+    scheduling streams; `box` encrypts and decrypts the cameras' sources."""
     assert ctx.redis is not None, "camera_ingest needs Redis"
     await ctx.bus.ensure_event_stream()
+    async with ctx.db.acquire() as conn:
+        if sealed := await cameras.seal_plain_sources(conn, box):
+            log.info("encrypted the sources of %d camera(s) stored before sources were encrypted", sealed)
     # A status outlives a few missed refreshes, not its owner's death.
     board = StatusBoard(ctx.redis, ctx.bus, ttl_s=settings.lease_ttl_s * 2)
-    h = CameraHandlers(ctx, board)
+    h = CameraHandlers(ctx, board, box, settings.source_policy())
     add = ctx.host.add
     await add(subjects.CAMERA_CREATE, CameraCreateRequest, h.create)
     await add(subjects.CAMERA_UPDATE, CameraUpdateRequest, h.update)
@@ -44,6 +65,7 @@ async def setup(ctx: ServiceContext, settings: IngestSettings) -> None:
     await add(subjects.SEEN_FACE_LIST, SeenQuery, seen.list_faces)
     await add(subjects.SEEN_FACE_GET, ById, seen.get_face)
     await add(subjects.SEEN_FACE_DELETE, ById, seen.delete_face)
+    await add(subjects.SEEN_FACE_STORED, ById, seen.stored_face)
     await add(subjects.SEEN_FRAME_LIST, SeenQuery, seen.list_frames)
     await add(subjects.SEEN_FRAME_GET, ById, seen.get_frame)
     await add(subjects.SEEN_FRAME_DELETE, ById, seen.delete_frame)
@@ -54,7 +76,26 @@ async def setup(ctx: ServiceContext, settings: IngestSettings) -> None:
     await add(subjects.IMAGE_STORAGE_GET, Empty, seen.get_image_storage)
     await add(subjects.IMAGE_STORAGE_SET, ImageDataStorageConfig, seen.set_image_storage)
     await add(subjects.SEEN_FRAME_UPLOAD, UploadedFrame, UploadHandlers(ctx, images).store)
-    pipeline = FramePipeline(ctx, settings, images)
-    scheduler = Scheduler(ctx, settings, board, pipeline)
+    video = video or VideoSettings()
+    v = VideoRecordHandlers(ctx, video, images)
+    await add(subjects.VIDEO_RECORD_CREATE, VideoRecordCreateRequest, v.create)
+    await add(subjects.VIDEO_RECORD_UPDATE, VideoRecordUpdateRequest, v.update)
+    await add(subjects.VIDEO_RECORD_GET, ById, v.get)
+    await add(subjects.VIDEO_RECORD_LIST, Empty, v.list_all)
+    await add(subjects.VIDEO_RECORD_DELETE, ById, v.delete)
+    await add(subjects.VIDEO_RECORD_CLEAR, ById, v.clear)
+    await add(subjects.VIDEO_RECORD_STATUS, ById, v.status)
+    await add(subjects.VIDEO_RECORD_TAGS_GET, ById, v.get_tags)
+    await add(subjects.VIDEO_RECORD_TAGS_SET, TagsUpdate, v.set_tags)
+    await add(subjects.VIDEO_RECORD_TRACKLETS, RecordSeenQuery, v.tracklets)
+    await add(subjects.VIDEO_RECORD_FRAMES, RecordSeenQuery, v.frames)
+    # The Setup's Features: which attributes camera faces get (re-read as often as image storage).
+    features = Followed(FEATURES)
+    await features.start(ctx, settings.image_sweep_s)
+    ctx.on_shutdown.append(features.stop)
+    previews = Previews(ctx.bus)
+    await previews.start()
+    pipeline = FramePipeline(ctx, settings, images, features, previews)
+    scheduler = Scheduler(ctx, settings, board, pipeline, box, video)
     await scheduler.start()
     ctx.extra_stats["cameras"] = scheduler.stats

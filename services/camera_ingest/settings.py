@@ -6,12 +6,15 @@ shared loader reads them (`from_environment`: bad values stop the process with a
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from typing import Annotated, Literal
 
 import msgspec
 
+from shared.image_storage import DEFAULT_IMAGE_BUCKET, DEFAULT_IMAGE_FOLDER
 from shared.settings import from_environment
+from shared.sources import DEFAULT_SCHEMES, SourcePolicy
 
 PREFIX = "FACEGATE_CAMERA_"
 
@@ -56,13 +59,59 @@ class IngestSettings(msgspec.Struct, frozen=True, kw_only=True):
     # every replica: a ReadWriteMany volume in Kubernetes), or in the JetStream object store
     # image_bucket (replicated by NATS, nothing to mount).
     image_storage: Literal["Database", "Folder", "ObjectStore"] = "Database"
-    image_folder: str = "var/images"
-    image_bucket: str = "FACEGATE_IMAGES"
+    # (cleanup reads the same two variables: shared/image_storage.py.)
+    image_folder: str = DEFAULT_IMAGE_FOLDER
+    image_bucket: str = DEFAULT_IMAGE_BUCKET
     # How often a replica removes the files/objects of deleted images and re-reads the storage
     # setting (a change also reaches every replica at once through NATS).
     image_sweep_s: Seconds = 30.0
+    # Camera sources (shared/sources.py, docs/cameras.md "Camera sources"): the URL schemes a
+    # source may have (rtsp, rtsps; add http, https for HTTP streams), and the networks a source
+    # may reach although loopback, link-local or otherwise internal (comma-separated CIDRs, e.g.
+    # 127.0.0.0/8,::1/128 for a camera simulator on this machine). Cloud metadata addresses only
+    # by an entry that is exactly that address.
+    source_schemes: str = DEFAULT_SCHEMES
+    source_allow_networks: str = ""
+
+    def source_policy(self) -> SourcePolicy:
+        return SourcePolicy.parse(self.source_schemes, self.source_allow_networks)
+
+
+class VideoSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """Video records: `FACEGATE_VIDEO_<FIELD>` in the environment."""
+
+    # The folder of recorded files (mounted on every camera_ingest replica): a record whose source
+    # is a path must name a file in it (absolute, or relative to it); anything outside it, after
+    # symbolic links and '..' are resolved, is refused with a 400 and never opened. Empty: file
+    # sources are refused (URLs still work).
+    folder: str = ""
+    # Sampled frames of one record in the face pipeline at once (encoding, detection, extraction
+    # and search overlap; the tracker still takes them in order). More keeps more workers busy.
+    frames_in_flight: Annotated[int, msgspec.Meta(ge=1, le=64)] = 4
+    # Decoded frames waiting for the pipeline: the decoder waits while this many are queued, so a
+    # long file never fills memory.
+    frame_queue: Annotated[int, msgspec.Meta(ge=1, le=256)] = 8
+    # FFmpeg decoder threads per record (0: FFmpeg decides).
+    decoder_threads: Annotated[int, msgspec.Meta(ge=0, le=16)] = 2
+    # How often a record's progress is stored and announced (progressMessage), and how often the
+    # position a new owner would resume from is stored (only where no tracklet is live).
+    progress_interval_s: Seconds = 1.0
+    # A file whose frames end this much before the duration its container declares (and more
+    # than 10 % of it) is truncated: the record ends in Error, with what it yielded kept.
+    truncated_tolerance_s: Seconds = 2.0
+
+
+def load_video_settings(environ: Mapping[str, str] | None = None) -> VideoSettings:
+    """VideoSettings from `FACEGATE_VIDEO_*`; exit 1 with a readable message if invalid."""
+    return from_environment(VideoSettings, "FACEGATE_VIDEO_", "docs/video_records.md", environ)
 
 
 def load_ingest_settings(environ: Mapping[str, str] | None = None) -> IngestSettings:
     """IngestSettings from `FACEGATE_CAMERA_*`; exit 1 with a readable message if invalid."""
-    return from_environment(IngestSettings, PREFIX, "docs/cameras.md", environ)
+    settings = from_environment(IngestSettings, PREFIX, "docs/cameras.md", environ)
+    try:
+        settings.source_policy()
+    except ValueError as exc:
+        sys.stderr.write(f"facegate: invalid configuration: {PREFIX}SOURCE_*: {exc} (see docs/cameras.md)\n")
+        raise SystemExit(1) from exc
+    return settings

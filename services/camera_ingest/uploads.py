@@ -10,6 +10,8 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+import msgspec
+
 from services.camera_ingest import records
 from services.camera_ingest.image_store import ImageStore, Written
 from services.camera_ingest.session import crop_side
@@ -42,9 +44,17 @@ class UploadHandlers:
                     if face.crop:
                         side = crop_side(face.crop)
                         crop_id = await self.images.save(conn, req.stream_id, "crop", (side, side), face.crop, written)
-                    fields = {**face.fields, "processed_at": now.isoformat()}
+                    fields = {**msgspec.structs.asdict(face.fields), "processed_at": now.isoformat()}
                     created = await records.insert_face(
-                        conn, face_id, req.stream_id, tracklet_id, frame_id, crop_id, fields
+                        conn,
+                        face_id,
+                        req.stream_id,
+                        tracklet_id,
+                        frame_id,
+                        crop_id,
+                        fields,
+                        face.template,
+                        face.template_model if face.template else None,
                     )
                     faces.append(StoredFace(face_id=face_id, tracklet_id=tracklet_id, created_at=created))
         except Exception:

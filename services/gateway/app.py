@@ -16,24 +16,29 @@ from litestar.static_files import create_static_files_router
 from services.gateway.audit_api import AuditController
 from services.gateway.bodies import SmartFaceRequest
 from services.gateway.cameras import CameraController
+from services.gateway.console import console_routes
 from services.gateway.freshness import GalleryFreshness
 from services.gateway.groupings import GROUPING_CONTROLLERS
 from services.gateway.identification import CONTROLLERS as IDENTIFICATION_CONTROLLERS
 from services.gateway.individuals import IndividualController
 from services.gateway.members import WatchlistMemberController
 from services.gateway.metrics import Metrics, metrics_middleware
-from services.gateway.openapi import ASSETS_PATH, GRAPHQL_LINK, SWAGGER_ASSETS, openapi_config
+from services.gateway.openapi import ASSETS_PATH, GRAPHQL_LINK, SWAGGER_ASSETS, graphql_url, openapi_config
 from services.gateway.paging import PAGING
+from services.gateway.preview import CameraPreviewController
 from services.gateway.problems import EXCEPTION_HANDLERS, document_statuses
 from services.gateway.security import Security
 from services.gateway.seen import SEEN_CONTROLLERS
-from services.gateway.setup import SetupController
+from services.gateway.setup import SetupController, SmartFaceSetupController
+from services.gateway.setup_features import SetupFeatures
 from services.gateway.spelling import route_in_any_case
 from services.gateway.system import HealthController, VersionController
 from services.gateway.template_model import TemplateModel
+from services.gateway.video_records import VideoRecordController
 from services.gateway.watchlists import WatchlistController
 from shared.auth import Authenticator
 from shared.bus import Bus
+from shared.messages.setup import FeaturesConfig
 from shared.settings import Settings
 
 CONTROLLERS = [
@@ -41,10 +46,13 @@ CONTROLLERS = [
     WatchlistMemberController,
     *IDENTIFICATION_CONTROLLERS,
     CameraController,
+    CameraPreviewController,
     *SEEN_CONTROLLERS,
+    VideoRecordController,
     *GROUPING_CONTROLLERS,
     IndividualController,
     SetupController,
+    SmartFaceSetupController,
     AuditController,
     VersionController,
     HealthController,
@@ -58,16 +66,11 @@ async def root() -> Redirect:
 
 
 def graphql_redirect(settings: Settings) -> HTTPRouteHandler:
-    """Swagger UI's link to the GraphQL IDE: FACEGATE_GRAPHQL_URL, or the host name the browser
-    used for the gateway on the GraphQL port (another service, so another port)."""
+    """Swagger UI's link to the GraphQL IDE (`openapi.graphql_url`)."""
 
     @get(GRAPHQL_LINK, include_in_schema=False)
     async def graphql(request: Request[Any, Any, Any]) -> Redirect:
-        if settings.graphql_url:
-            return Redirect(settings.graphql_url)
-        host = request.url.hostname or "127.0.0.1"
-        host = f"[{host}]" if ":" in host else host  # an IPv6 address
-        return Redirect(f"{request.url.scheme}://{host}:{settings.graphql_port}/graphql/")
+        return Redirect(graphql_url(settings, request))
 
     return graphql
 
@@ -81,6 +84,7 @@ def create_app(settings: Settings, bus: Bus | None = None, authenticator: Authen
         owned = bus is None
         app.state.bus = bus or await Bus.connect(settings, "gateway")
         await app.state.freshness.follow(app.state.bus)
+        await app.state.features.follow(app.state.bus)
         try:
             yield
         finally:
@@ -95,9 +99,16 @@ def create_app(settings: Settings, bus: Bus | None = None, authenticator: Authen
         freshness: GalleryFreshness = state.freshness
         return freshness
 
+    async def provide_features(state: State) -> FeaturesConfig:
+        features: SetupFeatures = state.features
+        return features.value
+
     async def provide_template_model(state: State) -> TemplateModel:
         model: TemplateModel = state.template_model
         return model
+
+    async def provide_keep_photos() -> bool:
+        return settings.keep_registration_photos
 
     metrics = Metrics()
     security = Security.from_settings(settings, authenticator)
@@ -105,6 +116,7 @@ def create_app(settings: Settings, bus: Bus | None = None, authenticator: Authen
         route_handlers=[
             root,
             graphql_redirect(settings),
+            *console_routes(settings),
             *CONTROLLERS,
             create_static_files_router(path=ASSETS_PATH, directories=[SWAGGER_ASSETS], include_in_schema=False),
         ],
@@ -112,6 +124,8 @@ def create_app(settings: Settings, bus: Bus | None = None, authenticator: Authen
             "bus": Provide(provide_bus),
             "freshness": Provide(provide_freshness),
             "template_model": Provide(provide_template_model),
+            "keep_photos": Provide(provide_keep_photos),
+            "features": Provide(provide_features),
             "paging": PAGING,
         },
         exception_handlers=EXCEPTION_HANDLERS,
@@ -122,6 +136,7 @@ def create_app(settings: Settings, bus: Bus | None = None, authenticator: Authen
                 "metrics": metrics,
                 "freshness": GalleryFreshness(),
                 "template_model": TemplateModel(),
+                "features": SetupFeatures(),
                 "audit": security.audit,
                 "authenticator": security.authenticator,
             }

@@ -6,7 +6,7 @@
   (every other field keeps its strict type); a boolean is never an id.
 - Any JSON media type is read as JSON: `application/json-patch+json` and other
   `application/*+json` bodies, which clients generated from SmartFace's document send, decode
-  like `application/json` (Litestar reads a JSON body whatever its declared media type).
+  like `application/json`; other media types are refused (body_limits.py).
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request
+
+from services.gateway.body_limits import check_depth, check_media_type, invalid_body
 
 
 def is_id_field(name: str) -> bool:
@@ -48,7 +50,13 @@ def _is_integer(value: Any) -> bool:
 
 
 class SmartFaceRequest(Request[Any, Any, Any]):
-    """The gateway's request: its JSON body with integer ids read as strings."""
+    """The gateway's request: its JSON body checked (body_limits.py), integer ids read as strings."""
 
     async def json(self) -> Any:
-        return ids_as_strings(await super().json())
+        check_media_type(self.headers.get("content-type"))
+        try:
+            value = await super().json()
+        except (UnicodeDecodeError, RecursionError) as exc:  # msgspec's own, not its DecodeError
+            raise invalid_body(exc) from None
+        check_depth(value)
+        return ids_as_strings(value)

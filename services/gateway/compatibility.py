@@ -42,15 +42,36 @@ OUT_OF_SCOPE: dict[str, str] = {
     "/Totp/": "TOTP second factor is not offered",
 }
 
+# Implemented operation -> what a SmartFace client could notice Facegate doing differently
+# (beyond the statuses any client handles, which every operation may answer). Shown in the
+# table's note column; each must name an implemented operation (the contract test says so).
+_MEMBER_FACE = (
+    "a member's face: `frameId` is the nil GUID (no camera saw it), `trackletId` a GUID derived from the member id"
+)
+_VALIDATION = "`faceValidationMode` `predefined` refuses a blurred face (sharpness under 1500 of 10000), nothing else"
+DIFFERENCES: dict[Operation, str] = {
+    ("POST", "/api/v1/WatchlistMembers/Register"): (
+        f"{_MEMBER_FACE}; {_VALIDATION}; `keepAutoLearnPhotos` keeps the whole photos (no auto-learn in Facegate)"
+    ),
+    ("POST", "/api/v1/WatchlistMembers/{id}/AddNewFace"): f"{_MEMBER_FACE}; {_VALIDATION}",
+    ("POST", "/api/v1/WatchlistMembers/{id}/AddFaceFromSystem"): (
+        "the member's face keeps the camera face's id (so a face is linked to one member only, 409 after); "
+        "`GET /Faces/{id}` answers the camera's face while it exists; a face stored before Facegate kept "
+        f"templates of camera faces is a 422; {_VALIDATION}"
+    ),
+    ("GET", "/api/v1/WatchlistMembers/{id}/Faces"): _MEMBER_FACE,
+    ("POST", "/api/v1/Watchlists/Search"): "`faceValidationMode` is checked for its value, every face is searched",
+    ("GET", "/api/v1/Images/{id}"): (
+        "always JPEG; a member face's image is the 224x224 aligned face crop, or its whole registration "
+        "photo with FACEGATE_KEEP_REGISTRATION_PHOTOS"
+    ),
+}
+
 # Path prefix -> what brings it (the first matching prefix wins, so longer ones come first).
 # Each must still name an operation that is not implemented (the contract test says so).
 PLANNED: dict[str, str] = {
-    "/api/v1/WatchlistMembers/{id}/AddFaceFromSystem": "cameras (issue 6): faces seen by a camera",
     "/api/v1/Detect": "pedestrian and object detection (later issue)",
-    "/api/v1/Faces/Search": "cameras (issue 6): search stored faces",
-    "/api/v1/RecordGroupings/{groupingId}/VideoRecords": "video records (issue 17): a record grouping's records",
-    "/api/v1/VideoRecords": "video records",
-    "/api/v1/Setup": "setup and cleanup services",
+    "/api/v1/Faces/Search": "issue 19: search the faces cameras stored",
     "/api/v1/EdgeStreams": "edge streams (later issue)",
     "/api/v1/Pedestrians": "pedestrian detection (later issue)",
 }
@@ -86,9 +107,9 @@ def additions(served: dict[str, Any]) -> list[tuple[Operation, str]]:
 
 
 def status(op: Operation) -> tuple[str, str]:
-    """(status, note) of one SmartFace operation."""
+    """(status, note) of one SmartFace operation; an implemented one's note is its difference."""
     if op in IMPLEMENTED:
-        return "implemented", ""
+        return "implemented", DIFFERENCES.get(op, "")
     path = op[1]
     for needle, reason in OUT_OF_SCOPE.items():
         if needle in path:
@@ -120,6 +141,8 @@ def render(smartface: dict[str, Any], served: dict[str, Any]) -> str:
         "`services/gateway/compatibility.py`; the contract test (`tests/contract/`) fails when this file",
         "is stale and checks every implemented operation field by field against SmartFace's document.",
         f"Facegate's own additions are tagged `{FACEGATE_TAG}` in the served document (listed at the end).",
+        "The note of an implemented operation says what a SmartFace client could notice Facegate doing",
+        "differently (`DIFFERENCES`); besides, any operation may answer 401, 403, 413, 429 or 503.",
         "",
         "| operation | status | note |",
         "|---|---|---|",

@@ -41,10 +41,11 @@ _FACE_DEFAULTS: dict[str, Any] = {
 
 
 def face(stored: MemberFace) -> Face:
-    """A member's stored face as SmartFace's `Face` record."""
-    known = {k: v for k, v in stored.face.items() if k in Face.__struct_fields__}
+    """A member's stored face as SmartFace's `Face` record; its imageDataId names its image
+    (GET /api/v1/Images/{id}): the registration photo when kept, else the crop."""
+    known = {k: v for k, v in msgspec.to_builtins(stored.face).items() if k in Face.__struct_fields__}
     fields = {**_FACE_DEFAULTS, **known, "id": stored.id, "created_at": stored.created_at,
-              "tracklet_id": member_tracklet_id(stored.member_id)}  # fmt: skip
+              "tracklet_id": member_tracklet_id(stored.member_id), "image_data_id": stored.image_id}  # fmt: skip
     fields.setdefault("size", 0.0)
     fields["processed_at"] = fields["processed_at"] or stored.created_at
     return Face(**fields)

@@ -45,6 +45,7 @@ from shared.messages.grouping import (
     UploadedImageResponse,
 )
 from shared.messages.seen import Frame, FramePagedCollection
+from shared.messages.video_records import VideoRecord
 
 # SmartFace types grouping ids as GUIDs: one that is not a GUID is refused (a 400, or a 404 where
 # SmartFace declares no 400: services/gateway/statuses.py); a GUID that names none is 404.
@@ -101,6 +102,16 @@ async def linked_cameras(bus: Bus, grouping_id: str) -> list[Camera]:
     return [c for c in await bus.request(subjects.CAMERA_LIST, Empty(), list[Camera]) if str(c.id) in linked]
 
 
+async def linked_video_records(bus: Bus, grouping_id: str) -> list[VideoRecord]:
+    """The video records linked to a record grouping (404 for an unknown grouping)."""
+    record = await fetch(bus, "record", grouping_id)
+    linked = set(record.inputs.get("video_record", []))
+    if not linked:
+        return []
+    records = await bus.request(subjects.VIDEO_RECORD_LIST, Empty(), list[VideoRecord])
+    return [r for r in records if str(r.id) in linked]
+
+
 class RecordGroupingController(Controller):
     path = "/api/v1/RecordGroupings"
     tags = ["RecordGrouping"]
@@ -137,6 +148,11 @@ class RecordGroupingController(Controller):
     async def delete_record_grouping(self, groupingId: GroupingId, bus: Bus) -> None:
         """Delete a record grouping with its individuals; 409 while it is being processed."""
         await bus.request(subjects.GROUPING_DELETE, GroupingRef(kind="record", id=groupingId), Empty)
+
+    @get("/{groupingId:str}/VideoRecords", responses=responses(404))
+    async def record_grouping_video_records(self, groupingId: GroupingId, bus: Bus) -> list[VideoRecord]:
+        """The linked video records (a plain array, as SmartFace answers)."""
+        return await linked_video_records(bus, groupingId)
 
     @get("/{groupingId:str}/Individuals", responses=responses(404))
     async def record_grouping_individuals(

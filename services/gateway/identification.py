@@ -23,6 +23,7 @@ from shared.messages.identification import (
     FaceDetectRequest,
     FaceDetectResponse,
     FacePagedCollection,
+    FaceWatchlistMemberLinkingRequest,
     FaceWatchlistMemberRemoveRequest,
     RegisterWatchlistMemberRequest,
     SearchInWatchlistByTemplateRequest,
@@ -35,6 +36,7 @@ from shared.messages.identification import (
     VerificationResponse,
     WatchlistMemberWithRelatedData,
 )
+from shared.messages.setup import FeaturesConfig
 
 # Every operation here may also answer 408 (workers too slow), 413 (body too large) and 422
 # (an image understood but unusable: no face, several faces, below the quality gate).
@@ -47,18 +49,28 @@ class MemberFacesController(Controller):
 
     @post("/Register", status_code=201, responses=responses(404, 409, *IMAGE_ERRORS))
     async def register(
-        self, data: RegisterWatchlistMemberRequest, bus: Bus, freshness: GalleryFreshness
+        self, data: RegisterWatchlistMemberRequest, bus: Bus, freshness: GalleryFreshness, keep_photos: bool
     ) -> WatchlistMemberWithRelatedData:
         """Create a member from one or more photos in one or more watchlists: all or nothing.
         An existing id is a 409 (add faces to it with AddNewFace)."""
-        return await pipeline.register(bus, freshness, data)
+        return await pipeline.register(bus, freshness, data, keep_photos)
 
     @post("/{id:str}/AddNewFace", status_code=201, responses=responses(404, *IMAGE_ERRORS))
-    async def add_new_face(self, id: EntityId, data: AddNewFaceRequest, bus: Bus, freshness: GalleryFreshness) -> Face:
+    async def add_new_face(
+        self, id: EntityId, data: AddNewFaceRequest, bus: Bus, freshness: GalleryFreshness, keep_photos: bool
+    ) -> Face:
         """Add a face from a photo to an existing member."""
-        return await pipeline.add_face(bus, freshness, id, data)
+        return await pipeline.add_face(bus, freshness, id, data, keep_photos)
 
-    @get("/{id:str}/Faces", responses=responses(404))
+    @post("/{id:str}/AddFaceFromSystem", status_code=204, responses=responses(404, 409, 413, 422))
+    async def add_face_from_system(
+        self, id: EntityId, data: FaceWatchlistMemberLinkingRequest, bus: Bus, freshness: GalleryFreshness
+    ) -> None:
+        """Make a face a camera stored one of the member's faces (same id), template included:
+        auto-enrollment from what cameras saw. 422 for a face without a template."""
+        await pipeline.add_face_from_system(bus, freshness, id, data)
+
+    @get("/{id:str}/Faces", responses=responses())
     async def list_faces(
         self,
         id: EntityId,
@@ -66,7 +78,7 @@ class MemberFacesController(Controller):
         bus: Bus,
         paging: PageQuery,
     ) -> FacePagedCollection:
-        """A member's faces, paged, by creation time."""
+        """A member's faces, paged, by creation time (an empty page for an unknown member)."""
         page = await pipeline.list_faces(bus, id, paging)
         return paged(FacePagedCollection, request, paging, page)
 
@@ -84,10 +96,10 @@ class SearchController(Controller):
 
     @post("/Search", status_code=200, responses=responses(404, *IMAGE_ERRORS))
     async def search(
-        self, data: SearchInWatchlistRequest, bus: Bus, freshness: GalleryFreshness
+        self, data: SearchInWatchlistRequest, bus: Bus, freshness: GalleryFreshness, features: FeaturesConfig
     ) -> list[SearchInWatchlistResponse]:
         """Every face in the image against the chosen watchlists (none given: all)."""
-        return await pipeline.search(bus, freshness, data)
+        return await pipeline.search(bus, freshness, data, features)
 
     @post("/SearchByTemplate", status_code=200, responses=responses(404, 408, 413))
     async def search_by_template(
@@ -106,9 +118,9 @@ class FacesController(Controller):
     tags = ["Face"]
 
     @post("/Verify", status_code=200, responses=responses(*IMAGE_ERRORS))
-    async def verify(self, data: VerificationRequest, bus: Bus) -> VerificationResponse:
+    async def verify(self, data: VerificationRequest, bus: Bus, features: FeaturesConfig) -> VerificationResponse:
         """1:1: how alike the largest faces of two images are (confidence 0..100, as `score`)."""
-        return await pipeline.verify(bus, data)
+        return await pipeline.verify(bus, data, features)
 
     @post("/SpoofCheck", status_code=200, responses=responses(*IMAGE_ERRORS))
     async def spoof_check(self, data: SpoofCheckRequest, bus: Bus) -> SpoofCheckResponse:
@@ -116,9 +128,9 @@ class FacesController(Controller):
         return await pipeline.spoof_check(bus, data)
 
     @post("/Detect", status_code=200, tags=[FACEGATE_TAG], responses=responses(*IMAGE_ERRORS))
-    async def detect(self, data: FaceDetectRequest, bus: Bus) -> FaceDetectResponse:
+    async def detect(self, data: FaceDetectRequest, bus: Bus, features: FeaturesConfig) -> FaceDetectResponse:
         """Facegate addition: every face with box, landmarks, attributes and optionally a crop."""
-        return await pipeline.detect(bus, data)
+        return await pipeline.detect(bus, data, features)
 
 
 CONTROLLERS = [MemberFacesController, SearchController, FacesController]

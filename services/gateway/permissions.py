@@ -16,6 +16,8 @@ Open to anyone, without credentials:
   (SmartFace publishes it); Swagger UI must load before a user can press Authorize.
 - OPTIONS (allowed methods only), the redirects of / to Swagger UI and of /graphql to the
   GraphQL IDE (the GraphQL service checks its own callers: services/graphql/access.py).
+- The web console's page and assets (/console): code that calls the API with the user's own
+  credentials, holding no data (services/gateway/console).
 
 A route missing from the table needs admin and is audited (`tests/unit/test_permissions.py`
 fails first: every route of the app must be listed).
@@ -62,6 +64,7 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/WatchlistMembers/UnlinkFromWatchlist"): CHANGE,
     ("POST", "/api/v1/WatchlistMembers/Register"): CHANGE,
     ("POST", "/api/v1/WatchlistMembers/{id}/AddNewFace"): CHANGE,
+    ("POST", "/api/v1/WatchlistMembers/{id}/AddFaceFromSystem"): CHANGE,
     ("GET", "/api/v1/WatchlistMembers/{id}/Faces"): READ,
     ("POST", "/api/v1/WatchlistMembers/{id}/RemoveFace"): CHANGE,
     # Faces: biometric operations, stored faces
@@ -78,6 +81,7 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/Cameras/{id}"): READ,
     ("DELETE", "/api/v1/Cameras/{id}"): CHANGE,
     ("GET", "/api/v1/Cameras/{id}/Status"): READ,
+    ("GET", "/api/v1/Cameras/{id}/Preview"): READ,
     ("GET", "/api/v1/Cameras/{id}/Frames"): READ,
     ("GET", "/api/v1/Cameras/{id}/Tracklets"): READ,
     ("GET", "/api/v1/Frames"): READ,
@@ -88,6 +92,18 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("DELETE", "/api/v1/Tracklet/{id}"): CHANGE,
     ("GET", "/api/v1/Tracklet/{id}/Faces"): READ,
     ("GET", "/api/v1/Images/{id}"): READ,
+    # Video records and what their analysis produced
+    ("GET", "/api/v1/VideoRecords"): READ,
+    ("POST", "/api/v1/VideoRecords"): CHANGE,
+    ("PUT", "/api/v1/VideoRecords"): CHANGE,
+    ("GET", "/api/v1/VideoRecords/{id}"): READ,
+    ("DELETE", "/api/v1/VideoRecords/{id}"): CHANGE,
+    ("GET", "/api/v1/VideoRecords/{id}/Status"): READ,
+    ("GET", "/api/v1/VideoRecords/{id}/Tracklets"): READ,
+    ("GET", "/api/v1/VideoRecords/{id}/Frames"): READ,
+    ("POST", "/api/v1/VideoRecords/{id}/Clear"): CHANGE,
+    ("PUT", "/api/v1/VideoRecords/{id}/Tags"): CHANGE,
+    ("GET", "/api/v1/VideoRecords/{id}/Tags"): READ,
     # Groupings and their individuals: the Search reads like the other searches; uploads,
     # triggers, links, splits and merges change what is stored
     ("GET", "/api/v1/RecordGroupings"): READ,
@@ -97,6 +113,7 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("DELETE", "/api/v1/RecordGroupings/{groupingId}"): CHANGE,
     ("GET", "/api/v1/RecordGroupings/{groupingId}/Individuals"): READ,
     ("GET", "/api/v1/RecordGroupings/{groupingId}/Frames"): READ,
+    ("GET", "/api/v1/RecordGroupings/{groupingId}/VideoRecords"): READ,
     ("POST", "/api/v1/RecordGroupings/{groupingId}/Image"): CHANGE,
     ("GET", "/api/v1/RecordGroupings/{groupingId}/State"): READ,
     ("POST", "/api/v1/RecordGroupings/{groupingId}/Trigger"): CHANGE,
@@ -125,6 +142,18 @@ ROUTES: dict[tuple[str, str], Rule] = {
     # Setup, version, audit
     ("GET", "/api/v1/Setup/DataStorage/Images"): READ,
     ("PUT", "/api/v1/Setup/DataStorage/Images"): CHANGE,
+    ("GET", "/api/v1/Setup/DataStorage/Video"): READ,
+    ("PUT", "/api/v1/Setup/DataStorage/Video"): CHANGE,
+    ("GET", "/api/v1/Setup/DbCleanup"): READ,
+    ("PUT", "/api/v1/Setup/DbCleanup"): CHANGE,
+    ("GET", "/api/v1/Setup/Features"): READ,
+    ("PUT", "/api/v1/Setup/Features"): CHANGE,
+    ("GET", "/api/v1/Setup/Preview"): READ,
+    ("PUT", "/api/v1/Setup/Preview"): CHANGE,
+    ("GET", "/api/v1/Setup/SearchSessionsCleanup"): READ,
+    ("PUT", "/api/v1/Setup/SearchSessionsCleanup"): CHANGE,
+    ("GET", "/api/v1/Setup/Watchlists/AutoLearn"): READ,
+    ("PUT", "/api/v1/Setup/Watchlists/AutoLearn"): CHANGE,
     ("GET", "/api/v1/Version"): READ,
     ("GET", "/api/v1/Audit"): ADMIN_READ,
     # Probes, metrics, Swagger UI and the OpenAPI document (see above)
@@ -142,6 +171,10 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("GET", "/swagger-assets/{file_path}"): OPEN,
     ("GET", "/graphql"): OPEN,  # a redirect to the GraphQL IDE, on the GraphQL port
     ("HEAD", "/swagger-assets/{file_path}"): OPEN,
+    # The web console (see above)
+    ("GET", "/console"): OPEN,
+    ("GET", "/console/assets/{file_path}"): OPEN,
+    ("HEAD", "/console/assets/{file_path}"): OPEN,
 }
 
 

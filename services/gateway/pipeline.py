@@ -12,12 +12,12 @@ from collections.abc import Sequence
 import msgspec
 
 from services.gateway import faces_view
-from services.gateway.analysis_config import NO_FEATURES, detector_config, features_config, split_model
-from services.gateway.face_choice import largest, pick_face
+from services.gateway.analysis_config import NO_FEATURES, allowed, detector_config, features_config, split_model
+from services.gateway.face_choice import check_sharp, largest, pick_face
 from services.gateway.freshness import GalleryFreshness
 from services.gateway.resources import check_resources
 from services.gateway.template_model import TemplateModel
-from shared import analysis, face_fields, subjects
+from shared import analysis, blobs, face_fields, subjects
 from shared.bus import Bus
 from shared.errors import Unprocessable, ValidationFailed
 from shared.liveness import liveness_wanted
@@ -32,6 +32,7 @@ from shared.messages.identification import (
     FaceDetectRequest,
     FaceDetectResponse,
     FaceFeaturesConfig,
+    FaceWatchlistMemberLinkingRequest,
     RegisterWatchlistMemberRequest,
     SearchInWatchlistByTemplateRequest,
     SearchInWatchlistByTemplateResponse,
@@ -45,6 +46,8 @@ from shared.messages.identification import (
     VerificationResponse,
     WatchlistMemberWithRelatedData,
 )
+from shared.messages.seen import StoredFace
+from shared.messages.setup import FeaturesConfig
 from shared.scores import score_of_templates
 
 # Registration and faces.
@@ -56,8 +59,11 @@ async def enrollment_faces(
     config: FaceDetectorConfig | None,
     keep_crops: bool,
     validation: str | None = "predefined",
+    keep_photos: bool = False,
 ) -> list[m.NewFace]:
-    """(image, faceSelector, faceId) -> faces to store; every image must give one usable face."""
+    """(image, faceSelector, faceId) -> faces to store; every image must give one usable face.
+    The faces keep their crops when `keep_crops` (the member's privacy) says so, and then their
+    whole photos too when `keep_photos` does; the caller releases those (release_photos)."""
     detector = detector_config(config)
     features = features_config(FaceFeaturesConfig(), template=True)
     analysed = await asyncio.gather(
@@ -74,16 +80,32 @@ async def enrollment_faces(
         name, version = split_model(face.extracted.template_model)
         new_faces.append(
             m.NewFace(
-                template=face.extracted.template, model_name=name, model_version=version, face_id=face_id,
+                template=face.extracted.template, model_name=name, model_version=version, face_id=face_id or None,
                 face=face_fields.stored_fields(face), crop=face.detected.crop if keep_crops else None,
             )
         )  # fmt: skip
+    if keep_crops and keep_photos:  # every image gave its face: nothing stored in vain
+        # The photos share half of one message (crops and the rest fill the other half).
+        share = blobs.inline_limit(bus) // (2 * len(images))
+        new_faces = [
+            msgspec.structs.replace(face, photo=await blobs.wrap(bus, image, share))
+            for face, (image, _, _) in zip(new_faces, images, strict=True)
+        ]
     return new_faces
 
 
+async def release_photos(bus: Bus, faces: Sequence[m.NewFace]) -> None:
+    """Free the photos enrollment_faces stored by reference, once the matcher has them."""
+    for face in faces:
+        if face.photo is not None:
+            await blobs.release(bus, face.photo)
+
+
 async def register(
-    bus: Bus, freshness: GalleryFreshness, req: RegisterWatchlistMemberRequest
+    bus: Bus, freshness: GalleryFreshness, req: RegisterWatchlistMemberRequest, keep_photos: bool = False
 ) -> WatchlistMemberWithRelatedData:
+    """A new member from photos; `keep_photos` (FACEGATE_KEEP_REGISTRATION_PHOTOS), or the
+    request's keepAutoLearnPhotos, keeps the whole photos beside the crops."""
     check_resources(
         faceDetectorResourceId=req.face_detector_resource_id,
         templateGeneratorResourceId=req.template_generator_resource_id,
@@ -91,15 +113,22 @@ async def register(
     )
     keep = req.privacy.save_registration_images if req.privacy else True
     images = [(i.data, i.face_selector, i.face_id) for i in req.images]
-    new_faces = await enrollment_faces(bus, images, req.face_detector_config, keep, req.face_validation_mode)
-    reply = await bus.request(
-        subjects.MEMBER_REGISTER,
-        m.RegisterMemberRequest(
-            id=req.id or str(uuid.uuid4()), display_name=req.display_name, full_name=req.full_name, note=req.note,
-            labels=req.labels or [], privacy=req.privacy, watchlist_ids=req.watchlist_ids, faces=new_faces,
-        ),
-        m.RegisterMemberReply,
+    new_faces = await enrollment_faces(
+        bus, images, req.face_detector_config, keep, req.face_validation_mode,
+        keep_photos or req.keep_auto_learn_photos,
     )  # fmt: skip
+    try:
+        reply = await bus.request(
+            subjects.MEMBER_REGISTER,
+            m.RegisterMemberRequest(
+                id=req.id or str(uuid.uuid4()), display_name=req.display_name, full_name=req.full_name,
+                note=req.note, labels=req.labels or [], privacy=req.privacy, watchlist_ids=req.watchlist_ids,
+                faces=new_faces,
+            ),
+            m.RegisterMemberReply,
+        )  # fmt: skip
+    finally:
+        await release_photos(bus, new_faces)
     freshness.saw(reply.seq)
     return WatchlistMemberWithRelatedData(
         watchlists=reply.watchlists, faces=[faces_view.face(f) for f in reply.faces],
@@ -109,7 +138,9 @@ async def register(
     )  # fmt: skip
 
 
-async def add_face(bus: Bus, freshness: GalleryFreshness, member_id: str, req: AddNewFaceRequest) -> Face:
+async def add_face(
+    bus: Bus, freshness: GalleryFreshness, member_id: str, req: AddNewFaceRequest, keep_photos: bool = False
+) -> Face:
     check_resources(
         faceDetectorResourceId=req.face_detector_resource_id,
         templateGeneratorResourceId=req.template_generator_resource_id,
@@ -119,13 +150,40 @@ async def add_face(bus: Bus, freshness: GalleryFreshness, member_id: str, req: A
     image = req.image_data
     (new_face,) = await enrollment_faces(
         bus, [(image.data, image.face_selector, image.face_id)], req.face_detector_config,
-        member.privacy.save_registration_images, req.face_validation_mode,
+        member.privacy.save_registration_images, req.face_validation_mode, keep_photos,
+    )  # fmt: skip
+    try:
+        added = await bus.request(
+            subjects.FACE_ADD, m.AddFacesRequest(member_id=member_id, faces=[new_face]), m.AddFacesReply
+        )
+    finally:
+        await release_photos(bus, [new_face])
+    freshness.saw(added.seq)
+    return faces_view.face(added.faces[0])
+
+
+async def add_face_from_system(
+    bus: Bus, freshness: GalleryFreshness, member_id: str, req: FaceWatchlistMemberLinkingRequest
+) -> None:
+    """A face a camera stored becomes one of the member's faces under the same id, with its
+    template (no image is analysed again) and, where the member's privacy allows, its crop: 404
+    for an unknown member or face, 422 for a face without a template or (faceValidationMode
+    predefined) too blurred, 409 when a member already has a face with that id."""
+    check_resources(faceValidationMode=req.face_validation_mode)
+    member = await bus.request(subjects.MEMBER_GET, ById(id=member_id), WatchlistMember)
+    stored = await bus.request(subjects.SEEN_FACE_STORED, ById(id=req.face_id), StoredFace)
+    if stored.template is None:
+        raise Unprocessable(f"Face {req.face_id} has no template (it was left out of extraction).")
+    check_sharp(stored.face.sharpness or 0.0, req.face_validation_mode, f"Face {req.face_id}")
+    name, version = split_model(stored.template_model)
+    new_face = m.NewFace(
+        template=stored.template, model_name=name, model_version=version, face_id=req.face_id, face=stored.face,
+        crop=stored.crop if member.privacy.save_registration_images else None,
     )  # fmt: skip
     added = await bus.request(
         subjects.FACE_ADD, m.AddFacesRequest(member_id=member_id, faces=[new_face]), m.AddFacesReply
     )
     freshness.saw(added.seq)
-    return faces_view.face(added.faces[0])
 
 
 async def list_faces(bus: Bus, member_id: str, query: PageQuery) -> Page[Face]:
@@ -171,8 +229,10 @@ async def match(
 
 
 async def search(
-    bus: Bus, freshness: GalleryFreshness, req: SearchInWatchlistRequest
+    bus: Bus, freshness: GalleryFreshness, req: SearchInWatchlistRequest, setup: FeaturesConfig | None = None
 ) -> list[SearchInWatchlistResponse]:
+    """Every face of the image against the watchlists; attributes as the request and the Setup's
+    Features (`setup`, all on when None) ask."""
     check_resources(
         faceDetectorResourceId=req.face_detector_resource_id,
         templateGeneratorResourceId=req.template_generator_resource_id,
@@ -180,9 +240,8 @@ async def search(
     )
     distant, nearby = liveness_wanted(req.spoof_detector_resource_ids)
     mask = req.face_mask_confidence_request.face_mask_threshold if req.face_mask_confidence_request else 3000
-    extract = features_config(
-        req.face_features_config, template=True, distant=distant, nearby=nearby, mask_threshold=mask
-    )
+    features = allowed(req.face_features_config, setup or FeaturesConfig.all_on())
+    extract = features_config(features, template=True, distant=distant, nearby=nearby, mask_threshold=mask)
     found = await analysis.analyse(bus, req.image.data, detector_config(req.face_detector_config), extract)
     largest(found, "image")  # none usable: a 422, which Search answers as SmartFace's 400 (statuses.OVERRIDES)
     faces = found.faces
@@ -192,7 +251,6 @@ async def search(
     model, _ = split_model(faces[0].extracted.template_model)
     results = await match(bus, freshness, templates, model, req.watchlist_ids, req.threshold, req.max_result_count)
     checks = req.spoof_check_config or SpoofCheckConfig()
-    features = req.face_features_config or FaceFeaturesConfig()
     return [
         faces_view.search_response(f, features, found, faces_view.spoof_response(f, checks, distant, nearby))
         for f, found in zip(faces, results, strict=True)
@@ -216,13 +274,14 @@ async def search_by_template(
 # 1:1, liveness, detection.
 
 
-async def verify(bus: Bus, req: VerificationRequest) -> VerificationResponse:
+async def verify(bus: Bus, req: VerificationRequest, setup: FeaturesConfig | None = None) -> VerificationResponse:
     for name, probe_of in (("probeImage", req.probe_image), ("referenceImage", req.reference_image)):
         check_resources(**{
             f"{name}.faceDetectorResourceId": probe_of.face_detector_resource_id,
             f"{name}.templateGeneratorResourceId": probe_of.template_generator_resource_id,
         })  # fmt: skip
-    features = features_config(None, template=True)
+    all_features = allowed(None, setup or FeaturesConfig.all_on())
+    features = features_config(all_features, template=True)
     probe_found, reference_found = await asyncio.gather(
         analysis.analyse(
             bus, req.probe_image.image.data, detector_config(req.probe_image.face_detector_config, 1), features,
@@ -236,7 +295,6 @@ async def verify(bus: Bus, req: VerificationRequest) -> VerificationResponse:
     probe, reference = largest(probe_found, "probe image"), largest(reference_found, "reference image")
     if probe.extracted.template is None or reference.extracted.template is None:
         raise Unprocessable("A template could not be made from one of the faces.")
-    all_features = FaceFeaturesConfig()
     return VerificationResponse(
         confidence=float(score_of_templates(probe.extracted.template, reference.extracted.template)),
         probe_face_details=face_fields.attributes(probe, all_features),
@@ -253,8 +311,8 @@ async def spoof_check(bus: Bus, req: SpoofCheckRequest) -> SpoofCheckResponse:
     return faces_view.spoof_response(largest(found, "image"), checks, distant, nearby)
 
 
-async def detect(bus: Bus, req: FaceDetectRequest) -> FaceDetectResponse:
-    features = req.face_features_config or FaceFeaturesConfig()
+async def detect(bus: Bus, req: FaceDetectRequest, setup: FeaturesConfig | None = None) -> FaceDetectResponse:
+    features = allowed(req.face_features_config, setup or FeaturesConfig.all_on())
     found = await analysis.analyse(
         bus, req.image.data, detector_config(req.face_detector_config), features_config(features, template=False)
     )

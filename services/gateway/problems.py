@@ -17,6 +17,7 @@ from services.gateway import statuses
 from services.gateway.paging import QUERY_ALIASES
 from services.gateway.statuses import Operation
 from shared.errors import FacegateError
+from shared.messages.gallery import ID_PATTERN, NO_NUL
 
 log = logging.getLogger(__name__)
 
@@ -118,12 +119,25 @@ def on_validation_error(request: Request[Any, Any, Any], exc: ValidationExceptio
     errors: dict[str, list[str]] = {}
     for item in exc.extra if isinstance(exc.extra, list) else []:
         if isinstance(item, dict):
-            message = str(item.get("message", "invalid value"))
+            message = _readable(str(item.get("message", "invalid value")))
             errors.setdefault(_field_key(item, message), []).append(message)
     if not errors:
         errors["$"] = [str(exc.detail)]
     detail = "; ".join(f"{k}: {', '.join(v)}" for k, v in errors.items())
     return problem(request, 400, "One or more validation errors occurred.", detail, errors)
+
+
+# Validation messages that would show a regular expression say what it asks for instead.
+_PATTERN_MEANINGS = {
+    ID_PATTERN: "an id without '/', '\\' or control characters, and not '.' or '..'",
+    NO_NUL: "text without NUL characters",
+}
+
+
+def _readable(message: str) -> str:
+    for pattern, meaning in _PATTERN_MEANINGS.items():
+        message = message.replace(f"`str` matching regex {pattern!r}", meaning)
+    return message
 
 
 def _field_key(item: dict[str, Any], message: str) -> str:

@@ -58,11 +58,11 @@ class WatchlistController(Controller):
         ack = await bus.request(subjects.WATCHLIST_DELETE, ById(id=id), ChangeAck)
         freshness.saw(ack.seq)  # the next search sees this change
 
-    @get("/{id:str}/WatchlistMembers", responses=responses(404))
+    @get("/{id:str}/WatchlistMembers", responses=responses())
     async def list_watchlist_members(
         self, id: EntityId, request: Request[Any, Any, Any], bus: Bus, paging: PageQuery
     ) -> WatchlistMemberPagedCollection:
-        """Members linked to one watchlist, paged."""
+        """Members linked to one watchlist, paged (an empty page for an unknown watchlist)."""
         page = await bus.request(
             subjects.WATCHLIST_MEMBERS, WatchlistMembersQuery(watchlist_id=id, page=paging), Page[WatchlistMember]
         )

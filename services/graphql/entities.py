@@ -135,7 +135,7 @@ FACE = Entity(
 )
 
 # A member's registration faces, as SmartFace's Face (the REST answer's defaults: an extracted
-# regular face, processed when stored, no camera, frame or image).
+# regular face, processed when stored, no camera or frame; its image, as REST's imageDataId).
 MEMBER_FACE = Entity(
     name="MemberFace",
     type_name="Face",
@@ -145,7 +145,7 @@ MEMBER_FACE = Entity(
         "trackletId": MEMBER_TRACKLET_SQL.format(m="{t}.member_id"),
         "createdAt": "{t}.created_at",
         "updatedAt": "NULL::timestamptz",
-        "imageDataId": "NULL::uuid",
+        "imageDataId": "{t}.image_id",
         "frameId": "NULL::uuid",
         "streamId": "NULL::uuid",
         "processedAt": "coalesce(({t}.face->>'processed_at')::timestamptz, {t}.created_at)",
@@ -368,14 +368,50 @@ CAMERA = Entity(
     },
 )
 
+# A video record: its columns and its stored settings (`config`, JSON text, as a camera's); its
+# stream id is its own id (what it produced carries it).
+VIDEO_RECORD = Entity(
+    name="VideoRecord",
+    type_name="VideoRecord",
+    source="video_records",
+    fields={
+        "id": "{t}.id",
+        "streamId": "{t}.id",
+        "state": "{t}.state",
+        "source": "{t}.source",
+        "enabled": "{t}.enabled",
+        "minFaceSize": _camera("faceDetectorConfig.minFaceSize", "int"),
+        "maxFaceSize": _camera("faceDetectorConfig.maxFaceSize", "int"),
+        "maxFaces": _camera("faceDetectorConfig.maxFaces", "int"),
+        "confidenceThreshold": _camera("faceDetectorConfig.confidenceThreshold", "int"),
+        "redetectionTime": "{t}.interval_ms",
+        "templateGenerationTime": _camera("templateGenerationTime", "int"),
+        # "FirstFace, BestFace" is the enum's FIRST_FACE_BEST_FACE (FirstFaceBestFace).
+        "faceSaveStrategy": f"replace({_camera('faceSaveStrategy', 'text')}, ', ', '')",
+        "maskImagePath": _camera("maskImagePath", "text"),
+        "saveFrameImageData": _camera("saveFrameImageData", "bool"),
+        "imageQuality": _camera("imageQuality", "int"),
+        "recordedAt": "{t}.recorded_at",
+        "videoDurationMs": "{t}.duration_ms",
+        "createdAt": "{t}.created_at",
+        "updatedAt": "{t}.updated_at",
+        "matchDetectedFaces": _camera("matchingConfig.matchDetectedFaces", "bool"),
+        "matchMaxResultsCount": _camera("matchingConfig.maxResultsCount", "int"),
+        "description": _camera("description", "text"),
+        "processingStartTime": "{t}.processing_started_at",
+        "processingDurationMs": "{t}.processing_ms",
+    },
+)
+
 ENTITIES: dict[str, Entity] = {
     e.name: e
     for e in (WATCHLIST, WATCHLIST_MEMBER, LABEL, FACE, MEMBER_FACE, TRACKLET, MEMBER_TRACKLET_ENTITY, FRAME,
-              MATCH_RESULT, CAMERA, INDIVIDUAL)
+              MATCH_RESULT, CAMERA, VIDEO_RECORD, INDIVIDUAL)
 }  # fmt: skip
 
 # The entity each query root reads.
 ROOTS: dict[str, str] = {
     "watchlists": "Watchlist", "watchlistMembers": "WatchlistMember", "faces": "Face", "frames": "Frame",
-    "tracklets": "Tracklet", "matchResults": "MatchResult", "cameras": "Camera", "individuals": "Individual",
+    "tracklets": "Tracklet", "matchResults": "MatchResult", "cameras": "Camera", "videoRecords": "VideoRecord",
+    "individuals": "Individual",
 }  # fmt: skip

@@ -110,12 +110,11 @@ async def delete(conn: asyncpg.Connection, kind: GroupingKind, grouping_id: str)
 
 
 async def unknown_inputs(conn: asyncpg.Connection, input_kind: InputKind, ids: Sequence[str]) -> list[str]:
-    """The ids that name no input of this kind. Video records live in camera_ingest's
-    `video_records` table once video records exist; without it every id is unknown. Edge streams
-    do not exist in Facegate (yet)."""
+    """The ids that name no input of this kind: cameras and video records are camera_ingest's
+    (`cameras`, `video_records`); edge streams do not exist in Facegate (yet)."""
     keys = {i: as_uuid(i) for i in ids}
     table = {"camera": "cameras", "video_record": "video_records"}.get(input_kind)
-    if table is None or not await conn.fetchval("SELECT to_regclass($1) IS NOT NULL", table):
+    if table is None:
         return list(ids)
     known = {
         r["id"]

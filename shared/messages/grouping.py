@@ -15,6 +15,7 @@ import msgspec
 from shared.blobs import Blob
 from shared.messages.cameras import Camera
 from shared.messages.common import PageQuery
+from shared.messages.faces import FaceFields
 from shared.messages.gallery import NO_NUL
 from shared.messages.identification import FaceDetectorConfig, ImageData, ResourceId
 
@@ -272,7 +273,7 @@ class UploadedFace(msgspec.Struct, frozen=True, kw_only=True):
     """One face of an uploaded image, analysed: its stored Face fields (shared.face_fields), the
     crop (JPEG) and its template."""
 
-    fields: dict[str, Any]
+    fields: FaceFields
     crop: bytes
     quality: int
     template: bytes | None

@@ -9,11 +9,13 @@ applied it (read-your-writes across replicas; docs/matcher.md).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 import msgspec
 
+from shared.blobs import Blob
 from shared.messages.common import PageQuery
+from shared.messages.faces import FaceFields
 from shared.messages.gallery import (
     Id,
     Label,
@@ -40,9 +42,12 @@ class NewFace(msgspec.Struct, frozen=True, kw_only=True):
     # A caller may choose the id (e.g. SmartFace `faceId`); a GUID otherwise.
     face_id: Id | None = None
     # Bounding box, landmarks, quality, age, gender...: stored as given (jsonb), echoed back.
-    face: dict[str, Any] = {}
+    face: FaceFields
     # The face crop as JPEG; None when the member's privacy forbids keeping images.
     crop: bytes | None = None
+    # The whole registration photo (any format the detector reads; stored as JPEG), kept when
+    # FACEGATE_KEEP_REGISTRATION_PHOTOS says so; by reference when larger than one message.
+    photo: Blob | None = None
 
 
 class AddFacesRequest(msgspec.Struct, frozen=True, kw_only=True):
@@ -83,10 +88,13 @@ class MemberFace(msgspec.Struct, frozen=True, kw_only=True):
     member_id: str
     model_name: str
     model_version: str
-    face: dict[str, Any]
+    face: FaceFields
     created_at: datetime
     crop: bytes | None = None
     template: bytes | None = None
+    # The face's image (its photo when kept, else its crop) for GET /api/v1/Images/{id}; None
+    # when neither is kept.
+    image_id: str | None = None
 
 
 class RegisterMemberRequest(msgspec.Struct, frozen=True, kw_only=True):

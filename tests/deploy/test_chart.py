@@ -10,6 +10,7 @@ from typing import Any
 import helm_python as helm
 import pytest
 import yaml
+from cryptography.fernet import Fernet
 
 from shared.cluster import SERVICE_ORDER
 from tests.deploy.support import (
@@ -137,7 +138,7 @@ def test_every_facegate_variable_is_a_setting_a_service_reads(scenario: str) -> 
 CHART_SETS = {
     "FACEGATE_NATS_URL", "FACEGATE_DATABASE_URL", "FACEGATE_REDIS_URL", "FACEGATE_HEALTH_PORT",
     "FACEGATE_EXECUTION_PROVIDER", "FACEGATE_INSTANCE_ID", "FACEGATE_SERVICE", "FACEGATE_GATEWAY_PORT",
-    "FACEGATE_GRAPHQL_PORT", "FACEGATE_GATEWAY_HOST", "FACEGATE_AUTH_API_KEYS",
+    "FACEGATE_GRAPHQL_PORT", "FACEGATE_GATEWAY_HOST", "FACEGATE_AUTH_API_KEYS", "FACEGATE_SECRET_KEY",
 }  # fmt: skip
 
 
@@ -247,7 +248,8 @@ def test_external_servers_by_url() -> None:
         "FACEGATE_DATABASE_URL": "postgresql://facegate:secret@db.example:5432/facegate",
         "FACEGATE_REDIS_URL": "redis://redis.example:6379/0",
     }
-    assert set(secret) - {k for k in secret if k.endswith("_URL")} == {"admin-api-key", "FACEGATE_AUTH_API_KEYS"}
+    rest = {"admin-api-key", "FACEGATE_AUTH_API_KEYS", "FACEGATE_SECRET_KEY"}
+    assert set(secret) - {k for k in secret if k.endswith("_URL")} == rest
 
 
 def test_authentication_is_on_by_default_with_a_generated_admin_key() -> None:
@@ -268,6 +270,19 @@ def test_authentication_is_on_by_default_with_a_generated_admin_key() -> None:
     assert not {e["name"] for e in matcher} & {"FACEGATE_AUTH_API_KEYS", "FACEGATE_GATEWAY_HOST"}
     # The Secret is generated, so two renders differ: both keys change together.
     assert find(render(), "Secret", "facegate")["stringData"]["admin-api-key"] != key
+
+
+def test_camera_credentials_are_encrypted_with_a_generated_key_only_camera_ingest_reads() -> None:
+    secret = find(render(), "Secret", "facegate")["stringData"]
+    Fernet(secret["FACEGATE_SECRET_KEY"].encode())  # a valid key (ValueError otherwise)
+    for service in RUNNABLE:
+        env = {e["name"]: e for e in deployment(service)["spec"]["template"]["spec"]["containers"][0]["env"]}
+        if service == "camera_ingest":
+            ref = env["FACEGATE_SECRET_KEY"]["valueFrom"]["secretKeyRef"]
+            assert ref == {"name": "facegate", "key": "FACEGATE_SECRET_KEY"}
+        else:
+            assert "FACEGATE_SECRET_KEY" not in env, service
+    assert find(render(), "Secret", "facegate")["stringData"]["FACEGATE_SECRET_KEY"] != secret["FACEGATE_SECRET_KEY"]
 
 
 def test_more_api_keys_and_jwt_settings_from_values() -> None:

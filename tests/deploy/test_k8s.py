@@ -14,6 +14,7 @@ from tests.deploy.support import K8S, KUBERNETES_VERSION, renderer, validate_str
 
 SECRET_KEYS = {
     "FACEGATE_NATS_URL", "FACEGATE_DATABASE_URL", "FACEGATE_REDIS_URL", "postgres-password", "FACEGATE_AUTH_API_KEYS",
+    "FACEGATE_SECRET_KEY",
 }  # fmt: skip
 
 

@@ -210,7 +210,7 @@ def test_record_grouping_errors_answer_smartfaces_statuses(client: httpx.Client,
     assert updated == {"config": {"threshold": 55}, "id": gid, "description": "d"}
     assert [g["id"] for g in client.get(RECORDS).json()] == [gid]
     assert_problem(client.get(f"{LIVE}/{gid}"), 404)  # a record grouping is not a live one
-    # Video records: none exist here, so linking any is a 404.
+    # An unknown video record is a 404.
     assert_problem(client.post(f"{RECORDS}/{gid}/LinkVideoRecords", json={"ids": [unknown]}), 404)
     assert client.post(f"{RECORDS}/{gid}/UnlinkVideoRecords", json={"ids": [unknown]}).status_code == 204
     assert_problem(client.post(f"{RECORDS}/{gid}/Image", json={"imageData": {"data": "bm90IGFuIGltYWdl"}}), 400)

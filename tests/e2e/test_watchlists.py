@@ -101,11 +101,14 @@ def test_bad_paging_is_400(api: httpx.Client, params: dict[str, int | str]) -> N
     assert set(problem["errors"]) & {"PageSize", "PageNumber"}, problem
 
 
-def test_unknown_id_is_404_where_smartface_declares_it_else_400(api: httpx.Client) -> None:
+def test_unknown_id_is_404_and_children_of_an_unknown_parent_an_empty_page(api: httpx.Client) -> None:
     problem = assert_problem(api.get("/api/v1/Watchlists/does-not-exist"), 404)
     assert "does-not-exist" in str(problem["detail"])
-    problem = assert_problem(api.get("/api/v1/Watchlists/does-not-exist/WatchlistMembers"), 400)
-    assert "does-not-exist" in str(problem["detail"]) and problem["title"] == "Bad Request"
+    # SmartFace declares only 200/400 for the child lists: an unknown parent has no children.
+    for path in ("Watchlists/does-not-exist/WatchlistMembers", "WatchlistMembers/does-not-exist/Faces"):
+        r = api.get(f"/api/v1/{path}", params={"ShowTotalCount": "true"})
+        assert r.status_code == 200, r.text
+        assert r.json()["items"] == [] and r.json()["totalItemsCount"] == 0, r.json()
     assert_problem(api.get("/api/v1/NoSuchResource"), 404)
 
 

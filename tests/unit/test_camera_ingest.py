@@ -15,11 +15,12 @@ import pytest
 
 from services.camera_ingest import decoder
 from services.camera_ingest.config import new_camera, updated_camera
-from services.camera_ingest.decoder import NoAnswer, NoVideo, Sampler, classify, decode_once, redact
+from services.camera_ingest.decoder import NoAnswer, NoVideo, Sampler, classify, decode_once
 from services.camera_ingest.leases import preferred_owner
 from services.camera_ingest.scheduler import camera_enabled
 from services.camera_ingest.settings import IngestSettings, load_ingest_settings
 from shared.messages.cameras import CameraCreateRequest, CameraEvent, CameraUpdateRequest
+from shared.sources import redact
 
 
 def test_sampler_takes_one_frame_per_interval_of_stream_time() -> None:
@@ -168,7 +169,7 @@ def test_backoff_starts_again_after_a_connection_that_got_online(monkeypatch: py
     monkeypatch.setattr(decoder, "decode_once", fake_decode)
     reports = Reports()
     settings = IngestSettings(backoff_initial_s=0.01, backoff_max_s=1)
-    decoder.run_stream("cam", "rtsp://x", 200, reports, stop, settings)
+    decoder.run_stream("cam", "rtsp://10.0.0.1/x", 200, reports, stop, settings)  # an address: no DNS
     waits = [reason.rsplit("retrying in ", 1)[1] for state, reason in reports.states if state == "offline" and reason]
     assert waits == ["0.01 s)", "0.02 s)", "0.01 s)", "0.02 s)"], reports.states
 
