@@ -18,8 +18,9 @@ from tests.rtsp.media import Scene, write_clip
 from tests.support import Cluster, assert_problem, truncate, wait_until
 
 TABLES = ("video_records", "seen_faces", "seen_frames", "seen_tracklets", "seen_images", "groupings")
-# person01, person02 and person03 one after the other; the second recording shows other photos.
-PEOPLE = (("img1.jpg", "img2.jpg"), ("img13.jpg", "img14.jpg"), ("img20.jpg", "img21.jpg"))
+# person01, person07 and person03 one after the other; the second recording shows other photos of
+# them (photos whose face is large enough in the clip's 640x360 frames: 50 px and more).
+PEOPLE = (("img1.jpg", "img10.jpg"), ("img24.jpg", "img25.jpg"), ("img20.jpg", "img21.jpg"))
 
 
 def clip(which: int) -> list[Scene]:
