@@ -62,10 +62,16 @@ def operation_modules(package: ModuleType) -> dict[Operation, str]:
         text = source.read_text()
         method, url = re.search(r'"method": "(\w+)"', text), re.search(r'"url": "([^"]+)"', text)
         if method and url:
-            found[(method.group(1).upper(), url.group(1))] = (
-                f"{package.__name__}.api.{source.parent.name}.{source.stem}"
-            )
+            # The generated code names path parameters in Python (`{grouping_id}`); SmartFace's
+            # document in camelCase (`{groupingId}`).
+            path = re.sub(r"\{(\w+)\}", lambda m: "{" + _camel(m.group(1)) + "}", url.group(1))
+            found[(method.group(1).upper(), path)] = f"{package.__name__}.api.{source.parent.name}.{source.stem}"
     return found
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.capitalize() for part in rest)
 
 
 class SmartFace:
@@ -124,8 +130,9 @@ def checked(method: str, path: str, expect: int, response: Any) -> Any:
 
 
 # Fields SmartFace's document lists as required of a schema without defining them (so a generated
-# model cannot know them): VideoRecord's `description`, which its create and update requests define.
-DECLARED_UNDEFINED = {"VideoRecord": {"description"}}
+# model cannot know them): the `description` of VideoRecord, RecordGrouping and LiveGrouping,
+# which their create requests define.
+DECLARED_UNDEFINED = {name: {"description"} for name in ("VideoRecord", "RecordGrouping", "LiveGrouping")}
 
 
 def known_fields(method: str, path: str, parsed: Any, body: Any) -> None:
