@@ -51,7 +51,12 @@ class Detector:
         self, image: bytes, config: FaceDetectorConfig = DEFAULT_CONFIG, *, include_crops: bool = True
     ) -> DetectResponse:
         """Decode once, detect, and describe every face that passes `config`."""
-        rgb = decode_image(image)
+        return self.detect_rgb(decode_image(image), config, include_crops=include_crops)
+
+    def detect_rgb(
+        self, rgb: np.ndarray, config: FaceDetectorConfig = DEFAULT_CONFIG, *, include_crops: bool = True
+    ) -> DetectResponse:
+        """`detect` on a decoded photo (HxWx3 RGB uint8)."""
         # The whole view alone finds faces down to about a twelfth of the photo's longer side.
         small_wanted = config.min_face_size < max(rgb.shape[:2]) / 8
         # Only the largest face wanted (Verify, SpoofCheck): the tiles find only faces smaller
