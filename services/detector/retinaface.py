@@ -32,9 +32,12 @@ VARIANCES = (0.1, 0.2)
 # falls off, at 24 px and more it is found); `scale_for` brings the smallest face asked for here.
 SMALLEST_FACE = 20.0
 # Photos are never enlarged more than this (a 16 px face: 1.25x), nor read at more than
-# MAX_SIDE px on their longer side (a 40 Mpx photo with small faces asked for).
+# MAX_SIDE px on their longer side (a 40 Mpx photo with small faces asked for), nor at less
+# than MIN_SIDE (large faces only asked for: the faces under the size asked for are still
+# seen, so that a 422 can say what was found and turned away; 320 px cost ~4 ms).
 MAX_UPSCALE = 2.0
 MAX_SIDE = 2560
+MIN_SIDE = 320
 NMS_IOU = 0.4
 OVERVIEW = 640  # px, the longer side of the pass that finds the large faces
 # A face under this size in the overview pass (px of its input) is taken from the detail pass.
@@ -58,9 +61,10 @@ class Found:
 
 def scale_for(width: int, height: int, min_face_size: float) -> float:
     """The resize that makes a face of `min_face_size` px about SMALLEST_FACE px wide, within
-    MAX_UPSCALE and MAX_SIDE."""
-    scale = SMALLEST_FACE / max(min_face_size, 1.0)
-    return float(min(scale, MAX_UPSCALE, MAX_SIDE / max(width, height)))
+    MAX_UPSCALE, MAX_SIDE and MIN_SIDE."""
+    longer = max(width, height)
+    scale = max(SMALLEST_FACE / max(min_face_size, 1.0), min(1.0, MIN_SIDE / longer))
+    return float(min(scale, MAX_UPSCALE, MAX_SIDE / longer))
 
 
 def passes(width: int, height: int, min_face_size: float) -> list[tuple[float, float]]:
