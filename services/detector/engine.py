@@ -1,13 +1,13 @@
 """The detector's domain: photo bytes -> faces with landmarks, pose, quality and aligned crops.
 
 `Detector.detect` is blocking and thread-safe; the service runs it in the bounded pool.
-RetinaFace finds the faces and their five landmarks, reading the photo resized so that the
-smallest face the request asks for (`minFaceSize`) is just large enough for it (small faces
-are found, large frames stay cheap), and at most 640 px for the large faces
-(services/detector/retinaface.py). FaceMesh then reads each face for the head pose
-and a face-presence score: a candidate RetinaFace is unsure of (score under 0.9) must also be
-a face to the mesh. On the detection benchmark (benchmarks/detection.py) every false face
-scored under 0.9, most of them with mesh presence ~0 (docs/models.md).
+RetinaFace finds the faces, reading the photo resized so that the smallest face the request
+asks for (`minFaceSize`) is just large enough for it (small faces are found, large frames stay
+cheap), and at most 640 px for the large faces (services/detector/retinaface.py). FaceMesh
+then reads each face for the five landmarks the face is aligned with, the head pose and a
+face-presence score: a candidate RetinaFace is unsure of (score under 0.9) must also be a face
+to the mesh. On the detection benchmark (benchmarks/detection.py) no false face scored 0.9 or
+more, and most of those under it had mesh presence ~0 (docs/models.md).
 
 When `maxFaces` is less than the faces found, the faces kept are those the one-face rule
 prefers (shared.face_choice), so that a false face cannot push a real one out; the answer
@@ -93,12 +93,19 @@ class Detector:
         for face, mesh in zip(found, meshes, strict=True):
             if face.score < SURE_SCORE and mesh.presence < PRESENCE:
                 continue  # not a face
-            reason = _refusal(config, confidence(face), face.size)
+            reason = _refusal(config, confidence(face), face_size(mesh))
             if reason is None:
                 kept.append((face, mesh))
             else:
                 rejected.append(reason)
         return kept, rejected
+
+
+def face_size(mesh: Mesh) -> float:
+    """Twice the distance between the eye centres: about the face's width, and steadier than
+    a detector's box (which grows and shrinks by a fifth between similar photos)."""
+    five = mesh.five()
+    return float(2 * np.linalg.norm(five[1] - five[0]))
 
 
 def confidence(face: Found) -> int:
@@ -134,8 +141,10 @@ def _is_part(box: np.ndarray, of: np.ndarray) -> bool:
 
 
 def _describe(rgb: np.ndarray, found: Found, mesh: Mesh) -> tuple[DetectedFace, np.ndarray]:
-    """The face's description (no crop yet, order 0) and its aligned chip."""
-    five = found.five
+    """The face's description (no crop yet, order 0) and its aligned chip. The five landmarks
+    (and the alignment) are FaceMesh's, refined in the RetinaFace face's crop: with RetinaFace's
+    own, same-person pairs of blurred photos were less alike (docs/models.md)."""
+    five = mesh.five()
     chip, m = align(rgb, five)
     corners = [Point(float(x), float(y)) for x, y in chip_corners(m)]
     height, width = rgb.shape[:2]
@@ -159,7 +168,7 @@ def _describe(rgb: np.ndarray, found: Found, mesh: Mesh) -> tuple[DetectedFace, 
             mouth_right=Point(*map(float, five[4])),
         ),
         confidence=face_confidence,
-        face_size=found.size,
+        face_size=face_size(mesh),
         face_area=(x1 - x0) * (y1 - y0),
         pose=face_pose,
         sharpness=sharp,
