@@ -68,7 +68,7 @@ def max_abs_diff(spec: ModelSpec, model_json: Path, onnx_path: Path, npm_prefix:
     images, source = sample_images((h, w))
     x = np.ascontiguousarray(images * spec.scale + spec.offset, np.float32)
     names = [o.name for o in session.get_outputs()]
-    # One image at a time: some graphs (blazeface) have a fixed batch of 1 inside.
+    # One image at a time: some graphs have a fixed batch of 1 inside.
     runs = [session.run(names, {inp.name: x[i : i + 1]}) for i in range(len(x))]
     ours = [np.concatenate([r[k] for r in runs]) for k in range(len(names))]
     theirs = _run_reference(RUNNERS[spec.kind], model_json, x, names, npm_prefix)
