@@ -14,9 +14,10 @@ from shared.errors import Unprocessable
 from shared.face_choice import best_first
 
 # faceValidationMode "predefined" (SmartFace's default for enrollment) refuses a blurred face:
-# on ../shared/faces the largest face of every photo has sharpness 2234 or more, and of every
-# photo blurred by 1% of its side 1296 or less; a gallery of blurred faces is where strangers
-# pass threshold 40 (docs/models.md). "none" skips the check.
+# on ../shared/faces the chosen face of every photo has sharpness 6542 or more (3120 with the
+# photos shrunk to 320 px), and of every photo blurred by 1% of its side 1264 or less; a
+# gallery of blurred faces is where strangers pass threshold 40 (docs/models.md). "none" skips
+# the check.
 MIN_ENROLL_SHARPNESS = 1500
 
 
