@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 import msgspec
 import nats
 from nats.aio.client import Client as NatsClient
-from nats.errors import NoRespondersError
+from nats.errors import ConnectionClosedError, NoRespondersError
 from nats.errors import NoServersError as NatsNoServersError
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
@@ -32,7 +32,8 @@ from nats.micro.request import ERROR_CODE_HEADER, ERROR_HEADER, Request
 from nats.micro.service import EndpointConfig, Service
 
 from shared import subjects
-from shared.errors import FacegateError, InternalError, ServiceUnavailable, error_for_status
+from shared.errors import DependencyUnavailable, FacegateError, InternalError, ServiceUnavailable, error_for_status
+from shared.faults import dependency_error
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -114,6 +115,8 @@ class Bus:
             raise ServiceUnavailable(
                 f"The {service} service did not answer within {wait:g} s; it may be overloaded or down."
             ) from None
+        except ConnectionClosedError:
+            raise DependencyUnavailable("NATS", service, "the connection is closed") from None
         headers = reply.headers or {}
         if ERROR_CODE_HEADER in headers:
             raise _decode_error(headers, reply.data)
@@ -279,6 +282,10 @@ def _as_domain_error(exc: Exception, service: str, subject: str) -> FacegateErro
         # A caller sent a message of the wrong shape: that is the caller's bug, not ours.
         log.warning("bad message on %s: %s", subject, exc)
         return InternalError(f"The {service} service could not read the request: {exc}")
+    unavailable = dependency_error(exc, service)
+    if unavailable is not None:
+        log.warning("%s unavailable on %s: %s", unavailable.dependency, subject, exc)
+        return unavailable
     trace = uuid.uuid4().hex[:16]
     log.exception("unexpected error on %s (trace %s)", subject, trace)
     return InternalError(f"Unexpected error in the {service} service (trace {trace}).")

@@ -13,7 +13,7 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
 
 from services.gateway.paging import QUERY_ALIASES
-from shared.errors import FacegateError
+from shared.errors import RETRY_AFTER_S, FacegateError
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,8 @@ _DESCRIPTIONS = {
     409: "An object with this id already exists.",
     413: "The body is larger than FACEGATE_MAX_REQUEST_BYTES.",
     422: "The request is well-formed but cannot be processed (e.g. no face in the image).",
-    503: "No replica of the service that owns the request answered in time.",
+    503: "No replica of the service that owns the request answered in time, or a server it needs (Postgres, "
+    "Redis, NATS) is unavailable: `detail` names it; retry after `Retry-After` seconds.",
 }
 
 
@@ -77,7 +78,9 @@ def problem(request: Request[Any, Any, Any], status: int, title: str, detail: st
         trace_id=request.headers.get("traceparent") or uuid.uuid4().hex,
         errors=errors,
     )
-    return Response(body, status_code=status, media_type=PROBLEM_JSON)
+    # 503 is temporary (a worker restarting, a server down): tell clients when to retry.
+    headers = {"Retry-After": str(RETRY_AFTER_S)} if status == 503 else None
+    return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
 def on_facegate_error(request: Request[Any, Any, Any], exc: FacegateError) -> Response[ProblemDetails]:
