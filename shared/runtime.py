@@ -33,6 +33,7 @@ T = TypeVar("T")
 
 # Each shutdown hook's limit: Kubernetes' default grace period (30 s) must cover draining too.
 SHUTDOWN_HOOK_TIMEOUT_S = 10
+REDIS_CONNECT_TIMEOUT_S = 5
 
 
 @dataclass
@@ -113,7 +114,9 @@ async def _serve(
             ctx.pool = await create_pool(settings.database_url)
             stack.push_async_callback(ctx.pool.close)
         if needs_redis:
-            ctx.redis = aioredis.from_url(settings.redis_url)
+            # Connects lazily: a service starts while Redis is down and reconnects when it is back.
+            # A bounded connect keeps a request from hanging on an unreachable Redis.
+            ctx.redis = aioredis.from_url(settings.redis_url, socket_connect_timeout=REDIS_CONNECT_TIMEOUT_S)
             stack.push_async_callback(ctx.redis.aclose)
         if settings.health_port:
             server = await serve_health(
