@@ -181,6 +181,16 @@ class EmbeddedServers:
         except (ValueError, ProcessLookupError, PermissionError, IndexError):
             return False
 
+    def restart(self, name: str) -> None:
+        """Start again the server `name` ("nats", "redis", "postgres") after it died; its data
+        folder is kept (JetStream, Redis's append-only file and Postgres recover from it)."""
+        starts = {"nats": self.start_nats, "redis": self.start_redis, "postgres": self.start_postgres}
+        old = self.processes.pop(name, None)
+        if old is not None and old.poll() is None:
+            old.kill()
+            old.wait()
+        starts[name]()
+
     def start(self, nats: bool = True, postgres: bool = True, redis: bool = True) -> None:
         """Start the servers asked for; on failure stop those already started."""
         try:
