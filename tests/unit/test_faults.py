@@ -56,8 +56,12 @@ def test_errors_raised_from_a_connection_failure_are_traced_back_to_it() -> None
 
 @pytest.mark.parametrize(
     "exc",
-    [FileNotFoundError("/images/x.jpg"), ConnectionRefusedError("not a driver"), ValueError("bad"),
-     asyncpg.UniqueViolationError("duplicate key")],  # fmt: skip
+    [
+        FileNotFoundError("/images/x.jpg"),
+        ConnectionRefusedError("not a driver"),
+        ValueError("bad"),
+        asyncpg.UniqueViolationError("duplicate key"),
+    ],
 )
 def test_other_errors_are_not_dependency_failures(exc: BaseException) -> None:
     assert failed_dependency(exc) is None and dependency_error(exc, "matcher") is None
