@@ -67,6 +67,20 @@ def real_servers(root: Path) -> Iterator[Servers]:
         embedded.stop()
 
 
+@contextmanager
+def own_servers(root: Path) -> Iterator[tuple[EmbeddedServers, Servers]]:
+    """Embedded servers on free ports whatever the environment says, for tests that stop or
+    kill servers (the session's servers are shared by every other test)."""
+    embedded = EmbeddedServers(root, nats_port=free_port(), postgres_port=free_port(), redis_port=free_port())
+    embedded.start()
+    try:
+        servers = Servers(embedded.nats_url, embedded.database_url, embedded.redis_url, str(root / "images"))
+        asyncio.run(migrate_url(servers.database_url))
+        yield embedded, servers
+    finally:
+        embedded.stop()
+
+
 def wait_until(check: object, timeout: float = 30, what: str = "condition") -> None:
     """Poll `check()` until it is truthy."""
     deadline = time.monotonic() + timeout
