@@ -22,7 +22,7 @@ import msgspec
 import nats
 from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
-from nats.errors import ConnectionClosedError
+from nats.errors import ConnectionClosedError, NoRespondersError
 from nats.errors import NoServersError as NatsNoServersError
 from nats.js import JetStreamContext
 from nats.js.api import ObjectStoreConfig, StreamConfig
@@ -30,10 +30,10 @@ from nats.js.errors import BadRequestError
 from nats.js.object_store import ObjectStore
 from nats.micro import add_service
 from nats.micro.request import ERROR_CODE_HEADER, ERROR_HEADER, Request
-from nats.micro.service import EndpointConfig, Service
+from nats.micro.service import EndpointConfig, Service, ServiceVerb, control_subject
 
 from shared import subjects
-from shared.errors import DependencyUnavailable, FacegateError, InternalError, error_for_status
+from shared.errors import DependencyUnavailable, FacegateError, InternalError, ServiceUnavailable, error_for_status
 from shared.faults import dependency_error
 from shared.replies import ASK_RECEIPT, TAKEN_BY, Replies
 from shared.settings import Settings
@@ -115,6 +115,14 @@ class Bus:
         if ERROR_CODE_HEADER in headers:
             raise _decode_error(headers, reply.data)
         return msgspec.msgpack.decode(reply.data, type=response_type)
+
+    async def ping(self, service: str, timeout: float = 1.0) -> None:
+        """Return when a replica of `service` answers NATS service discovery; raise
+        `ServiceUnavailable` when none runs (readiness of the replicas that call it)."""
+        try:
+            await self.nc.request(control_subject(ServiceVerb.PING, service), b"", timeout=timeout)
+        except NoRespondersError:
+            raise ServiceUnavailable(f"no replica of the {service} service is running") from None
 
     async def ensure_event_stream(self) -> None:
         """Create (or update) the JetStream stream that keeps events for subscribers."""

@@ -21,7 +21,7 @@ from services.gateway.paging import PAGING
 from services.gateway.problems import EXCEPTION_HANDLERS
 from services.gateway.seen import SEEN_CONTROLLERS
 from services.gateway.setup import SetupController
-from services.gateway.system import HealthController, VersionController
+from services.gateway.system import HealthController, VersionController, gateway_readiness
 from services.gateway.watchlists import WatchlistController
 from shared.bus import Bus
 from shared.settings import Settings
@@ -52,9 +52,12 @@ def create_app(settings: Settings, bus: Bus | None = None) -> Litestar:
         owned = bus is None
         app.state.bus = bus or await Bus.connect(settings, "gateway")
         await GalleryFreshness.of(app.state.bus).follow(app.state.bus)
+        app.state.readiness = gateway_readiness(app.state.bus)
+        await app.state.readiness.start()
         try:
             yield
         finally:
+            await app.state.readiness.stop()
             if owned:
                 await app.state.bus.close()
 

@@ -115,7 +115,7 @@ class GraphQLApp:
         schema: GraphQLSchema,
         pool: asyncpg.Pool | None,
         hub: EventHub | None = None,
-        ready: Callable[[], bool] = lambda: True,
+        ready: Callable[[], tuple[bool, str]] = lambda: (True, "ready"),
     ) -> None:
         self.ready = ready
 
@@ -151,8 +151,8 @@ class GraphQLApp:
         if path == "/healthz":
             response = PlainTextResponse("ok")
         elif path == "/readyz":
-            ok = self.ready()
-            response = PlainTextResponse("ready" if ok else "not ready", 200 if ok else 503)
+            ok, text = self.ready()
+            response = PlainTextResponse(text, 200 if ok else 503)
         elif path == "/":
             response = RedirectResponse("/graphql/")
         else:

@@ -36,7 +36,7 @@ async def setup(ctx: ServiceContext) -> None:
     """Serve GraphQL until the service stops."""
     schema = build_schema()
     hub = EventHub(ctx.bus.nc)
-    app = GraphQLApp(schema, ctx.db, hub, ready=lambda: ctx.ready and ctx.bus.nc.is_connected)
+    app = GraphQLApp(schema, ctx.db, hub, ready=ctx.readiness_report)
     config = uvicorn.Config(
         app, host=ctx.settings.gateway_host, port=ctx.settings.graphql_port, lifespan="off", ws="websockets-sansio",
         log_level=ctx.settings.log_level.lower(), access_log=False, timeout_graceful_shutdown=5,

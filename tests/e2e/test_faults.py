@@ -8,17 +8,20 @@ import asyncio
 import signal
 from collections.abc import Iterator
 
+import httpx
 import pytest
 import redis
 
 from shared import subjects
 from shared.bus import Bus, Empty
 from shared.cluster import ServiceProcesses
-from shared.embedded import EmbeddedServers, port_open
+from shared.embedded import EmbeddedServers, free_port, port_open
 from shared.errors import RETRY_AFTER_S
 from shared.messages.matcher import IndexStats
 from shared.settings import Settings
 from tests.support import Cluster, Servers, assert_problem, own_servers, start_cluster, wait_until
+
+MATCHER_HEALTH_PORT = free_port()
 
 
 @pytest.fixture(scope="module")
@@ -73,11 +76,36 @@ def test_the_matcher_starts_from_postgres_while_redis_is_down(
         try:
             small_cluster.services.procs[("matcher", 0)].kill()
             small_cluster.services.procs.pop(("matcher", 0)).wait()
-            small_cluster.services.start("matcher", 0)
+            small_cluster.services.start("matcher", 0, {"FACEGATE_HEALTH_PORT": str(MATCHER_HEALTH_PORT)})
             wait_until(lambda: api.get("/api/v1/Watchlists/kept").status_code == 200, 60, "the restarted matcher")
             assert asyncio.run(index_stats(servers.nats_url)).load_source == "postgres"
+            # Ready: Redis is only its cache, reported as such.
+            ready = httpx.get(f"http://127.0.0.1:{MATCHER_HEALTH_PORT}/readyz")
+            assert ready.status_code == 200 and "redis: unavailable" in ready.text and "postgres: ok" in ready.text
         finally:
             embedded.restart("redis")
+
+
+def test_readiness_reflects_postgres_and_the_workers(
+    own: tuple[EmbeddedServers, Servers], small_cluster: Cluster
+) -> None:
+    embedded, _ = own
+    matcher = f"http://127.0.0.1:{MATCHER_HEALTH_PORT}/readyz"
+    wait_until(lambda: httpx.get(matcher).status_code == 200, 30, "the matcher's readiness")
+    stop_server(embedded, "postgres")
+    try:
+        wait_until(lambda: httpx.get(matcher).status_code == 503, 30, "the matcher to see Postgres down")
+        assert "postgres: unavailable" in httpx.get(matcher).text
+    finally:
+        embedded.restart("postgres")
+    wait_until(lambda: httpx.get(matcher).status_code == 200, 30, "the matcher to see Postgres back")
+    # The gateway of this small cluster has a matcher and no detector: not ready, and it says why.
+    with small_cluster.http() as api:
+        gateway = api.get("/readyz")
+    assert gateway.status_code == 503
+    assert {"nats: ok", "matcher: ok", "detector: unavailable (no replica of the detector service is running)"} <= set(
+        gateway.text.splitlines()
+    )
 
 
 async def index_stats(nats_url: str) -> IndexStats:
