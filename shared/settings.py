@@ -37,6 +37,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     health_port: Annotated[int, msgspec.Meta(ge=0, le=65535)] = 0
     # Seconds the gateway waits for a worker's reply before answering 503.
     request_timeout: Annotated[float, msgspec.Meta(gt=0)] = 10.0
+    # How long the gateway keeps the answer of a request sent with an Idempotency-Key (in Redis).
+    idempotency_ttl_s: Annotated[int, msgspec.Meta(ge=60)] = 24 * 3600
     # Bodies above this many bytes get 413 before anything is decoded.
     max_request_bytes: Annotated[int, msgspec.Meta(ge=1024)] = 32 * 1024 * 1024
     # Requests a service handles at once per replica; more wait in NATS.

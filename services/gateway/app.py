@@ -13,6 +13,7 @@ from litestar.static_files import create_static_files_router
 
 from services.gateway.cameras import CameraController
 from services.gateway.freshness import GalleryFreshness
+from services.gateway.idempotency import IdempotencyStore, idempotency_middleware
 from services.gateway.identification import CONTROLLERS as IDENTIFICATION_CONTROLLERS
 from services.gateway.members import WatchlistMemberController
 from services.gateway.metrics import Metrics, metrics_middleware
@@ -58,6 +59,7 @@ def create_app(settings: Settings, bus: Bus | None = None) -> Litestar:
             yield
         finally:
             await app.state.readiness.stop()
+            await idempotency.close()
             if owned:
                 await app.state.bus.close()
 
@@ -66,6 +68,7 @@ def create_app(settings: Settings, bus: Bus | None = None) -> Litestar:
         return bus
 
     metrics = Metrics()
+    idempotency = IdempotencyStore(settings)
     return Litestar(
         route_handlers=[
             root,
@@ -77,7 +80,7 @@ def create_app(settings: Settings, bus: Bus | None = None) -> Litestar:
         openapi_config=openapi_config(),
         lifespan=[lifespan],
         state=State({"metrics": metrics}),
-        middleware=[metrics_middleware(metrics)],
+        middleware=[metrics_middleware(metrics), idempotency_middleware(idempotency)],
         request_max_body_size=settings.max_request_bytes,
         debug=False,
     )

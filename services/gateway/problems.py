@@ -66,18 +66,25 @@ def responses(*statuses: int) -> dict[int, ResponseSpec]:
     }
 
 
-def problem(request: Request[Any, Any, Any], status: int, title: str, detail: str | None,
-            errors: dict[str, list[str]] | None = None) -> Response[ProblemDetails]:
+def problem_details(status: int, title: str, detail: str | None, instance: str, trace_id: str | None = None,
+                    errors: dict[str, list[str]] | None = None) -> ProblemDetails:
+    """The body of a problem answer (also for middleware, which has no Litestar request)."""
     section = _TYPES.get(status, "")
-    body = ProblemDetails(
+    return ProblemDetails(
         type=section if section.startswith("http") else (_RFC + section if section else None),
         title=title,
         status=status,
         detail=detail,
-        instance=request.url.path,
-        trace_id=request.headers.get("traceparent") or uuid.uuid4().hex,
+        instance=instance,
+        trace_id=trace_id or uuid.uuid4().hex,
         errors=errors,
     )
+
+
+def problem(request: Request[Any, Any, Any], status: int, title: str, detail: str | None,
+            errors: dict[str, list[str]] | None = None) -> Response[ProblemDetails]:
+    trace_id = request.headers.get("traceparent")
+    body = problem_details(status, title, detail, request.url.path, trace_id, errors)
     # 503 is temporary (a worker restarting, a server down): tell clients when to retry.
     headers = {"Retry-After": str(RETRY_AFTER_S)} if status == 503 else None
     return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)

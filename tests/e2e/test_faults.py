@@ -82,6 +82,11 @@ def test_the_matcher_starts_from_postgres_while_redis_is_down(
             # Ready: Redis is only its cache, reported as such.
             ready = httpx.get(f"http://127.0.0.1:{MATCHER_HEALTH_PORT}/readyz")
             assert ready.status_code == 200 and "redis: unavailable" in ready.text and "postgres: ok" in ready.text
+            # Idempotency-Key needs Redis to keep its promise; requests without it do not.
+            body = {"displayName": "R", "fullName": "R"}
+            keyed = api.post("/api/v1/Watchlists", json=body, headers={"Idempotency-Key": "k1"})
+            assert assert_problem(keyed, 503)["detail"].startswith("Redis is unavailable")
+            assert api.post("/api/v1/Watchlists", json=body).status_code == 201
         finally:
             embedded.restart("redis")
 
