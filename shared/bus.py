@@ -17,9 +17,11 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
+from urllib.parse import unquote, urlsplit
 
 import msgspec
 import nats
+from nats.aio.client import DEFAULT_INBOX_PREFIX
 from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
 from nats.errors import ConnectionClosedError, NoRespondersError
@@ -35,6 +37,7 @@ from nats.micro.service import EndpointConfig, Service, ServiceVerb, control_sub
 from shared import subjects
 from shared.errors import DependencyUnavailable, FacegateError, InternalError, ServiceUnavailable, error_for_status
 from shared.faults import dependency_error
+from shared.nats_users import inbox_prefix
 from shared.replies import ASK_RECEIPT, TAKEN_BY, Replies
 from shared.settings import Settings
 
@@ -74,11 +77,15 @@ class Bus:
             log.warning("nats: %s", exc)
 
         deadline = asyncio.get_running_loop().time() + wait_s
+        # Replies to a service's requests come to an inbox only its NATS user may read.
+        user = urlsplit(settings.nats_url).username
+        inbox = inbox_prefix(unquote(user)) if user else DEFAULT_INBOX_PREFIX.decode()
         while True:
             try:
                 nc = await nats.connect(
                     settings.nats_url,
                     name=name,
+                    inbox_prefix=inbox,
                     connect_timeout=5,
                     max_reconnect_attempts=-1,
                     reconnect_time_wait=1,

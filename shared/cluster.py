@@ -17,6 +17,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,7 +39,8 @@ def runnable_services() -> list[str]:
 def embedded_env(
     root: Path, env: dict[str, str], ports: tuple[int, int, int] = (NATS_PORT, POSTGRES_PORT, REDIS_PORT)
 ) -> tuple[dict[str, str], EmbeddedServers]:
-    """Start embedded servers for the URLs missing from `env`; return the completed env."""
+    """Start embedded servers for the URLs missing from `env`; return the completed env (the
+    admin URLs: each service gets its own credentials from `EmbeddedServers.service_env`)."""
     servers = EmbeddedServers(root, nats_port=ports[0], postgres_port=ports[1], redis_port=ports[2])
     servers.start(
         nats="FACEGATE_NATS_URL" not in env,
@@ -83,17 +85,20 @@ class Backoff:
 class ServiceProcesses:
     """The services as child processes, each `python -m services.<name>`, and the embedded
     servers they use (`servers`, when the launcher started them): `restart_dead` restarts any of
-    them that died, with back-off."""
+    them that died, with back-off. `service_env(name)` adds what one service's environment has
+    of its own: its credentials (EmbeddedServers.service_env)."""
 
     env: dict[str, str]
     replicas: dict[str, int] = field(default_factory=dict)
     procs: dict[tuple[str, int], subprocess.Popen[bytes]] = field(default_factory=dict)
     servers: EmbeddedServers | None = None
+    service_env: Callable[[str], dict[str, str]] | None = None
     backoff: dict[tuple[str, int], Backoff] = field(default_factory=dict)
     extra_env: dict[tuple[str, int], dict[str, str]] = field(default_factory=dict)
 
     def start(self, name: str, index: int = 0, extra_env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
-        env = {**self.env, **(extra_env or {})}
+        own = self.service_env(name) if self.service_env is not None else {}
+        env = {**self.env, **own, **(extra_env or {})}
         env.setdefault("FACEGATE_INSTANCE_ID", f"{name}-{index}")
         # Own session: Ctrl-C reaches only the launcher, which stops everything in order.
         proc = subprocess.Popen(
@@ -189,9 +194,11 @@ def main() -> None:
     ports = (args.nats_port, args.postgres_port, args.redis_port)
     env, servers = embedded_env(args.var, dict(os.environ), ports)
     replicas = {k: int(v) for k, v in (r.split("=", 1) for r in args.replicas)}
-    services = ServiceProcesses(env, replicas=replicas, servers=servers)
+    services = ServiceProcesses(env, replicas=replicas, servers=servers, service_env=servers.service_env)
     try:
-        applied = asyncio.run(migrate_url(env["FACEGATE_DATABASE_URL"]))
+        # The embedded Postgres gets a role per service; a given server is the operator's to set up.
+        roles = servers.role_passwords() if "postgres" in servers.started else None
+        applied = asyncio.run(migrate_url(env["FACEGATE_DATABASE_URL"], roles))
         log.info("migrations applied: %s", ", ".join(applied) or "none pending")
         services.start_all(runnable_services())
         port = env.get("FACEGATE_GATEWAY_PORT", "8098")

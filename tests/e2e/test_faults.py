@@ -124,7 +124,7 @@ async def index_stats(nats_url: str) -> IndexStats:
 @pytest.mark.parametrize("server", ["nats", "redis", "postgres"])
 def test_the_launcher_restarts_a_killed_embedded_server(own: tuple[EmbeddedServers, Servers], server: str) -> None:
     embedded, servers = own
-    launcher = ServiceProcesses(servers.env(), servers=embedded)
+    launcher = ServiceProcesses(servers.env(), servers=embedded, service_env=servers.service_env)
     killed = embedded.processes[server]
     killed.kill()
     killed.wait()

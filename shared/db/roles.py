@@ -1,0 +1,87 @@
+"""Postgres roles: one per service, with the least rights it needs; none is a superuser.
+
+Each table has one owning service that writes it (conventions): that service's role may read and
+write it (and use its sequences), other services read only what they must (the GraphQL API reads
+what it serves, the matcher the schema version). Every service has a role, even one with no
+table rights yet, so that no service ever runs with the migrator's credentials. The migrator
+(an administrator: superuser or a role with CREATEROLE that owns the tables) creates or updates
+the roles and their passwords, then grants, after each migration run; rights on a table not
+listed here are granted to nobody, and tests/unit/test_roles.py checks that every table a
+migration creates has its owner here.
+"""
+
+from __future__ import annotations
+
+import asyncpg
+
+from shared.subjects import SERVICES
+
+ROLE_PREFIX = "facegate_"
+
+# Table -> the service that writes it.
+GALLERY = ("watchlists", "watchlist_members", "watchlist_links", "member_faces", "template_changes", "gallery_identity")
+SEEN = ("seen_images", "seen_frames", "seen_tracklets", "seen_faces", "seen_match_results", "seen_image_garbage")
+TABLE_OWNERS: dict[str, str] = {
+    **dict.fromkeys(GALLERY, "matcher"),
+    **dict.fromkeys(("cameras", *SEEN, "setup_values"), "camera_ingest"),
+}
+# Service -> tables it reads without owning them.
+READS: dict[str, tuple[str, ...]] = {
+    "matcher": ("schema_migrations",),  # the database version the API reports
+    # What the GraphQL API serves (services/graphql/entities.py); never images or the change log.
+    "graphql": (*GALLERY[:4], "cameras", "seen_faces", "seen_frames", "seen_tracklets", "seen_match_results"),
+}
+WRITE = "SELECT, INSERT, UPDATE, DELETE"
+
+
+def role_name(service: str) -> str:
+    """The Postgres role of a service."""
+    return f"{ROLE_PREFIX}{service}"
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+async def apply_roles(conn: asyncpg.Connection, passwords: dict[str, str]) -> None:
+    """Create or update the role of each service in `passwords` (service -> password) and set its
+    rights on the current database. Idempotent; run after migrations, in one transaction."""
+    database = await conn.fetchval("SELECT current_database()")
+    tables = {r["tablename"] for r in await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
+    async with conn.transaction():
+        for service in SERVICES:
+            if service not in passwords:
+                continue
+            role = _ident(role_name(service))
+            exists = await conn.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", role_name(service))
+            verb = "ALTER" if exists else "CREATE"
+            # The password as a literal: utility statements take no parameters.
+            password = passwords[service].replace("'", "''")
+            await conn.execute(
+                f"{verb} ROLE {role} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS "
+                f"PASSWORD '{password}'"
+            )
+            await conn.execute(f"GRANT CONNECT ON DATABASE {_ident(database)} TO {role}")
+            await conn.execute(f"GRANT USAGE ON SCHEMA public TO {role}")
+            # Start from nothing, so that a right taken away here is taken away in the database.
+            await conn.execute(f"REVOKE ALL ON ALL TABLES IN SCHEMA public FROM {role}")
+            await conn.execute(f"REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM {role}")
+            for table in sorted(tables):
+                if TABLE_OWNERS.get(table) == service:
+                    await conn.execute(f"GRANT {WRITE} ON {_ident(table)} TO {role}")
+                    for sequence in await _sequences_of(conn, table):
+                        await conn.execute(f"GRANT USAGE, SELECT ON SEQUENCE {_ident(sequence)} TO {role}")
+                elif table in READS.get(service, ()):
+                    await conn.execute(f"GRANT SELECT ON {_ident(table)} TO {role}")
+
+
+async def _sequences_of(conn: asyncpg.Connection, table: str) -> list[str]:
+    """Sequences owned by a table's columns (serial and identity columns)."""
+    rows = await conn.fetch(
+        """SELECT s.relname FROM pg_class s
+             JOIN pg_depend d ON d.objid = s.oid AND d.deptype IN ('a', 'i')
+             JOIN pg_class t ON t.oid = d.refobjid
+            WHERE s.relkind = 'S' AND t.relname = $1""",
+        table,
+    )
+    return [r["relname"] for r in rows]
