@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -80,12 +81,14 @@ class Bus:
         # Replies to a service's requests come to an inbox only its NATS user may read.
         user = urlsplit(settings.nats_url).username
         inbox = inbox_prefix(unquote(user)) if user else DEFAULT_INBOX_PREFIX.decode()
+        tls = ssl.create_default_context(cafile=settings.tls_ca_file) if settings.tls_ca_file else None
         while True:
             try:
                 nc = await nats.connect(
                     settings.nats_url,
                     name=name,
                     inbox_prefix=inbox,
+                    tls=tls,
                     connect_timeout=5,
                     max_reconnect_attempts=-1,
                     reconnect_time_wait=1,

@@ -29,6 +29,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     nats_url: str = "nats://127.0.0.1:4222"
     database_url: str = "postgresql://postgres@127.0.0.1:5432/facegate"
     redis_url: str = "redis://127.0.0.1:6379/0"
+    # CA certificate (PEM) that a `tls://` NATS URL is verified against (Postgres and Redis take
+    # theirs in their URLs: sslrootcert=, ssl_ca_certs=); empty: the system's CAs.
+    tls_ca_file: str = ""
     gateway_host: str = "0.0.0.0"
     gateway_port: Annotated[int, msgspec.Meta(ge=1, le=65535)] = 8098
     # SmartFace's GraphQL API (services/graphql), on the gateway's host address.

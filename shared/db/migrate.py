@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 LOCK_KEY = 0x46474D  # any constant shared by all migrators ("FGM")
+PREFIX = "FACEGATE_MIGRATE_"
 
 
 class MigrationSettings(msgspec.Struct, frozen=True, kw_only=True):
@@ -93,7 +94,7 @@ async def migrate_url(database_url: str, role_passwords: dict[str, str] | None =
 def main() -> None:
     logging.basicConfig(level="INFO", format="%(asctime)s migrate %(levelname)s %(message)s")
     settings = load_settings()
-    migration = from_environment(MigrationSettings, "FACEGATE_MIGRATE_", "README, Service credentials")
+    migration = from_environment(MigrationSettings, PREFIX, "README, Service credentials")
     applied = asyncio.run(migrate_url(settings.database_url, migration.role_passwords))
     print(f"migrations: {len(applied)} applied" + (f" ({', '.join(applied)})" if applied else ""))
 
