@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import stat
+import uuid
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -16,9 +17,12 @@ import pytest
 import redis
 from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
+from nats.js.api import ConsumerConfig, DeliverPolicy
 
 from shared import subjects
+from shared.bus import Bus, Empty
 from shared.credentials import with_credentials
+from shared.settings import Settings
 from tests.support import Servers
 
 
@@ -147,3 +151,44 @@ def test_generated_secrets_are_readable_by_their_owner_only(servers: Servers) ->
     assert files and all(stat.S_IMODE(f.stat().st_mode) == 0o600 for f in files)
     conf = Path(servers.image_folder).parent / "nats" / "nats.conf"
     assert stat.S_IMODE(conf.stat().st_mode) == 0o600
+
+
+async def _read_the_stream(servers: Servers) -> tuple[list[bytes], list[bytes]]:
+    admin = await Bus.connect(Settings(nats_url=servers.nats_url), "test")
+    reader = await connect(servers.events_url)
+    try:
+        await admin.ensure_event_stream()
+        subject = subjects.TRACKLET_COMPLETED.subject(uuid.uuid4().hex)
+        await admin.publish_event(subject, Empty())
+        js = reader.jetstream()
+        stream = admin.settings.events_stream
+        ordered: list[bytes] = []
+        durable: list[bytes] = []
+
+        async def keep_ordered(msg: Msg) -> None:
+            ordered.append(msg.data)
+
+        async def keep_durable(msg: Msg) -> None:
+            durable.append(msg.data)
+            await msg.ack()
+
+        # As deploy/examples/subscribe_events.py does, both ways.
+        await js.subscribe(
+            subject, stream=stream, ordered_consumer=True, cb=keep_ordered, deliver_policy=DeliverPolicy.ALL
+        )
+        config = ConsumerConfig(deliver_policy=DeliverPolicy.ALL)
+        name = f"test-{uuid.uuid4().hex[:8]}"
+        await js.subscribe(subject, stream=stream, durable=name, cb=keep_durable, manual_ack=True, config=config)
+        for _ in range(50):
+            if ordered and durable:
+                break
+            await asyncio.sleep(0.1)
+        return ordered, durable
+    finally:
+        await reader.close()
+        await admin.close()
+
+
+def test_the_events_reader_consumes_the_events_stream(servers: Servers) -> None:
+    ordered, durable = asyncio.run(_read_the_stream(servers))
+    assert ordered == durable == [b"{}"]
