@@ -103,8 +103,10 @@ def test_probes_mean_live_and_ready(service: str) -> None:
     assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": port}
     env = {e["name"]: e for e in container["env"]}
     assert env["FACEGATE_HEALTH_PORT"]["value"] == "8080"
+    # Each service's own credentials (test_each_service_connects_with_its_own_credentials).
+    keys = {"FACEGATE_NATS_URL": f"nats-url-{service}", "FACEGATE_DATABASE_URL": f"database-url-{service}"}
     for key in ("FACEGATE_NATS_URL", "FACEGATE_DATABASE_URL", "FACEGATE_REDIS_URL"):
-        assert env[key]["valueFrom"]["secretKeyRef"] == {"name": "facegate", "key": key}
+        assert env[key]["valueFrom"]["secretKeyRef"] == {"name": "facegate", "key": keys.get(key, key)}
 
 
 def test_a_service_block_adds_volumes_to_its_pods_only() -> None:
