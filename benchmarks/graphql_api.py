@@ -1,14 +1,22 @@
-"""Latency of a GraphQL query over 100k stored faces, filtered by camera and time range.
+"""Latency of the GraphQL API: a query over 100k stored faces, filtered by camera and time
+range, and a match event from NATS to a subscriber's WebSocket.
 
-    .venv/bin/python benchmarks/graphql_api.py [--faces 100000] [--runs 30] [--database-url URL]
+    .venv/bin/python benchmarks/graphql_api.py [--part query|subscription|both] [--faces 100000]
+        [--runs 30] [--events 200] [--rate 20] [--database-url URL] [--nats-url URL]
 
 (Not `graphql.py`: run as a script, that name would hide the graphql package it imports.)
 
-Fills an embedded Postgres (or `--database-url`, whose seen_* tables it empties) with `--faces`
-camera faces over 10 cameras and one day, in bulk with COPY (a frame per face, a tracklet per 10
-faces), then times the GraphQL API in-process (the ASGI app, no network) answering the query
-integrations send: one camera's faces of one hour, newest first, a page of 100 with totalCount
-and each face's frame.
+Query: fills an embedded Postgres (or `--database-url`, whose seen_* tables it empties) with
+`--faces` camera faces over 10 cameras and one day, in bulk with COPY (a frame per face, a
+tracklet per 10 faces), then times the GraphQL API in-process (the ASGI app, no network)
+answering the query integrations send: one camera's faces of one hour, newest first, a page of
+100 with totalCount and each face's frame.
+
+Subscription: starts the GraphQL service as its own process (`python -m services.graphql`, as
+deployed) against an embedded NATS (or `--nats-url`), subscribes to `matchResult` of one camera
+over a WebSocket (graphql-transport-ws), publishes `--events` match.found events at `--rate` per
+second, each with its publish time in `frameTimestampMicroseconds`, and prints how long each took
+from its NATS publish to its arrival at the subscriber (p50, p95, max). Issue 15 asks for 200 ms.
 """
 
 from __future__ import annotations
@@ -16,21 +24,28 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import statistics
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
 import httpx
+import nats
 
 from services.graphql.app import GraphQLApp
 from services.graphql.schema import build_schema
+from shared.cluster import ServiceProcesses
 from shared.db.migrate import migrate_url
 from shared.db.pool import create_pool
 from shared.embedded import EmbeddedServers, free_port
+from tests.graphql_client import Subscriber, match_event, publish
+from tests.support import wait_until
 
 CAMERAS = 10
 START = datetime(2025, 1, 1, tzinfo=UTC)
@@ -108,32 +123,94 @@ async def measure(database_url: str, camera: uuid.UUID, runs: int) -> None:
         await pool.close()
 
 
+MATCHES = """subscription($camera: UUID) { matchResult(where: {streamId: {eq: $camera}}) {
+  id streamId trackletId faceId watchlistMemberId watchlistMemberFullName watchlistId score createdAt
+  frameTimestampMicroseconds } }"""
+
+
+@contextmanager
+def graphql_process(database_url: str, nats_url: str) -> Iterator[str]:
+    """The GraphQL service as its own process on a free port; yields its base URL."""
+    port = free_port()
+    env = {**os.environ, "FACEGATE_DATABASE_URL": database_url, "FACEGATE_NATS_URL": nats_url,
+           "FACEGATE_GRAPHQL_PORT": str(port), "FACEGATE_GATEWAY_HOST": "127.0.0.1", "FACEGATE_LOG_LEVEL": "WARNING",
+           "FACEGATE_ACCESS_LOG": "false"}  # fmt: skip
+    services = ServiceProcesses(env)
+    services.start("graphql")
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(lambda: httpx.get(f"{base}/readyz").status_code == 200, 60, "the GraphQL service")
+        yield base
+    finally:
+        services.stop()
+
+
+async def measure_subscription(base: str, nats_url: str, events: int, rate: float) -> None:
+    """Publish `events` match events at `rate`/s; print publish-to-subscriber latency."""
+    camera = str(uuid.uuid4())
+    nc = await nats.connect(nats_url)
+    latencies: list[float] = []
+    try:
+        async with Subscriber(base, "graphql-transport-ws", MATCHES, {"camera": camera}) as subscriber:
+            for _ in range(50):  # the subscription reaches NATS a moment after it is acknowledged
+                await publish(nc, match_event(camera, "warm-up", 0))
+                try:
+                    await subscriber.next(0.2)
+                    break
+                except TimeoutError:
+                    continue
+
+            async def receive() -> None:
+                while len(latencies) < events:
+                    payload = await subscriber.next(30)
+                    received_us = time.time_ns() // 1000
+                    sent_us = payload["data"]["matchResult"]["frameTimestampMicroseconds"]
+                    if sent_us:  # warm-up events (0) still in flight are not counted
+                        latencies.append((received_us - sent_us) / 1000)
+
+            receiving = asyncio.create_task(receive())
+            for _ in range(events):
+                await publish(nc, match_event(camera, "person01", time.time_ns() // 1000))
+                await asyncio.sleep(1 / rate)
+            await asyncio.wait_for(receiving, 30)
+    finally:
+        await nc.close()
+    latencies.sort()
+    p95 = latencies[int(len(latencies) * 0.95) - 1]
+    print(f"matchResult from NATS publish to subscriber (graphql-transport-ws, {events} events at {rate:g}/s): "
+          f"p50 {statistics.median(latencies):.1f} ms, p95 {p95:.1f} ms, max {latencies[-1]:.1f} ms")  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--part", choices=["query", "subscription", "both"], default="both")
     parser.add_argument("--faces", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--events", type=int, default=200, help="match events published for the subscription")
+    parser.add_argument("--rate", type=float, default=20.0, help="match events per second")
     parser.add_argument(
         "--database-url", help="a Postgres to use instead of an embedded one (its seen_* tables are emptied)"
     )
+    parser.add_argument("--nats-url", help="a NATS to use instead of an embedded one")
     args = parser.parse_args()
+    subscription = args.part in ("subscription", "both")
     with tempfile.TemporaryDirectory() as root:
-        servers = None
-        url = args.database_url
-        if url is None:
-            servers = EmbeddedServers(
-                Path(root), nats_port=free_port(), postgres_port=free_port(), redis_port=free_port()
-            )
-            servers.start(nats=False, postgres=True, redis=False)
-            url = servers.database_url
+        servers = EmbeddedServers(Path(root), nats_port=free_port(), postgres_port=free_port(), redis_port=free_port())
+        servers.start(nats=subscription and not args.nats_url, postgres=not args.database_url, redis=False)
+        url = args.database_url or servers.database_url
+        nats_url = args.nats_url or servers.nats_url
         try:
             asyncio.run(migrate_url(url))
-            started = time.perf_counter()
-            cameras = asyncio.run(fill(url, args.faces))
-            print(f"{args.faces} faces stored with COPY in {time.perf_counter() - started:.1f} s")
-            asyncio.run(measure(url, cameras[3], args.runs))
+            if args.part in ("query", "both"):
+                started = time.perf_counter()
+                cameras = asyncio.run(fill(url, args.faces))
+                print(f"{args.faces} faces stored with COPY in {time.perf_counter() - started:.1f} s")
+                asyncio.run(measure(url, cameras[3], args.runs))
+            if subscription:
+                with graphql_process(url, nats_url) as base:
+                    asyncio.run(measure_subscription(base, nats_url, args.events, args.rate))
         finally:
-            if servers is not None:
-                servers.stop()
+            servers.stop()
 
 
 if __name__ == "__main__":

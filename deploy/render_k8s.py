@@ -24,10 +24,12 @@ from typing import Any
 
 import helm_python as helm
 import yaml
+from cryptography.fernet import Fernet
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script: shared/ is the project's
 
+from shared.auth import hash_key, new_key  # noqa: E402
 from shared.nats_users import authorization_block, principals  # noqa: E402
 from shared.settings import Settings  # noqa: E402
 from shared.subjects import SERVICES  # noqa: E402
@@ -46,9 +48,10 @@ HELM_LABELS = ("app.kubernetes.io/managed-by", "helm.sh/chart")
 NATS_AUTHORIZATION = CHART / "files" / "nats-authorization.conf"
 
 
-def secret_env(password: Any) -> str:
+def secret_env(password: Any, keys: list[str]) -> str:
     """k8s/secret.env: the keys of the chart's Secret (templates/secret.yaml), with
-    `password(name)` for each password (the same name wherever it repeats)."""
+    `password(name)` for each password (the same name wherever it repeats), then `keys` (the
+    lines of the API keys and of the key that encrypts camera credentials)."""
     nats, db = f"{RELEASE}-nats:4222", f"{RELEASE}-postgres:5432/facegate"
     roles = json.dumps({s: password(f"db-{s}") for s in SERVICES}, separators=(",", ":"))
     lines = [
@@ -62,6 +65,7 @@ def secret_env(password: Any) -> str:
         *(f"database-url-{s}=postgresql://facegate_{s}:{password(f'db-{s}')}@{db}" for s in SERVICES),
         f"FACEGATE_REDIS_URL=redis://:{password('redis')}@{RELEASE}-redis:6379/0",
         f"redis-password={password('redis')}",
+        *keys,
     ]
     return "\n".join(lines) + "\n"
 
@@ -70,7 +74,31 @@ SECRET_ENV_EXAMPLE = (
     f"# `python deploy/render_k8s.py --secret-env` writes k8s/secret.env with generated passwords;\n"
     f'# kustomize turns it into the Secret "{SECRET}". Or copy this file and replace each CHANGE-ME\n'
     f"# (one value per name). For external servers, point the URLs at them instead.\n"
-) + secret_env(lambda name: f"CHANGE-ME-{name}")
+) + secret_env(
+    lambda name: f"CHANGE-ME-{name}",
+    [
+        "# The admin API key (kept here for the operator) and the gateway's name:role:sha256 entries,",
+        "# comma-separated; the gateway refuses CHANGE-ME. Make a pair with",
+        "#   python -m shared.auth new-key admin admin   (the key for admin-api-key, its entry here)",
+        "# or remove both lines and configure bearer JWTs (README, Security).",
+        "admin-api-key=CHANGE-ME-admin-api-key",
+        "FACEGATE_AUTH_API_KEYS=admin:admin:CHANGE-ME",
+        "# Encrypts camera credentials at rest; camera_ingest refuses CHANGE-ME. Make one with",
+        "#   python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'",
+        "FACEGATE_SECRET_KEY=CHANGE-ME",
+    ],
+)
+
+
+def generated_keys() -> list[str]:
+    """secret.env's generated keys, as the chart makes them: an admin API key (the gateway gets
+    only its SHA-256) and the Fernet key that encrypts camera credentials."""
+    admin_key = new_key()
+    return [
+        f"admin-api-key={admin_key}",
+        f"FACEGATE_AUTH_API_KEYS=admin:admin:{hash_key(admin_key)}",
+        f"FACEGATE_SECRET_KEY={Fernet.generate_key().decode()}",
+    ]
 
 
 def nats_authorization() -> str:
@@ -188,7 +216,11 @@ def main() -> int:
             print(f"{target.relative_to(ROOT)} exists: kept", file=sys.stderr)
             return 1
         generated: dict[str, str] = {}
-        target.write_text(secret_env(lambda name: generated.setdefault(name, secrets.token_urlsafe(24))))
+
+        def password(name: str) -> str:
+            return generated.setdefault(name, secrets.token_urlsafe(24))
+
+        target.write_text(secret_env(password, generated_keys()))
         target.chmod(0o600)
         print(f"wrote {target.relative_to(ROOT)}")
         return 0

@@ -33,8 +33,10 @@ def inline_limit(bus: Bus) -> int:
     return max(0, bus.nc.max_payload - HEADROOM)
 
 
-async def wrap(bus: Bus, data: bytes) -> Blob:
-    if len(data) <= inline_limit(bus):
+async def wrap(bus: Bus, data: bytes, limit: int | None = None) -> Blob:
+    """`data` inline when it fits (within `limit` bytes: a message carrying several blobs gives
+    each a share), else stored."""
+    if len(data) <= (inline_limit(bus) if limit is None else limit):
         return Blob(data=data)
     store = await bus.blob_store()
     name = uuid.uuid4().hex

@@ -20,6 +20,7 @@ import socket
 import subprocess
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -53,28 +54,29 @@ def port_open(port: int, host: str = "127.0.0.1") -> bool:
         return s.connect_ex((host, port)) == 0
 
 
-def _wait_port(name: str, proc: subprocess.Popen[bytes], port: int, log: Path, timeout: float = 60) -> None:
+def _wait_until(ready: Callable[[], bool], what: str, name: str, proc: subprocess.Popen[bytes], log: Path,
+                timeout: float = 60) -> None:  # fmt: skip
+    """Wait until `ready()`; a server that exits or takes over `timeout` fails with its log's tail."""
     deadline = time.monotonic() + timeout
-    while not port_open(port):
+    while not ready():
         if proc.poll() is not None:
             tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
             raise EmbeddedServerError(f"{name} exited with code {proc.returncode} at start:\n{tail}")
         if time.monotonic() > deadline:
-            raise EmbeddedServerError(f"{name} did not listen on port {port} within {timeout:.0f} s (log: {log})")
+            raise EmbeddedServerError(f"{name} did not {what} within {timeout:.0f} s (log: {log})")
         time.sleep(0.1)
 
 
-def _wait_accepting(proc: subprocess.Popen[bytes], pg_isready: Path, port: int, log: Path, timeout: float = 60) -> None:
+def _wait_port(name: str, proc: subprocess.Popen[bytes], port: int, log: Path) -> None:
+    _wait_until(lambda: port_open(port), f"listen on port {port}", name, proc, log)
+
+
+def _wait_accepting(proc: subprocess.Popen[bytes], pg_isready: Path, port: int, log: Path) -> None:
     """Postgres listens before it accepts connections (recovery after a kill, start-up under
     load); a client connecting in between gets "the database system is starting up"."""
-    deadline = time.monotonic() + timeout
-    while subprocess.run([str(pg_isready), "-q", "-h", "127.0.0.1", "-p", str(port)], check=False).returncode:
-        if proc.poll() is not None:
-            tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
-            raise EmbeddedServerError(f"Postgres exited with code {proc.returncode} at start:\n{tail}")
-        if time.monotonic() > deadline:
-            raise EmbeddedServerError(f"Postgres did not accept connections within {timeout:.0f} s (log: {log})")
-        time.sleep(0.1)
+    command = [str(pg_isready), "-q", "-h", "127.0.0.1", "-p", str(port)]
+    _wait_until(lambda: subprocess.run(command, check=False).returncode == 0, "accept connections", "Postgres",
+                proc, log)  # fmt: skip
 
 
 @dataclass

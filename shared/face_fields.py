@@ -9,18 +9,11 @@ that the face is female (0 male .. 1 female), as the README says.
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from shared.analysis import Analysed
 from shared.messages import faces as wire
 from shared.messages.identification import FaceAttributes, FaceFeaturesConfig
-
-# SmartFace fields no shipped model fills (docs/models.md): no nose-tip visibility, no glasses,
-# no autolearn clusters. A camera face stores them as null.
-NO_MODEL: dict[str, Any] = {
-    "nose_tip_confidence": None, "tinted_glasses": None, "heavy_frame": None, "glass_status": None,
-    "autolearn_cluster_type": None,
-}  # fmt: skip
 
 
 class OnFrame(NamedTuple):
@@ -64,11 +57,11 @@ def attributes(face: Analysed, asked: FaceFeaturesConfig) -> FaceAttributes:
         face_size=d.face_size,
         face_mask_confidence=float(e.face_mask_confidence)
         if asked.face_mask and e.face_mask_confidence is not None else None,
-        nose_tip_confidence=None,  # no model fills it (NO_MODEL)
+        nose_tip_confidence=None,  # no model fills it (docs/models.md)
         face_mask_status=e.face_mask_status if asked.face_mask else "Unknown",
         sharpness=float(d.sharpness) if asked.sharpness else None,
         brightness=float(d.brightness) if asked.brightness else None,
-        tinted_glasses=None, heavy_frame=None, glass_status=None,  # no glasses model (NO_MODEL)
+        tinted_glasses=None, heavy_frame=None, glass_status=None,  # no glasses model (docs/models.md)
         pitch_angle=pose.pitch if asked.pitch_angle else None,
         yaw_angle=pose.yaw if asked.yaw_angle else None,
         roll_angle=pose.roll if asked.roll_angle else None,
@@ -78,33 +71,25 @@ def attributes(face: Analysed, asked: FaceFeaturesConfig) -> FaceAttributes:
     )  # fmt: skip
 
 
-def stored_fields(face: Analysed, on_frame: OnFrame | None = None) -> dict[str, Any]:
-    """The `Face` fields (snake_case, JSON-ready: stored as jsonb) that are not bookkeeping.
-
-    A member's registration face (`on_frame` None) keeps the detector's integer scores, as its
-    faces always were stored. A camera face (`on_frame` given) also carries its state (New when
-    left out of extraction), type, its place on the frame and the fields no model fills, with
-    the scores as floats, as its events carry them."""
+def stored_fields(face: Analysed, on_frame: OnFrame | None = None) -> wire.FaceFields:
+    """The `Face` fields a stored face keeps (jsonb). A camera face (`on_frame` given) also
+    carries its state (New when left out of extraction), type and its place on the frame."""
     d, e = face.detected, face.extracted
     marks, pose = d.landmarks, d.pose
-    fields: dict[str, Any] = {
-        **corners(d),
-        "quality": d.quality, "template_quality": e.template_quality,
-        "left_eye_x": marks.left_eye.x, "left_eye_y": marks.left_eye.y,
-        "right_eye_x": marks.right_eye.x, "right_eye_y": marks.right_eye.y,
-        "age": e.age, "gender": female_probability(e),
-        "face_mask_confidence": e.face_mask_confidence, "face_mask_status": e.face_mask_status,
-        "face_area": d.face_area, "size": d.face_size, "face_order": d.face_order,
-        "yaw_angle": pose.yaw, "pitch_angle": pose.pitch, "roll_angle": pose.roll,
-        "sharpness": d.sharpness, "brightness": d.brightness,
-    }  # fmt: skip
-    if on_frame is None:
-        return fields
-    mask = e.face_mask_confidence
-    return {
-        **fields, **NO_MODEL,
-        "state": "Extracted" if face.was_extracted else "New", "type": "Regular",
-        "faces_on_frame_count": on_frame.faces_on_frame, "face_area_change": on_frame.area_change,
-        "face_mask_confidence": float(mask) if mask is not None else None,
-        "sharpness": float(d.sharpness), "brightness": float(d.brightness),
-    }  # fmt: skip
+    lt, rt, lb, rb = d.crop_corners
+    return wire.FaceFields(
+        crop_left_top_x=lt.x, crop_left_top_y=lt.y, crop_right_top_x=rt.x, crop_right_top_y=rt.y,
+        crop_left_bottom_x=lb.x, crop_left_bottom_y=lb.y, crop_right_bottom_x=rb.x, crop_right_bottom_y=rb.y,
+        quality=d.quality, template_quality=e.template_quality,
+        left_eye_x=marks.left_eye.x, left_eye_y=marks.left_eye.y,
+        right_eye_x=marks.right_eye.x, right_eye_y=marks.right_eye.y,
+        age=e.age, gender=female_probability(e),
+        face_mask_confidence=float(e.face_mask_confidence) if e.face_mask_confidence is not None else None,
+        face_mask_status=e.face_mask_status, face_area=d.face_area, size=d.face_size, face_order=d.face_order,
+        yaw_angle=pose.yaw, pitch_angle=pose.pitch, roll_angle=pose.roll,
+        sharpness=float(d.sharpness), brightness=float(d.brightness),
+        state=None if on_frame is None else ("Extracted" if face.was_extracted else "New"),
+        type=None if on_frame is None else "Regular",
+        faces_on_frame_count=None if on_frame is None else on_frame.faces_on_frame,
+        face_area_change=None if on_frame is None else on_frame.area_change,
+    )  # fmt: skip

@@ -9,8 +9,11 @@ keeps 16-bit samples, which we scale down to 8 bits here.
 Only those five formats are decoded (OpenCV would also read GIF, JPEG 2000, PNM, HDR and
 more, whose sizes we do not check). The pixel count of each is read from its header before
 decoding, so a bomb (a 30000x30000 PNG, TIFF or WebP is a few hundred kB on the wire and
-gigabytes decoded) is refused without allocating it; a header that cannot be read is refused
-too, rather than decoded unchecked.
+gigabytes decoded) is refused without allocating it, with a message giving its size; a header
+that cannot be read, or that is ambiguous (a TIFF with its size tags twice), is refused too,
+rather than decoded unchecked. That reading is a second parser, though: what bounds memory is
+OpenCV's own cap on the size its codec read (shared/image_limits.py), so that no header crafted
+to read one way here and another way in the codec can exceed MAX_PIXELS.
 """
 
 from __future__ import annotations
@@ -21,8 +24,8 @@ import cv2
 import numpy as np
 
 from shared.errors import Unprocessable, ValidationFailed
+from shared.image_limits import MAX_PIXELS
 
-MAX_PIXELS = 40_000_000
 MIN_SIDE = 8
 
 _JPEG = b"\xff\xd8\xff"
@@ -49,11 +52,18 @@ def decode_image(data: bytes, *, max_pixels: int = MAX_PIXELS) -> np.ndarray:
     size = header_size(data)
     if size is None:
         raise ValidationFailed(
-            f"The {kind} header is unreadable (no image size found).", errors={"image": ["unreadable header"]}
+            f"The {kind} header is unreadable (no single image size found).", errors={"image": ["unreadable header"]}
         )
     _check_size(*size, max_pixels)
     _check_complete(data)
-    pixels = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR | cv2.IMREAD_ANYDEPTH)
+    try:
+        pixels = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR | cv2.IMREAD_ANYDEPTH)
+    except cv2.error as exc:
+        if "CV_IO_MAX_IMAGE_PIXELS" in str(exc):  # the codec read a larger size than our parser
+            raise Unprocessable(
+                f"The image is larger than {MAX_PIXELS / 1e6:g} megapixels (as its {kind} decoder reads the header)."
+            ) from None
+        pixels = None  # another refusal of the codec (width or height limits, corrupt header)
     if pixels is None or pixels.size == 0:
         raise ValidationFailed(
             f"The {kind} data is corrupt or truncated (it could not be decoded).",
@@ -64,7 +74,7 @@ def decode_image(data: bytes, *, max_pixels: int = MAX_PIXELS) -> np.ndarray:
         pixels = (np.asarray(pixels, np.uint16) >> 8).astype(np.uint8)  # the top 8 bits: what a viewer shows
     elif pixels.dtype != np.uint8:  # float TIFF: assume 0..1
         pixels = np.clip(pixels.astype(np.float32) * 255.0, 0, 255).astype(np.uint8)
-    return cv2.cvtColor(pixels, cv2.COLOR_BGR2RGB)
+    return cv2.cvtColor(pixels, cv2.COLOR_BGR2RGB, dst=pixels)  # in place: no second copy of a large photo
 
 
 def _check_size(width: int, height: int, max_pixels: int) -> None:
@@ -178,7 +188,7 @@ def _webp_size(data: bytes) -> tuple[int, int] | None:
 
 def _tiff_size(data: bytes) -> tuple[int, int] | None:
     """ImageWidth (256) and ImageLength (257) of the first directory (the page OpenCV decodes),
-    classic TIFF or BigTIFF."""
+    classic TIFF or BigTIFF; None when either is missing or given twice."""
     order = "<" if data[:2] == b"II" else ">"
     (version,) = struct.unpack(order + "H", data[2:4])
     big = version == 43
@@ -196,6 +206,8 @@ def _tiff_size(data: bytes) -> tuple[int, int] | None:
         tag, kind = struct.unpack(order + "HH", data[at : at + 4])
         if tag not in (256, 257):
             continue
+        if tag in found:  # libtiff keeps the first, other readers the last: refuse, never guess
+            return None
         value = data[at + (12 if big else 8) : at + entry]
         if kind == 3:  # SHORT
             found[tag] = struct.unpack(order + "H", value[:2])[0]
@@ -222,6 +234,40 @@ def encode_jpeg(rgb: np.ndarray, quality: int = 95) -> bytes:
 def decode_crop(data: bytes) -> np.ndarray:
     """Decode a face crop made by `encode_jpeg` (or any image) to RGB uint8."""
     return decode_image(data)
+
+
+# --- Stored images (GET /api/v1/Images/{id}) --------------------------------------------
+
+SERVED_JPEG_QUALITY = 90
+
+
+def as_jpeg(data: bytes) -> bytes:
+    """A photo as JPEG, which /api/v1/Images answers: JPEG bytes as they are, another format
+    (already decoded once by the detector, so readable) re-encoded."""
+    if image_format(data) == "JPEG":
+        return data
+    return encode_jpeg(decode_image(data), SERVED_JPEG_QUALITY)
+
+
+def resize_jpeg(data: bytes, min_size: int | None, max_size: int | None) -> bytes:
+    """Scale so the longer side is at most `max_size` and the shorter at least `min_size`
+    (`max_size` wins when both cannot hold); the stored bytes when no scaling is needed."""
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    if image is None:
+        return data
+    height, width = image.shape[:2]
+    scale = 1.0
+    if min_size is not None and min(width, height) < min_size:
+        scale = min_size / min(width, height)
+    if max_size is not None and max(width, height) * scale > max_size:
+        scale = max_size / max(width, height)
+    if abs(scale - 1.0) < 1e-6:
+        return data
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
+    ok, out = cv2.imencode(".jpg", cv2.resize(image, size, interpolation=interpolation),
+                           [cv2.IMWRITE_JPEG_QUALITY, SERVED_JPEG_QUALITY])  # fmt: skip
+    return out.tobytes() if ok else data
 
 
 # --- Face chips --------------------------------------------------------------------------

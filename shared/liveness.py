@@ -7,10 +7,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from shared.errors import ValidationFailed
 from shared.messages import events as ev
 from shared.messages import faces as wire
 from shared.messages.identification import FailReason, LivenessSpoofCheck, SpoofCheckResponse
+from shared.smartface_values import IDENTIFICATION, check
 
 
 class Thresholds(Protocol):
@@ -25,22 +25,17 @@ class Thresholds(Protocol):
 
 def liveness_wanted(resource_ids: Sequence[str], *, strict: bool = True) -> tuple[bool, bool]:
     """SmartFace spoof detector resource ids -> (distant, nearby); 'none' switches checks off.
-    An unknown id is a 400 when `strict`, else ignored (a stored camera must keep running)."""
+    When `strict` (a request), each id must be one SmartFace accepts (a 400 lists them); else
+    (a stored camera, which must keep running) an unknown id is ignored."""
     distant = nearby = False
-    for rid in resource_ids:
+    for index, rid in enumerate(resource_ids):
+        if strict:
+            check(IDENTIFICATION, f"spoofDetectorResourceIds[{index}]", rid)
         lowered = rid.lower()
-        if lowered == "none":
-            continue
         if "distant" in lowered:
             distant = True
         elif "nearby" in lowered:
             nearby = True
-        elif strict:
-            raise ValidationFailed(
-                f"Unknown spoof detector resource id '{rid}'; use e.g. liveness_distant_cpu_remote, "
-                "liveness_nearby_cpu_remote or none.",
-                errors={"spoofDetectorResourceIds": [f"unknown resource id '{rid}'"]},
-            )
     return distant, nearby
 
 

@@ -32,16 +32,24 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # CA certificate (PEM) that a `tls://` NATS URL is verified against (Postgres and Redis take
     # theirs in their URLs: sslrootcert=, ssl_ca_certs=); empty: the system's CAs.
     tls_ca_file: str = ""
-    gateway_host: str = "0.0.0.0"
+    # Loopback by default: an open gateway (no authentication configured) may listen only there.
+    gateway_host: str = "127.0.0.1"
     gateway_port: Annotated[int, msgspec.Meta(ge=1, le=65535)] = 8098
     # SmartFace's GraphQL API (services/graphql), on the gateway's host address.
     graphql_port: Annotated[int, msgspec.Meta(ge=1, le=65535)] = 8097
+    # Where browsers reach the GraphQL API (Swagger UI links the gateway's /graphql, which
+    # redirects here); empty: the host name the browser used for the gateway, on graphql_port.
+    graphql_url: str = ""
     # Workers answer /healthz and /readyz on this port for Kubernetes probes; 0 switches it off.
     health_port: Annotated[int, msgspec.Meta(ge=0, le=65535)] = 0
     # Seconds the gateway waits for a worker's reply before answering 503.
     request_timeout: Annotated[float, msgspec.Meta(gt=0)] = 10.0
     # How long the gateway keeps the answer of a request sent with an Idempotency-Key (in Redis).
     idempotency_ttl_s: Annotated[int, msgspec.Meta(ge=60)] = 24 * 3600
+    # Keep the whole photo of every registered member face (Register, AddNewFace), served as the
+    # face's imageDataId instead of its crop; the member's privacy (saveRegistrationImages) still
+    # decides whether any image is kept.
+    keep_registration_photos: bool = False
     # Bodies above this many bytes get 413 before anything is decoded.
     max_request_bytes: Annotated[int, msgspec.Meta(ge=1024)] = 32 * 1024 * 1024
     # Requests a service handles at once per replica; more wait in NATS.
@@ -59,7 +67,35 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     execution_provider: Provider = "cpu"
     data_dir: str = "var/data"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # Key(s) that encrypt secrets at rest (camera credentials): Fernet keys, comma-separated, the
+    # first encrypts (shared/encryption.py). Unset: read from (or generated into) secret_key_file.
+    secret_key: str = ""
+    secret_key_file: str = "var/secret.key"
     instance_id: str = ""
+    # Authentication of API clients, REST and GraphQL alike (README, Security; shared/auth.py).
+    # With none of auth_jwks_url, auth_jwks, auth_api_keys, auth_api_keys_file set the API is
+    # open, which the gateway and graphql allow on a loopback address only, unless
+    # allow_unauthenticated says otherwise.
+    allow_unauthenticated: bool = False
+    auth_issuer: str = ""
+    auth_audience: str = ""
+    auth_jwks_url: str = ""
+    # A JWKS document inline (starts with "{") or the path of a JWKS file: offline setups.
+    auth_jwks: str = ""
+    auth_jwks_cache_s: Annotated[int, msgspec.Meta(ge=60)] = 3600
+    # Asymmetric algorithms only: HS* (a shared secret) and `none` are refused here.
+    auth_algorithms: str = "RS256,RS384,RS512,PS256,PS384,PS512,ES256,ES384,ES512,EdDSA"
+    # Dotted path of the roles claim (Keycloak: realm_access.roles) and `idp-role=facegate-role,...`.
+    auth_roles_claim: str = "roles"
+    auth_role_map: str = ""
+    # API keys for machines, `name:role:sha256-of-key` separated by commas (or lines in the file).
+    auth_api_keys: str = ""
+    auth_api_keys_file: str = ""
+    # Comma-separated addresses or CIDRs of reverse proxies whose X-Forwarded-For is believed.
+    trusted_proxies: str = ""
+    audit_retention_days: Annotated[int, msgspec.Meta(ge=1)] = 365
+    # One line per request (method, path, status, duration, subject) at INFO.
+    access_log: bool = True
 
 
 def from_environment(kind: type[S], prefix: str, docs: str, environ: Mapping[str, str] | None = None) -> S:

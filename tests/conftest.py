@@ -7,7 +7,11 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from shared.image_limits import cap_opencv
 from tests.support import Cluster, Servers, real_servers, start_cluster, truncate
+
+# As every service does (services/__init__.py): before a test module imports OpenCV.
+cap_opencv()
 
 
 @pytest.fixture(scope="session")
@@ -18,7 +22,7 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
 
 @pytest.fixture(scope="session")
 def cluster(servers: Servers) -> Iterator[Cluster]:
-    started = start_cluster(servers, ["matcher", "detector", "extractor", "camera_ingest", "gateway"])
+    started = start_cluster(servers, ["matcher", "detector", "extractor", "camera_ingest", "graphql", "gateway"])
     try:
         yield started
     finally:

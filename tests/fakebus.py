@@ -69,6 +69,7 @@ class FakeNats:
 
     is_connected: bool = True
     is_closed: bool = False
+    max_payload: int = 1024 * 1024  # NATS's default: images under it travel inline (shared/blobs.py)
     subscribed: list[str] = field(default_factory=list)
 
     async def subscribe(self, subject: str, cb: Callable[[Any], Awaitable[None]] | None = None, **_: Any) -> None:

@@ -1,41 +1,31 @@
-"""Test helpers for the GraphQL API: its service started in a test cluster, and queries to it."""
+"""Test helpers for the GraphQL API (the session cluster runs it: `Cluster.graphql_url`): queries
+over HTTP and subscriptions over a WebSocket."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
+import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+import msgspec
+import nats
 
-from shared.embedded import free_port
-from tests.support import Cluster, wait_until
-
-
-@contextmanager
-def graphql_service(cluster: Cluster) -> Iterator[str]:
-    """The GraphQL service running against the cluster's servers; yields its base URL."""
-    port = free_port()
-    env = {"FACEGATE_GRAPHQL_PORT": str(port), "FACEGATE_GATEWAY_HOST": "127.0.0.1"}
-    cluster.services.start("graphql", 0, extra_env=env)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until(lambda: httpx.get(f"{base}/readyz").status_code == 200, 60, "the GraphQL service")
-        yield base
-    finally:
-        if ("graphql", 0) in cluster.services.procs:
-            cluster.services.stop_one("graphql", 0)
+from shared.messages import events as ev
 
 
-def query(base: str, document: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+def query(
+    base: str, document: str, variables: dict[str, Any] | None = None, headers: dict[str, str] | None = None
+) -> dict[str, Any]:
     """POST a document; its `data` (the test fails on any error)."""
-    r = httpx.post(f"{base}/graphql/", json={"query": document, "variables": variables or {}}, timeout=30)
+    body = {"query": document, "variables": variables or {}}
+    r = httpx.post(f"{base}/graphql/", json=body, headers=headers, timeout=30)
     assert r.status_code == 200, r.text
-    body = r.json()
-    assert "errors" not in body, body["errors"]
-    return dict(body["data"])
+    answer = r.json()
+    assert "errors" not in answer, answer["errors"]
+    return dict(answer["data"])
 
 
 class Subscriber:
@@ -45,9 +35,13 @@ class Subscriber:
     START = {"graphql-transport-ws": "subscribe", "graphql-ws": "start"}
     DATA = {"graphql-transport-ws": "next", "graphql-ws": "data"}
 
-    def __init__(self, base: str, protocol: str, document: str, variables: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, base: str, protocol: str, document: str, variables: dict[str, Any] | None = None,
+        credentials: dict[str, str] | None = None,
+    ) -> None:  # fmt: skip
         self.url = base.replace("http://", "ws://") + "/graphql/"
         self.protocol, self.document, self.variables = protocol, document, variables or {}
+        self.credentials = credentials or {}  # the connection_init payload: Authorization, X-API-Key
         self.socket: Any = None
 
     async def __aenter__(self) -> Subscriber:
@@ -55,7 +49,7 @@ class Subscriber:
 
         self.socket = await connect(self.url, subprotocols=[self.protocol])  # type: ignore[list-item]
         assert self.socket.subprotocol == self.protocol
-        await self._send({"type": "connection_init", "payload": {}})
+        await self._send({"type": "connection_init", "payload": self.credentials})
         while (await self._receive())["type"] != "connection_ack":
             pass
         payload = {"query": self.document, "variables": self.variables}
@@ -79,3 +73,25 @@ class Subscriber:
 
     async def _receive(self) -> dict[str, Any]:
         return dict(json.loads(await self.socket.recv()))
+
+
+def match_event(camera: str, member: str, frame_timestamp_us: int) -> ev.MatchResultNotification:
+    """A match.found event as camera_ingest publishes it, with made-up values."""
+    now = datetime.now(UTC)
+    known: dict[str, Any] = dict(
+        id=str(uuid.uuid4()), type="MATCH", stream_id=camera, face_area=0.05, face_size=80.0, face_order=1,
+        faces_on_frame_count=1, face_area_change=0.0, face_mask_status="NoMask", created_at=now,
+        tracklet_id=str(uuid.uuid4()), face_id=str(uuid.uuid4()), template_quality=200, face_quality=5000,
+        score=80, watchlist_member_id=member, watchlist_member_full_name=f"Full {member}", watchlist_id="entrance",
+        frame_timestamp_microseconds=frame_timestamp_us, left_eye_x=10.0, left_eye_y=10.0, right_eye_x=30.0,
+        right_eye_y=10.0,
+    )  # fmt: skip
+    unknown: dict[str, Any] = {name: None for name in ev.MatchResultNotification.__struct_fields__ if name not in known}
+    return ev.MatchResultNotification(**known, **unknown)
+
+
+async def publish(nc: nats.NATS, event: ev.MatchResultNotification) -> None:
+    """Publish a match.found event on its camera's subject, as camera_ingest does."""
+    subject = ev.subject(ev.MATCH_FOUND, event.stream_id)
+    await nc.publish(subject, msgspec.json.encode(event), headers=ev.headers(ev.MATCH_FOUND))
+    await nc.flush()

@@ -16,6 +16,7 @@ from typing import Any
 import asyncpg
 import httpx
 import nats
+from cryptography.fernet import Fernet
 
 from shared.cluster import ServiceProcesses
 from shared.db.migrate import migrate_url
@@ -24,6 +25,11 @@ from shared.subjects import SERVICES
 
 REPO = Path(__file__).resolve().parent.parent
 FACES = REPO.parent / "shared" / "faces"
+# The test cameras (tests/rtsp's server, the closed ports of tests/e2e) are on this machine:
+# sources on loopback are refused unless allowed (shared/sources.py).
+LOOPBACK = "127.0.0.0/8,::1/128"
+# The key that encrypts camera sources at rest, the same for every process of a test run.
+SECRET_KEY = Fernet.generate_key().decode()
 
 GALLERY_TABLES = ("watchlist_links", "watchlist_members", "watchlists")
 
@@ -50,6 +56,8 @@ class Servers:
             "FACEGATE_DATABASE_URL": self.database_url,
             "FACEGATE_REDIS_URL": self.redis_url,
             "FACEGATE_CAMERA_IMAGE_FOLDER": self.image_folder,
+            "FACEGATE_CAMERA_SOURCE_ALLOW_NETWORKS": LOOPBACK,
+            "FACEGATE_SECRET_KEY": SECRET_KEY,
             "FACEGATE_LOG_LEVEL": "WARNING",
         }
 
@@ -111,11 +119,13 @@ def wait_until(check: object, timeout: float = 30, what: str = "condition") -> N
 
 @dataclass
 class Cluster:
-    """Facegate services as real processes against real servers; the gateway on a free port."""
+    """Facegate services as real processes against real servers; the gateway and the GraphQL
+    API (when started) on free ports."""
 
     servers: Servers
     services: ServiceProcesses
     base_url: str
+    graphql_url: str
 
     def http(self) -> httpx.Client:
         return httpx.Client(base_url=self.base_url, timeout=30)
@@ -123,8 +133,11 @@ class Cluster:
     def wait_ready(self, names: tuple[str, ...] | list[str] = ()) -> None:
         with self.http() as client:
             wait_until(lambda: client.get("/api/v1/Watchlists").status_code == 200, 60, "the gateway and matcher")
+        if "graphql" in names:
+            ready = f"{self.graphql_url}/readyz"
+            wait_until(lambda: httpx.get(ready).status_code == 200, 60, "the GraphQL service")
         # Workers join NATS service discovery only once their models are loaded and warm.
-        workers = [n for n in names if n not in ("gateway", "matcher")]
+        workers = [n for n in names if n not in ("gateway", "graphql", "matcher")]
         wait_until(lambda: set(workers) <= answering(self.servers.nats_url, workers), 300, f"workers {workers}")
 
 
@@ -149,11 +162,12 @@ def answering(nats_url: str, names: list[str]) -> set[str]:
 
 
 def start_cluster(servers: Servers, names: list[str]) -> Cluster:
-    port = free_port()
-    env = {**servers.env(), "FACEGATE_GATEWAY_PORT": str(port), "FACEGATE_GATEWAY_HOST": "127.0.0.1"}
+    port, graphql_port = free_port(), free_port()
+    env = {**servers.env(), "FACEGATE_GATEWAY_PORT": str(port), "FACEGATE_GRAPHQL_PORT": str(graphql_port),
+           "FACEGATE_GATEWAY_HOST": "127.0.0.1"}  # fmt: skip
     services = ServiceProcesses(env, service_env=servers.service_env)
     services.start_all(names)
-    cluster = Cluster(servers, services, f"http://127.0.0.1:{port}")
+    cluster = Cluster(servers, services, f"http://127.0.0.1:{port}", f"http://127.0.0.1:{graphql_port}")
     cluster.wait_ready(names)
     return cluster
 
@@ -162,7 +176,16 @@ def truncate(database_url: str, tables: tuple[str, ...] = GALLERY_TABLES) -> Non
     async def run() -> None:
         conn = await asyncpg.connect(database_url)
         try:
-            await conn.execute(f"TRUNCATE {', '.join(tables)} CASCADE")
+            for attempt in range(5):
+                try:
+                    await conn.execute(f"TRUNCATE {', '.join(tables)} CASCADE")
+                    return
+                except asyncpg.DeadlockDetectedError:
+                    # A worker's transaction took the same tables in another order (a matcher
+                    # replaying the change log); Postgres cancelled us, not it: try again.
+                    if attempt == 4:
+                        raise
+                    await asyncio.sleep(0.2)
         finally:
             await conn.close()
 

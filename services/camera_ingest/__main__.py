@@ -2,13 +2,17 @@
 
 from services.camera_ingest.service import setup
 from services.camera_ingest.settings import load_ingest_settings
+from shared.encryption import load_secret_box
 from shared.runtime import ServiceContext, run_service
+from shared.settings import load_settings
 
 if __name__ == "__main__":
-    settings = load_ingest_settings()  # before connecting: bad configuration exits 1 at once
+    # Before connecting: bad configuration (or no usable secret key) exits 1 at once.
+    settings = load_ingest_settings()
+    box = load_secret_box(load_settings())
 
     async def setup_with_settings(ctx: ServiceContext) -> None:
-        await setup(ctx, settings)
+        await setup(ctx, settings, box)
 
     run_service(
         "camera_ingest",

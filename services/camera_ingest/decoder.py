@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
-import re
+import socket
 import threading
 import time
 from dataclasses import dataclass
@@ -24,6 +24,7 @@ import numpy as np
 
 from services.camera_ingest.settings import IngestSettings
 from shared.messages.cameras import CameraState
+from shared.sources import SourceRefused, check_source, protocol_whitelist, redact
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +37,7 @@ class SampledFrame:
 
     camera_id: str
     index: int  # sampled frames since the stream was (re)opened
-    captured_at: datetime  # wall clock when decoded
+    captured_at: datetime  # wall clock when decoded, spaced by stream time (StreamClock)
     stream_time_s: float | None  # presentation time in the stream, when it has one
     image: np.ndarray  # (height, width, 3) uint8, RGB
 
@@ -63,26 +64,20 @@ class NoAnswer(Exception):
     something that accepts connections and never speaks. It may recover by itself: offline."""
 
 
-_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s'\"]*@")
-
-
-def redact(text: str) -> str:
-    """`text` with the user and password of every URL in it hidden (`rtsp://***@host/...`):
-    FFmpeg puts the source URL in its errors, and a camera's status and its events, which
-    outside subscribers read, must not carry its credentials."""
-    return _USERINFO.sub(r"\1***@", text)
-
-
-def classify(exc: BaseException) -> tuple[CameraState, str]:
+def classify(exc: BaseException, source: str = "") -> tuple[CameraState, str]:
     """`offline` when the camera cannot be reached (it may come back by itself), `error` when it
-    answers with something unusable (wrong URL, credentials, format), with a readable reason
-    (credentials in URLs hidden)."""
+    answers with something unusable (wrong URL, credentials, format) or its source is refused,
+    with a readable reason (the credentials of `source`, and of any URL, hidden)."""
     state, reason = _classify(exc)
-    return state, redact(reason)
+    return state, redact(reason, source)
 
 
 def _classify(exc: BaseException) -> tuple[CameraState, str]:
     text = str(exc) or type(exc).__name__
+    if isinstance(exc, SourceRefused):
+        return "error", f"source refused: {text}"
+    if isinstance(exc, socket.gaierror):
+        return "offline", f"cannot resolve the camera's host name: {text}"
     if isinstance(exc, av.error.HTTPUnauthorizedError | av.error.HTTPForbiddenError):
         return "error", f"access denied by the camera: {text}"
     if isinstance(exc, av.error.HTTPNotFoundError):
@@ -107,9 +102,12 @@ def _classify(exc: BaseException) -> tuple[CameraState, str]:
 
 
 def open_options(source: str, settings: IngestSettings) -> dict[str, str]:
-    """FFmpeg options: RTSP over TCP (no UDP loss, passes firewalls) with a socket timeout, and a
-    short probe so a stream shows its first frame within a second or two."""
+    """FFmpeg options: RTSP over TCP (no UDP loss, passes firewalls) with a socket timeout, a
+    short probe so a stream shows its first frame within a second or two, and only the protocols
+    the source's scheme needs (a redirect or a playlist cannot switch to `file:` or others)."""
     options = {"analyzeduration": "1000000", "probesize": "1000000"}
+    if (whitelist := protocol_whitelist(source)) is not None:
+        options["protocol_whitelist"] = whitelist
     if source.startswith(("rtsp://", "rtsps://")):
         options |= {"rtsp_transport": "tcp", "timeout": str(int(settings.read_timeout_s * 1_000_000))}
     elif source.startswith(("http://", "https://")):
@@ -134,6 +132,28 @@ class Sampler:
             self.next_due += self.interval_s
             return True
         return False
+
+
+class StreamClock:
+    """Wall-clock times of frames, spaced as their stream times are. Frames a camera buffered
+    arrive in a burst at connect (10 ms apart for 400 ms of video); stamped by arrival they
+    would look simultaneous to the tracker and to templateGenerationTime. A frame's time is the
+    anchor's wall time plus its stream time since the anchor, re-anchored at the wall clock
+    when the two drift further apart than `tolerance_s` (a stalled or restarted stream)."""
+
+    def __init__(self, tolerance_s: float = 1.0) -> None:
+        self.tolerance_s = tolerance_s
+        self.anchor: tuple[float, float] | None = None  # (wall time, stream time)
+
+    def at(self, stream_time: float | None, now: float) -> float:
+        if stream_time is None:
+            return now
+        if self.anchor is not None:
+            wall = self.anchor[0] + stream_time - self.anchor[1]
+            if abs(wall - now) <= self.tolerance_s:
+                return wall
+        self.anchor = (now, stream_time)
+        return now
 
 
 def decode_once(
@@ -176,6 +196,7 @@ def decode_once(
         if settings.decoder_threads != 1:
             video.thread_type = "AUTO"
         sampler = Sampler(interval_ms / 1000)
+        clock = StreamClock()
         decoded = sampled = 0
         started, first_t = time.monotonic(), None
         try:
@@ -197,7 +218,8 @@ def decode_once(
                 if sampler.due(t):
                     # Only sampled frames are converted to RGB: the conversion costs as much as decoding.
                     image = frame.to_ndarray(format="rgb24")
-                    sink.sampled(SampledFrame(camera_id, sampled, datetime.now(UTC), frame.time, image))
+                    captured = datetime.fromtimestamp(clock.at(frame.time, time.time()), UTC)
+                    sink.sampled(SampledFrame(camera_id, sampled, captured, frame.time, image))
                     sampled += 1
         except av.error.ExitError as exc:  # PyAV's read timeout interrupted FFmpeg
             raise NoAnswer(f"the camera stopped sending (nothing for {settings.read_timeout_s:g} s)") from exc
@@ -240,10 +262,13 @@ def run_stream(
         state: CameraState
         watched = _Watched(sink)
         try:
+            # Checked before every connection, not only when the camera was saved: the policy
+            # may have changed, and a host name may resolve to another address now.
+            check_source(source, settings.source_policy())
             decode_once(camera_id, source, interval_ms, watched, stop, settings)
             state, reason = "offline", "the stream ended"
         except Exception as exc:  # every failure becomes a status, then a retry
-            state, reason = classify(exc)
+            state, reason = classify(exc, source)
         if stop.is_set():
             break
         if watched.online:

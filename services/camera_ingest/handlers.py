@@ -2,47 +2,84 @@
 
 from __future__ import annotations
 
+import asyncio
+import socket
 import uuid
 from dataclasses import dataclass
+from ipaddress import ip_address
 
 import msgspec
 
 from services.camera_ingest import cameras
 from services.camera_ingest.config import new_camera, updated_camera
-from services.camera_ingest.decoder import redact
 from services.camera_ingest.status import StatusBoard, bare_status
 from shared import subjects
 from shared.bus import Empty
-from shared.errors import NotFound
+from shared.encryption import SecretBox
+from shared.errors import NotFound, ValidationFailed
 from shared.messages.cameras import Camera, CameraCreateRequest, CameraEvent, CameraStatus, CameraUpdateRequest
 from shared.messages.common import ById
 from shared.runtime import ServiceContext
+from shared.sources import SourcePolicy, SourceRefused, check_addresses, parse, redact_url
+
+# How long a create or update waits for the source's host to resolve. A host that does not
+# resolve in time (or at all) is accepted: the check before every connection refuses it then.
+RESOLVE_TIMEOUT_S = 3.0
 
 
 @dataclass
 class CameraHandlers:
     ctx: ServiceContext
     board: StatusBoard
+    box: SecretBox
+    policy: SourcePolicy
 
     async def _event(self, event: subjects.Event, camera_id: str, camera: Camera | None) -> None:
         # Every replica's scheduler listens: this is what starts or stops the stream at once.
-        # Outside subscribers read it too: the source's credentials stay out.
-        shown = msgspec.structs.replace(camera, source=redact(camera.source)) if camera is not None else None
-        await self.ctx.bus.publish_event(event.subject(camera_id), CameraEvent(camera_id, shown))
+        # Outside subscribers read it too: the camera comes as stored, its credentials hidden.
+        await self.ctx.bus.publish_event(event.subject(camera_id), CameraEvent(camera_id, camera))
+
+    async def check_source(self, source: str) -> None:
+        """400 naming `source` when the policy refuses it (shared/sources.py); its host is
+        resolved now, so that a name of a loopback or metadata address is refused at once."""
+        try:
+            url = parse(source, self.policy)
+            loop = asyncio.get_running_loop()
+            try:
+                infos = await asyncio.wait_for(
+                    loop.getaddrinfo(url.host, url.port, type=socket.SOCK_STREAM), RESOLVE_TIMEOUT_S
+                )
+            except (OSError, TimeoutError):
+                return
+            check_addresses(url, (ip_address(info[4][0]) for info in infos), self.policy)
+        except SourceRefused as exc:
+            raise ValidationFailed(f"source: {exc}", errors={"source": [str(exc)]}) from None
 
     async def create(self, req: CameraCreateRequest) -> Camera:
+        await self.check_source(req.source)
         camera = new_camera(uuid.uuid4(), req)
         async with self.ctx.db.acquire() as conn:
-            camera = await cameras.insert(conn, camera, assign_port=req.mpe_g1_preview_port is None)
+            camera = await cameras.insert(conn, camera, assign_port=req.mpe_g1_preview_port is None, box=self.box)
         await self._event(subjects.CAMERA_CREATED, str(camera.id), camera)
         return camera
 
     async def update(self, req: CameraUpdateRequest) -> Camera:
+        async with self.ctx.db.acquire() as conn:
+            stored_source = await cameras.source_of(conn, str(req.id), self.box)
+        if stored_source is None:
+            raise NotFound(f"Camera '{req.id}' does not exist.")
+        if req.source == redact_url(stored_source):
+            # The source as answered (credentials hidden) comes back unchanged: keep the stored
+            # one. Only the exact hidden form does: a new host with `***@` must not inherit the
+            # credentials (they would be sent to that host).
+            req = msgspec.structs.replace(req, source=stored_source)
+        elif req.source != stored_source:
+            await self.check_source(req.source)
         async with self.ctx.db.acquire() as conn, conn.transaction():
             stored = await cameras.get(conn, str(req.id))
             if stored is None:
                 raise NotFound(f"Camera '{req.id}' does not exist.")
-            camera = await cameras.update(conn, updated_camera(stored, req))
+            camera = await cameras.update(conn, updated_camera(stored, req), self.box)
         if camera is None:  # deleted between the two statements
             raise NotFound(f"Camera '{req.id}' does not exist.")
         await self._event(subjects.CAMERA_UPDATED, str(camera.id), camera)

@@ -10,7 +10,7 @@ from typing import Any
 
 from shared.analysis import Analysed
 from shared.messages import events as ev
-from shared.messages.gallery import Watchlist, WatchlistMember
+from shared.messages.matcher import MatchedMember, MatchedWatchlist
 
 
 @dataclass
@@ -90,7 +90,12 @@ def _result(face: SeenFace, tracklet_id: str, crop: bytes | None, kind: ev.Match
 
 
 def match_found(
-    face: SeenFace, tracklet_id: str, score: int, member: WatchlistMember, watchlist: Watchlist, crop: bytes | None
+    face: SeenFace,
+    tracklet_id: str,
+    score: int,
+    member: MatchedMember,
+    watchlist: MatchedWatchlist,
+    crop: bytes | None,
 ) -> ev.MatchResultNotification:
     fields = _result(face, tracklet_id, crop, "MATCH")
     fields.update(

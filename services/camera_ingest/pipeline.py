@@ -14,7 +14,6 @@ from datetime import datetime
 
 from services.camera_ingest import payloads as p
 from services.camera_ingest import records
-from services.camera_ingest.analysis import Directory
 from services.camera_ingest.decoder import SampledFrame
 from services.camera_ingest.image_store import ImageStore
 from services.camera_ingest.session import CameraSession, publish_camera_event
@@ -56,27 +55,20 @@ class FramePipeline:
     ) -> None:
         self.ctx, self.settings, self.images = ctx, settings or IngestSettings(), images
         self.sessions: dict[str, CameraSession] = {}
-        self.directory = Directory(ctx.bus) if ctx is not None else None
         self._sweeper: asyncio.Task[None] | None = None
         self._warned: dict[str, float] = {}
-
-    async def start(self) -> None:
-        """Follow gallery changes (names and privacy in the events must be current)."""
-        if self.directory is not None:
-            await self.directory.watch()
 
     @property
     def analysing(self) -> bool:
         return self.ctx is not None and self.settings.analyse_faces
 
     def session(self, camera_id: str) -> CameraSession:
-        assert self.ctx is not None and self.directory is not None and self.images is not None
+        assert self.ctx is not None and self.images is not None
         found = self.sessions.get(camera_id)
         if found is None:
             found = CameraSession.create(
-                self.ctx, camera_id, self.directory, self.images, self.settings.tracklet_timeout_s,
-                self.settings.confirm_votes,
-            )  # fmt: skip
+                self.ctx, camera_id, self.images, self.settings.tracklet_timeout_s, self.settings.confirm_votes
+            )
             self.sessions[camera_id] = found
         if self._sweeper is None:
             self._sweeper = asyncio.create_task(self._sweep())

@@ -124,14 +124,17 @@ async def insert_face(
     frame_id: str,
     image_id: str | None,
     fields: dict[str, Any],
+    template: bytes | None = None,
+    template_model: str | None = None,
 ) -> datetime:
-    """Store a face; returns its createdAt. Raises ForeignKeyViolationError when its tracklet or
-    frame was deleted meanwhile (through the API)."""
+    """Store a face (with its template, when it has one); returns its createdAt. Raises
+    ForeignKeyViolationError when its tracklet or frame was deleted meanwhile (through the API)."""
     created: datetime = await conn.fetchval(
-        """INSERT INTO seen_faces (id, camera_id, tracklet_id, frame_id, image_id, face)
-           VALUES ($1, $2, $3, $4, $5, $6) RETURNING created_at""",
+        """INSERT INTO seen_faces (id, camera_id, tracklet_id, frame_id, image_id, face, template, template_model)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING created_at""",
         uuid.UUID(face_id), uuid.UUID(camera_id), uuid.UUID(tracklet_id), uuid.UUID(frame_id),
-        as_uuid(image_id), {k: v for k, v in fields.items() if k not in FACE_COLUMNS},
+        as_uuid(image_id), {k: v for k, v in fields.items() if k not in FACE_COLUMNS}, template,
+        template_model if template is not None else None,
     )  # fmt: skip
     return created
 
@@ -229,6 +232,17 @@ async def get_face(conn: asyncpg.Connection, face_id: str) -> Face | None:
     key = as_uuid(face_id)
     row = key and await conn.fetchrow(f"SELECT {FACE_SELECT} FROM seen_faces WHERE id = $1", key)
     return to_face(row) if row else None
+
+
+async def get_face_template(conn: asyncpg.Connection, face_id: str) -> asyncpg.Record | None:
+    """(face, template, template_model, image_id) of a stored face, for linking it to a member."""
+    key = as_uuid(face_id)
+    if key is None:
+        return None
+    found: asyncpg.Record | None = await conn.fetchrow(
+        "SELECT face, template, template_model, image_id FROM seen_faces WHERE id = $1", key
+    )
+    return found
 
 
 FRAME_SELECT = "id, state, image_id, received_at, position_ms, created_at, updated_at"

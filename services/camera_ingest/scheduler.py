@@ -17,15 +17,16 @@ import msgspec
 from nats.aio.msg import Msg
 
 from services.camera_ingest import cameras
-from services.camera_ingest.decoder import redact
 from services.camera_ingest.leases import Leases, preferred_owner
 from services.camera_ingest.pipeline import FramePipeline
 from services.camera_ingest.runner import StreamRunner
 from services.camera_ingest.settings import IngestSettings
 from services.camera_ingest.status import StatusBoard
 from shared import subjects
+from shared.encryption import SecretBox
 from shared.messages.cameras import CameraEvent, StreamCounters
 from shared.runtime import ServiceContext
+from shared.sources import redact_url
 
 log = logging.getLogger(__name__)
 
@@ -42,9 +43,13 @@ def camera_enabled(event: bytes) -> bool:
 class Scheduler:
     """Keeps this replica's streams equal to the cameras it owns."""
 
-    def __init__(self, ctx: ServiceContext, settings: IngestSettings, board: StatusBoard, pipeline: FramePipeline):
+    def __init__(
+        self, ctx: ServiceContext, settings: IngestSettings, board: StatusBoard, pipeline: FramePipeline,
+        box: SecretBox,
+    ):  # fmt: skip
         assert ctx.redis is not None, "camera_ingest needs Redis"
         self.ctx, self.settings, self.board, self.pipeline = ctx, settings, board, pipeline
+        self.box = box  # decrypts the sources of the cameras to open
         # Unique per process even when two replicas were given the same instance id.
         self.token = f"{ctx.host.instance_id}/{uuid.uuid4().hex[:6]}"
         self.leases = Leases(ctx.redis, self.token, settings.lease_ttl_s)
@@ -116,13 +121,13 @@ class Scheduler:
                 runner = StreamRunner(spec, self.ctx.host.instance_id, self.settings, self.board, self.pipeline)
                 self.runners[cid] = runner
                 runner.start()
-                log.info("camera %s started (%s)", cid, redact(spec.source))
+                log.info("camera %s started (%s)", cid, redact_url(spec.source))
         for runner in self.runners.values():  # refresh counters and the status TTL
             await runner.publish(changed=False)
 
     async def _enabled_streams(self) -> list[cameras.StreamSpec]:
         async with self.ctx.db.acquire() as conn:
-            return await cameras.enabled_streams(conn)
+            return await cameras.enabled_streams(conn, self.box)
 
     async def _stop_all(self, why: str) -> None:
         if self.runners:

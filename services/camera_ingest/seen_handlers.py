@@ -5,41 +5,27 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import cv2
-import numpy as np
+import msgspec
 
 from services.camera_ingest import records
 from services.camera_ingest.image_store import ImageStore
 from shared import blobs
 from shared.bus import Empty
 from shared.errors import NotFound
+from shared.imaging import resize_jpeg
 from shared.messages.common import ById, Page
+from shared.messages.faces import FaceFields
 from shared.messages.identification import Face
-from shared.messages.seen import Frame, ImageDataStorageConfig, ImageQuery, ImageReply, SeenQuery, Tracklet
+from shared.messages.seen import (
+    Frame,
+    ImageDataStorageConfig,
+    ImageQuery,
+    ImageReply,
+    SeenQuery,
+    StoredFace,
+    Tracklet,
+)
 from shared.runtime import ServiceContext
-
-JPEG_QUALITY = 90
-
-
-def resize_jpeg(data: bytes, min_size: int | None, max_size: int | None) -> bytes:
-    """Scale so the longer side is at most `max_size` and the shorter at least `min_size`
-    (`max_size` wins when both cannot hold); the stored bytes when no scaling is needed."""
-    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
-    if image is None:
-        return data
-    height, width = image.shape[:2]
-    scale = 1.0
-    if min_size is not None and min(width, height) < min_size:
-        scale = min_size / min(width, height)
-    if max_size is not None and max(width, height) * scale > max_size:
-        scale = max_size / max(width, height)
-    if abs(scale - 1.0) < 1e-6:
-        return data
-    size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
-    ok, out = cv2.imencode(".jpg", cv2.resize(image, size, interpolation=interpolation),
-                           [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])  # fmt: skip
-    return out.tobytes() if ok else data
 
 
 @dataclass
@@ -64,6 +50,19 @@ class SeenHandlers:
         if face is None:
             raise NotFound(f"Face '{req.id}' does not exist.")
         return face
+
+    async def stored_face(self, req: ById) -> StoredFace:
+        """A stored face with its template and crop (AddFaceFromSystem links it to a member)."""
+        async with self.ctx.db.acquire() as conn:
+            row = await records.get_face_template(conn, req.id)
+        if row is None:
+            raise NotFound(f"Face '{req.id}' does not exist.")
+        crop = await self.images.load(str(row["image_id"])) if row["image_id"] is not None else None
+        template = bytes(row["template"]) if row["template"] is not None else None
+        face = msgspec.convert(row["face"], FaceFields)
+        return StoredFace(
+            id=req.id, face=face, template=template, template_model=row["template_model"] or "", crop=crop
+        )
 
     async def delete_face(self, req: ById) -> None:
         await self._delete("seen_faces", "Face", req.id)

@@ -3,6 +3,9 @@ then the scheduler that runs this replica's streams through the face pipeline.""
 
 from __future__ import annotations
 
+import logging
+
+from services.camera_ingest import cameras
 from services.camera_ingest.handlers import CameraHandlers
 from services.camera_ingest.image_store import ImageStore
 from services.camera_ingest.pipeline import FramePipeline
@@ -12,6 +15,7 @@ from services.camera_ingest.settings import IngestSettings
 from services.camera_ingest.status import StatusBoard
 from shared import subjects
 from shared.bus import Empty
+from shared.encryption import SecretBox
 from shared.messages.cameras import (
     CameraCreateRequest,
     CameraUpdateRequest,
@@ -20,15 +24,20 @@ from shared.messages.common import ById
 from shared.messages.seen import ImageDataStorageConfig, ImageQuery, SeenQuery
 from shared.runtime import ServiceContext
 
+log = logging.getLogger(__name__)
 
-async def setup(ctx: ServiceContext, settings: IngestSettings) -> None:
+
+async def setup(ctx: ServiceContext, settings: IngestSettings, box: SecretBox) -> None:
     """Register the endpoints (the event stream must exist before the first change) and start
-    scheduling streams."""
+    scheduling streams; `box` encrypts and decrypts the cameras' sources."""
     assert ctx.redis is not None, "camera_ingest needs Redis"
     await ctx.bus.ensure_event_stream()
+    async with ctx.db.acquire() as conn:
+        if sealed := await cameras.seal_plain_sources(conn, box):
+            log.info("encrypted the sources of %d camera(s) stored before sources were encrypted", sealed)
     # A status outlives a few missed refreshes, not its owner's death.
     board = StatusBoard(ctx.redis, ctx.bus, ttl_s=settings.lease_ttl_s * 2)
-    h = CameraHandlers(ctx, board)
+    h = CameraHandlers(ctx, board, box, settings.source_policy())
     add = ctx.host.add
     await add(subjects.CAMERA_CREATE, CameraCreateRequest, h.create)
     await add(subjects.CAMERA_UPDATE, CameraUpdateRequest, h.update)
@@ -42,6 +51,7 @@ async def setup(ctx: ServiceContext, settings: IngestSettings) -> None:
     await add(subjects.SEEN_FACE_LIST, SeenQuery, seen.list_faces)
     await add(subjects.SEEN_FACE_GET, ById, seen.get_face)
     await add(subjects.SEEN_FACE_DELETE, ById, seen.delete_face)
+    await add(subjects.SEEN_FACE_STORED, ById, seen.stored_face)
     await add(subjects.SEEN_FRAME_LIST, SeenQuery, seen.list_frames)
     await add(subjects.SEEN_FRAME_GET, ById, seen.get_frame)
     await add(subjects.SEEN_FRAME_DELETE, ById, seen.delete_frame)
@@ -52,7 +62,6 @@ async def setup(ctx: ServiceContext, settings: IngestSettings) -> None:
     await add(subjects.IMAGE_STORAGE_GET, Empty, seen.get_image_storage)
     await add(subjects.IMAGE_STORAGE_SET, ImageDataStorageConfig, seen.set_image_storage)
     pipeline = FramePipeline(ctx, settings, images)
-    await pipeline.start()
-    scheduler = Scheduler(ctx, settings, board, pipeline)
+    scheduler = Scheduler(ctx, settings, board, pipeline, box)
     await scheduler.start()
     ctx.extra_stats["cameras"] = scheduler.stats

@@ -36,12 +36,24 @@ from shared.imaging import encode_jpeg, header_size
 from shared.liveness import event_check, liveness_wanted, spoof_result
 from shared.messages import events as ev
 from shared.messages import faces as wire
+from shared.messages import matcher as m
 from shared.messages.cameras import Camera
 from shared.runtime import ServiceContext
+from shared.smartface_values import runs
 
 log = logging.getLogger(__name__)
 
 CONFIG_TTL_S = 5.0  # a camera's detector or storage settings apply within this long
+
+
+@dataclass(frozen=True)
+class Sighting:
+    """A tracklet's face as a match of one member: what announcing it needs (the member's names,
+    labels and privacy, the watchlist the event names), as the search answered them."""
+
+    face: p.SeenFace
+    member: m.MatchedMember
+    watchlist: m.MatchedWatchlist
 
 
 @dataclass
@@ -56,7 +68,7 @@ class Tracklet:
     first: p.SeenFace
     best: p.SeenFace
     latest: p.SeenFace
-    identity: Identity[p.SeenFace]
+    identity: Identity[Sighting]
     keep_images: bool = True  # False once a member whose privacy forbids it was matched
     stored: bool = False
 
@@ -104,7 +116,6 @@ async def publish_camera_event(bus: Bus, kind: ev.CameraEventKind, camera_id: st
 class CameraSession:
     ctx: ServiceContext
     camera_id: str
-    directory: analysis.Directory
     images: ImageStore
     tracker: Tracker
     confirm_votes: int = 2
@@ -117,9 +128,10 @@ class CameraSession:
     frame_taken_at: float = float("-inf")  # when process() last took a frame (monotonic)
 
     @classmethod
-    def create(cls, ctx: ServiceContext, camera_id: str, directory: analysis.Directory, images: ImageStore,
-               timeout_s: float, confirm_votes: int) -> CameraSession:  # fmt: skip
-        return cls(ctx, camera_id, directory, images, Tracker(TrackerConfig(timeout_s=timeout_s)), confirm_votes)
+    def create(
+        cls, ctx: ServiceContext, camera_id: str, images: ImageStore, timeout_s: float, confirm_votes: int
+    ) -> CameraSession:
+        return cls(ctx, camera_id, images, Tracker(TrackerConfig(timeout_s=timeout_s)), confirm_votes)
 
     async def camera(self) -> Camera | None:
         if self._camera is None or time.monotonic() - self._camera_at > CONFIG_TTL_S:
@@ -146,6 +158,8 @@ class CameraSession:
     async def _process(self, frame: SampledFrame) -> None:
         camera = await self.camera()
         if camera is None:  # deleted: the scheduler stops the stream in a moment
+            return
+        if not runs(camera.face_detector_resource_id):  # "none": no face processing (sweep ends tracklets)
             return
         jpeg = await self.ctx.run_blocking(encode_jpeg, frame.image, camera.image_quality)
         features = analysis.features(*liveness_wanted(camera.spoof_detector_resource_ids, strict=False))
@@ -189,7 +203,7 @@ class CameraSession:
         face: Analysed,
         ref: p.FrameRef,
         faces_on_frame: int,
-        candidates: list[analysis.m.Candidate],
+        candidates: list[m.Candidate],
         strategy: SaveStrategy,
         spoof: ev.SpoofCheck | None = None,
     ) -> None:
@@ -197,7 +211,7 @@ class CameraSession:
         change = face.detected.face_area - state.latest.analysed.detected.face_area if state else 0.0
         seen = p.SeenFace(
             id=str(uuid.uuid4()), frame=ref, analysed=face, processed_at=datetime.now(UTC), spoof=spoof,
-            fields=stored_fields(face, OnFrame(faces_on_frame, change)),
+            fields=msgspec.structs.asdict(stored_fields(face, OnFrame(faces_on_frame, change))),
         )  # fmt: skip
         if state is None:
             state = Tracklet(
@@ -211,8 +225,9 @@ class CameraSession:
                 state.best = seen
         if (started and strategy.first) or strategy.every:
             await self.store(state, seen)
+        # Each candidate names one watchlist, the first it passed in by id (analysis.search).
         state.identity.add(
-            [Hit(c.member_id, sorted(c.watchlist_ids)[0], c.score, seen) for c in candidates if c.watchlist_ids],
+            [Hit(c.member.id, w.id, c.score, Sighting(seen, c.member, w)) for c in candidates for w in c.watchlists],
             searched=face.extracted.template is not None,
         )
         hit = state.identity.confirmed()
@@ -247,9 +262,11 @@ class CameraSession:
                         conn, self.camera_id, "crop", (side, side), seen.analysed.detected.crop, written
                     )
                 fields = {**seen.fields, "processed_at": seen.processed_at.isoformat()}
+                extracted = seen.analysed.extracted
                 seen.created_at = await records.insert_face(
-                    conn, seen.id, self.camera_id, state.id, seen.frame.id, seen.image_id, fields
-                )
+                    conn, seen.id, self.camera_id, state.id, seen.frame.id, seen.image_id, fields,
+                    extracted.template, extracted.template_model,
+                )  # fmt: skip
         except asyncpg.ForeignKeyViolationError:  # the tracklet or frame was deleted via the API
             log.info("camera %s: tracklet %s was deleted while live; face not stored", self.camera_id, state.id)
             await self.images.discard(written)
@@ -266,21 +283,19 @@ class CameraSession:
         if liveness is not None:
             await self.publish(ev.LIVENESS_RESULT, liveness)
 
-    async def announce(self, state: Tracklet, hit: Hit[p.SeenFace]) -> None:
-        member = await self.directory.member(hit.member_id)
-        watchlist = await self.directory.watchlist(hit.watchlist_id)
-        if member is None or watchlist is None:  # deleted since the search
-            return
+    async def announce(self, state: Tracklet, hit: Hit[Sighting]) -> None:
+        """Announce (and store) a match, with the member and watchlist as its search found them."""
+        seen, member = hit.face.face, hit.face.member
         if not member.privacy.save_matched_images and state.keep_images:
             state.keep_images = False
             async with self.ctx.db.acquire() as conn:
                 await records.drop_tracklet_images(conn, state.id)
             await self.images.sweep()
-        await self.store(state, hit.face)
-        crop = hit.face.analysed.detected.crop if member.privacy.include_matched_image_in_events else None
-        match = p.match_found(hit.face, state.id, hit.score, member, watchlist, crop or None)
+        await self.store(state, seen)
+        crop = seen.analysed.detected.crop if member.privacy.include_matched_image_in_events else None
+        match = p.match_found(seen, state.id, hit.score, member, hit.face.watchlist, crop or None)
         await self.publish(ev.MATCH_FOUND, match)
-        if hit.face.stored:
+        if seen.stored:
             await self.store_match(match)
 
     async def store_match(self, match: ev.MatchResultNotification) -> None:

@@ -6,12 +6,14 @@ shared loader reads them (`from_environment`: bad values stop the process with a
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from typing import Annotated, Literal
 
 import msgspec
 
 from shared.settings import from_environment
+from shared.sources import DEFAULT_SCHEMES, SourcePolicy
 
 PREFIX = "FACEGATE_CAMERA_"
 
@@ -61,8 +63,24 @@ class IngestSettings(msgspec.Struct, frozen=True, kw_only=True):
     # How often a replica removes the files/objects of deleted images and re-reads the storage
     # setting (a change also reaches every replica at once through NATS).
     image_sweep_s: Seconds = 30.0
+    # Camera sources (shared/sources.py, docs/cameras.md "Camera sources"): the URL schemes a
+    # source may have (rtsp, rtsps; add http, https for HTTP streams), and the networks a source
+    # may reach although loopback, link-local or otherwise internal (comma-separated CIDRs, e.g.
+    # 127.0.0.0/8,::1/128 for a camera simulator on this machine). Cloud metadata addresses only
+    # by an entry that is exactly that address.
+    source_schemes: str = DEFAULT_SCHEMES
+    source_allow_networks: str = ""
+
+    def source_policy(self) -> SourcePolicy:
+        return SourcePolicy.parse(self.source_schemes, self.source_allow_networks)
 
 
 def load_ingest_settings(environ: Mapping[str, str] | None = None) -> IngestSettings:
     """IngestSettings from `FACEGATE_CAMERA_*`; exit 1 with a readable message if invalid."""
-    return from_environment(IngestSettings, PREFIX, "docs/cameras.md", environ)
+    settings = from_environment(IngestSettings, PREFIX, "docs/cameras.md", environ)
+    try:
+        settings.source_policy()
+    except ValueError as exc:
+        sys.stderr.write(f"facegate: invalid configuration: {PREFIX}SOURCE_*: {exc} (see docs/cameras.md)\n")
+        raise SystemExit(1) from exc
+    return settings

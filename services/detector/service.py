@@ -6,6 +6,7 @@ from functools import partial
 
 from services.detector.engine import Detector
 from shared import blobs
+from shared.image_limits import opencv_capped
 from shared.inference import intra_op_threads
 from shared.messages.faces import DetectRequest, DetectResponse
 from shared.modelpack import ensure_models
@@ -15,6 +16,8 @@ from shared.subjects import DETECTOR_DETECT
 
 async def setup(ctx: ServiceContext) -> None:
     settings = ctx.settings
+    if not opencv_capped():  # uploads are decoded here: without the cap, a crafted header could take GBs
+        raise RuntimeError("OpenCV was loaded before its pixel cap was set (shared/image_limits.py)")
     directory = await ctx.run_blocking(ensure_models, settings)
     threads = intra_op_threads(settings.worker_threads)
     detector = await ctx.run_blocking(partial(Detector, directory, device=settings.execution_provider, threads=threads))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uvicorn
 
 from services.gateway.app import create_app
+from shared.auth import startup_checks
 from shared.logs import setup_logging
 from shared.settings import load_settings
 
@@ -12,8 +13,10 @@ from shared.settings import load_settings
 def main() -> None:
     settings = load_settings()
     setup_logging("gateway", settings.log_level)
+    # Refuses to start on bad auth settings, or open (no auth) on an address other than loopback.
+    authenticator = startup_checks(settings)
     uvicorn.run(
-        create_app(settings),
+        create_app(settings, authenticator=authenticator),
         host=settings.gateway_host,
         port=settings.gateway_port,
         log_level=settings.log_level.lower(),

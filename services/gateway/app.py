@@ -4,26 +4,34 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
+from typing import Any
 
-from litestar import Litestar, get
+from litestar import Litestar, Request, get
 from litestar.datastructures import State
 from litestar.di import Provide
+from litestar.handlers import HTTPRouteHandler
 from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
 
+from services.gateway.audit_api import AuditController
+from services.gateway.bodies import SmartFaceRequest
 from services.gateway.cameras import CameraController
 from services.gateway.freshness import GalleryFreshness
 from services.gateway.idempotency import IdempotencyStore, idempotency_middleware
 from services.gateway.identification import CONTROLLERS as IDENTIFICATION_CONTROLLERS
 from services.gateway.members import WatchlistMemberController
 from services.gateway.metrics import Metrics, metrics_middleware
-from services.gateway.openapi import ASSETS_PATH, SWAGGER_ASSETS, openapi_config
+from services.gateway.openapi import ASSETS_PATH, GRAPHQL_LINK, SWAGGER_ASSETS, openapi_config
 from services.gateway.paging import PAGING
-from services.gateway.problems import EXCEPTION_HANDLERS
+from services.gateway.problems import EXCEPTION_HANDLERS, document_statuses
+from services.gateway.security import Security
 from services.gateway.seen import SEEN_CONTROLLERS
 from services.gateway.setup import SetupController
+from services.gateway.spelling import route_in_any_case
 from services.gateway.system import HealthController, VersionController, gateway_readiness
+from services.gateway.template_model import TemplateModel
 from services.gateway.watchlists import WatchlistController
+from shared.auth import Authenticator
 from shared.bus import Bus
 from shared.settings import Settings
 
@@ -34,6 +42,7 @@ CONTROLLERS = [
     CameraController,
     *SEEN_CONTROLLERS,
     SetupController,
+    AuditController,
     VersionController,
     HealthController,
 ]
@@ -45,14 +54,30 @@ async def root() -> Redirect:
     return Redirect("/swagger")
 
 
-def create_app(settings: Settings, bus: Bus | None = None) -> Litestar:
-    """Build the gateway; it connects to NATS on startup unless given a bus (tests)."""
+def graphql_redirect(settings: Settings) -> HTTPRouteHandler:
+    """Swagger UI's link to the GraphQL IDE: FACEGATE_GRAPHQL_URL, or the host name the browser
+    used for the gateway on the GraphQL port (another service, so another port)."""
+
+    @get(GRAPHQL_LINK, include_in_schema=False)
+    async def graphql(request: Request[Any, Any, Any]) -> Redirect:
+        if settings.graphql_url:
+            return Redirect(settings.graphql_url)
+        host = request.url.hostname or "127.0.0.1"
+        host = f"[{host}]" if ":" in host else host  # an IPv6 address
+        return Redirect(f"{request.url.scheme}://{host}:{settings.graphql_port}/graphql/")
+
+    return graphql
+
+
+def create_app(settings: Settings, bus: Bus | None = None, authenticator: Authenticator | None = None) -> Litestar:
+    """Build the gateway; it connects to NATS on startup unless given a bus (tests). Credentials
+    are checked as the settings say (or by `authenticator`): services/gateway/security.py."""
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncGenerator[None, None]:
         owned = bus is None
         app.state.bus = bus or await Bus.connect(settings, "gateway")
-        await GalleryFreshness.of(app.state.bus).follow(app.state.bus)
+        await app.state.freshness.follow(app.state.bus)
         app.state.readiness = gateway_readiness(app.state.bus)
         await app.state.readiness.start()
         try:
@@ -67,20 +92,55 @@ def create_app(settings: Settings, bus: Bus | None = None) -> Litestar:
         bus: Bus = state.bus
         return bus
 
+    async def provide_freshness(state: State) -> GalleryFreshness:
+        freshness: GalleryFreshness = state.freshness
+        return freshness
+
+    async def provide_template_model(state: State) -> TemplateModel:
+        model: TemplateModel = state.template_model
+        return model
+
+    async def provide_keep_photos() -> bool:
+        return settings.keep_registration_photos
+
     metrics = Metrics()
     idempotency = IdempotencyStore(settings)
-    return Litestar(
+    security = Security.from_settings(settings, authenticator)
+    app = Litestar(
         route_handlers=[
             root,
+            graphql_redirect(settings),
             *CONTROLLERS,
             create_static_files_router(path=ASSETS_PATH, directories=[SWAGGER_ASSETS], include_in_schema=False),
         ],
-        dependencies={"bus": Provide(provide_bus), "paging": PAGING},
+        dependencies={
+            "bus": Provide(provide_bus),
+            "freshness": Provide(provide_freshness),
+            "template_model": Provide(provide_template_model),
+            "keep_photos": Provide(provide_keep_photos),
+            "paging": PAGING,
+        },
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=openapi_config(),
-        lifespan=[lifespan],
-        state=State({"metrics": metrics}),
-        middleware=[metrics_middleware(metrics), idempotency_middleware(idempotency)],
+        lifespan=[lifespan, security.lifespan],
+        state=State(
+            {
+                "metrics": metrics,
+                "freshness": GalleryFreshness(),
+                "template_model": TemplateModel(),
+                "audit": security.audit,
+                "authenticator": security.authenticator,
+            }
+        ),
+        # Credentials before the idempotency store: a replayed answer goes only to an allowed caller.
+        middleware=[metrics_middleware(metrics), security.middleware, idempotency_middleware(idempotency)],
         request_max_body_size=settings.max_request_bytes,
+        request_class=SmartFaceRequest,
+        # shared/logs.py configures logging (one format, FACEGATE_LOG_LEVEL); Litestar's default
+        # would replace the root logger's handlers and level at INFO.
+        logging_config=None,
         debug=False,
     )
+    route_in_any_case(app)
+    document_statuses(app.openapi_schema)  # built once here; the served document is this one
+    return app

@@ -9,6 +9,7 @@ from litestar.params import Parameter
 
 from services.gateway.openapi import FACEGATE_TAG
 from services.gateway.problems import responses
+from services.gateway.resources import check_camera
 from shared import subjects
 from shared.bus import Bus, Empty
 from shared.messages.cameras import (
@@ -19,8 +20,8 @@ from shared.messages.cameras import (
 )
 from shared.messages.common import ById
 
-# SmartFace types camera ids as GUIDs (format uuid) and, being ASP.NET, answers 400 for one that
-# is not a GUID; a well-formed GUID that names no camera is 404.
+# SmartFace types camera ids as GUIDs (format uuid): one that is not a GUID is refused (a 404 where
+# SmartFace declares no 400, services/gateway/statuses.py); a GUID that names no camera is 404.
 _GUID = r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$"
 CameraId = Annotated[
     str, Parameter(pattern=_GUID, max_length=40, schema_extra={"format": "uuid"}, description="id of the camera")
@@ -40,11 +41,13 @@ class CameraController(Controller):
     async def create_camera(self, data: CameraCreateRequest, bus: Bus) -> Camera:
         """Create a camera under a generated GUID; if `enabled`, a camera_ingest replica starts
         reading its stream within seconds."""
+        check_camera(data)
         return await bus.request(subjects.CAMERA_CREATE, data, Camera)
 
     @put("/", status_code=200, responses=responses(404, 409, 413))
     async def update_camera(self, data: CameraUpdateRequest, bus: Bus) -> Camera:
         """Replace the camera `id`; enabling, disabling or a new source takes effect at once."""
+        check_camera(data)
         return await bus.request(subjects.CAMERA_UPDATE, data, Camera)
 
     @get("/{id:str}", responses=responses(404))

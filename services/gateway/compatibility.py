@@ -1,5 +1,6 @@
-"""Which SmartFace operations Facegate implements: the one list the contract test and the
-compatibility table (docs/compatibility.md) are built from.
+"""Which SmartFace operations Facegate implements (IMPLEMENTED: the operations of
+statuses.SMARTFACE_STATUSES, the one list), as the contract test and the compatibility table
+(docs/compatibility.md) see them.
 
 An operation is `(METHOD, path)` with the path exactly as SmartFace's OpenAPI document writes it.
 Every operation the gateway serves must be in IMPLEMENTED or carry the FACEGATE_TAG (an
@@ -24,59 +25,16 @@ from pathlib import Path
 from typing import Any
 
 from services.gateway.openapi import FACEGATE_TAG
+from services.gateway.statuses import SMARTFACE_STATUSES, Operation
 from services.graphql import compatibility as graphql_compatibility
-
-Operation = tuple[str, str]
 
 ROOT = Path(__file__).resolve().parents[2]
 SMARTFACE_OPENAPI = ROOT.parent / "shared" / "design" / "smartface-openapi.json"
 TABLE = ROOT / "docs" / "compatibility.md"
 HTTP_METHODS = ("get", "put", "post", "delete", "patch")
 
-IMPLEMENTED: frozenset[Operation] = frozenset(
-    {
-        ("GET", "/api/v1/Version"),
-        ("GET", "/api/v1/Watchlists"),
-        ("POST", "/api/v1/Watchlists"),
-        ("PUT", "/api/v1/Watchlists"),
-        ("GET", "/api/v1/Watchlists/{id}"),
-        ("DELETE", "/api/v1/Watchlists/{id}"),
-        ("GET", "/api/v1/Watchlists/{id}/WatchlistMembers"),
-        ("GET", "/api/v1/WatchlistMembers"),
-        ("POST", "/api/v1/WatchlistMembers"),
-        ("PUT", "/api/v1/WatchlistMembers"),
-        ("GET", "/api/v1/WatchlistMembers/{id}"),
-        ("DELETE", "/api/v1/WatchlistMembers/{id}"),
-        ("POST", "/api/v1/WatchlistMembers/LinkToWatchlist"),
-        ("POST", "/api/v1/WatchlistMembers/UnlinkFromWatchlist"),
-        ("POST", "/api/v1/WatchlistMembers/Register"),
-        ("POST", "/api/v1/WatchlistMembers/{id}/AddNewFace"),
-        ("GET", "/api/v1/WatchlistMembers/{id}/Faces"),
-        ("POST", "/api/v1/WatchlistMembers/{id}/RemoveFace"),
-        ("POST", "/api/v1/Watchlists/Search"),
-        ("POST", "/api/v1/Watchlists/SearchByTemplate"),
-        ("POST", "/api/v1/Faces/Verify"),
-        ("POST", "/api/v1/Faces/SpoofCheck"),
-        ("GET", "/api/v1/Cameras"),
-        ("POST", "/api/v1/Cameras"),
-        ("PUT", "/api/v1/Cameras"),
-        ("GET", "/api/v1/Cameras/{id}"),
-        ("DELETE", "/api/v1/Cameras/{id}"),
-        ("GET", "/api/v1/Cameras/{id}/Tracklets"),
-        ("GET", "/api/v1/Cameras/{id}/Frames"),
-        ("GET", "/api/v1/Faces"),
-        ("GET", "/api/v1/Faces/{id}"),
-        ("DELETE", "/api/v1/Faces/{id}"),
-        ("GET", "/api/v1/Frames"),
-        ("GET", "/api/v1/Frames/{id}"),
-        ("DELETE", "/api/v1/Frames/{id}"),
-        ("GET", "/api/v1/Tracklet"),
-        ("GET", "/api/v1/Tracklet/{id}"),
-        ("DELETE", "/api/v1/Tracklet/{id}"),
-        ("GET", "/api/v1/Tracklet/{id}/Faces"),
-        ("GET", "/api/v1/Images/{id}"),
-    }
-)
+# The operations of SMARTFACE_STATUSES (services/gateway/statuses.py, which the gateway answers from).
+IMPLEMENTED: frozenset[Operation] = frozenset(SMARTFACE_STATUSES)
 
 # Substring of the path -> why Facegate does not offer it. Checked before PLANNED.
 OUT_OF_SCOPE: dict[str, str] = {
@@ -84,10 +42,34 @@ OUT_OF_SCOPE: dict[str, str] = {
     "/Totp/": "TOTP second factor is not offered",
 }
 
+# Implemented operation -> what a SmartFace client could notice Facegate doing differently
+# (beyond the statuses any client handles, which every operation may answer). Shown in the
+# table's note column; each must name an implemented operation (the contract test says so).
+_MEMBER_FACE = (
+    "a member's face: `frameId` is the nil GUID (no camera saw it), `trackletId` a GUID derived from the member id"
+)
+_VALIDATION = "`faceValidationMode` `predefined` refuses a blurred face (sharpness under 1500 of 10000), nothing else"
+DIFFERENCES: dict[Operation, str] = {
+    ("POST", "/api/v1/WatchlistMembers/Register"): (
+        f"{_MEMBER_FACE}; {_VALIDATION}; `keepAutoLearnPhotos` keeps the whole photos (no auto-learn in Facegate)"
+    ),
+    ("POST", "/api/v1/WatchlistMembers/{id}/AddNewFace"): f"{_MEMBER_FACE}; {_VALIDATION}",
+    ("POST", "/api/v1/WatchlistMembers/{id}/AddFaceFromSystem"): (
+        "the member's face keeps the camera face's id (so a face is linked to one member only, 409 after); "
+        "`GET /Faces/{id}` answers the camera's face while it exists; a face stored before Facegate kept "
+        f"templates of camera faces is a 422; {_VALIDATION}"
+    ),
+    ("GET", "/api/v1/WatchlistMembers/{id}/Faces"): _MEMBER_FACE,
+    ("POST", "/api/v1/Watchlists/Search"): "`faceValidationMode` is checked for its value, every face is searched",
+    ("GET", "/api/v1/Images/{id}"): (
+        "always JPEG; a member face's image is the 224x224 aligned face crop, or its whole registration "
+        "photo with FACEGATE_KEEP_REGISTRATION_PHOTOS"
+    ),
+}
+
 # Path prefix -> what brings it (the first matching prefix wins, so longer ones come first).
 # Each must still name an operation that is not implemented (the contract test says so).
 PLANNED: dict[str, str] = {
-    "/api/v1/WatchlistMembers/{id}/AddFaceFromSystem": "cameras (issue 6): faces seen by a camera",
     "/api/v1/Detect": "pedestrian and object detection (later issue)",
     "/api/v1/Faces/Search": "cameras (issue 6): search stored faces",
     "/api/v1/Individuals": "grouping service",
@@ -130,9 +112,9 @@ def additions(served: dict[str, Any]) -> list[tuple[Operation, str]]:
 
 
 def status(op: Operation) -> tuple[str, str]:
-    """(status, note) of one SmartFace operation."""
+    """(status, note) of one SmartFace operation; an implemented one's note is its difference."""
     if op in IMPLEMENTED:
-        return "implemented", ""
+        return "implemented", DIFFERENCES.get(op, "")
     path = op[1]
     for needle, reason in OUT_OF_SCOPE.items():
         if needle in path:
@@ -164,6 +146,8 @@ def render(smartface: dict[str, Any], served: dict[str, Any]) -> str:
         "`services/gateway/compatibility.py`; the contract test (`tests/contract/`) fails when this file",
         "is stale and checks every implemented operation field by field against SmartFace's document.",
         f"Facegate's own additions are tagged `{FACEGATE_TAG}` in the served document (listed at the end).",
+        "The note of an implemented operation says what a SmartFace client could notice Facegate doing",
+        "differently (`DIFFERENCES`); besides, any operation may answer 401, 403, 413, 429 or 503.",
         "",
         "| operation | status | note |",
         "|---|---|---|",

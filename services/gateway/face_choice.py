@@ -1,6 +1,7 @@
 """Which face of an image a REST request takes, or the 422 that says why none: the largest face
 for the one-face verbs (Verify, SpoofCheck), and for enrollment (Register, AddNewFace) the one
-faceSelector allows, sharp enough unless faceValidationMode is "none"."""
+faceSelector allows, sharp enough unless faceValidationMode is "none" (the same check for a
+stored face linked by AddFaceFromSystem)."""
 
 from __future__ import annotations
 
@@ -34,10 +35,15 @@ def pick_face(found: Analysis, index: int, selector: str | None, validation: str
             f"Image {index}: {len(faces)} faces found where faceSelector singleFaceOnly needs exactly one "
             "(send faceSelector largestFace to take the largest)."
         )
-    sharpness = faces[0].detected.sharpness
+    check_sharp(faces[0].detected.sharpness, validation, f"Image {index}")
+    return faces[0]
+
+
+def check_sharp(sharpness: float, validation: str | None, what: str) -> None:
+    """faceValidationMode predefined (the default) refuses a face too blurred to enroll: a 422
+    that names `what` ("Image 0", "Face <id>"); none lets any face pass."""
     if (validation or "predefined").lower() != "none" and sharpness < MIN_ENROLL_SHARPNESS:
         raise Unprocessable(
-            f"Image {index}: the face is too blurred to enroll (sharpness {sharpness} of 10000, at least "
+            f"{what}: the face is too blurred to enroll (sharpness {sharpness:g} of 10000, at least "
             f"{MIN_ENROLL_SHARPNESS} needed; faceValidationMode none skips this check)."
         )
-    return faces[0]

@@ -15,7 +15,6 @@ from shared import face_fields
 from shared.analysis import Analysed
 from shared.liveness import spoof_result
 from shared.messages import faces as wire
-from shared.messages.gallery import Watchlist, WatchlistMember
 from shared.messages.identification import (
     NO_CAMERA_RECORD,
     Face,
@@ -28,7 +27,7 @@ from shared.messages.identification import (
     SpoofCheckResponse,
     member_tracklet_id,
 )
-from shared.messages.matcher import MemberFace
+from shared.messages.matcher import Candidate, MatchedWatchlist, MemberFace
 
 _FACE_DEFAULTS: dict[str, Any] = {
     "tracklet_id": NO_CAMERA_RECORD, "template_quality": None, "state": "Extracted", "image_data_id": None,
@@ -42,20 +41,24 @@ _FACE_DEFAULTS: dict[str, Any] = {
 
 
 def face(stored: MemberFace) -> Face:
-    """A member's stored face as SmartFace's `Face` record."""
-    known = {k: v for k, v in stored.face.items() if k in Face.__struct_fields__}
+    """A member's stored face as SmartFace's `Face` record; its imageDataId names its image
+    (GET /api/v1/Images/{id}): the registration photo when kept, else the crop."""
+    known = {k: v for k, v in msgspec.to_builtins(stored.face).items() if k in Face.__struct_fields__}
     fields = {**_FACE_DEFAULTS, **known, "id": stored.id, "created_at": stored.created_at,
-              "tracklet_id": member_tracklet_id(stored.member_id)}  # fmt: skip
+              "tracklet_id": member_tracklet_id(stored.member_id), "image_data_id": stored.image_id}  # fmt: skip
     fields.setdefault("size", 0.0)
     fields["processed_at"] = fields["processed_at"] or stored.created_at
     return Face(**fields)
 
 
-def search_result(score: int, member: WatchlistMember, watchlist: Watchlist) -> SearchResult:
+def search_result(candidate: Candidate, watchlist: MatchedWatchlist) -> SearchResult:
+    """One SearchResult: a matching member in one of the watchlists it passed in."""
+    member = candidate.member
     return SearchResult(
-        score=score, watchlist_member_id=member.id, display_name=member.display_name, full_name=member.full_name,
-        watchlist_display_name=watchlist.display_name, watchlist_full_name=watchlist.full_name,
-        watchlist_id=watchlist.id, preview_color=watchlist.preview_color, labels=member.labels,
+        score=candidate.score, watchlist_member_id=member.id, display_name=member.display_name,
+        full_name=member.full_name, watchlist_display_name=watchlist.display_name,
+        watchlist_full_name=watchlist.full_name, watchlist_id=watchlist.id, preview_color=watchlist.preview_color,
+        labels=member.labels,
     )  # fmt: skip
 
 

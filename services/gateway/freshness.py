@@ -11,7 +11,6 @@ or another, never sees the gallery as it was before that write.
 from __future__ import annotations
 
 import logging
-from weakref import WeakKeyDictionary
 
 import msgspec
 from nats.aio.msg import Msg
@@ -24,18 +23,10 @@ log = logging.getLogger(__name__)
 
 
 class GalleryFreshness:
-    """The newest gallery change this process knows of."""
-
-    _of_bus: WeakKeyDictionary[Bus, GalleryFreshness] = WeakKeyDictionary()
+    """The newest gallery change this gateway knows of (one per app, in its state)."""
 
     def __init__(self) -> None:
         self.seq = 0
-
-    @classmethod
-    def of(cls, bus: Bus) -> GalleryFreshness:
-        if bus not in cls._of_bus:
-            cls._of_bus[bus] = cls()
-        return cls._of_bus[bus]
 
     def saw(self, seq: int) -> None:
         self.seq = max(self.seq, seq)

@@ -9,10 +9,12 @@ from typing import Any
 from litestar import Controller, Request, get, post
 
 from services.gateway import pipeline
+from services.gateway.freshness import GalleryFreshness
 from services.gateway.openapi import FACEGATE_TAG
 from services.gateway.paging import paged
 from services.gateway.params import EntityId
 from services.gateway.problems import responses
+from services.gateway.template_model import TemplateModel
 from shared.bus import Bus
 from shared.messages.common import PageQuery
 from shared.messages.identification import (
@@ -21,6 +23,7 @@ from shared.messages.identification import (
     FaceDetectRequest,
     FaceDetectResponse,
     FacePagedCollection,
+    FaceWatchlistMemberLinkingRequest,
     FaceWatchlistMemberRemoveRequest,
     RegisterWatchlistMemberRequest,
     SearchInWatchlistByTemplateRequest,
@@ -44,17 +47,29 @@ class MemberFacesController(Controller):
     tags = ["WatchlistMember"]
 
     @post("/Register", status_code=201, responses=responses(404, 409, *IMAGE_ERRORS))
-    async def register(self, data: RegisterWatchlistMemberRequest, bus: Bus) -> WatchlistMemberWithRelatedData:
+    async def register(
+        self, data: RegisterWatchlistMemberRequest, bus: Bus, freshness: GalleryFreshness, keep_photos: bool
+    ) -> WatchlistMemberWithRelatedData:
         """Create a member from one or more photos in one or more watchlists: all or nothing.
         An existing id is a 409 (add faces to it with AddNewFace)."""
-        return await pipeline.register(bus, data)
+        return await pipeline.register(bus, freshness, data, keep_photos)
 
     @post("/{id:str}/AddNewFace", status_code=201, responses=responses(404, *IMAGE_ERRORS))
-    async def add_new_face(self, id: EntityId, data: AddNewFaceRequest, bus: Bus) -> Face:
+    async def add_new_face(
+        self, id: EntityId, data: AddNewFaceRequest, bus: Bus, freshness: GalleryFreshness, keep_photos: bool
+    ) -> Face:
         """Add a face from a photo to an existing member."""
-        return await pipeline.add_face(bus, id, data)
+        return await pipeline.add_face(bus, freshness, id, data, keep_photos)
 
-    @get("/{id:str}/Faces", responses=responses(404))
+    @post("/{id:str}/AddFaceFromSystem", status_code=204, responses=responses(404, 409, 413, 422))
+    async def add_face_from_system(
+        self, id: EntityId, data: FaceWatchlistMemberLinkingRequest, bus: Bus, freshness: GalleryFreshness
+    ) -> None:
+        """Make a face a camera stored one of the member's faces (same id), template included:
+        auto-enrollment from what cameras saw. 422 for a face without a template."""
+        await pipeline.add_face_from_system(bus, freshness, id, data)
+
+    @get("/{id:str}/Faces", responses=responses())
     async def list_faces(
         self,
         id: EntityId,
@@ -62,14 +77,16 @@ class MemberFacesController(Controller):
         bus: Bus,
         paging: PageQuery,
     ) -> FacePagedCollection:
-        """A member's faces, paged, by creation time."""
+        """A member's faces, paged, by creation time (an empty page for an unknown member)."""
         page = await pipeline.list_faces(bus, id, paging)
         return paged(FacePagedCollection, request, paging, page)
 
     @post("/{id:str}/RemoveFace", status_code=204, responses=responses(404, 413))
-    async def remove_face(self, id: EntityId, data: FaceWatchlistMemberRemoveRequest, bus: Bus) -> None:
+    async def remove_face(
+        self, id: EntityId, data: FaceWatchlistMemberRemoveRequest, bus: Bus, freshness: GalleryFreshness
+    ) -> None:
         """Remove one face (and its template) from a member; the next search no longer sees it."""
-        await pipeline.remove_face(bus, id, data.face_id)
+        await pipeline.remove_face(bus, freshness, id, data.face_id)
 
 
 class SearchController(Controller):
@@ -77,16 +94,22 @@ class SearchController(Controller):
     tags = ["Watchlist"]
 
     @post("/Search", status_code=200, responses=responses(404, *IMAGE_ERRORS))
-    async def search(self, data: SearchInWatchlistRequest, bus: Bus) -> list[SearchInWatchlistResponse]:
+    async def search(
+        self, data: SearchInWatchlistRequest, bus: Bus, freshness: GalleryFreshness
+    ) -> list[SearchInWatchlistResponse]:
         """Every face in the image against the chosen watchlists (none given: all)."""
-        return await pipeline.search(bus, data)
+        return await pipeline.search(bus, freshness, data)
 
     @post("/SearchByTemplate", status_code=200, responses=responses(404, 408, 413))
     async def search_by_template(
-        self, data: SearchInWatchlistByTemplateRequest, bus: Bus
+        self,
+        data: SearchInWatchlistByTemplateRequest,
+        bus: Bus,
+        freshness: GalleryFreshness,
+        template_model: TemplateModel,
     ) -> SearchInWatchlistByTemplateResponse:
         """Search with a template (float32 little-endian, base64) instead of an image."""
-        return await pipeline.search_by_template(bus, data)
+        return await pipeline.search_by_template(bus, freshness, template_model, data)
 
 
 class FacesController(Controller):

@@ -51,19 +51,19 @@ class WatchlistMemberController(Controller):
         return await bus.request(subjects.MEMBER_GET, ById(id=id), WatchlistMember)
 
     @delete("/{id:str}", status_code=204, responses=responses(404))
-    async def delete_member(self, id: EntityId, bus: Bus) -> None:
+    async def delete_member(self, id: EntityId, bus: Bus, freshness: GalleryFreshness) -> None:
         """Delete a member: it leaves every watchlist, with its faces and templates."""
         ack = await bus.request(subjects.MEMBER_DELETE, ById(id=id), ChangeAck)
-        GalleryFreshness.of(bus).saw(ack.seq)  # the next search sees this change
+        freshness.saw(ack.seq)  # the next search sees this change
 
     @post("/LinkToWatchlist", status_code=204, responses=responses(404, 413))
-    async def link(self, data: WatchlistMembersLinkRequest, bus: Bus) -> None:
+    async def link(self, data: WatchlistMembersLinkRequest, bus: Bus, freshness: GalleryFreshness) -> None:
         """Add members to a watchlist (already linked ones stay linked)."""
         ack = await bus.request(subjects.MEMBER_LINK, data, ChangeAck)
-        GalleryFreshness.of(bus).saw(ack.seq)  # the next search sees this change
+        freshness.saw(ack.seq)  # the next search sees this change
 
     @post("/UnlinkFromWatchlist", status_code=204, responses=responses(404, 413))
-    async def unlink(self, data: WatchlistMembersLinkRequest, bus: Bus) -> None:
+    async def unlink(self, data: WatchlistMembersLinkRequest, bus: Bus, freshness: GalleryFreshness) -> None:
         """Remove members from a watchlist; the members themselves stay."""
         ack = await bus.request(subjects.MEMBER_UNLINK, data, ChangeAck)
-        GalleryFreshness.of(bus).saw(ack.seq)  # the next search sees this change
+        freshness.saw(ack.seq)  # the next search sees this change

@@ -1,5 +1,6 @@
-"""The OpenAPI document's settings: the tag of Facegate's additions, and where the document and
-an offline Swagger UI are served. Controllers import the tag from here; app.py the config."""
+"""The OpenAPI document's settings: the tag of Facegate's additions, where the document and an
+offline Swagger UI are served, and the link to the GraphQL IDE. Controllers import the tag from
+here; app.py the config."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import swagger_ui
 from litestar import MediaType
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin, YamlRenderPlugin
-from litestar.openapi.spec import Tag
+from litestar.openapi.spec import Components, SecurityScheme, Tag
 
 from shared.version import VERSION
 
@@ -19,6 +20,24 @@ FACEGATE_TAG = "Facegate"  # marks Facegate's additions to the SmartFace API
 SWAGGER_ASSETS = Path(swagger_ui.__file__).parent / "static"
 ASSETS_PATH = "/swagger-assets"
 
+# Swagger UI's Authorize button takes either; shared/auth.py verifies them. Operations
+# open to anyone (probes, metrics) say `security: [{}]` (OPEN_SECURITY on their handlers).
+SECURITY_SCHEMES = {
+    "bearer": SecurityScheme(
+        type="http", scheme="bearer", bearer_format="JWT",
+        description="An access token of the identity provider (OAuth2/OIDC), with a Facegate role.",
+    ),
+    "apiKey": SecurityScheme(
+        type="apiKey", name="X-API-Key", security_scheme_in="header",
+        description="An API key (FACEGATE_AUTH_API_KEYS); `Authorization: ApiKey <key>` works too.",
+    ),
+}  # fmt: skip
+OPEN_SECURITY: list[dict[str, list[str]]] = [{}]
+
+# Swagger UI's description links this path of the gateway, which redirects to the GraphQL port
+# (a relative link cannot name another port).
+GRAPHQL_LINK = "/graphql"
+
 
 def openapi_config() -> OpenAPIConfig:
     """The served document (SmartFace's paths among them) and Swagger UI at /swagger."""
@@ -26,8 +45,12 @@ def openapi_config() -> OpenAPIConfig:
         title="Facegate API",
         version=VERSION,
         description="Face identification with the SmartFace Platform REST API. "
-        f"Operations tagged '{FACEGATE_TAG}' are Facegate's additions.",
+        f"Operations tagged '{FACEGATE_TAG}' are Facegate's additions.\n\n"
+        f"SmartFace's GraphQL API (queries and live subscriptions) has a port of its own: [{GRAPHQL_LINK}]"
+        f"({GRAPHQL_LINK}) opens its GraphQL IDE, with the same credentials.",
         tags=[Tag(name=FACEGATE_TAG, description="Facegate's additions to the SmartFace API")],
+        components=Components(security_schemes=dict(SECURITY_SCHEMES)),
+        security=[{name: []} for name in SECURITY_SCHEMES],
         path="/swagger",
         render_plugins=[
             SwaggerRenderPlugin(

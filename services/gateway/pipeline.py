@@ -8,23 +8,22 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Sequence
-from typing import TypeVar
 
 import msgspec
 
 from services.gateway import faces_view
 from services.gateway.analysis_config import NO_FEATURES, detector_config, features_config, split_model
-from services.gateway.face_choice import largest, pick_face
+from services.gateway.face_choice import check_sharp, largest, pick_face
 from services.gateway.freshness import GalleryFreshness
 from services.gateway.resources import check_resources
-from shared import analysis, face_fields, subjects
-from shared.bus import Bus, Empty
-from shared.errors import NotFound, Unprocessable, ValidationFailed
+from services.gateway.template_model import TemplateModel
+from shared import analysis, blobs, face_fields, subjects
+from shared.bus import Bus
+from shared.errors import Unprocessable, ValidationFailed
 from shared.liveness import liveness_wanted
-from shared.messages import faces as wire
 from shared.messages import matcher as m
 from shared.messages.common import ById, Page, PageQuery
-from shared.messages.gallery import Watchlist, WatchlistMember
+from shared.messages.gallery import WatchlistMember
 from shared.messages.identification import (
     AddNewFaceRequest,
     DetectedFace,
@@ -33,6 +32,7 @@ from shared.messages.identification import (
     FaceDetectRequest,
     FaceDetectResponse,
     FaceFeaturesConfig,
+    FaceWatchlistMemberLinkingRequest,
     RegisterWatchlistMemberRequest,
     SearchInWatchlistByTemplateRequest,
     SearchInWatchlistByTemplateResponse,
@@ -46,10 +46,8 @@ from shared.messages.identification import (
     VerificationResponse,
     WatchlistMemberWithRelatedData,
 )
+from shared.messages.seen import StoredFace
 from shared.scores import score_of_templates
-
-T = TypeVar("T")
-
 
 # Registration and faces.
 
@@ -60,8 +58,11 @@ async def enrollment_faces(
     config: FaceDetectorConfig | None,
     keep_crops: bool,
     validation: str | None = "predefined",
+    keep_photos: bool = False,
 ) -> list[m.NewFace]:
-    """(image, faceSelector, faceId) -> faces to store; every image must give one usable face."""
+    """(image, faceSelector, faceId) -> faces to store; every image must give one usable face.
+    The faces keep their crops when `keep_crops` (the member's privacy) says so, and then their
+    whole photos too when `keep_photos` does; the caller releases those (release_photos)."""
     detector = detector_config(config)
     features = features_config(FaceFeaturesConfig(), template=True)
     analysed = await asyncio.gather(
@@ -78,30 +79,56 @@ async def enrollment_faces(
         name, version = split_model(face.extracted.template_model)
         new_faces.append(
             m.NewFace(
-                template=face.extracted.template, model_name=name, model_version=version, face_id=face_id,
+                template=face.extracted.template, model_name=name, model_version=version, face_id=face_id or None,
                 face=face_fields.stored_fields(face), crop=face.detected.crop if keep_crops else None,
             )
         )  # fmt: skip
+    if keep_crops and keep_photos:  # every image gave its face: nothing stored in vain
+        # The photos share half of one message (crops and the rest fill the other half).
+        share = blobs.inline_limit(bus) // (2 * len(images))
+        new_faces = [
+            msgspec.structs.replace(face, photo=await blobs.wrap(bus, image, share))
+            for face, (image, _, _) in zip(new_faces, images, strict=True)
+        ]
     return new_faces
 
 
-async def register(bus: Bus, req: RegisterWatchlistMemberRequest) -> WatchlistMemberWithRelatedData:
+async def release_photos(bus: Bus, faces: Sequence[m.NewFace]) -> None:
+    """Free the photos enrollment_faces stored by reference, once the matcher has them."""
+    for face in faces:
+        if face.photo is not None:
+            await blobs.release(bus, face.photo)
+
+
+async def register(
+    bus: Bus, freshness: GalleryFreshness, req: RegisterWatchlistMemberRequest, keep_photos: bool = False
+) -> WatchlistMemberWithRelatedData:
+    """A new member from photos; `keep_photos` (FACEGATE_KEEP_REGISTRATION_PHOTOS), or the
+    request's keepAutoLearnPhotos, keeps the whole photos beside the crops."""
     check_resources(
         faceDetectorResourceId=req.face_detector_resource_id,
         templateGeneratorResourceId=req.template_generator_resource_id,
+        faceValidationMode=req.face_validation_mode,
     )
     keep = req.privacy.save_registration_images if req.privacy else True
     images = [(i.data, i.face_selector, i.face_id) for i in req.images]
-    new_faces = await enrollment_faces(bus, images, req.face_detector_config, keep, req.face_validation_mode)
-    reply = await bus.request(
-        subjects.MEMBER_REGISTER,
-        m.RegisterMemberRequest(
-            id=req.id or str(uuid.uuid4()), display_name=req.display_name, full_name=req.full_name, note=req.note,
-            labels=req.labels or [], privacy=req.privacy, watchlist_ids=req.watchlist_ids, faces=new_faces,
-        ),
-        m.RegisterMemberReply,
+    new_faces = await enrollment_faces(
+        bus, images, req.face_detector_config, keep, req.face_validation_mode,
+        keep_photos or req.keep_auto_learn_photos,
     )  # fmt: skip
-    GalleryFreshness.of(bus).saw(reply.seq)
+    try:
+        reply = await bus.request(
+            subjects.MEMBER_REGISTER,
+            m.RegisterMemberRequest(
+                id=req.id or str(uuid.uuid4()), display_name=req.display_name, full_name=req.full_name,
+                note=req.note, labels=req.labels or [], privacy=req.privacy, watchlist_ids=req.watchlist_ids,
+                faces=new_faces,
+            ),
+            m.RegisterMemberReply,
+        )  # fmt: skip
+    finally:
+        await release_photos(bus, new_faces)
+    freshness.saw(reply.seq)
     return WatchlistMemberWithRelatedData(
         watchlists=reply.watchlists, faces=[faces_view.face(f) for f in reply.faces],
         display_name=reply.member.display_name, full_name=reply.member.full_name, note=reply.member.note,
@@ -110,26 +137,52 @@ async def register(bus: Bus, req: RegisterWatchlistMemberRequest) -> WatchlistMe
     )  # fmt: skip
 
 
-async def add_face(bus: Bus, member_id: str, req: AddNewFaceRequest) -> Face:
+async def add_face(
+    bus: Bus, freshness: GalleryFreshness, member_id: str, req: AddNewFaceRequest, keep_photos: bool = False
+) -> Face:
     check_resources(
         faceDetectorResourceId=req.face_detector_resource_id,
         templateGeneratorResourceId=req.template_generator_resource_id,
+        faceValidationMode=req.face_validation_mode,
     )
     member = await bus.request(subjects.MEMBER_GET, ById(id=member_id), WatchlistMember)  # 404 first
     image = req.image_data
     (new_face,) = await enrollment_faces(
         bus, [(image.data, image.face_selector, image.face_id)], req.face_detector_config,
-        member.privacy.save_registration_images, req.face_validation_mode,
+        member.privacy.save_registration_images, req.face_validation_mode, keep_photos,
+    )  # fmt: skip
+    try:
+        added = await bus.request(
+            subjects.FACE_ADD, m.AddFacesRequest(member_id=member_id, faces=[new_face]), m.AddFacesReply
+        )
+    finally:
+        await release_photos(bus, [new_face])
+    freshness.saw(added.seq)
+    return faces_view.face(added.faces[0])
+
+
+async def add_face_from_system(
+    bus: Bus, freshness: GalleryFreshness, member_id: str, req: FaceWatchlistMemberLinkingRequest
+) -> None:
+    """A face a camera stored becomes one of the member's faces under the same id, with its
+    template (no image is analysed again) and, where the member's privacy allows, its crop: 404
+    for an unknown member or face, 422 for a face without a template or (faceValidationMode
+    predefined) too blurred, 409 when a member already has a face with that id."""
+    check_resources(faceValidationMode=req.face_validation_mode)
+    member = await bus.request(subjects.MEMBER_GET, ById(id=member_id), WatchlistMember)
+    stored = await bus.request(subjects.SEEN_FACE_STORED, ById(id=req.face_id), StoredFace)
+    if stored.template is None:
+        raise Unprocessable(f"Face {req.face_id} has no template (it was left out of extraction).")
+    check_sharp(stored.face.sharpness, req.face_validation_mode, f"Face {req.face_id}")
+    name, version = split_model(stored.template_model)
+    new_face = m.NewFace(
+        template=stored.template, model_name=name, model_version=version, face_id=req.face_id, face=stored.face,
+        crop=stored.crop if member.privacy.save_registration_images else None,
     )  # fmt: skip
     added = await bus.request(
         subjects.FACE_ADD, m.AddFacesRequest(member_id=member_id, faces=[new_face]), m.AddFacesReply
     )
-    GalleryFreshness.of(bus).saw(added.seq)
-    page = await list_faces(bus, member_id, PageQuery(page_size=1, ascending=False))
-    stored = [f for f in page.items if f.id == added.face_ids[0]]
-    if not stored:  # a concurrent RemoveFace took it already
-        raise Unprocessable(f"Face {added.face_ids[0]} was removed while it was being added.")
-    return stored[0]
+    freshness.saw(added.seq)
 
 
 async def list_faces(bus: Bus, member_id: str, query: PageQuery) -> Page[Face]:
@@ -140,11 +193,11 @@ async def list_faces(bus: Bus, member_id: str, query: PageQuery) -> Page[Face]:
                 total_items_count=page.total_items_count)  # fmt: skip
 
 
-async def remove_face(bus: Bus, member_id: str, face_id: str) -> None:
+async def remove_face(bus: Bus, freshness: GalleryFreshness, member_id: str, face_id: str) -> None:
     ack = await bus.request(
         subjects.FACE_REMOVE, m.RemoveFaceRequest(member_id=member_id, face_id=face_id), m.ChangeAck
     )
-    GalleryFreshness.of(bus).saw(ack.seq)
+    freshness.saw(ack.seq)
 
 
 # 1:N search.
@@ -152,71 +205,49 @@ async def remove_face(bus: Bus, member_id: str, face_id: str) -> None:
 
 async def match(
     bus: Bus,
+    freshness: GalleryFreshness,
     templates: list[bytes],
     model: str,
     watchlist_ids: list[str] | None,
     threshold: int | None,
     max_results: int,
 ) -> list[list[SearchResult]]:
-    """One list of SearchResults per template: the best candidates per member and watchlist."""
+    """One list of SearchResults per template, one per member and watchlist, as the matcher
+    ordered and cut them."""
     reply = await bus.request(
         subjects.TEMPLATE_SEARCH,
         m.SearchRequest(
             templates=templates, model_name=model, watchlist_ids=watchlist_ids or [], threshold=threshold,
-            max_result_count=max_results, min_seq=GalleryFreshness.of(bus).seq,
+            max_result_count=max_results, min_seq=freshness.seq,
         ),
         m.SearchReply,
     )  # fmt: skip
-    member_ids = {c.member_id for r in reply.results for c in r.candidates}
-    watchlist_ids_found = {w for r in reply.results for c in r.candidates for w in c.watchlist_ids}
-    members, watchlists = await asyncio.gather(
-        fetch_all(bus, subjects.MEMBER_GET, member_ids, WatchlistMember),
-        fetch_all(bus, subjects.WATCHLIST_GET, watchlist_ids_found, Watchlist),
-    )
-    out = []
-    for result in reply.results:
-        found = [
-            faces_view.search_result(c.score, members[c.member_id], watchlists[w])
-            for c in result.candidates
-            for w in c.watchlist_ids
-            if c.member_id in members and w in watchlists  # deleted since the search: skip
-        ]
-        found.sort(key=lambda r: -r.score)
-        out.append(found[:max_results])
-    return out
+    return [
+        [faces_view.search_result(c, w) for c in result.candidates for w in c.watchlists] for result in reply.results
+    ]
 
 
-async def fetch_all(bus: Bus, subject: str, ids: set[str], kind: type[T]) -> dict[str, T]:
-    """Details of several objects at once; ones deleted meanwhile are left out."""
-
-    async def one(i: str) -> tuple[str, T | None]:
-        try:
-            return i, await bus.request(subject, ById(id=i), kind)
-        except NotFound:
-            return i, None
-
-    pairs = await asyncio.gather(*(one(i) for i in ids))
-    return {i: v for i, v in pairs if v is not None}
-
-
-async def search(bus: Bus, req: SearchInWatchlistRequest) -> list[SearchInWatchlistResponse]:
+async def search(
+    bus: Bus, freshness: GalleryFreshness, req: SearchInWatchlistRequest
+) -> list[SearchInWatchlistResponse]:
     check_resources(
         faceDetectorResourceId=req.face_detector_resource_id,
         templateGeneratorResourceId=req.template_generator_resource_id,
+        faceValidationMode=req.face_validation_mode,
     )
     distant, nearby = liveness_wanted(req.spoof_detector_resource_ids)
     mask = req.face_mask_confidence_request.face_mask_threshold if req.face_mask_confidence_request else 3000
     extract = features_config(
         req.face_features_config, template=True, distant=distant, nearby=nearby, mask_threshold=mask
     )
-    faces = (await analysis.analyse(bus, req.image.data, detector_config(req.face_detector_config), extract)).faces
-    if not faces:
-        return []
+    found = await analysis.analyse(bus, req.image.data, detector_config(req.face_detector_config), extract)
+    largest(found, "image")  # none usable: a 422, which Search answers as SmartFace's 400 (statuses.OVERRIDES)
+    faces = found.faces
     templates = [f.extracted.template for f in faces if f.extracted.template is not None]
     if len(templates) != len(faces):
         raise Unprocessable("A template could not be made for every face.")
     model, _ = split_model(faces[0].extracted.template_model)
-    results = await match(bus, templates, model, req.watchlist_ids, req.threshold, req.max_result_count)
+    results = await match(bus, freshness, templates, model, req.watchlist_ids, req.threshold, req.max_result_count)
     checks = req.spoof_check_config or SpoofCheckConfig()
     features = req.face_features_config or FaceFeaturesConfig()
     return [
@@ -225,20 +256,18 @@ async def search(bus: Bus, req: SearchInWatchlistRequest) -> list[SearchInWatchl
     ]
 
 
-async def search_by_template(bus: Bus, req: SearchInWatchlistByTemplateRequest) -> SearchInWatchlistByTemplateResponse:
+async def search_by_template(
+    bus: Bus, freshness: GalleryFreshness, template_model: TemplateModel, req: SearchInWatchlistByTemplateRequest
+) -> SearchInWatchlistByTemplateResponse:
     if len(req.template) == 0 or len(req.template) % 4:
         raise ValidationFailed(
             "template must be float32 values, base64 encoded.", errors={"template": ["not float32 bytes"]}
         )
-    model = await default_model(bus)
-    (found,) = await match(bus, [req.template], model, req.watchlist_ids, req.threshold, req.max_result_count)
+    model = await template_model.name(bus)
+    (found,) = await match(
+        bus, freshness, [req.template], model, req.watchlist_ids, req.threshold, req.max_result_count
+    )
     return SearchInWatchlistByTemplateResponse(match_results=found)
-
-
-async def default_model(bus: Bus) -> str:
-    """The model whose templates the extractor makes now (a template search compares with those)."""
-    info = await bus.request(subjects.EXTRACTOR_MODEL, Empty(), wire.ModelInfo)
-    return info.template_model.partition("@")[0]
 
 
 # 1:1, liveness, detection.

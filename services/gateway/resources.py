@@ -1,30 +1,35 @@
-"""Resource ids of the identification requests (`faceDetectorResourceId`,
-`templateGeneratorResourceId`): SmartFace names the processing unit per request ("cpu", "gpu"; a "_remote"
-suffix names a remote unit). Facegate's workers each run on the execution provider their
-setting and the host allow (FACEGATE_EXECUTION_PROVIDER, CUDA only where onnxruntime offers
-it), so every valid id is served by whichever replica answers; an unknown id, or "none" where
-the operation needs that step, is a 400 rather than silently ignored.
+"""SmartFace's string settings of a request checked against the values SmartFace accepts
+(shared/smartface_values.py): resource ids (`faceDetectorResourceId`,
+`templateGeneratorResourceId`, `spoofDetectorResourceIds`, ...), `faceValidationMode` and a
+camera's save strategies. Facegate's workers each run on the execution provider their setting
+and the host allow (FACEGATE_EXECUTION_PROVIDER, CUDA only where onnxruntime offers it), so every
+accepted id is served by whichever replica answers (README, "Resource ids"); an unknown value, or
+"none" where the operation needs that step, is a 400 that lists the accepted ones.
 """
 
 from __future__ import annotations
 
-from shared.errors import ValidationFailed
+from shared.messages.cameras import CameraCreateRequest, CameraUpdateRequest
+from shared.smartface_values import CAMERA, IDENTIFICATION, check
 
-RESOURCE_IDS = ("cpu", "gpu", "cuda")
+
+def check_resources(**fields: str | None) -> None:
+    """Each given setting of an identification request (its camelCase name or path = value) must
+    be one SmartFace accepts there; None means the default."""
+    for path, value in fields.items():
+        check(IDENTIFICATION, path, value)
 
 
-def check_resources(**ids: str | None) -> None:
-    """Each given face detector / template generator resource id (camelCase name = value) must be
-    cpu, gpu or cuda (optionally with SmartFace's "_remote" suffix); None means the default."""
-    for field, rid in ids.items():
-        if rid is None:
-            continue
-        unit = rid.lower().removesuffix("_remote")
-        if unit in RESOURCE_IDS:
-            continue
-        why = "this operation needs it" if unit == "none" else "unknown resource id"
-        raise ValidationFailed(
-            f"{field} '{rid}': {why}; use cpu, gpu or cuda (each served on the execution provider the "
-            "workers run with).",
-            errors={field: [f"{why}: '{rid}'"]},
-        )
+def check_camera(req: CameraCreateRequest | CameraUpdateRequest) -> None:
+    """A camera's resource ids and save strategies must be ones SmartFace accepts for cameras."""
+    for field in CAMERA:
+        value = getattr(req, _snake(field), None)
+        if isinstance(value, list):
+            for index, item in enumerate(value):
+                check(CAMERA, f"{field}[{index}]", item)
+        else:
+            check(CAMERA, field, value)
+
+
+def _snake(camel: str) -> str:
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in camel)

@@ -28,8 +28,8 @@ from shared.messages.seen import (
     TrackletPagedCollection,
 )
 
-# SmartFace types these ids as GUIDs and, being ASP.NET, answers 400 for one that is not a GUID;
-# a well-formed GUID that names nothing is 404.
+# SmartFace types these ids as GUIDs: one that is not a GUID is a 400, or a 404 where SmartFace
+# declares no 400 (services/gateway/statuses.py); a well-formed GUID that names nothing is 404.
 _GUID = r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$"
 Guid = Annotated[str, Parameter(pattern=_GUID, max_length=40, schema_extra={"format": "uuid"}, description="a GUID")]
 # Facegate's filters of GET /api/v1/Faces (SmartFace has none there).
@@ -161,7 +161,7 @@ class TrackletController(Controller):
         """Delete a tracklet with its faces and their crops."""
         await bus.request(subjects.SEEN_TRACKLET_DELETE, ById(id=id), Empty)
 
-    @get("/{id:str}/Faces", responses=responses(404))
+    @get("/{id:str}/Faces", responses=responses())
     async def tracklet_faces(
         self,
         id: Guid,
@@ -169,8 +169,7 @@ class TrackletController(Controller):
         bus: Bus,
         paging: PageQuery,
     ) -> FacePagedCollection:
-        """The stored faces of a tracklet (404 for an unknown tracklet)."""
-        await bus.request(subjects.SEEN_TRACKLET_GET, ById(id=id), Tracklet)
+        """The stored faces of a tracklet (an empty page for an unknown tracklet)."""
         query = SeenQuery(page=paging, tracklet_id=id)
         return await faces_page(bus, request, query)
 
@@ -217,10 +216,14 @@ class ImageController(Controller):
     async def get_image(
         self, id: Guid, bus: Bus, min_size: MinSize = None, max_size: MaxSize = None
     ) -> Response[bytes]:
-        """A stored face crop or frame as JPEG, scaled to `minSize`..`maxSize` pixels when asked
-        (longer side at most `maxSize`, shorter side at least `minSize`)."""
+        """A stored face crop or frame, or a member face's image, as JPEG, scaled to
+        `minSize`..`maxSize` pixels when asked (longer side at most `maxSize`, shorter side at
+        least `minSize`)."""
         query = ImageQuery(id=id, min_size=min_size, max_size=max_size)
-        reply = await bus.request(subjects.SEEN_IMAGE_GET, query, ImageReply)
+        try:
+            reply = await bus.request(subjects.SEEN_IMAGE_GET, query, ImageReply)
+        except NotFound:  # camera_ingest owns what cameras saw, the matcher members' faces
+            reply = await bus.request(subjects.FACE_IMAGE, query, ImageReply)
         data = await blobs.unwrap(bus, reply.jpeg)
         await blobs.release(bus, reply.jpeg)
         return Response(content=data, media_type="image/jpeg")

@@ -9,7 +9,7 @@ from litestar import Controller, MediaType, Response, get
 from litestar.datastructures import State
 
 from services.gateway.metrics import Metrics
-from services.gateway.openapi import FACEGATE_TAG
+from services.gateway.openapi import FACEGATE_TAG, OPEN_SECURITY
 from services.gateway.problems import responses
 from shared import subjects
 from shared.bus import Bus, Empty
@@ -54,6 +54,7 @@ class HealthController(Controller):
     path = "/"
     tags = [FACEGATE_TAG]
     include_in_schema = True
+    security = OPEN_SECURITY  # probes and scrapers send no credentials (permissions.py)
 
     @get("/healthz", media_type=MediaType.TEXT)
     async def healthz(self) -> str:

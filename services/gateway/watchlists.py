@@ -53,16 +53,16 @@ class WatchlistController(Controller):
         return await bus.request(subjects.WATCHLIST_GET, ById(id=id), Watchlist)
 
     @delete("/{id:str}", status_code=204, responses=responses(404))
-    async def delete_watchlist(self, id: EntityId, bus: Bus) -> None:
+    async def delete_watchlist(self, id: EntityId, bus: Bus, freshness: GalleryFreshness) -> None:
         """Delete a watchlist; its members stay (they are only unlinked)."""
         ack = await bus.request(subjects.WATCHLIST_DELETE, ById(id=id), ChangeAck)
-        GalleryFreshness.of(bus).saw(ack.seq)  # the next search sees this change
+        freshness.saw(ack.seq)  # the next search sees this change
 
-    @get("/{id:str}/WatchlistMembers", responses=responses(404))
+    @get("/{id:str}/WatchlistMembers", responses=responses())
     async def list_watchlist_members(
         self, id: EntityId, request: Request[Any, Any, Any], bus: Bus, paging: PageQuery
     ) -> WatchlistMemberPagedCollection:
-        """Members linked to one watchlist, paged."""
+        """Members linked to one watchlist, paged (an empty page for an unknown watchlist)."""
         page = await bus.request(
             subjects.WATCHLIST_MEMBERS, WatchlistMembersQuery(watchlist_id=id, page=paging), Page[WatchlistMember]
         )

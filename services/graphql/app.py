@@ -1,9 +1,10 @@
 """The GraphQL endpoint as an ASGI app: `/graphql/` and `/graphql` on the GraphQL port.
 
-HTTP: POST runs any query, GET runs a query given as `?query=` (and shows the GraphQL IDE to a
-browser). WebSocket: subscriptions in either sub-protocol clients use, picked by the one the
-client offers: `graphql-transport-ws` (the graphql-ws library) or `graphql-ws` (Apollo's older
-subscriptions-transport-ws). Ariadne implements both; one app per protocol shares the schema.
+HTTP: POST runs any query, GET runs a query given as `?query=` (and shows the GraphQL IDE,
+`ide.py`, to a browser). WebSocket: subscriptions in either sub-protocol clients use, picked by
+the one the client offers: `graphql-transport-ws` (the graphql-ws library) or `graphql-ws`
+(Apollo's older subscriptions-transport-ws). Ariadne implements both; one app per protocol
+shares the schema. Credentials, roles and the access log: `access.py`.
 
 Errors are always GraphQL's `{"errors": [{message, locations, path, extensions: {code}}]}`:
 HTTP 200 for a document that parses (validation and execution errors included), 400 for a
@@ -23,13 +24,15 @@ from typing import Any
 
 import asyncpg
 from ariadne.asgi import GraphQL
-from ariadne.asgi.handlers import GraphQLHTTPHandler, GraphQLTransportWSHandler, GraphQLWSHandler
+from ariadne.asgi.handlers import GraphQLHTTPHandler, GraphQLWebsocketHandlerBase
 from ariadne.exceptions import HttpError
 from graphql import GraphQLError, GraphQLSchema
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.types import Receive, Scope, Send
 
+from services.graphql.access import Access, LegacyWSHandler, TransportWSHandler, parse_document
+from services.graphql.ide import OfflineIDE
 from services.graphql.limits import validation_rules
 from services.graphql.queries import Reader
 from services.graphql.subscriptions import EventHub
@@ -108,7 +111,8 @@ class HttpHandler(GraphQLHTTPHandler):
 
 
 class GraphQLApp:
-    """Routes `/graphql` to the HTTP or the right WebSocket handler; `/healthz` and `/readyz`."""
+    """Routes `/graphql` to the HTTP or the right WebSocket handler; `/healthz` and `/readyz`.
+    Callers are checked by `access` (by default none is configured: everyone may)."""
 
     def __init__(
         self,
@@ -116,21 +120,24 @@ class GraphQLApp:
         pool: asyncpg.Pool | None,
         hub: EventHub | None = None,
         ready: Callable[[], tuple[bool, str]] = lambda: (True, "ready"),
+        access: Access | None = None,
     ) -> None:
         self.ready = ready
+        self.access = access or Access.open()
+        ide = OfflineIDE()
 
         def context(request: Any, _data: Any = None) -> dict[str, Any]:
             return {"request": request, "reader": Reader(pool, schema), "hub": hub}
 
-        def app(websocket_handler: GraphQLTransportWSHandler | GraphQLWSHandler) -> GraphQL:
+        def app(websocket_handler: GraphQLWebsocketHandlerBase) -> GraphQL:
             return GraphQL(
-                schema, context_value=context, validation_rules=validation_rules, execute_get_queries=True,
-                error_formatter=format_error, http_handler=HttpHandler(), websocket_handler=websocket_handler,
-                logger=REQUEST_LOG,
+                schema, context_value=context, query_parser=parse_document, validation_rules=validation_rules,
+                execute_get_queries=True, explorer=ide, error_formatter=format_error, http_handler=HttpHandler(),
+                websocket_handler=websocket_handler, logger=REQUEST_LOG,
             )  # fmt: skip
 
-        self.current = app(GraphQLTransportWSHandler())
-        self.legacy = app(GraphQLWSHandler())
+        self.current = app(TransportWSHandler(self.access))
+        self.legacy = app(LegacyWSHandler(self.access))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -145,7 +152,7 @@ class GraphQLApp:
             await (self.legacy if legacy else self.current)(scope, receive, send)
             return
         if path in PATHS:
-            await self.current(scope, receive, send)
+            await self.access.serve_http(self.current, scope, receive, send)
             return
         response: Response
         if path == "/healthz":

@@ -135,7 +135,7 @@ FACE = Entity(
 )
 
 # A member's registration faces, as SmartFace's Face (the REST answer's defaults: an extracted
-# regular face, processed when stored, no camera, frame or image).
+# regular face, processed when stored, no camera or frame; its image, as REST's imageDataId).
 MEMBER_FACE = Entity(
     name="MemberFace",
     type_name="Face",
@@ -145,7 +145,7 @@ MEMBER_FACE = Entity(
         "trackletId": MEMBER_TRACKLET_SQL.format(m="{t}.member_id"),
         "createdAt": "{t}.created_at",
         "updatedAt": "NULL::timestamptz",
-        "imageDataId": "NULL::uuid",
+        "imageDataId": "{t}.image_id",
         "frameId": "NULL::uuid",
         "streamId": "NULL::uuid",
         "processedAt": "coalesce(({t}.face->>'processed_at')::timestamptz, {t}.created_at)",

@@ -16,9 +16,11 @@ from collections.abc import Iterator
 
 import uvicorn
 
+from services.graphql.access import Access
 from services.graphql.app import GraphQLApp
 from services.graphql.schema import build_schema
 from services.graphql.subscriptions import EventHub
+from shared.auth import Authenticator
 from shared.runtime import ServiceContext
 
 log = logging.getLogger(__name__)
@@ -32,11 +34,12 @@ class _Server(uvicorn.Server):
         yield
 
 
-async def setup(ctx: ServiceContext) -> None:
-    """Serve GraphQL until the service stops."""
+async def setup(ctx: ServiceContext, authenticator: Authenticator) -> None:
+    """Serve GraphQL until the service stops; callers authenticate as on the gateway."""
     schema = build_schema()
     hub = EventHub(ctx.bus.nc)
-    app = GraphQLApp(schema, ctx.db, hub, ready=ctx.readiness_report)
+    access = Access.from_settings(ctx.settings, authenticator)
+    app = GraphQLApp(schema, ctx.db, hub, ready=ctx.readiness_report, access=access)
     config = uvicorn.Config(
         app, host=ctx.settings.gateway_host, port=ctx.settings.graphql_port, lifespan="off", ws="websockets-sansio",
         log_level=ctx.settings.log_level.lower(), access_log=False, timeout_graceful_shutdown=5,

@@ -12,12 +12,13 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from services.matcher import faces, members, watchlists
+from services.matcher import answers, faces, members, watchlists
 from services.matcher.changes import CHANGE_LOCK_SQL, log_position
 from services.matcher.gallery import as_vectors
 from services.matcher.replica import Replica
-from shared import subjects
+from shared import blobs, subjects
 from shared.errors import Conflict, NotFound, ValidationFailed
+from shared.imaging import as_jpeg, resize_jpeg
 from shared.messages.common import ById, Page
 from shared.messages.gallery import MemberEvent, WatchlistMemberUpsertRequest
 from shared.messages.matcher import (
@@ -35,6 +36,7 @@ from shared.messages.matcher import (
     SearchRequest,
     TemplateMatches,
 )
+from shared.messages.seen import ImageQuery, ImageReply
 from shared.runtime import ServiceContext
 
 
@@ -47,7 +49,18 @@ class FaceHandlers:
         if not await members.existing_ids(conn, [member_id]):
             raise NotFound(f"Watchlist member '{member_id}' does not exist.")
 
-    async def _insert_faces(self, conn: asyncpg.Connection, member_id: str, new: list[NewFace]) -> list[str]:
+    async def _photos(self, new: list[NewFace]) -> list[bytes | None]:
+        """The registration photos kept with the faces, as JPEG (before any transaction: reading
+        a photo by reference and re-encoding it take a while)."""
+        photos: list[bytes | None] = []
+        for face in new:
+            data = None if face.photo is None else await blobs.unwrap(self.ctx.bus, face.photo)
+            photos.append(None if data is None else await self.ctx.run_blocking(as_jpeg, data))
+        return photos
+
+    async def _insert_faces(
+        self, conn: asyncpg.Connection, member_id: str, new: list[NewFace], photos: list[bytes | None]
+    ) -> list[str]:
         """Validate and normalise templates (the first face of a model fixes its length), insert."""
         by_model: dict[str, list[int]] = {}
         for i, face in enumerate(new):
@@ -61,16 +74,18 @@ class FaceHandlers:
                 raise ValidationFailed(f"Model {model}: {exc.detail}") from None
             for i, row in zip(positions, vectors, strict=True):
                 templates[i] = row.astype("<f4").tobytes()
-        return await faces.insert(conn, member_id, new, templates)
+        return await faces.insert(conn, member_id, new, templates, photos)
 
     async def add_faces(self, req: AddFacesRequest) -> AddFacesReply:
+        photos = await self._photos(req.faces)
         async with self.ctx.db.acquire() as conn, conn.transaction():
             await conn.execute(CHANGE_LOCK_SQL)
             await self._require_member(conn, req.member_id)
-            ids = await self._insert_faces(conn, req.member_id, req.faces)
+            ids = await self._insert_faces(conn, req.member_id, req.faces, photos)
+            stored = await faces.get_many(conn, ids)
             seq = await log_position(conn)
         await self.replica.announce(seq)
-        return AddFacesReply(face_ids=ids, seq=seq)
+        return AddFacesReply(faces=stored, seq=seq)
 
     async def register(self, req: RegisterMemberRequest) -> RegisterMemberReply:
         member_id = req.id or str(uuid.uuid4())
@@ -79,6 +94,7 @@ class FaceHandlers:
             id=member_id, display_name=req.display_name, full_name=req.full_name, note=req.note,
             labels=req.labels, privacy=req.privacy,
         )  # fmt: skip
+        photos = await self._photos(req.faces)
         async with self.ctx.db.acquire() as conn, conn.transaction():
             await conn.execute(CHANGE_LOCK_SQL)
             unknown = set(wl_ids) - await watchlists.existing_ids(conn, wl_ids)
@@ -88,7 +104,7 @@ class FaceHandlers:
             if member is None:
                 raise Conflict(f"Watchlist member '{member_id}' already exists.")
             await members.link_to_many(conn, member_id, wl_ids)
-            ids = await self._insert_faces(conn, member_id, req.faces)
+            ids = await self._insert_faces(conn, member_id, req.faces, photos)
             stored = await faces.get_many(conn, ids)
             linked = [wl for wl in [await watchlists.get(conn, w) for w in wl_ids] if wl is not None]
             seq = await log_position(conn)
@@ -109,8 +125,9 @@ class FaceHandlers:
         return ChangeAck(seq=seq)
 
     async def list_faces(self, req: MemberFacesQuery) -> Page[MemberFace]:
+        """A member's faces; an empty page for an unknown member, as SmartFace answers (its
+        document declares no 404 there)."""
         async with self.ctx.db.acquire() as conn:
-            await self._require_member(conn, req.member_id)
             return await faces.list_page(
                 conn, req.member_id, req.page, crops=req.include_crops, templates=req.include_templates
             )
@@ -123,14 +140,37 @@ class FaceHandlers:
             raise NotFound(f"Face '{req.id}' does not exist.")
         return found[0]
 
+    async def image(self, q: ImageQuery) -> ImageReply:
+        """A member face's image (GET /api/v1/Images/{id} of its imageDataId), scaled as asked
+        with the rule camera images follow."""
+        async with self.ctx.db.acquire() as conn:
+            data = await faces.image(conn, q.id)
+        if data is None:
+            raise NotFound(f"Image '{q.id}' does not exist.")
+        if q.min_size is not None or q.max_size is not None:
+            data = await self.ctx.run_blocking(resize_jpeg, data, q.min_size, q.max_size)
+        return ImageReply(jpeg=await blobs.wrap(self.ctx.bus, data))
+
     async def search(self, req: SearchRequest) -> SearchReply:
+        """The index's matches per template, made whole answers (answers.py): one query for the
+        details of every member and watchlist found, none when nothing was found."""
         await self.replica.wait_for(req.min_seq)
         gallery = self.replica.gallery  # one gallery for the whole request, even if a reload swaps it
         seq = gallery.seq
         found = await self.ctx.run_blocking(
             gallery.search, req.templates, req.model_name, req.watchlist_ids, req.threshold, req.max_result_count
         )
-        return SearchReply(results=[TemplateMatches(candidates=c) for c in found], seq=seq)
+        known = answers.Details({}, {})
+        if any(found):
+            async with self.ctx.db.acquire() as conn:
+                known = await answers.details(conn, (f for per_template in found for f in per_template))
+        return SearchReply(
+            results=[
+                TemplateMatches(candidates=answers.ranked(f, known, req.max_result_count, req.one_watchlist_each))
+                for f in found
+            ],
+            seq=seq,
+        )
 
     async def index_stats(self, _req: object) -> IndexStats:
         return self.replica.stats()

@@ -6,15 +6,17 @@ from __future__ import annotations
 import uuid
 
 import asyncpg
+import msgspec
 
 from services.matcher.paging import fetch_page
 from shared.errors import Conflict
 from shared.messages.common import Page, PageQuery
+from shared.messages.faces import FaceFields
 from shared.messages.matcher import MemberFace, NewFace
 
 
 def _columns(crop: bool, template: bool) -> str:
-    cols = "id, member_id, model_name, model_version, face, created_at"
+    cols = "id, member_id, model_name, model_version, face, created_at, image_id"
     return (
         cols
         + (", crop" if crop else ", NULL::bytea AS crop")
@@ -28,26 +30,37 @@ def to_face(row: asyncpg.Record) -> MemberFace:
         member_id=row["member_id"],
         model_name=row["model_name"],
         model_version=row["model_version"],
-        face=row["face"],
+        face=msgspec.convert(row["face"], FaceFields),
         created_at=row["created_at"],
         crop=row["crop"],
         template=row["template"],
+        image_id=str(row["image_id"]) if row["image_id"] is not None else None,
     )
 
 
-async def insert(conn: asyncpg.Connection, member_id: str, faces: list[NewFace], templates: list[bytes]) -> list[str]:
-    """Insert faces of a member (templates already normalised); return their ids."""
+async def insert(
+    conn: asyncpg.Connection,
+    member_id: str,
+    faces: list[NewFace],
+    templates: list[bytes],
+    photos: list[bytes | None],
+) -> list[str]:
+    """Insert faces of a member (templates already normalised, photos as JPEG or None); return
+    their ids. A face that keeps a crop or a photo gets an image id (its imageDataId)."""
     ids = [f.face_id or str(uuid.uuid4()) for f in faces]
     if len(set(ids)) != len(ids):
         raise Conflict("The same face id is given twice.")
+    rows = [
+        (fid, member_id, f.model_name, f.model_version, t, msgspec.to_builtins(f.face), f.crop, photo,
+         uuid.uuid4() if f.crop or photo else None)
+        for fid, f, t, photo in zip(ids, faces, templates, photos, strict=True)
+    ]  # fmt: skip
     try:
         await conn.executemany(
-            """INSERT INTO member_faces (id, member_id, model_name, model_version, template, face, crop)
-               VALUES ($1, $2, $3, $4, $5, $6, $7)""",
-            [
-                (fid, member_id, f.model_name, f.model_version, t, f.face, f.crop)
-                for fid, f, t in zip(ids, faces, templates, strict=True)
-            ],
+            """INSERT INTO member_faces (id, member_id, model_name, model_version, template, face, crop, photo,
+                                         image_id)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)""",
+            rows,
         )
     except asyncpg.UniqueViolationError:
         raise Conflict("A face with one of these ids already exists.") from None
@@ -82,6 +95,17 @@ async def list_page(
         page,
         to_face,
     )
+
+
+async def image(conn: asyncpg.Connection, image_id: str) -> bytes | None:
+    """The JPEG a member face's image id names (its photo when kept, else its crop); None when
+    no face has that image id."""
+    try:
+        key = uuid.UUID(image_id)
+    except ValueError:
+        return None
+    data = await conn.fetchval("SELECT coalesce(photo, crop) FROM member_faces WHERE image_id = $1", key)
+    return bytes(data) if data is not None else None
 
 
 async def dimension(conn: asyncpg.Connection, model_name: str) -> int | None:

@@ -18,7 +18,7 @@ from services.matcher.index import ModelIndex, Vectors
 from services.matcher.locks import RWLock
 from shared.errors import NotFound, ValidationFailed
 from shared.messages.gallery import DEFAULT_THRESHOLD
-from shared.messages.matcher import Candidate, ModelIndexStats
+from shared.messages.matcher import ModelIndexStats
 from shared.scores import passes, score_from_similarity, similarity_floor
 
 log = logging.getLogger(__name__)
@@ -45,6 +45,18 @@ class ChangeSet:
     members: dict[str, list[str]] = field(default_factory=dict)
     # watchlist -> threshold now (None: deleted)
     watchlists: dict[str, int | None] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class IndexMatch:
+    """One member the index found for a probe: its best face and the searched watchlists it
+    passed in (sorted by id); answers.py adds what the caller shows of them."""
+
+    member_id: str
+    face_id: str
+    watchlist_ids: list[str]
+    similarity: float
+    score: int
 
 
 def as_vectors(templates: Iterable[bytes], dim: int | None = None) -> Vectors:
@@ -141,7 +153,7 @@ class Gallery:
 
     def search(
         self, templates: list[bytes], model: str, watchlist_ids: list[str], threshold: int | None, k: int
-    ) -> list[list[Candidate]]:
+    ) -> list[list[IndexMatch]]:
         """Best `k` members per template that pass the thresholds of the chosen watchlists."""
         with self.lock.read():
             unknown = [w for w in watchlist_ids if w not in self.thresholds]
@@ -177,7 +189,7 @@ class Gallery:
             hits = index.search(queries, k, accept, floor, eligible)
             return [
                 [
-                    Candidate(
+                    IndexMatch(
                         member_id=member,
                         face_id=index.face_of[label],
                         watchlist_ids=passed[member, sim],

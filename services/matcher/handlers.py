@@ -104,9 +104,9 @@ class GalleryHandlers:
         return await self._announce(seq)
 
     async def watchlist_members(self, req: WatchlistMembersQuery) -> Page[WatchlistMember]:
+        """The members of a watchlist; an empty page for an unknown watchlist, as SmartFace
+        answers (its document declares no 404 there)."""
         async with self.ctx.db.acquire() as conn:
-            if await watchlists.get(conn, req.watchlist_id) is None:
-                raise NotFound(f"Watchlist '{req.watchlist_id}' does not exist.")
             return await members.list_in_watchlist(conn, req.watchlist_id, req.page)
 
     async def create_member(self, req: WatchlistMemberCreateRequest) -> WatchlistMember:

@@ -19,6 +19,7 @@ from shared.messages.gallery import (
     WatchlistMemberUpsertRequest,
     WatchlistUpsertRequest,
 )
+from shared.messages.seen import ImageQuery
 from shared.runtime import ServiceContext
 
 
@@ -52,5 +53,6 @@ async def setup(ctx: ServiceContext) -> None:
     await add(subjects.FACE_REMOVE, api.RemoveFaceRequest, f.remove_face)
     await add(subjects.FACE_LIST, api.MemberFacesQuery, f.list_faces)
     await add(subjects.FACE_GET, ById, f.get_face)
+    await add(subjects.FACE_IMAGE, ImageQuery, f.image)
     await add(subjects.TEMPLATE_SEARCH, api.SearchRequest, f.search)
     await add(subjects.INDEX_STATS, Empty, f.index_stats)

@@ -31,7 +31,8 @@ Port = Annotated[int, msgspec.Meta(ge=0, le=65535)]
 Dimension = Annotated[int, msgspec.Meta(ge=1, le=16384)]
 Text = Annotated[str, msgspec.Meta(max_length=1000, pattern=NO_NUL)]
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=NO_NUL)]
-# Any URL FFmpeg can open (rtsp://, http://, a file path); a bad one shows as the camera's status.
+# A network camera's URL; which ones camera_ingest accepts is shared/sources.py's decision
+# (a 400 when saved); one that fails to stream shows as the camera's status.
 Source = Annotated[str, msgspec.Meta(min_length=1, max_length=2048, pattern=NO_NUL)]
 # (No per-item constraints: the served OpenAPI document could not show them, and the camera is
 # stored as JSON text, where any string fits.)

@@ -168,3 +168,47 @@ class ModelInfo(msgspec.Struct, frozen=True, kw_only=True):
     template_model: str  # "<name>@<version>", as in ExtractedFace.template_model
     template_dimension: int
     providers: list[str]
+
+
+class FaceFields(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """What a stored face keeps of its analysis (SmartFace `Face` fields that are not
+    bookkeeping, snake_case as stored in jsonb): member faces in the matcher, camera faces in
+    camera_ingest (those also fill the camera-only fields). Built by shared.face_fields."""
+
+    crop_left_top_x: float
+    crop_left_top_y: float
+    crop_right_top_x: float
+    crop_right_top_y: float
+    crop_left_bottom_x: float
+    crop_left_bottom_y: float
+    crop_right_bottom_x: float
+    crop_right_bottom_y: float
+    quality: int
+    left_eye_x: float
+    left_eye_y: float
+    right_eye_x: float
+    right_eye_y: float
+    face_area: float
+    size: float
+    face_order: int
+    yaw_angle: float
+    pitch_angle: float
+    roll_angle: float
+    sharpness: float
+    brightness: float
+    template_quality: int | None = None
+    age: float | None = None
+    gender: float | None = None  # the probability that the face is female (0 male .. 1 female)
+    face_mask_confidence: float | None = None
+    face_mask_status: str = "Unknown"
+    # Camera faces only.
+    state: str | None = None  # "Extracted", or "New" when left out of extraction
+    type: str | None = None
+    faces_on_frame_count: int | None = None
+    face_area_change: float | None = None
+    # No shipped model fills these (docs/models.md).
+    nose_tip_confidence: float | None = None
+    tinted_glasses: bool | None = None
+    heavy_frame: bool | None = None
+    glass_status: str | None = None
+    autolearn_cluster_type: str | None = None

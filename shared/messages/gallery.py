@@ -12,11 +12,26 @@ from shared.messages.common import PageQuery
 # Postgres text cannot hold NUL; refusing it here makes it a 400 instead of a storage error.
 NO_NUL = "^[^\x00]*$"
 Name = Annotated[str, msgspec.Meta(max_length=200, pattern=NO_NUL)]
-Text = Annotated[str, msgspec.Meta(pattern=NO_NUL)]
+# Limits where SmartFace's schema sets none (README, "Input limits"): a member's note and labels.
+MAX_NOTE_LENGTH = 4096
+MAX_LABELS = 100
+Text = Annotated[str, msgspec.Meta(max_length=MAX_NOTE_LENGTH, pattern=NO_NUL)]
 Threshold = Annotated[int, msgspec.Meta(ge=0, le=100)]
 # SmartFace accepts '#rrggbb' and '#rgb'.
 Color = Annotated[str, msgspec.Meta(pattern=r"^#([0-9a-fA-F]{6}|[0-9a-fA-F]{3})$")]
-Id = Annotated[str, msgspec.Meta(min_length=1, max_length=256, pattern=NO_NUL)]
+# An id must be addressable as one segment of a URL path (GET /api/v1/WatchlistMembers/{id}), or
+# it could be created and never read or deleted again: no '/' (a path separator even when sent as
+# %2F), no '\\' (which browsers and proxies turn into '/'), no control characters (NUL cannot be
+# stored at all), and not '.' or '..' (which clients resolve away). Anything else, spaces, '%',
+# '?', '#' and non-ASCII included, is addressable percent-encoded.
+# (`(?![\s\S])` is the very end: `$` would also match before a final line break.)
+ID_PATTERN = r"^(?!\.\.?$)[^/\\\x00-\x1f\x7f]*(?![\s\S])"
+Id = Annotated[str, msgspec.Meta(min_length=1, max_length=256, pattern=ID_PATTERN)]
+OptionalId = Annotated[str, msgspec.Meta(max_length=256, pattern=ID_PATTERN)]  # "" means "generate one"
+# Lists of ids in one request: more watchlists than any gallery has, members for a large link.
+MAX_WATCHLIST_IDS = 1000
+MAX_MEMBER_IDS = 10_000
+WatchlistIds = Annotated[list[Id], msgspec.Meta(max_length=MAX_WATCHLIST_IDS)]
 
 DEFAULT_THRESHOLD = 40
 DEFAULT_PREVIEW_COLOR = "#4d7cfe"
@@ -55,6 +70,9 @@ class Label(msgspec.Struct, frozen=True, rename="camel"):
     value: Annotated[str, msgspec.Meta(max_length=256, pattern=NO_NUL)] | None = None
 
 
+Labels = Annotated[list[Label], msgspec.Meta(max_length=MAX_LABELS)]
+
+
 class PrivacyData(msgspec.Struct, frozen=True, rename="camel"):
     """A member's privacy flags as answers carry them (all present, as SmartFace requires).
     When a flag is false, Facegate must not keep (or send) those images."""
@@ -88,7 +106,7 @@ class WatchlistMemberCreateRequest(msgspec.Struct, frozen=True, rename="camel"):
     display_name: Name | None = None
     full_name: Name | None = None
     note: Text | None = None
-    labels: list[Label] = []
+    labels: Labels = []
     privacy: PrivacySettings | None = None
 
 
@@ -97,13 +115,13 @@ class WatchlistMemberUpsertRequest(msgspec.Struct, frozen=True, rename="camel"):
     display_name: Name | None = None
     full_name: Name | None = None
     note: Text | None = None
-    labels: list[Label] = []
+    labels: Labels = []
     privacy: PrivacySettings | None = None
 
 
 class WatchlistMembersLinkRequest(msgspec.Struct, frozen=True, rename="camel"):
     watchlist_id: Id
-    watchlist_members_ids: list[Id]
+    watchlist_members_ids: Annotated[list[Id], msgspec.Meta(max_length=MAX_MEMBER_IDS)]
 
 
 class WatchlistPagedCollection(msgspec.Struct, frozen=True, rename="camel"):

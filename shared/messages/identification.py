@@ -15,7 +15,20 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from shared.messages.gallery import Id, Label, Name, PrivacyData, PrivacySettings, Text, Threshold, Watchlist
+from shared.messages.gallery import (
+    MAX_WATCHLIST_IDS,
+    Id,
+    Label,
+    Labels,
+    Name,
+    OptionalId,
+    PrivacyData,
+    PrivacySettings,
+    Text,
+    Threshold,
+    Watchlist,
+    WatchlistIds,
+)
 
 Pixels = Annotated[int, msgspec.Meta(ge=0, le=100_000)]
 Confidence = Annotated[int, msgspec.Meta(ge=0, le=10_000)]
@@ -90,14 +103,14 @@ class RegistrationImageData(msgspec.Struct, frozen=True, rename="camel"):
     modality: Literal["Face"] | None = "Face"
     palm_side: str | None = "Unspecified"
     face_selector: FaceSelector | None = "singleFaceOnly"
-    face_id: str | None = None
-    palm_id: str | None = None
+    face_id: OptionalId | None = None
+    palm_id: OptionalId | None = None
 
 
 class RegisterWatchlistMemberRequest(msgspec.Struct, frozen=True, rename="camel"):
     images: Annotated[list[RegistrationImageData], msgspec.Meta(min_length=1, max_length=100)]
-    watchlist_ids: Annotated[list[Id], msgspec.Meta(min_length=1)]
-    id: Annotated[str, msgspec.Meta(max_length=256)] = ""  # empty: a GUID is generated
+    watchlist_ids: Annotated[list[Id], msgspec.Meta(min_length=1, max_length=MAX_WATCHLIST_IDS)]
+    id: OptionalId = ""  # empty: a GUID is generated
     face_detector_config: FaceDetectorConfig | None = None
     face_detector_resource_id: ResourceId | None = "cpu"
     template_generator_resource_id: ResourceId | None = "cpu"
@@ -105,14 +118,14 @@ class RegisterWatchlistMemberRequest(msgspec.Struct, frozen=True, rename="camel"
     display_name: Name | None = None
     full_name: Name | None = None
     note: Text | None = None
-    labels: list[Label] | None = None
+    labels: Labels | None = None
     face_validation_mode: str | None = "predefined"
     privacy: PrivacySettings | None = None
 
 
 class FaceRegistrationImageData(msgspec.Struct, frozen=True, rename="camel"):
     data: bytes
-    face_id: str | None = None
+    face_id: OptionalId | None = None
     face_selector: FaceSelector | None = "singleFaceOnly"
 
 
@@ -126,6 +139,13 @@ class AddNewFaceRequest(msgspec.Struct, frozen=True, rename="camel"):
 
 class FaceWatchlistMemberRemoveRequest(msgspec.Struct, frozen=True, rename="camel"):
     face_id: Id
+
+
+class FaceWatchlistMemberLinkingRequest(msgspec.Struct, frozen=True, rename="camel"):
+    """AddFaceFromSystem: a face a camera stored becomes one of the member's faces."""
+
+    face_id: Id
+    face_validation_mode: Annotated[str, msgspec.Meta(min_length=1)] = "predefined"
 
 
 # SmartFace's Face has no null trackletId or frameId (a client generated from its document reads
@@ -282,7 +302,7 @@ class SearchResult(msgspec.Struct, frozen=True, rename="camel"):
 
 class SearchInWatchlistRequest(msgspec.Struct, frozen=True, rename="camel"):
     image: ImageData
-    watchlist_ids: list[Id] | None = None  # empty or absent: every watchlist
+    watchlist_ids: WatchlistIds | None = None  # empty or absent: every watchlist
     threshold: Threshold | None = None  # absent: each watchlist's own threshold
     max_result_count: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 1
     face_detector_config: FaceDetectorConfig | None = None
@@ -302,7 +322,7 @@ class SearchInWatchlistResponse(FaceAttributes, frozen=True, rename="camel"):
 
 class SearchInWatchlistByTemplateRequest(msgspec.Struct, frozen=True, rename="camel"):
     template: bytes
-    watchlist_ids: list[Id] | None = None
+    watchlist_ids: WatchlistIds | None = None
     threshold: Threshold | None = None
     max_result_count: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 1
 

@@ -9,15 +9,18 @@ applied it (read-your-writes across replicas; docs/matcher.md).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 import msgspec
 
+from shared.blobs import Blob
 from shared.messages.common import PageQuery
+from shared.messages.faces import FaceFields
 from shared.messages.gallery import (
     Id,
     Label,
     Name,
+    PrivacyData,
     PrivacySettings,
     Text,
     Threshold,
@@ -39,9 +42,12 @@ class NewFace(msgspec.Struct, frozen=True, kw_only=True):
     # A caller may choose the id (e.g. SmartFace `faceId`); a GUID otherwise.
     face_id: Id | None = None
     # Bounding box, landmarks, quality, age, gender...: stored as given (jsonb), echoed back.
-    face: dict[str, Any] = {}
+    face: FaceFields
     # The face crop as JPEG; None when the member's privacy forbids keeping images.
     crop: bytes | None = None
+    # The whole registration photo (any format the detector reads; stored as JPEG), kept when
+    # FACEGATE_KEEP_REGISTRATION_PHOTOS says so; by reference when larger than one message.
+    photo: Blob | None = None
 
 
 class AddFacesRequest(msgspec.Struct, frozen=True, kw_only=True):
@@ -50,7 +56,10 @@ class AddFacesRequest(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class AddFacesReply(msgspec.Struct, frozen=True, kw_only=True):
-    face_ids: list[str]
+    """The faces as stored (like `RegisterMemberReply.faces`, in the order given), so that a
+    caller needs no second look-up."""
+
+    faces: list[MemberFace]
     seq: int
 
 
@@ -79,10 +88,13 @@ class MemberFace(msgspec.Struct, frozen=True, kw_only=True):
     member_id: str
     model_name: str
     model_version: str
-    face: dict[str, Any]
+    face: FaceFields
     created_at: datetime
     crop: bytes | None = None
     template: bytes | None = None
+    # The face's image (its photo when kept, else its crop) for GET /api/v1/Images/{id}; None
+    # when neither is kept.
+    image_id: str | None = None
 
 
 class RegisterMemberRequest(msgspec.Struct, frozen=True, kw_only=True):
@@ -114,22 +126,49 @@ class SearchRequest(msgspec.Struct, frozen=True, kw_only=True):
     watchlist_ids: list[Id] = []
     # 0..100 for every watchlist; None: each watchlist's own threshold.
     threshold: Threshold | None = None
+    # At most this many results: (member, watchlist) pairs, as SmartFace's SearchResult rows.
     max_result_count: Annotated[int, msgspec.Meta(ge=1, le=MAX_RESULTS)] = 1
+    # True: each candidate names only its first passed watchlist (by id), so max_result_count
+    # counts members (a camera votes per member and its event names one watchlist).
+    one_watchlist_each: bool = False
     # Answer only once this replica has applied the change log up to here (a write's `seq`).
     min_seq: Annotated[int, msgspec.Meta(ge=0)] = 0
 
 
-class Candidate(msgspec.Struct, frozen=True, kw_only=True):
-    """One matching member: its best face, the searched watchlists it passed in, and scores."""
+class MatchedMember(msgspec.Struct, frozen=True, kw_only=True):
+    """What an answer shows of a matching member (SearchResult, match events) and its privacy
+    (whether a camera may keep or send the matched images)."""
 
-    member_id: str
+    id: str
+    display_name: str | None
+    full_name: str | None
+    labels: list[Label]
+    privacy: PrivacyData
+
+
+class MatchedWatchlist(msgspec.Struct, frozen=True, kw_only=True):
+    """What an answer shows of a watchlist a member matched in."""
+
+    id: str
+    display_name: str
+    full_name: str
+    preview_color: str
+
+
+class Candidate(msgspec.Struct, frozen=True, kw_only=True):
+    """One matching member: its best face, the searched watchlists it passed in (by id), and
+    scores. Each watchlist is one SmartFace SearchResult row."""
+
+    member: MatchedMember
+    watchlists: list[MatchedWatchlist]
     face_id: str
-    watchlist_ids: list[str]
     similarity: float
     score: int
 
 
 class TemplateMatches(msgspec.Struct, frozen=True, kw_only=True):
+    """Best first (score, then similarity), at most `max_result_count` rows in all."""
+
     candidates: list[Candidate]
 
 

@@ -11,6 +11,7 @@ import msgspec
 
 from shared.blobs import Blob
 from shared.messages.common import PageQuery
+from shared.messages.faces import FaceFields
 
 FrameState = Literal["New", "Processing", "Processed", "Error"]
 ImageSide = Annotated[int, msgspec.Meta(ge=1, le=16384)]
@@ -78,6 +79,18 @@ class ImageReply(msgspec.Struct, frozen=True, kw_only=True):
     """JPEG bytes; by reference when larger than one NATS message (a full-HD frame may be)."""
 
     jpeg: Blob
+
+
+class StoredFace(msgspec.Struct, frozen=True, kw_only=True):
+    """A face a camera stored, as AddFaceFromSystem makes it a member's: what the detector and
+    extractor said (`Face` fields, snake_case, as stored), its template (None when it was left
+    out of extraction, or stored before templates were kept) and its crop (None when not kept)."""
+
+    id: str
+    face: FaceFields
+    template: bytes | None = None
+    template_model: str = ""  # "<name>@<version>"
+    crop: bytes | None = None
 
 
 ImageStorageMode = Literal["Database", "Folder", "ObjectStore"]

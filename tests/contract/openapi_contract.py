@@ -14,6 +14,9 @@ Schema = dict[str, Any]
 
 # Request fields of features Facegate does not offer (see docs/compatibility.md).
 EXEMPT_REQUEST_FIELDS = ("palm", "totp")
+# Statuses any HTTP client handles, which an operation may answer though SmartFace's document does
+# not declare them there (issue 20); every other status must be one SmartFace declares.
+ANY_CLIENT_HANDLES = frozenset({"401", "403", "413", "429", "503"})
 _MAX_DEPTH = 8
 
 
@@ -95,6 +98,13 @@ def json_body(doc: Doc, holder: dict[str, Any]) -> Schema | None:
 def success_code(operation: dict[str, Any]) -> str | None:
     codes = sorted(c for c in operation.get("responses", {}) if c.startswith("2"))
     return codes[0] if codes else None
+
+
+def undeclared_statuses(sf_op: dict[str, Any], fg_op: dict[str, Any], op: str) -> list[str]:
+    """Statuses Facegate documents for an operation that SmartFace's document does not declare."""
+    declared = set(sf_op.get("responses", {})) | ANY_CLIENT_HANDLES
+    return [f"{op}: answers {code}, which SmartFace does not declare" for code in sorted(fg_op.get("responses", {}))
+            if code not in declared]  # fmt: skip
 
 
 def compare_response(sf: Doc, fg: Doc, sf_schema: Schema, fg_schema: Schema, where: str, depth: int = 0) -> list[str]:
@@ -208,6 +218,7 @@ def compare_operation(sf: Doc, fg: Doc, method: str, path: str) -> list[str]:
         else:
             problems += compare_request(sf, fg, sf_body, fg_body, f"{op} body")
 
+    problems += undeclared_statuses(sf_op, fg_op, op)
     sf_code, fg_code = success_code(sf_op), success_code(fg_op)
     if sf_code != fg_code:
         problems.append(f"{op}: success status {fg_code} where SmartFace answers {sf_code}")

@@ -51,3 +51,15 @@ def test_document_at_smartface_path_is_the_served_one(cluster: Cluster) -> None:
         if method in HTTP_METHODS and "Facegate" in operation.get("tags", [])
     }
     assert {"POST /api/v1/Faces/Detect", "GET /healthz", "GET /readyz", "GET /metrics"} <= tagged
+
+
+def test_swagger_ui_links_the_graphql_ide(cluster: Cluster) -> None:
+    """The description's link leads a browser to the GraphQL IDE, on the GraphQL service's port."""
+    with cluster.http() as api:
+        description = api.get("/swagger/v1/swagger.json").json()["info"]["description"]
+        assert "](/graphql)" in description
+        for path in ("/graphql", "/graphql/"):
+            ide = api.get(path, headers={"Accept": "text/html"}, follow_redirects=True)
+            assert str(ide.url) == f"{cluster.graphql_url}/graphql/", path
+            assert ide.status_code == 200 and "<title>Facegate GraphQL</title>" in ide.text
+            assert not re.search(r"https?://", ide.text), "the IDE loads nothing from another host"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 import helm_python as helm
 import pytest
 import yaml
+from cryptography.fernet import Fernet
 
 from shared.cluster import SERVICE_ORDER
 from tests.deploy.support import (
@@ -133,14 +135,15 @@ def test_every_facegate_variable_is_a_setting_a_service_reads(scenario: str) -> 
     assert {f"FACEGATE_{key}" for key in values["config"]} <= known_settings()
 
 
-# Set by the chart itself (the Secret's URLs and role passwords, the probes' port, the provider,
-# the pod name, the CA of tls.caSecret) or by the image (FACEGATE_SERVICE, FACEGATE_GATEWAY_PORT
-# and FACEGATE_GRAPHQL_PORT: the Services, ports and probes expect 8098 and 8097): values may
-# not set them again.
+# Set by the chart itself (the Secret's URLs, role passwords and API keys, the probes' port, the
+# provider, the pod name, the gateway's address, the CA of tls.caSecret) or by the image
+# (FACEGATE_SERVICE, FACEGATE_GATEWAY_PORT and FACEGATE_GRAPHQL_PORT: the Services, ports and
+# probes expect 8098 and 8097): values may not set them again.
 CHART_SETS = {
     "FACEGATE_NATS_URL", "FACEGATE_DATABASE_URL", "FACEGATE_REDIS_URL", "FACEGATE_HEALTH_PORT",
     "FACEGATE_EXECUTION_PROVIDER", "FACEGATE_INSTANCE_ID", "FACEGATE_SERVICE", "FACEGATE_GATEWAY_PORT",
-    "FACEGATE_GRAPHQL_PORT", "FACEGATE_MIGRATE_ROLE_PASSWORDS", "FACEGATE_TLS_CA_FILE",
+    "FACEGATE_GRAPHQL_PORT", "FACEGATE_MIGRATE_ROLE_PASSWORDS", "FACEGATE_TLS_CA_FILE", "FACEGATE_GATEWAY_HOST",
+    "FACEGATE_AUTH_API_KEYS", "FACEGATE_SECRET_KEY",
 }  # fmt: skip
 
 
@@ -291,6 +294,7 @@ def test_external_servers_by_url() -> None:
     secret = find(without_roles, "Secret", "facegate")["stringData"]
     assert secret["database-url-matcher"] == "postgresql://facegate:secret@db.example:5432/facegate"
     assert "FACEGATE_MIGRATE_ROLE_PASSWORDS" not in secret
+    assert {"admin-api-key", "FACEGATE_AUTH_API_KEYS", "FACEGATE_SECRET_KEY"} <= set(secret)
 
 
 def test_a_ca_for_tls_is_mounted_in_every_facegate_pod() -> None:
@@ -304,6 +308,60 @@ def test_a_ca_for_tls_is_mounted_in_every_facegate_pod() -> None:
             "name": "tls-ca",
             "secret": {"secretName": "servers-ca", "items": [{"key": "ca.crt", "path": "ca.crt"}]},
         } in spec["volumes"]
+
+
+def test_authentication_is_on_by_default_with_a_generated_admin_key() -> None:
+    """The gateway and graphql listen on the pod's network and get the SHA-256 of a random admin
+    key; the key itself stays in the Secret for the operator (NOTES says how to read it)."""
+    objects = render()
+    secret = find(objects, "Secret", "facegate")["stringData"]
+    key = secret["admin-api-key"]
+    assert re.fullmatch(r"fg_[A-Za-z0-9]{43}", key)
+    assert secret["FACEGATE_AUTH_API_KEYS"] == f"admin:admin:{hashlib.sha256(key.encode()).hexdigest()}"
+    for edge in ("gateway", "graphql"):  # REST and GraphQL take the same credentials
+        env = {e["name"]: e for e in deployment(edge)["spec"]["template"]["spec"]["containers"][0]["env"]}
+        assert env["FACEGATE_GATEWAY_HOST"]["value"] == "0.0.0.0"
+        ref = env["FACEGATE_AUTH_API_KEYS"]["valueFrom"]["secretKeyRef"]
+        assert ref == {"name": "facegate", "key": "FACEGATE_AUTH_API_KEYS", "optional": True}
+        assert "FACEGATE_ALLOW_UNAUTHENTICATED" not in env
+    matcher = deployment("matcher")["spec"]["template"]["spec"]["containers"][0]["env"]
+    assert not {e["name"] for e in matcher} & {"FACEGATE_AUTH_API_KEYS", "FACEGATE_GATEWAY_HOST"}
+    # The Secret is generated, so two renders differ: both keys change together.
+    assert find(render(), "Secret", "facegate")["stringData"]["admin-api-key"] != key
+
+
+def test_camera_credentials_are_encrypted_with_a_generated_key_only_camera_ingest_reads() -> None:
+    secret = find(render(), "Secret", "facegate")["stringData"]
+    Fernet(secret["FACEGATE_SECRET_KEY"].encode())  # a valid key (ValueError otherwise)
+    for service in RUNNABLE:
+        env = {e["name"]: e for e in deployment(service)["spec"]["template"]["spec"]["containers"][0]["env"]}
+        if service == "camera_ingest":
+            ref = env["FACEGATE_SECRET_KEY"]["valueFrom"]["secretKeyRef"]
+            assert ref == {"name": "facegate", "key": "FACEGATE_SECRET_KEY"}
+        else:
+            assert "FACEGATE_SECRET_KEY" not in env, service
+    assert find(render(), "Secret", "facegate")["stringData"]["FACEGATE_SECRET_KEY"] != secret["FACEGATE_SECRET_KEY"]
+
+
+def test_more_api_keys_and_jwt_settings_from_values() -> None:
+    entry = f"ci:operator:{'ab' * 32}"
+    values = {
+        "auth": {"generateAdminKey": False, "apiKeys": [entry]},
+        "config": {"AUTH_ISSUER": "https://idp.example/realms/x", "AUTH_AUDIENCE": "facegate",
+                   "AUTH_JWKS_URL": "https://idp.example/realms/x/certs"},
+    }  # fmt: skip
+    objects = render(values)
+    validate_strict(objects)
+    secret = find(objects, "Secret", "facegate")["stringData"]
+    assert secret["FACEGATE_AUTH_API_KEYS"] == entry and "admin-api-key" not in secret
+    env = {
+        e["name"]: e.get("value")
+        for e in deployment("gateway", values)["spec"]["template"]["spec"]["containers"][0]["env"]
+    }
+    assert env["FACEGATE_AUTH_JWKS_URL"] == "https://idp.example/realms/x/certs"
+    # JWTs only: no key entry in the Secret; the gateway's reference to it is optional.
+    jwt_only = {**values, "auth": {"generateAdminKey": False, "apiKeys": []}}
+    assert "FACEGATE_AUTH_API_KEYS" not in find(render(jwt_only), "Secret", "facegate")["stringData"]
 
 
 def test_existing_secret_replaces_the_chart_secret() -> None:
@@ -329,6 +387,7 @@ def test_notes_say_how_to_reach_the_api() -> None:
         notes = chart.render(name="facegate", namespace="vision")["facegate/templates/NOTES.txt"]
     assert "port-forward svc/facegate-gateway 8098:8098" in notes
     assert "kubectl -n vision" in notes
+    assert "get secret facegate -o jsonpath='{.data.admin-api-key}' | base64 -d" in notes
 
 
 # Each bad value, and what the refusal must name (the path of the key, or the reason).
@@ -379,6 +438,9 @@ BAD_VALUES: dict[str, tuple[dict[str, Any], str]] = {
         {"services": {"matcher": {"extraVolumes": [{"name": "tmp", "emptyDir": {}}]}}},
         "'/services/matcher/extraVolumes/0/name'",
     ),
+    "api-key-in-clear": ({"auth": {"apiKeys": ["ci:operator:my-secret-key"]}}, "'/auth/apiKeys/0'"),
+    "api-key-unknown-role": ({"auth": {"apiKeys": [f"ci:root:{'0' * 64}"]}}, "'/auth/apiKeys/0'"),
+    "host-in-config": ({"config": {"GATEWAY_HOST": "127.0.0.1"}}, "invalid propertyName 'GATEWAY_HOST'"),
     "mount-over-tmp": (
         {"services": {"matcher": {"extraVolumeMounts": [{"name": "x", "mountPath": "/tmp"}]}}},
         "'/services/matcher/extraVolumeMounts/0/mountPath'",

@@ -94,9 +94,40 @@ def test_camera_images_in_folder_storage_are_kept_in_a_volume() -> None:
     assert mounts[mount] in yaml.safe_load((COMPOSE / "compose.yaml").read_text())["volumes"]
     assert not any(t.split(":")[0] == mount for t in ingest["tmpfs"])
     # The other settings are the shared ones, not lost by giving camera-ingest its own block.
-    assert {k: v for k, v in ingest["environment"].items() if k != "FACEGATE_CAMERA_IMAGE_FOLDER"} == (
-        services["gateway"]["environment"]
-    )
+    own = ("FACEGATE_CAMERA_IMAGE_FOLDER", "FACEGATE_SECRET_KEY_FILE")
+    assert {k: v for k, v in ingest["environment"].items() if k not in own} == services["detector"]["environment"]
+
+
+def test_the_key_of_camera_credentials_is_generated_into_camera_ingests_volume() -> None:
+    """Kept across restarts and shared by the replicas, like the images; nothing else reads it."""
+    services = compose()
+    ingest = services["camera-ingest"]
+    path = ingest["environment"]["FACEGATE_SECRET_KEY_FILE"]
+    assert any(path.startswith(v.split(":")[1].rstrip("/") + "/") for v in ingest["volumes"])
+    others = [s.get("environment", {}) for name, s in services.items() if name != "camera-ingest"]
+    assert not any("FACEGATE_SECRET_KEY_FILE" in env for env in others)
+
+
+def test_the_published_gateway_and_graphql_require_authentication_with_a_generated_key() -> None:
+    """The gateway listens on all addresses (the port is published), so it must authenticate: at
+    first start it writes a generated admin key into a named volume (kept across restarts, shared
+    by replicas); the other settings are the shared ones."""
+    services = compose()
+    gateway = services["gateway"]
+    env = gateway["environment"]
+    assert env["FACEGATE_GATEWAY_HOST"] == "0.0.0.0"
+    keys_file = env["FACEGATE_AUTH_API_KEYS_FILE"]
+    assert "FACEGATE_ALLOW_UNAUTHENTICATED" not in env
+    mounts = {v.split(":")[1]: v.split(":")[0] for v in gateway["volumes"]}
+    (mount,) = [m for m in mounts if keys_file.startswith(m.rstrip("/") + "/")]
+    assert mounts[mount] in yaml.safe_load((COMPOSE / "compose.yaml").read_text())["volumes"]
+    assert not any(t.split(":")[0] == mount for t in gateway["tmpfs"])
+    own = {"FACEGATE_GATEWAY_HOST", "FACEGATE_AUTH_API_KEYS_FILE"}
+    assert {k: v for k, v in env.items() if k not in own} == services["detector"]["environment"]
+    # GraphQL is published too: the same keys, from the same volume.
+    graphql = services["graphql"]
+    assert {k: graphql["environment"][k] for k in own} == {k: env[k] for k in own}
+    assert graphql["volumes"] == gateway["volumes"] and graphql["tmpfs"] == gateway["tmpfs"]
 
 
 def test_images_default_to_the_version_being_built() -> None:

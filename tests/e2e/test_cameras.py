@@ -74,7 +74,7 @@ FULL: dict[str, Any] = {
     "pedestrianExtractorResourceId": "cpu",
     "templateGeneratorResourceId": "gpu",
     "palmDetectorResourceId": "cpu",
-    "palmTemplateGeneratorResourceId": "gpu",
+    "palmTemplateGeneratorResourceId": "cpu",
     "redetectionTime": 200,
     "templateGenerationTime": 300,
     "trackMotionOptimization": "track.motion_optimization.disabled",
@@ -90,7 +90,7 @@ FULL: dict[str, Any] = {
     "previewMaxDimension": 800,
     "serviceName": "lobby-svc",
     "spoofDetectorResourceIds": ["liveness_distant_cpu"],
-    "palmSpoofDetectorResourceIds": ["palm_liveness_cpu"],
+    "palmSpoofDetectorResourceIds": ["liveness_any_remote"],
     "spoofDetectorConfig": {
         "externalScoreThreshold": 10, "distantLivenessScoreThreshold": 80, "nearbyLivenessScoreThreshold": 70,
         "distantLivenessConditions": "strict", "nearbyLivenessConditions": "relaxed",
@@ -103,7 +103,7 @@ FULL: dict[str, Any] = {
         "faceMaskConfidence": True, "sharpness": True, "brightness": True, "tintedGlasses": True,
         "heavyFrame": True, "glassStatus": True,
     },
-    "objectDetectorResourceId": "cpu",
+    "objectDetectorResourceId": "sfe_object_cpu_remote",
     "objectSaveStrategy": "All",
     "objectDetectorConfig": {
         "minObjectSize": 50, "maxObjectSize": 1000, "maxObjects": 7, "confidenceThreshold": 6000,
@@ -200,11 +200,12 @@ def test_put_unknown_camera_is_404(api: httpx.Client) -> None:
     assert missing in problem["detail"]
 
 
-def test_a_taken_preview_port_is_409(api: httpx.Client) -> None:
+def test_a_taken_preview_port_is_409_on_create_400_on_update(api: httpx.Client) -> None:
     first = create(api, mpeG1PreviewPort=32000)
     assert_problem(api.post("/api/v1/Cameras", json={"name": "b", "source": SOURCE, "mpeG1PreviewPort": 32000}), 409)
     second = create(api, mpeG1PreviewPort=32001)
-    problem = assert_problem(api.put("/api/v1/Cameras", json=update_body(second, mpeG1PreviewPort=32000)), 409)
+    # PUT declares no 409 in SmartFace's document: its 400 instead.
+    problem = assert_problem(api.put("/api/v1/Cameras", json=update_body(second, mpeG1PreviewPort=32000)), 400)
     assert "32000" in problem["detail"]
     assert api.get(f"/api/v1/Cameras/{first['id']}").json()["mpeG1PreviewPort"] == 32000
 
@@ -239,6 +240,16 @@ BAD_CREATE = [
      "objectDetectorConfig"),
     ({"name": "a", "source": SOURCE, "pedestrianDetectorConfig": {"minPedestrianSize": -1}},
      "pedestrianDetectorConfig"),
+    # Values SmartFace does not accept on a camera (its lists: shared/smartface_values.py).
+    ({"name": "a", "source": SOURCE, "faceDetectorResourceId": "tpu"}, "faceDetectorResourceId"),
+    ({"name": "a", "source": SOURCE, "templateGeneratorResourceId": "none"}, "templateGeneratorResourceId"),
+    ({"name": "a", "source": SOURCE, "spoofDetectorResourceIds": ["none", "liveness_any_remote"]},
+     "spoofDetectorResourceIds[1]"),
+    ({"name": "a", "source": SOURCE, "objectDetectorResourceId": "cpu"}, "objectDetectorResourceId"),
+    ({"name": "a", "source": SOURCE, "palmSpoofDetectorResourceIds": ["palm_liveness_cpu"]},
+     "palmSpoofDetectorResourceIds[0]"),
+    ({"name": "a", "source": SOURCE, "faceSaveStrategy": "Sometimes"}, "faceSaveStrategy"),
+    ({"name": "a", "source": SOURCE, "pedestrianSaveStrategy": "MatchedOnly"}, "pedestrianSaveStrategy"),
 ]
 
 
@@ -259,6 +270,25 @@ def test_bad_update_bodies_are_400(api: httpx.Client) -> None:
     for field, value in [("id", "not-a-guid"), ("id", 5), ("imageQuality", 1000), ("name", ""),
                          ("faceDetectorConfig", {"maxFaces": 1}), ("redetectionTime", 0)]:
         assert_problem(api.put("/api/v1/Cameras", json={**good, field: value}), 400)
+    problem = assert_problem(api.put("/api/v1/Cameras", json={**good, "faceSaveStrategy": "Every"}), 400)
+    assert problem["detail"] == (
+        "faceSaveStrategy 'Every': not a value SmartFace accepts here; use one of Balanced, None, All, MatchedOnly, "
+        "FirstFace (alone or joined by ', '), BestFace (alone or joined by ', ')."
+    ), problem
+
+
+def test_every_value_smartface_lists_for_a_camera_is_accepted_and_kept_as_sent(api: httpx.Client) -> None:
+    for face, template, strategy in (("none", "any", "Balanced"), ("accurate_any_remote", "gpu", "matchedonly"),
+                                     ("GPU_REMOTE", "cpu", "None"), ("cpu", "cpu", "firstface")):  # fmt: skip
+        cam = create(
+            api, faceDetectorResourceId=face, templateGeneratorResourceId=template, faceSaveStrategy=strategy,
+            spoofDetectorResourceIds=["liveness_nearby_gpu_remote", "Liveness_Distant_Any_Remote"],
+            pedestrianDetectorResourceId="sfe_object_any_remote", pedestrianExtractorResourceId="any",
+            objectDetectorResourceId="sfe_object_gpu_remote", objectSaveStrategy="MatchedOnly",
+            pedestrianSaveStrategy="None", palmDetectorResourceId="none", palmSpoofDetectorResourceIds=["none"],
+        )  # fmt: skip
+        assert (cam["faceDetectorResourceId"], cam["faceSaveStrategy"]) == (face, strategy)
+        assert cam["spoofDetectorResourceIds"] == ["liveness_nearby_gpu_remote", "Liveness_Distant_Any_Remote"]
     assert api.get(f"/api/v1/Cameras/{cam['id']}").json() == cam
 
 
@@ -270,10 +300,11 @@ def test_not_json_and_wrong_shapes_are_400(api: httpx.Client) -> None:
     assert_problem(api.put("/api/v1/Cameras", content=b"[", headers=json_type), 400)
 
 
-def test_ids_that_are_not_guids_are_400_unknown_guids_404(api: httpx.Client) -> None:
+def test_ids_that_are_not_guids_are_404_like_unknown_guids(api: httpx.Client) -> None:
+    """SmartFace declares only 404 there; its addition Status keeps the 400."""
     for method in ("GET", "DELETE"):
-        assert_problem(api.request(method, "/api/v1/Cameras/not-a-guid"), 400)
-        assert_problem(api.request(method, "/api/v1/Cameras/a%00b"), 400)
+        assert_problem(api.request(method, "/api/v1/Cameras/not-a-guid"), 404)
+        assert_problem(api.request(method, "/api/v1/Cameras/a%00b"), 404)
         problem = assert_problem(api.request(method, f"/api/v1/Cameras/{uuid.uuid4()}"), 404)
         assert "does not exist" in problem["detail"]
     assert_problem(api.get("/api/v1/Cameras/not-a-guid/Status"), 400)

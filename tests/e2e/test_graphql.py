@@ -5,7 +5,6 @@ answer what the REST API answers for the same data, created through REST."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -18,7 +17,7 @@ from shared.db.pool import create_pool
 from shared.messages.identification import member_tracklet_id
 from tests.e2e.test_seen import FACE_KEYS
 from tests.e2e.test_seen import seen as seen  # a fixture: a camera's seeded faces
-from tests.graphql_client import graphql_service, query
+from tests.graphql_client import query
 from tests.support import Cluster, photo_b64
 
 MEMBERS_BY_NAME = """
@@ -35,10 +34,9 @@ query Members($name: String!) {
 }"""
 
 
-@pytest.fixture(scope="module")
-def graphql_url(cluster: Cluster) -> Iterator[str]:
-    with graphql_service(cluster) as base:
-        yield base
+@pytest.fixture
+def graphql_url(cluster: Cluster) -> str:
+    return cluster.graphql_url
 
 
 @pytest.fixture

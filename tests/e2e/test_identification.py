@@ -9,14 +9,17 @@ import struct
 import uuid
 import zlib
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import cv2
 import httpx
+import nats
 import numpy as np
 import pytest
+from nats.aio.msg import Msg
 
 from shared import blobs, subjects
 from shared.bus import Bus
@@ -24,6 +27,8 @@ from shared.messages import faces as wire
 from shared.messages.identification import member_tracklet_id
 from shared.settings import Settings
 from tests.support import FACES, Cluster, assert_problem, photo_b64, read_csv, truncate
+
+T = TypeVar("T")
 
 THRESHOLD = 40
 IDENTITIES = read_csv("identities.csv")
@@ -169,6 +174,55 @@ def test_each_watchlist_applies_its_own_threshold_unless_the_request_gives_one(
         assert client.delete(f"/api/v1/Watchlists/{strict}").status_code == 204
 
 
+def rpc_requests_during(nats_url: str, action: Callable[[], T]) -> tuple[T, list[str]]:
+    """What `action` returns, and the subjects of the requests (facegate.rpc.>) and blob-store
+    writes ($O.>) sent on the cluster's NATS meanwhile (a plain subscription sees every message,
+    whichever replica's queue group takes it)."""
+
+    async def watch() -> tuple[T, list[str]]:
+        nc = await nats.connect(nats_url)
+        seen: list[str] = []
+
+        async def record(msg: Msg) -> None:
+            seen.append(msg.subject)
+
+        try:
+            await nc.subscribe(f"{subjects.RPC_PREFIX}.>", cb=record)
+            await nc.subscribe("$O.>", cb=record)
+            await nc.flush()
+            result = await asyncio.to_thread(action)
+            await nc.flush()  # every message sent before the answer has reached this client...
+            await nc.drain()  # ...and has been recorded
+            return result, seen
+        finally:
+            if not nc.is_closed:
+                await nc.close()
+
+    return asyncio.run(watch())
+
+
+def test_a_search_is_three_requests_whatever_the_number_of_results(
+    cluster: Cluster, client: httpx.Client, gallery: dict[str, Any]
+) -> None:
+    """detect, extract, search: the matcher's answer names the members and watchlists found."""
+    extra = [create_watchlist(client, f"also-{i}") for i in range(4)]
+    try:
+        for watchlist in extra:
+            link = {"watchlistId": watchlist, "watchlistMembersIds": ["person01"]}
+            assert client.post("/api/v1/WatchlistMembers/LinkToWatchlist", json=link).status_code == 204
+        found, requests = rpc_requests_during(
+            cluster.servers.nats_url, lambda: search(client, "img2.jpg", maxResultCount=5)[0]["matchResults"]
+        )
+        assert [(r["watchlistMemberId"], r["watchlistId"]) for r in found] == [
+            ("person01", w) for w in sorted([gallery["watchlist"], *extra])
+        ]
+        assert {r["watchlistDisplayName"] for r in found} == {"known", *(f"also-{i}" for i in range(4))}
+        assert requests == [subjects.DETECTOR_DETECT, subjects.EXTRACTOR_EXTRACT, subjects.TEMPLATE_SEARCH]
+    finally:
+        for watchlist in extra:
+            assert client.delete(f"/api/v1/Watchlists/{watchlist}").status_code == 204
+
+
 def test_search_checks_liveness_when_asked(client: httpx.Client, gallery: dict[str, Any]) -> None:
     ids = ["liveness_distant_cpu_remote", "liveness_nearby_cpu_remote"]
     config = {"distantLivenessScoreThreshold": 0, "nearbyLivenessScoreThreshold": 100}
@@ -283,7 +337,7 @@ def test_register_refuses_bad_photos_and_stores_nothing(client: httpx.Client, ga
     problem = assert_problem(client.post("/api/v1/WatchlistMembers/Register", json=cases_body(blank, gallery)), 422)
     assert problem["detail"] == "Image 0: no face found.", problem
     unknown = {"id": "half", "images": [{"data": photo_b64("img1.jpg")}], "watchlistIds": ["no-such-watchlist"]}
-    assert_problem(client.post("/api/v1/WatchlistMembers/Register", json=unknown), 404)
+    assert_problem(client.post("/api/v1/WatchlistMembers/Register", json=unknown), 400)  # Register declares no 404
     assert client.get("/api/v1/WatchlistMembers/half").status_code == 404
 
 
@@ -314,15 +368,50 @@ def cases_body(image: str, gallery: dict[str, Any]) -> dict[str, Any]:
     return {"id": "half", "images": [{"data": image}], "watchlistIds": [gallery["watchlist"]]}
 
 
+def landscape() -> str:
+    """A PNG of sky, hills and a lake: texture and edges, but no face."""
+    height, width = 480, 640
+    rows = np.linspace(0, 1, height)[:, None, None]
+    image = (np.array([235, 206, 135]) * (1 - rows) + np.array([34, 139, 34]) * rows).repeat(width, axis=1)
+    hills = (300 + 60 * np.sin(np.linspace(0, 3 * np.pi, width))).astype(int)
+    for x, top in enumerate(hills):
+        image[top:, x] = (40, 100 + x % 40, 50)
+    cv2.ellipse(image, (420, 400), (150, 40), 0, 0, 360, (180, 120, 60), -1)
+    noise = np.random.default_rng(0).normal(0, 8, image.shape)
+    return encode(np.clip(image + noise, 0, 255).astype(np.uint8))
+
+
+def test_no_face_is_smartfaces_400_on_search_verify_and_spoof_check(
+    client: httpx.Client, gallery: dict[str, Any]
+) -> None:
+    """User scripts read SmartFace's 400 on these as "No face detected"; enrolling keeps its 422."""
+    image = {"data": landscape()}
+    good = {"image": {"data": photo_b64("img1.jpg")}}
+    for path, body, detail in (
+        ("/api/v1/Watchlists/Search", {"image": image}, "The image: no face found."),
+        ("/api/v1/Faces/SpoofCheck", {"image": image}, "The image: no face found."),
+        ("/api/v1/Faces/Verify", {"probeImage": {"image": image}, "referenceImage": good},
+         "The probe image: no face found."),
+    ):  # fmt: skip
+        problem = assert_problem(client.post(path, json=body), 400)
+        assert problem["detail"] == detail and problem["title"] == "Bad Request", problem
+    gated = {"image": {"data": photo_b64("img1.jpg")}, "faceDetectorConfig": {"minFaceSize": 5000}}
+    problem = assert_problem(client.post("/api/v1/Watchlists/Search", json=gated), 400)
+    assert problem["detail"].startswith("The image: no face passes faceDetectorConfig: found a face"), problem
+    enroll = {"images": [image], "watchlistIds": [gallery["watchlist"]]}
+    problem = assert_problem(client.post("/api/v1/WatchlistMembers/Register", json=enroll), 422)
+    assert problem["detail"] == "Image 0: no face found.", problem
+
+
 def test_verify_names_the_image_without_a_usable_face(client: httpx.Client) -> None:
     blank = encode(np.full((480, 640, 3), 127, np.uint8))
     good = {"image": {"data": photo_b64("img1.jpg")}}
     body = {"probeImage": good, "referenceImage": {"image": {"data": blank}}}
-    problem = assert_problem(client.post("/api/v1/Faces/Verify", json=body), 422)
+    problem = assert_problem(client.post("/api/v1/Faces/Verify", json=body), 400)
     assert problem["detail"] == "The reference image: no face found.", problem
     gated = {**good, "faceDetectorConfig": {"maxFaceSize": 40}}
     problem = assert_problem(
-        client.post("/api/v1/Faces/Verify", json={"probeImage": gated, "referenceImage": good}), 422
+        client.post("/api/v1/Faces/Verify", json={"probeImage": gated, "referenceImage": good}), 400
     )
     assert problem["detail"].startswith("The probe image: no face passes faceDetectorConfig: found a face"), problem
     assert "over maxFaceSize 40" in problem["detail"], problem
@@ -356,6 +445,28 @@ def test_add_list_and_remove_faces(client: httpx.Client, gallery: dict[str, Any]
     assert_problem(client.post("/api/v1/WatchlistMembers/ghost/AddNewFace", json=new_face), 404)
 
 
+def test_concurrent_faces_added_to_one_member_are_each_answered(cluster: Cluster, gallery: dict[str, Any]) -> None:
+    """face.add answers the stored face itself: another add at the same time cannot hide it."""
+    new_face = {"imageData": {"data": photo_b64(by_identity()["person04"][0])}}
+
+    def add(_: int) -> httpx.Response:
+        with cluster.http() as api:
+            return api.post("/api/v1/WatchlistMembers/person04/AddNewFace", json=new_face)
+
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(add, range(4)))
+    assert [r.status_code for r in answers] == [201] * 4, [r.text for r in answers]
+    added = [r.json() for r in answers]
+    with cluster.http() as api:
+        try:
+            for face in added:
+                assert api.get(f"/api/v1/Faces/{face['id']}").json() == face
+        finally:
+            for face in added:
+                remove = {"faceId": face["id"]}
+                assert api.post("/api/v1/WatchlistMembers/person04/RemoveFace", json=remove).status_code == 204
+
+
 def png_of_size(width: int, height: int) -> bytes:
     """A PNG whose header says width x height (0x0 is possible only this way)."""
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
@@ -382,7 +493,8 @@ def b64(data: bytes) -> str:
 
 
 PHOTO = (FACES / "photos" / "img1.jpg").read_bytes() if (FACES / "photos").is_dir() else b""
-# Each bad image and the status it must get, whichever endpoint receives it.
+# Each bad image and the status it must get, whichever endpoint receives it (an image that decodes
+# but cannot be used is a 422 where SmartFace declares one for it, else SmartFace's 400).
 BAD_IMAGES: dict[str, tuple[str, int]] = {
     "invalid base64": ("@@not base64@@", 400),
     "base64 of text": (b64(b"hello, this is text, not a picture" * 10), 400),
@@ -424,11 +536,12 @@ def test_each_bad_image_gets_its_4xx_on_every_endpoint(
         "Verify reference": "The reference image: ",
     }
     for endpoint, (path, body) in image_bodies(data).items():
-        problem = assert_problem(client.post(path, json=body), status)
+        expected = 400 if status == 422 and endpoint.startswith(("Search", "Verify", "SpoofCheck")) else status
+        problem = assert_problem(client.post(path, json=body), expected)
         assert problem["detail"], (case, endpoint)
         if case != "invalid base64":  # that one is the JSON decoder's 400, which names the field path
             assert problem["detail"].startswith(prefixes.get(endpoint, "")), (case, endpoint, problem)
-        if status == 422 and "30000" in case:  # refused from the header, not after decoding
+        if "30000" in case:  # refused from the header, not after decoding
             assert "megapixels" in problem["detail"], (case, endpoint, problem)
 
 
@@ -461,18 +574,34 @@ def test_wrong_types_are_400_naming_the_field(
     assert field in problem["detail"], problem
 
 
-def test_resource_ids_cpu_gpu_cuda_are_served_and_others_refused(client: httpx.Client, gallery: dict[str, Any]) -> None:
-    for rid in ("cpu", "gpu", "cuda", "gpu_remote"):  # served by the workers' own provider (CPU here)
-        faces = search(client, "img2.jpg", faceDetectorResourceId=rid, templateGeneratorResourceId=rid)
+def test_smartfaces_resource_ids_are_served_and_others_refused_listing_them(
+    client: httpx.Client, gallery: dict[str, Any]
+) -> None:
+    # Every value SmartFace documents, in any case, with or without "_remote", and Facegate's
+    # "cuda": all served by the workers' own provider (CPU here).
+    for rid in ("cpu", "gpu", "any", "accurate_cpu", "Accurate_GPU", "accurate_any", "gpu_remote", "cuda"):
+        template = rid if rid in ("cpu", "gpu", "any", "cuda") else "any"
+        faces = search(client, "img2.jpg", faceDetectorResourceId=rid, templateGeneratorResourceId=template)
         assert faces[0]["matchResults"][0]["watchlistMemberId"] == "person01", rid
     image = {"data": photo_b64("img2.jpg")}
-    for field, rid in (("faceDetectorResourceId", "none"), ("templateGeneratorResourceId", "abacus")):
+    for field, rid in (("faceDetectorResourceId", "none"), ("templateGeneratorResourceId", "abacus"),
+                       ("faceValidationMode", "strict")):  # fmt: skip
         problem = assert_problem(client.post("/api/v1/Watchlists/Search", json={"image": image, field: rid}), 400)
         assert field in problem["errors"] and rid in problem["detail"], problem
+    problem = assert_problem(
+        client.post("/api/v1/Watchlists/Search", json={"image": image, "templateGeneratorResourceId": "tpu"}), 400
+    )
+    assert problem["detail"].endswith("use one of cpu, gpu, any."), problem
     probe = {"image": image, "faceDetectorResourceId": "none"}
     body = {"probeImage": probe, "referenceImage": {"image": image}}
     problem = assert_problem(client.post("/api/v1/Faces/Verify", json=body), 400)
     assert "probeImage.faceDetectorResourceId" in problem["errors"], problem
+    body = {"image": image, "spoofDetectorResourceIds": ["liveness_distant_cpu_remote", "liveness_anywhere"]}
+    problem = assert_problem(client.post("/api/v1/Faces/SpoofCheck", json=body), 400)
+    assert "spoofDetectorResourceIds[1]" in problem["errors"] and "liveness_nearby_any_remote" in problem["detail"]
+    register = {"images": [image], "watchlistIds": [gallery["watchlist"]], "faceValidationMode": "Strict"}
+    problem = assert_problem(client.post("/api/v1/WatchlistMembers/Register", json=register), 400)
+    assert problem["detail"].endswith("use one of none, predefined."), problem
 
 
 def test_a_body_over_the_limit_is_413_before_decoding(client: httpx.Client) -> None:
@@ -486,7 +615,7 @@ def test_a_body_over_the_limit_is_413_before_decoding(client: httpx.Client) -> N
 def test_the_cluster_keeps_running_after_bad_input(cluster: Cluster, client: httpx.Client) -> None:
     # A 30000x30000 PNG is a few hundred kB on the wire and 2.7 GB decoded.
     bomb = cv2.imencode(".png", np.zeros((30000, 30000), np.uint8), [cv2.IMWRITE_PNG_COMPRESSION, 9])[1]
-    assert_problem(client.post("/api/v1/Watchlists/Search", json={"image": {"data": b64(bomb.tobytes())}}), 422)
+    assert_problem(client.post("/api/v1/Watchlists/Search", json={"image": {"data": b64(bomb.tobytes())}}), 400)
     for _ in range(3):  # bombs in a row: each is refused from its header, none is decoded
         body = {"image": {"data": b64(tiff_bomb(30000))}}
         assert_problem(client.post("/api/v1/Faces/Detect", json=body), 422)
@@ -542,6 +671,11 @@ def test_search_by_template(cluster: Cluster, client: httpx.Client, gallery: dic
     results = r.json()["matchResults"]
     assert results[0]["watchlistMemberId"] == "person01" and results[0]["score"] >= THRESHOLD
     assert results == search(client, "img2.jpg", maxResultCount=3)[0]["matchResults"]  # same answer as Search
+    # The extractor's model was asked once; a template search within a minute is one request.
+    again, requests = rpc_requests_during(
+        cluster.servers.nats_url, lambda: client.post("/api/v1/Watchlists/SearchByTemplate", json=body)
+    )
+    assert again.json()["matchResults"] == results and requests == [subjects.TEMPLATE_SEARCH]
     for bad in (b"abc", b"\x00" * 64):  # not float32; float32 of the wrong length
         body = {"template": base64.b64encode(bad).decode()}
         assert_problem(client.post("/api/v1/Watchlists/SearchByTemplate", json=body), 400)

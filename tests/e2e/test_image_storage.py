@@ -103,7 +103,9 @@ def test_the_setting_is_validated_and_kept(cluster: Cluster) -> None:
             assert api.get("/api/v1/Setup/DataStorage/Images").json() == {"storageMode": "Folder"}
             for bad in ({"storageMode": "Disk"}, {}, {"storageMode": 1}, {"storageMode": None}):
                 assert_problem(api.put("/api/v1/Setup/DataStorage/Images", json=bad), 400)
-            assert_problem(api.put("/api/v1/Setup/DataStorage/Images", content=b"{"), 400)
+            json_type = {"content-type": "application/json"}
+            assert_problem(api.put("/api/v1/Setup/DataStorage/Images", content=b"{", headers=json_type), 400)
+            assert_problem(api.put("/api/v1/Setup/DataStorage/Images", content=b"{}"), 415)  # not declared JSON
             assert api.get("/api/v1/Setup/DataStorage/Images").json() == {"storageMode": "Folder"}
         assert api.get("/api/v1/Setup/DataStorage/Images").json() == {"storageMode": "Database"}
         # A folder camera_ingest cannot write to is refused, and the setting stays.

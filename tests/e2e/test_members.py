@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from tests.e2e.test_watchlists import create
-from tests.support import assert_problem
+from tests.support import assert_problem, photo_b64
 
 
 def member(api: httpx.Client, **body: object) -> dict[str, object]:
@@ -100,3 +100,21 @@ def test_members_paging(api: httpx.Client) -> None:
     page = api.get("/api/v1/WatchlistMembers", params={"PageSize": 2, "Ascending": "false"}).json()
     assert [m["id"] for m in page["items"]] == ids[::-1][:2] and page["nextPage"]
     assert "Ascending=false" in page["nextPage"]
+
+
+def test_numeric_ids_are_read_as_strings(api: httpx.Client) -> None:
+    """Clients seeding members from a database send integer keys; SmartFace reads them as ids."""
+    watchlist = api.put("/api/v1/Watchlists", json={"id": 7, "displayName": "Seven", "fullName": "Seven"})
+    assert watchlist.status_code == 200 and watchlist.json()["id"] == "7", watchlist.text
+    one = api.put("/api/v1/WatchlistMembers", json={"id": 1, "displayName": "one"})
+    assert one.status_code == 200 and one.json()["id"] == "1", one.text
+    link = {"watchlistId": 7, "watchlistMembersIds": [1]}
+    assert api.post("/api/v1/WatchlistMembers/LinkToWatchlist", json=link).status_code == 204
+    assert members_of(api, "7") == ["1"]
+    body = {"id": 2, "images": [{"data": photo_b64("img1.jpg")}], "watchlistIds": [7]}
+    registered = api.post("/api/v1/WatchlistMembers/Register", json=body)
+    assert registered.status_code == 201, registered.text
+    assert registered.json()["id"] == "2" and [w["id"] for w in registered.json()["watchlists"]] == ["7"]
+    # Only integers, and only ids: a boolean id or a numeric name stays a 400.
+    assert_problem(api.put("/api/v1/WatchlistMembers", json={"id": True, "displayName": "x"}), 400)
+    assert_problem(api.put("/api/v1/WatchlistMembers", json={"id": "3", "displayName": 3}), 400)

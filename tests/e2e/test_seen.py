@@ -153,16 +153,20 @@ def test_frames(seen: tuple[httpx.Client, str, dict[str, Any]]) -> None:
     assert len(api.get(f"/api/v1/Cameras/{camera}/Frames").json()["items"]) == 6
 
 
-def test_unknown_ids_are_404_and_bad_ids_400(seen: tuple[httpx.Client, str, dict[str, Any]]) -> None:
+def test_unknown_and_bad_ids_get_the_status_smartface_declares(seen: tuple[httpx.Client, str, dict[str, Any]]) -> None:
+    """404 for an unknown id, and for an id that is not a GUID where SmartFace declares no 400;
+    an empty page for the faces of an unknown tracklet (SmartFace declares only 200/400 there)."""
     api, _, _ = seen
     missing = str(uuid.uuid4())
-    for path in ("Faces", "Frames", "Tracklet", "Images", "Tracklet/{}/Faces", "Cameras/{}/Tracklets",
-                 "Cameras/{}/Frames"):  # fmt: skip
+    for path in ("Faces", "Frames", "Tracklet", "Images", "Cameras/{}/Tracklets", "Cameras/{}/Frames"):
         url = f"/api/v1/{path}".format(missing) if "{}" in path else f"/api/v1/{path}/{missing}"
         assert_problem(api.get(url), 404)
+    unknown_faces = api.get(f"/api/v1/Tracklet/{missing}/Faces")
+    assert unknown_faces.status_code == 200 and unknown_faces.json()["items"] == [], unknown_faces.text
+    assert_problem(api.get("/api/v1/Images/not-a-guid"), 400)
     for path in ("Faces", "Frames", "Tracklet"):
         assert_problem(api.delete(f"/api/v1/{path}/{missing}"), 404)
-        assert_problem(api.get(f"/api/v1/{path}/not-a-guid"), 400)
+        assert_problem(api.get(f"/api/v1/{path}/not-a-guid"), 404)
     assert_problem(api.get("/api/v1/Faces", params={"PageSize": 0}), 400)
 
 

@@ -101,10 +101,14 @@ def test_bad_paging_is_400(api: httpx.Client, params: dict[str, int | str]) -> N
     assert set(problem["errors"]) & {"PageSize", "PageNumber"}, problem
 
 
-def test_unknown_id_is_404(api: httpx.Client) -> None:
+def test_unknown_id_is_404_and_children_of_an_unknown_parent_an_empty_page(api: httpx.Client) -> None:
     problem = assert_problem(api.get("/api/v1/Watchlists/does-not-exist"), 404)
     assert "does-not-exist" in str(problem["detail"])
-    assert_problem(api.get("/api/v1/Watchlists/does-not-exist/WatchlistMembers"), 404)
+    # SmartFace declares only 200/400 for the child lists: an unknown parent has no children.
+    for path in ("Watchlists/does-not-exist/WatchlistMembers", "WatchlistMembers/does-not-exist/Faces"):
+        r = api.get(f"/api/v1/{path}", params={"ShowTotalCount": "true"})
+        assert r.status_code == 200, r.text
+        assert r.json()["items"] == [] and r.json()["totalItemsCount"] == 0, r.json()
     assert_problem(api.get("/api/v1/NoSuchResource"), 404)
 
 
@@ -120,12 +124,14 @@ def test_version(api: httpx.Client) -> None:
 # Found by schema fuzzing (tests/contract/test_schema_fuzzing.py); each was a 500 before.
 
 
-def test_nul_in_text_or_id_is_400(api: httpx.Client) -> None:
+def test_nul_in_text_is_400_and_in_a_path_id_404(api: httpx.Client) -> None:
     body = {"id": "x\u0000", "displayName": "a", "fullName": "b"}
     assert_problem(api.put("/api/v1/Watchlists", json=body), 400)
     assert_problem(api.post("/api/v1/Watchlists", json={"displayName": "a\u0000", "fullName": "b"}), 400)
-    assert_problem(api.get("/api/v1/Watchlists/a%00b"), 400)
-    assert_problem(api.delete("/api/v1/WatchlistMembers/a%00b"), 400)
+    # SmartFace declares only 404 for these: such an id can never exist.
+    problem = assert_problem(api.get("/api/v1/Watchlists/a%00b"), 404)
+    assert "id" in problem["errors"], problem
+    assert_problem(api.delete("/api/v1/WatchlistMembers/a%00b"), 404)
     assert_problem(api.post("/api/v1/WatchlistMembers", json={"note": "n\u0000"}), 400)
 
 
@@ -133,3 +139,32 @@ def test_page_number_beyond_int32_is_400(api: httpx.Client) -> None:
     problem = assert_problem(api.get("/api/v1/Watchlists", params={"PageNumber": 2**55}), 400)
     assert "PageNumber" in problem["errors"]
     assert api.get("/api/v1/Watchlists", params={"PageNumber": 2**31 - 1}).json()["items"] == []
+
+
+def test_routes_take_any_letter_case_and_ids_keep_theirs(api: httpx.Client) -> None:
+    """SmartFace's routes are case-insensitive (ASP.NET); an id in the path is still exact."""
+    body = {"id": "MixedCase-Id", "displayName": "M", "fullName": "Mixed"}
+    assert api.put("/api/v1/watchlists", json=body).status_code == 200
+    listed = api.get("/API/V1/WATCHLISTS")
+    assert listed.status_code == 200 and [w["id"] for w in listed.json()["items"]] == ["MixedCase-Id"]
+    assert api.get("/api/v1/watchlists/MixedCase-Id").json()["id"] == "MixedCase-Id"
+    assert api.get("/api/v1/watchlists/MixedCase-Id/watchlistmembers").json()["items"] == []
+    problem = assert_problem(api.get("/api/v1/watchlists/mixedcase-id"), 404)
+    assert "mixedcase-id" in problem["detail"], problem  # the watchlist's own 404: the route was found
+    # A member may be called "register": GET reaches the member, not the POST-only Register.
+    assert api.put("/api/v1/WatchlistMembers", json={"id": "register"}).status_code == 200
+    assert api.get("/api/v1/watchlistmembers/register").json()["id"] == "register"
+    # Images declares 400 for an id that is not a GUID: the Images route answered, in any case.
+    assert_problem(api.get("/api/v1/images/not-a-guid"), 400)
+    assert_problem(api.get("/api/v1/NoSuchResource"), 404)
+
+
+@pytest.mark.parametrize(
+    "media_type", ["application/json", "application/json-patch+json", "application/*+json", "text/json"]
+)
+def test_json_bodies_of_every_json_media_type_are_read(api: httpx.Client, media_type: str) -> None:
+    """What clients generated from SmartFace's document send (json-patch+json first)."""
+    body = b'{"displayName": "Typed", "fullName": "Typed list"}'
+    r = api.post("/api/v1/Watchlists", content=body, headers={"content-type": f"{media_type}; charset=utf-8"})
+    assert r.status_code == 201, r.text
+    assert r.json()["displayName"] == "Typed"

@@ -13,8 +13,10 @@ import redis
 
 from services.matcher.synthetic import gallery, queries
 from shared import subjects
+from shared.analysis import Analysed
 from shared.bus import Bus, Empty
 from shared.errors import Conflict
+from shared.face_fields import stored_fields
 from shared.messages.common import ById
 from shared.messages.gallery import (
     Watchlist,
@@ -39,9 +41,13 @@ from shared.settings import Settings
 from shared.subjects import FACE_ADD, FACE_REMOVE, INDEX_STATS, MEMBER_REGISTER, TEMPLATE_SEARCH
 from tests.e2e.test_replicas import discover
 from tests.support import Cluster, truncate, wait_until
+from tests.unit.faces import detected, extracted
 
 MODEL = "synthetic-128"
 DIM = 128
+
+# What the detector and extractor said of every face here (stored and echoed as given).
+FACE = stored_fields(Analysed(detected(), extracted()))
 
 
 class Gallery:
@@ -62,9 +68,11 @@ class Gallery:
             m = await bus.request(subjects.MEMBER_CREATE, new, WatchlistMember)
             self.members.append(m.id)
             mine = self.templates[self.owner == identity]
-            faces = [NewFace(template=t.tobytes(), model_name=MODEL, face={"quality": 0.9}) for t in mine]
+            faces = [NewFace(template=t.tobytes(), model_name=MODEL, face=FACE) for t in mine]
             reply = await bus.request(FACE_ADD, AddFacesRequest(member_id=m.id, faces=faces), AddFacesReply)
-            self.faces[m.id] = reply.face_ids
+            # The faces come back whole (as stored, in the order given): no second look-up.
+            assert [(f.member_id, f.model_name, f.face) for f in reply.faces] == [(m.id, MODEL, FACE)] * 3
+            self.faces[m.id] = [f.id for f in reply.faces]
         link = WatchlistMembersLinkRequest(watchlist_id=self.watchlist, watchlist_members_ids=self.members)
         return (await bus.request(subjects.MEMBER_LINK, link, ChangeAck)).seq
 
@@ -80,7 +88,7 @@ async def search(bus: Bus, probe: bytes, min_seq: int = 0, k: int = 3) -> Search
 
 
 def top_members(reply: SearchReply) -> list[str]:
-    return [c.member_id for c in reply.results[0].candidates]
+    return [c.member.id for c in reply.results[0].candidates]
 
 
 async def replica_stats(nats_url: str) -> dict[str, dict[str, Any]]:
@@ -155,18 +163,23 @@ def test_changes_reach_every_replica(cluster: Cluster) -> None:
                 await asyncio.to_thread(wait_replicas, url, 2, ack.seq)
                 for _ in range(10):
                     after = (await search(bus, g.probe(5))).results[0].candidates[0]
-                    assert after.member_id == member and after.face_id in faces and after.face_id != best.face_id
+                    assert after.member.id == member and after.face_id in faces and after.face_id != best.face_id
 
                 # Register: member, links and faces in one transaction, searchable at once.
                 newcomer = Gallery(1, seed=99)
                 register = RegisterMemberRequest(
                     id="newcomer", display_name="N", watchlist_ids=[g.watchlist],
-                    faces=[NewFace(template=t.tobytes(), model_name=MODEL) for t in newcomer.templates],
+                    faces=[NewFace(template=t.tobytes(), model_name=MODEL, face=FACE) for t in newcomer.templates],
                 )  # fmt: skip
                 reg = await bus.request(MEMBER_REGISTER, register, RegisterMemberReply)
                 assert [w.id for w in reg.watchlists] == [g.watchlist] and len(reg.faces) == 3
                 found = (await search(bus, newcomer.probe(0), min_seq=reg.seq)).results[0].candidates[0]
-                assert found.member_id == "newcomer" and found.face_id in {f.id for f in reg.faces}
+                assert found.member.id == "newcomer" and found.face_id in {f.id for f in reg.faces}
+                # The answer is whole: the member's and the watchlist's details, no look-ups.
+                assert found.member.display_name == "N" and found.member.privacy.save_matched_images
+                assert [(w.id, w.display_name, w.preview_color) for w in found.watchlists] == [
+                    (g.watchlist, "w", reg.watchlists[0].preview_color)
+                ]
                 with pytest.raises(Conflict):
                     await bus.request(MEMBER_REGISTER, register, RegisterMemberReply)
             finally:
@@ -203,7 +216,7 @@ def test_late_replica_loads_from_redis_and_corrupt_cache_is_rebuilt(cluster: Clu
                 assert saved["load_source"] == "postgres" and saved["cache_saved_seq"] > 0
                 # Changes after the snapshot.
                 ack = await bus.request(subjects.MEMBER_DELETE, ById(id=g.members[7]), ChangeAck)
-                extra = NewFace(template=g.templates[0].tobytes(), model_name=MODEL)
+                extra = NewFace(template=g.templates[0].tobytes(), model_name=MODEL, face=FACE)
                 more = AddFacesRequest(member_id=g.members[9], faces=[extra])
                 added = await bus.request(FACE_ADD, more, AddFacesReply)
                 assert added.seq > ack.seq > saved["cache_saved_seq"]

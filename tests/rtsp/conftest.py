@@ -41,6 +41,8 @@ FAST_INGEST = {
     "FACEGATE_CAMERA_READ_TIMEOUT_S": "3",
     "FACEGATE_CAMERA_BACKOFF_INITIAL_S": "0.3",
     "FACEGATE_CAMERA_BACKOFF_MAX_S": "2",
+    # Files served over HTTP stand for cameras that send something unusable.
+    "FACEGATE_CAMERA_SOURCE_SCHEMES": "rtsp,rtsps,http",
 }
 
 

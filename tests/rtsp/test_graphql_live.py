@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.graphql_client import Subscriber, graphql_service, query
+from tests.graphql_client import Subscriber, query
 from tests.rtsp.test_pipeline import (  # noqa: F401  (api, member, pipeline: fixtures)
     MEMBER_PHOTO_VIDEO,
     api,
@@ -36,10 +35,9 @@ FACE_CREATED = "subscription { faceCreated { id trackletId frameId streamId stat
 TRACKLET_COMPLETED = "subscription { trackletCompleted { id streamId scopeId timeAppeared timeDisappeared } }"
 
 
-@pytest.fixture(scope="module")
-def graphql_url(pipeline: Cluster) -> Iterator[str]:  # noqa: F811
-    with graphql_service(pipeline) as base:
-        yield base
+@pytest.fixture
+def graphql_url(pipeline: Cluster) -> str:  # noqa: F811
+    return pipeline.graphql_url
 
 
 def test_live_subscriptions_and_stored_match_results(

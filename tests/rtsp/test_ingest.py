@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import http.server
 import json
 import socket
 import threading
@@ -12,7 +13,7 @@ import time
 import uuid
 import wave
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -210,10 +211,8 @@ def test_a_frozen_server_marks_offline_and_thawing_brings_the_camera_back(
 def test_bad_sources_show_an_error_with_the_reason_and_do_not_block_others(
     cams: Cluster, rtsp_server: RtspServer, tmp_path: Path
 ) -> None:
-    garbage = tmp_path / "garbage.mp4"
-    garbage.write_bytes(bytes(range(256)) * 400)
-    sound = tmp_path / "sound.wav"  # a readable file with no picture
-    with wave.open(str(sound), "wb") as w:
+    (tmp_path / "garbage.mp4").write_bytes(bytes(range(256)) * 400)
+    with wave.open(str(tmp_path / "sound.wav"), "wb") as w:  # a readable file with no picture
         w.setnchannels(1)
         w.setsampwidth(2)
         w.setframerate(8000)
@@ -221,15 +220,18 @@ def test_bad_sources_show_an_error_with_the_reason_and_do_not_block_others(
     silent = socket.socket()  # takes connections and never says a word (a hung camera)
     silent.bind(("127.0.0.1", 0))
     silent.listen(16)
-    bad = {
-        f"rtsp://127.0.0.1:{rtsp_server.port}/no-such-path": ("error", "no such stream"),
-        str(garbage): ("error", "not a video stream"),
-        str(sound): ("error", "no video stream"),
-        "nosuchprotocol://camera/1": ("error", "unsupported source URL"),
-        f"rtsp://admin:secret@127.0.0.1:{free_port()}/cam": ("offline", "cannot reach"),
-        f"rtsp://127.0.0.1:{silent.getsockname()[1]}/cam": ("offline", "did not answer"),
-    }
-    with silent, cams.http() as client:
+    with silent, serve_folder(tmp_path) as files, cams.http() as client:  # test replicas allow http
+        bad = {
+            f"rtsp://127.0.0.1:{rtsp_server.port}/no-such-path": ("error", "no such stream"),
+            f"{files}/garbage.mp4": ("error", "not a video stream"),
+            f"{files}/sound.wav": ("error", "no video stream"),
+            f"rtsp://admin:secret@127.0.0.1:{free_port()}/cam": ("offline", "cannot reach"),
+            f"rtsp://127.0.0.1:{silent.getsockname()[1]}/cam": ("offline", "did not answer"),
+        }
+        # Paths and FFmpeg's other protocols are refused when saved (shared/sources.py).
+        for refused in (str(tmp_path / "garbage.mp4"), "nosuchprotocol://camera/1", "concat:/etc/hostname"):
+            r = client.post("/api/v1/Cameras", json={"name": "cam", "source": refused, "enabled": True})
+            assert r.status_code == 400 and "source" in r.json()["errors"], r.text
         ids = {source: add_camera(client, source) for source in bad}
         good = add_camera(client, rtsp_server.url)
         for source, (state, words) in bad.items():
@@ -247,6 +249,25 @@ def test_bad_sources_show_an_error_with_the_reason_and_do_not_block_others(
         # Deleting a camera stops its stream.
         assert client.delete(f"/api/v1/Cameras/{good}").status_code == 204
         wait_until(lambda: good not in streams_on_replicas(cams), 10, "the deleted camera's stream to stop")
+
+
+@contextlib.contextmanager
+def serve_folder(folder: Path) -> Iterator[str]:
+    """An HTTP server of `folder` on 127.0.0.1 while in the block; its base URL."""
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, directory=str(folder), **kwargs)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet) as server:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        try:
+            yield f"http://127.0.0.1:{server.server_address[1]}"
+        finally:
+            server.shutdown()
 
 
 def test_tracklets_a_dead_owner_left_open_end_when_the_camera_starts_again(

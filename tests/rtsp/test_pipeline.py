@@ -11,6 +11,7 @@ import os
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,12 @@ PIPELINE_ENV = {**FAST_INGEST, "FACEGATE_CAMERA_TRACKLET_TIMEOUT_S": "1.2"}
 
 @pytest.fixture(scope="module")
 def pipeline(gstreamer: None, cluster: Cluster) -> Iterator[Cluster]:
+    with running_pipeline(cluster) as ready:
+        yield ready
+
+
+@contextmanager
+def running_pipeline(cluster: Cluster) -> Iterator[Cluster]:
     """The detector and extractor (unless the session runs them), and one camera_ingest with
     short timeouts in place of the session's (which comes back afterwards)."""
     services = cluster.services

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import socket
 import threading
 import time
@@ -14,11 +15,12 @@ import pytest
 
 from services.camera_ingest import decoder
 from services.camera_ingest.config import new_camera, updated_camera
-from services.camera_ingest.decoder import NoAnswer, NoVideo, Sampler, classify, decode_once, redact
+from services.camera_ingest.decoder import NoAnswer, NoVideo, Sampler, classify, decode_once
 from services.camera_ingest.leases import preferred_owner
 from services.camera_ingest.scheduler import camera_enabled
 from services.camera_ingest.settings import IngestSettings, load_ingest_settings
 from shared.messages.cameras import CameraCreateRequest, CameraEvent, CameraUpdateRequest
+from shared.sources import redact
 
 
 def test_sampler_takes_one_frame_per_interval_of_stream_time() -> None:
@@ -167,7 +169,7 @@ def test_backoff_starts_again_after_a_connection_that_got_online(monkeypatch: py
     monkeypatch.setattr(decoder, "decode_once", fake_decode)
     reports = Reports()
     settings = IngestSettings(backoff_initial_s=0.01, backoff_max_s=1)
-    decoder.run_stream("cam", "rtsp://x", 200, reports, stop, settings)
+    decoder.run_stream("cam", "rtsp://10.0.0.1/x", 200, reports, stop, settings)  # an address: no DNS
     waits = [reason.rsplit("retrying in ", 1)[1] for state, reason in reports.states if state == "offline" and reason]
     assert waits == ["0.01 s)", "0.02 s)", "0.01 s)", "0.02 s)"], reports.states
 
@@ -178,3 +180,19 @@ def test_credentials_in_urls_never_reach_a_reason() -> None:
     assert redact("http://10.0.0.1/a@b and rtsp://cam/x") == "http://10.0.0.1/a@b and rtsp://cam/x"
     state, reason = classify(av.error.InvalidDataError(1094995529, "Invalid data", "rtsp://u:secret@h/x"))
     assert state == "error" and "secret" not in reason and "rtsp://***@h/x" in reason
+
+
+def test_stream_clock_spaces_a_burst_by_stream_time_and_reanchors_on_drift() -> None:
+    from services.camera_ingest.decoder import StreamClock
+
+    clock = StreamClock(tolerance_s=1.0)
+    # Five buffered frames 200 ms apart in the stream arrive 10 ms apart at connect.
+    stamps = [clock.at(0.2 * i, 100.0 + 0.01 * i) for i in range(5)]
+    assert [round(b - a, 3) for a, b in itertools.pairwise(stamps)] == [0.2] * 4
+    # Live frames then follow at real time.
+    assert clock.at(1.0, 100.2) == pytest.approx(101.0)
+    # The stream stalls for 5 s: wall clock wins and becomes the new anchor.
+    assert clock.at(1.2, 106.0) == 106.0
+    assert clock.at(1.4, 106.2) == pytest.approx(106.2)
+    # No stream time: the wall clock.
+    assert clock.at(None, 107.0) == 107.0

@@ -94,11 +94,30 @@ def test_every_domain_error_has_its_answer_here() -> None:
 def test_a_domain_error_from_a_service_is_its_problem_details(
     client: TestClient[Litestar], bus: FakeBus, error: type[FacegateError], status: int, kind: str
 ) -> None:
-    bus.reply(subjects.WATCHLIST_GET, error("what the service said"))
-    body = problem(client.get(f"/api/v1/Watchlists/{WATCHLIST}"), status)
+    """On a Facegate addition (a camera's Status), each error keeps its own status."""
+    bus.reply(subjects.CAMERA_STATUS, error("what the service said"))
+    body = problem(client.get(f"/api/v1/Cameras/{WATCHLIST}/Status"), status)
     assert body["type"] == kind and body["title"] == error.title
     assert body["detail"] == "what the service said" and "errors" not in body
-    assert bus.sent and bus.to(subjects.WATCHLIST_GET) == [ById(id=WATCHLIST)]
+    assert bus.sent and bus.to(subjects.CAMERA_STATUS) == [ById(id=WATCHLIST)]
+
+
+# GET /api/v1/Watchlists/{id} declares only 404 (services/gateway/statuses.py).
+DECLARED: list[tuple[type[FacegateError], int]] = [
+    (ValidationFailed, 404), (NotFound, 404), (RequestTimeout, 503), (Conflict, 404), (PayloadTooLarge, 413),
+    (UnsupportedMediaType, 404), (Unprocessable, 404), (TooManyRequests, 429), (InternalError, 500),
+    (ServiceUnavailable, 503),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("error", "status"), DECLARED, ids=[cls.__name__ for cls, _ in DECLARED])
+def test_a_smartface_operation_answers_an_error_in_a_status_it_declares(
+    client: TestClient[Litestar], bus: FakeBus, error: type[FacegateError], status: int
+) -> None:
+    bus.reply(subjects.WATCHLIST_GET, error("what the service said"))
+    body = problem(client.get(f"/api/v1/Watchlists/{WATCHLIST}"), status)
+    assert body["detail"] == "what the service said"
+    assert body["title"] == (error.title if status == error.status else ERRORS_BY_STATUS[status].title)
 
 
 def test_a_services_field_errors_reach_the_client(client: TestClient[Litestar], bus: FakeBus) -> None:

@@ -21,6 +21,8 @@ from shared.messages import faces as wire
 from shared.messages.cameras import Camera, CameraCreateRequest
 from shared.messages.identification import SpoofCheckConfig
 
+LIVENESS_IDS = [f"liveness_{k}_{u}_remote" for k in ("distant", "nearby") for u in ("cpu", "gpu", "any")]
+
 
 def camera(ids: list[str] | None, **thresholds: float) -> Camera:
     body: dict[str, Any] = {"name": "door", "source": "rtsp://127.0.0.1/cam"}
@@ -41,7 +43,7 @@ def extracted(distant: float | None = None, nearby: float | None = None) -> wire
         (["none"], (False, False)),
         (["liveness_distant_cpu_remote"], (True, False)),
         (["liveness_nearby_cpu_remote"], (False, True)),
-        (["Liveness_Distant_GPU_local", "liveness_nearby_cpu_remote", "none"], (True, True)),
+        (["Liveness_Distant_GPU_Remote", "liveness_nearby_cpu", "none"], (True, True)),  # any case, _remote or not
         ([], (False, False)),
     ],
 )
@@ -53,9 +55,14 @@ def test_resource_ids_ask_for_distant_and_nearby_liveness(ids: list[str], wanted
 
 
 def test_an_unknown_resource_id_is_a_400_at_the_edge_and_ignored_on_a_camera() -> None:
-    with pytest.raises(ValidationFailed):
-        liveness_wanted(["cpu"])
-    assert liveness_wanted(["cpu", "liveness_distant_cpu_remote"], strict=False) == (True, False)
+    for unknown in ("cpu", "liveness_distant_gpu_local", "liveness_any_remote"):
+        with pytest.raises(ValidationFailed) as refused:
+            liveness_wanted(["none", unknown])
+        assert refused.value.errors == {
+            "spoofDetectorResourceIds[1]": [f"'{unknown}' is not one of none, " + ", ".join(LIVENESS_IDS)]
+        }
+    # A camera stored before ids were checked keeps running as it did.
+    assert liveness_wanted(["cpu", "liveness_distant_gpu_local"], strict=False) == (True, False)
 
 
 def test_a_camera_without_liveness_gives_no_spoof_check() -> None:

@@ -109,6 +109,28 @@ Secret (shared.nats_users, shared.db.roles), then `config`. */}}
 {{- end -}}
 {{- end -}}
 
+{{/* The generated admin API key: the one kept in the existing Secret, else a new random one. */}}
+{{- define "facegate.adminApiKey" -}}
+{{- $existing := lookup "v1" "Secret" .Release.Namespace (include "facegate.fullname" .) -}}
+{{- if and $existing (index $existing.data "admin-api-key") -}}
+{{- index $existing.data "admin-api-key" | b64dec -}}
+{{- else -}}
+{{- printf "fg_%s" (randAlphaNum 43) -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The key that encrypts camera credentials at rest (a Fernet key: 32 random bytes, url-safe
+base64): the one kept in the existing Secret, else a new one. Losing it loses the stored
+credentials (cameras then show why and need their source saved again). */}}
+{{- define "facegate.secretKey" -}}
+{{- $existing := lookup "v1" "Secret" .Release.Namespace (include "facegate.fullname" .) -}}
+{{- if and $existing (index $existing.data "FACEGATE_SECRET_KEY") -}}
+{{- index $existing.data "FACEGATE_SECRET_KEY" | b64dec -}}
+{{- else -}}
+{{- randBytes 32 | replace "+" "-" | replace "/" "_" -}}
+{{- end -}}
+{{- end -}}
+
 {{/* Volumes every Facegate pod mounts (the root filesystem is read-only). */}}
 {{- define "facegate.volumes" -}}
 - name: tmp
