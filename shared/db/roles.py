@@ -24,14 +24,25 @@ SEEN = ("seen_images", "seen_frames", "seen_tracklets", "seen_faces", "seen_matc
 TABLE_OWNERS: dict[str, str] = {
     **dict.fromkeys(GALLERY, "matcher"),
     **dict.fromkeys(("cameras", *SEEN, "setup_values"), "camera_ingest"),
+    "audit_log": "gateway",  # services/gateway/audit.py
 }
+WRITE = "SELECT, INSERT, UPDATE, DELETE"
+# Owners' rights where less than WRITE: the audit log is append-only (migration 0020), so its
+# writer may add and read entries, and delete them only for retention (the trigger checks that).
+OWNER_RIGHTS: dict[str, str] = {"audit_log": "SELECT, INSERT, DELETE"}
 # Service -> tables it reads without owning them.
 READS: dict[str, tuple[str, ...]] = {
     "matcher": ("schema_migrations",),  # the database version the API reports
     # What the GraphQL API serves (services/graphql/entities.py); never images or the change log.
     "graphql": (*GALLERY[:4], "cameras", "seen_faces", "seen_frames", "seen_tracklets", "seen_match_results"),
 }
-WRITE = "SELECT, INSERT, UPDATE, DELETE"
+# Columns a reader never gets (column grants leave them out): images, templates and camera
+# credentials, which GraphQL does not serve (it answers imageDataId, never the bytes).
+UNREAD_COLUMNS: dict[str, tuple[str, ...]] = {
+    "member_faces": ("template", "crop", "photo"),
+    "seen_faces": ("template", "template_model"),
+    "cameras": ("source_secret",),
+}
 
 
 def role_name(service: str) -> str:
@@ -68,11 +79,24 @@ async def apply_roles(conn: asyncpg.Connection, passwords: dict[str, str]) -> No
             await conn.execute(f"REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM {role}")
             for table in sorted(tables):
                 if TABLE_OWNERS.get(table) == service:
-                    await conn.execute(f"GRANT {WRITE} ON {_ident(table)} TO {role}")
+                    await conn.execute(f"GRANT {OWNER_RIGHTS.get(table, WRITE)} ON {_ident(table)} TO {role}")
                     for sequence in await _sequences_of(conn, table):
                         await conn.execute(f"GRANT USAGE, SELECT ON SEQUENCE {_ident(sequence)} TO {role}")
                 elif table in READS.get(service, ()):
-                    await conn.execute(f"GRANT SELECT ON {_ident(table)} TO {role}")
+                    await conn.execute(
+                        f"GRANT SELECT ({await _readable_columns(conn, table)}) ON {_ident(table)} TO {role}"
+                    )
+
+
+async def _readable_columns(conn: asyncpg.Connection, table: str) -> str:
+    """The column list a reader of `table` is granted: all but UNREAD_COLUMNS."""
+    rows = await conn.fetch(
+        "SELECT column_name FROM information_schema.columns WHERE table_schema = 'public' AND table_name = $1 "
+        "ORDER BY ordinal_position",
+        table,
+    )
+    hidden = UNREAD_COLUMNS.get(table, ())
+    return ", ".join(_ident(r["column_name"]) for r in rows if r["column_name"] not in hidden)
 
 
 async def _sequences_of(conn: asyncpg.Connection, table: str) -> list[str]:

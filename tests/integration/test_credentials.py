@@ -119,8 +119,9 @@ async def _postgres_rights(servers: Servers) -> None:
     camera = await asyncpg.connect(servers.service_env("camera_ingest")["FACEGATE_DATABASE_URL"])
     graphql = await asyncpg.connect(servers.service_env("graphql")["FACEGATE_DATABASE_URL"])
     matcher = await asyncpg.connect(servers.service_env("matcher")["FACEGATE_DATABASE_URL"])
+    gateway = await asyncpg.connect(servers.service_env("gateway")["FACEGATE_DATABASE_URL"])
     try:
-        for conn in (camera, graphql, matcher):
+        for conn in (camera, graphql, matcher, gateway):
             assert await conn.fetchval("SELECT rolsuper FROM pg_roles WHERE rolname = current_user") is False
         # The gallery is the matcher's: others cannot write it.
         with pytest.raises(asyncpg.InsufficientPrivilegeError):
@@ -135,8 +136,34 @@ async def _postgres_rights(servers: Servers) -> None:
             await graphql.fetch("SELECT * FROM seen_images LIMIT 1")  # GraphQL serves no image bytes
         assert await graphql.fetchval("SELECT count(*) FROM watchlists") >= 0
         assert await matcher.fetchval("SELECT count(*) FROM member_faces") >= 0
-    finally:
+        # GraphQL reads what it serves (imageDataId), never templates, images or camera credentials.
+        assert await graphql.fetchval("SELECT count(image_id) FROM member_faces") >= 0
+        assert await graphql.fetchval("SELECT count(*) FROM cameras") >= 0
+        for column, table in (("template", "member_faces"), ("photo", "member_faces"), ("crop", "member_faces"),
+                              ("template", "seen_faces"), ("source_secret", "cameras")):  # fmt: skip
+            with pytest.raises(asyncpg.InsufficientPrivilegeError):
+                await graphql.fetch(f"SELECT {column} FROM {table} LIMIT 1")
+        # The audit log is the gateway's, append-only: insert, read, delete (for retention) only.
+        await gateway.execute(
+            "INSERT INTO audit_log (at, action, auth, method, route, status, duration_ms) "
+            "VALUES (now() - interval '10 years', 'search', 'none', 'POST', '/test', 200, 1)"
+        )
+        assert await gateway.fetchval("SELECT count(*) FROM audit_log WHERE route = '/test'") >= 1
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await gateway.execute("UPDATE audit_log SET status = 500 WHERE route = '/test'")
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await gateway.execute("TRUNCATE audit_log")
+        async with gateway.transaction():
+            await gateway.execute("SET LOCAL facegate.audit_retention = 'on'")
+            await gateway.execute("DELETE FROM audit_log WHERE route = '/test'")
         for conn in (camera, graphql, matcher):
+            with pytest.raises(asyncpg.InsufficientPrivilegeError):
+                await conn.execute("INSERT INTO audit_log (at, action, auth, method, route, status, duration_ms) "
+                                   "VALUES (now(), 'search', 'none', 'POST', '/x', 200, 1)")  # fmt: skip
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await gateway.fetch("SELECT * FROM watchlists LIMIT 1")
+    finally:
+        for conn in (camera, graphql, matcher, gateway):
             await conn.close()
 
 
