@@ -27,6 +27,7 @@ from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
 from nats.errors import ConnectionClosedError, NoRespondersError
 from nats.errors import NoServersError as NatsNoServersError
+from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
 from nats.js.api import ObjectStoreConfig, StreamConfig
 from nats.js.errors import BadRequestError
@@ -133,6 +134,28 @@ class Bus:
             await self.nc.request(control_subject(ServiceVerb.PING, service), b"", timeout=timeout)
         except NoRespondersError:
             raise ServiceUnavailable(f"no replica of the {service} service is running") from None
+
+    async def discover(self, verb: str, service: str, wait_s: float = 0.5) -> list[dict[str, Any]]:
+        """The answers of every replica of `service` to a NATS service-discovery request
+        (`PING`, `INFO`, `STATS`), collected for `wait_s`."""
+        inbox = self.nc.new_inbox()
+        sub = await self.nc.subscribe(inbox)
+        try:
+            await self.nc.publish(subjects.discovery(verb, service), b"", reply=inbox)
+            answers: list[dict[str, Any]] = []
+            deadline = time.monotonic() + wait_s
+            while (left := deadline - time.monotonic()) > 0:
+                try:
+                    msg = await sub.next_msg(timeout=left)
+                except NatsTimeoutError:
+                    break
+                try:
+                    answers.append(msgspec.json.decode(msg.data))
+                except msgspec.DecodeError:
+                    log.warning("unreadable %s answer of %s", verb, service)
+            return answers
+        finally:
+            await sub.unsubscribe()
 
     async def ensure_event_stream(self) -> None:
         """Create (or update) the JetStream stream that keeps events for subscribers."""

@@ -9,11 +9,14 @@ that the face is female (0 male .. 1 female), as the README says.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
+
+import msgspec
 
 from shared.analysis import Analysed
 from shared.messages import faces as wire
 from shared.messages.identification import FaceAttributes, FaceFeaturesConfig
+from shared.messages.setup import FeaturesConfig
 
 
 class OnFrame(NamedTuple):
@@ -71,13 +74,33 @@ def attributes(face: Analysed, asked: FaceFeaturesConfig) -> FaceAttributes:
     )  # fmt: skip
 
 
-def stored_fields(face: Analysed, on_frame: OnFrame | None = None) -> wire.FaceFields:
+# Setup Features switch -> the stored fields it fills (nose tip and glasses have no model).
+SWITCHED: dict[str, tuple[str, ...]] = {
+    "age": ("age",), "gender": ("gender",), "face_mask": ("face_mask_confidence", "face_mask_status"),
+    "yaw_angle": ("yaw_angle",), "pitch_angle": ("pitch_angle",), "roll_angle": ("roll_angle",),
+    "sharpness": ("sharpness",), "brightness": ("brightness",),
+}  # fmt: skip
+
+
+def switched_off(fields: wire.FaceFields, setup: FeaturesConfig) -> wire.FaceFields:
+    """`fields` with what the Setup's Features switch off left empty (null; mask status Unknown)."""
+    off: dict[str, Any] = {}
+    for switch, names in SWITCHED.items():
+        if not getattr(setup, switch):
+            off.update({name: "Unknown" if name == "face_mask_status" else None for name in names})
+    return msgspec.structs.replace(fields, **off) if off else fields
+
+
+def stored_fields(
+    face: Analysed, on_frame: OnFrame | None = None, setup: FeaturesConfig | None = None
+) -> wire.FaceFields:
     """The `Face` fields a stored face keeps (jsonb). A camera face (`on_frame` given) also
-    carries its state (New when left out of extraction), type and its place on the frame."""
+    carries its state (New when left out of extraction), type and its place on the frame; what
+    the Setup's Features (`setup`) switch off stays empty."""
     d, e = face.detected, face.extracted
     marks, pose = d.landmarks, d.pose
     lt, rt, lb, rb = d.crop_corners
-    return wire.FaceFields(
+    fields = wire.FaceFields(
         crop_left_top_x=lt.x, crop_left_top_y=lt.y, crop_right_top_x=rt.x, crop_right_top_y=rt.y,
         crop_left_bottom_x=lb.x, crop_left_bottom_y=lb.y, crop_right_bottom_x=rb.x, crop_right_bottom_y=rb.y,
         quality=d.quality, template_quality=e.template_quality,
@@ -93,3 +116,4 @@ def stored_fields(face: Analysed, on_frame: OnFrame | None = None) -> wire.FaceF
         faces_on_frame_count=None if on_frame is None else on_frame.faces_on_frame,
         face_area_change=None if on_frame is None else on_frame.area_change,
     )  # fmt: skip
+    return fields if setup is None else switched_off(fields, setup)

@@ -58,6 +58,11 @@ class Event:
         return f"{EVT_PREFIX}.{self.entity}.{self.past_verb}.{{{parameter}}}"
 
 
+def discovery(verb: str, service: str) -> str:
+    """NATS service discovery of every replica of `service`: verb PING, INFO or STATS."""
+    return f"$SRV.{verb}.{service}"
+
+
 def event_id(subject: str) -> str:
     """The id an event's subject ends with."""
     return subject.rpartition(".")[2]
@@ -123,6 +128,33 @@ SEEN_IMAGE_GET = rpc("camera_ingest", "image", "get")
 IMAGE_STORAGE_GET = rpc("camera_ingest", "image_storage", "get")
 IMAGE_STORAGE_SET = rpc("camera_ingest", "image_storage", "set")
 
+# cleanup: the Setup values other than image storage (it keeps their rows of `setup_values`).
+SETUP_DB_CLEANUP_GET = rpc("cleanup", "db_cleanup", "get")
+SETUP_DB_CLEANUP_SET = rpc("cleanup", "db_cleanup", "set")
+SETUP_SEARCH_SESSIONS_CLEANUP_GET = rpc("cleanup", "search_sessions_cleanup", "get")
+SETUP_SEARCH_SESSIONS_CLEANUP_SET = rpc("cleanup", "search_sessions_cleanup", "set")
+SETUP_AUTO_LEARN_GET = rpc("cleanup", "auto_learn", "get")
+SETUP_AUTO_LEARN_SET = rpc("cleanup", "auto_learn", "set")
+SETUP_FEATURES_GET = rpc("cleanup", "features", "get")
+SETUP_FEATURES_SET = rpc("cleanup", "features", "set")
+SETUP_PREVIEW_GET = rpc("cleanup", "preview", "get")
+SETUP_PREVIEW_SET = rpc("cleanup", "preview", "set")
+SETUP_VIDEO_STORAGE_GET = rpc("cleanup", "video_storage", "get")
+SETUP_VIDEO_STORAGE_SET = rpc("cleanup", "video_storage", "set")
+
+# camera_ingest: video records (recorded footage analysed as fast as the workers allow).
+VIDEO_RECORD_CREATE = rpc("camera_ingest", "video_record", "create")
+VIDEO_RECORD_UPDATE = rpc("camera_ingest", "video_record", "update")
+VIDEO_RECORD_GET = rpc("camera_ingest", "video_record", "get")
+VIDEO_RECORD_LIST = rpc("camera_ingest", "video_record", "list")
+VIDEO_RECORD_DELETE = rpc("camera_ingest", "video_record", "delete")
+VIDEO_RECORD_CLEAR = rpc("camera_ingest", "video_record", "clear")
+VIDEO_RECORD_STATUS = rpc("camera_ingest", "video_record", "status")
+VIDEO_RECORD_TAGS_GET = rpc("camera_ingest", "video_record", "tags_get")
+VIDEO_RECORD_TAGS_SET = rpc("camera_ingest", "video_record", "tags_set")
+VIDEO_RECORD_TRACKLETS = rpc("camera_ingest", "video_record", "tracklets")
+VIDEO_RECORD_FRAMES = rpc("camera_ingest", "video_record", "frames")
+
 # Detector and extractor: faces in an image, then templates and attributes of their crops.
 DETECTOR_DETECT = rpc("detector", "faces", "detect")
 EXTRACTOR_EXTRACT = rpc("extractor", "faces", "extract")
@@ -166,6 +198,19 @@ MATCH_STORED = Event("match", "stored")
 LIVENESS_RESULT = Event("liveness", "result")
 TRACKLET_COMPLETED = Event("tracklet", "completed")
 
-# After the image storage setting changed; every camera_ingest replica switches at once.
+# Video records: created, changed or changed state (SmartFace's videoRecords.update), progress of
+# their analysis, and deleted (Facegate); every camera_ingest replica's scheduler listens to the
+# changes and deletions (enabling starts the analysis at once, deleting stops it).
+VIDEO_RECORD_CHANGED = Event("videorecord", "changed")
+VIDEO_RECORD_PROGRESSED = Event("videorecord", "progressed")
+VIDEO_RECORD_DELETED = Event("videorecord", "deleted")
+VIDEO_RECORD_CHANGES = (VIDEO_RECORD_CHANGED, VIDEO_RECORD_DELETED)
+
+# After a Setup value changed (the id is its key, shared/setup.py), with the new value: every
+# replica that applies it switches at once (camera_ingest: image storage, features; the gateway:
+# features; cleanup: DbCleanup).
 SETUP_CHANGES = Event("setup", "changed")
 IMAGE_STORAGE_CHANGED = SETUP_CHANGES.subject("image_storage")
+
+# What each cleanup run removed (the run's id last).
+CLEANUP_COMPLETED = Event("cleanup", "completed")

@@ -22,7 +22,9 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
 
 @pytest.fixture(scope="session")
 def cluster(servers: Servers) -> Iterator[Cluster]:
-    started = start_cluster(servers, ["matcher", "detector", "extractor", "camera_ingest", "graphql", "gateway"])
+    started = start_cluster(
+        servers, ["matcher", "detector", "extractor", "camera_ingest", "graphql", "cleanup", "gateway"]
+    )
     try:
         yield started
     finally:

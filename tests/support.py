@@ -58,6 +58,8 @@ class Servers:
             "FACEGATE_CAMERA_IMAGE_FOLDER": self.image_folder,
             "FACEGATE_CAMERA_SOURCE_ALLOW_NETWORKS": LOOPBACK,
             "FACEGATE_SECRET_KEY": SECRET_KEY,
+            # The cleanup looks at the frame count every second, not every minute.
+            "FACEGATE_CLEANUP_CHECK_INTERVAL_S": "1",
             "FACEGATE_LOG_LEVEL": "WARNING",
         }
 

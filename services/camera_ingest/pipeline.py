@@ -16,11 +16,13 @@ from services.camera_ingest import payloads as p
 from services.camera_ingest import records
 from services.camera_ingest.decoder import SampledFrame
 from services.camera_ingest.image_store import ImageStore
-from services.camera_ingest.session import CameraSession, publish_camera_event
+from services.camera_ingest.session import StreamSession, publish_camera_event
 from services.camera_ingest.settings import IngestSettings
 from shared.errors import ServiceUnavailable
 from shared.messages import events as ev
+from shared.messages.setup import FaceFeaturesConfigFeaturesConfig
 from shared.runtime import ServiceContext
+from shared.setup import Followed
 
 log = logging.getLogger(__name__)
 
@@ -52,9 +54,11 @@ class FramePipeline:
         ctx: ServiceContext | None = None,
         settings: IngestSettings | None = None,
         images: ImageStore | None = None,
+        setup_features: Followed[FaceFeaturesConfigFeaturesConfig] | None = None,
     ) -> None:
         self.ctx, self.settings, self.images = ctx, settings or IngestSettings(), images
-        self.sessions: dict[str, CameraSession] = {}
+        self.setup_features = setup_features
+        self.sessions: dict[str, StreamSession] = {}
         self._sweeper: asyncio.Task[None] | None = None
         self._warned: dict[str, float] = {}
 
@@ -62,13 +66,14 @@ class FramePipeline:
     def analysing(self) -> bool:
         return self.ctx is not None and self.settings.analyse_faces
 
-    def session(self, camera_id: str) -> CameraSession:
+    def session(self, camera_id: str) -> StreamSession:
         assert self.ctx is not None and self.images is not None
         found = self.sessions.get(camera_id)
         if found is None:
-            found = CameraSession.create(
-                self.ctx, camera_id, self.images, self.settings.tracklet_timeout_s, self.settings.confirm_votes
-            )
+            found = StreamSession.create(
+                self.ctx, camera_id, self.images, self.settings.tracklet_timeout_s, self.settings.confirm_votes,
+                setup_features=self.setup_features,
+            )  # fmt: skip
             self.sessions[camera_id] = found
         if self._sweeper is None:
             self._sweeper = asyncio.create_task(self._sweep())

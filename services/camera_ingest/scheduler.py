@@ -1,8 +1,10 @@
-"""Each replica's scheduling round: which enabled cameras are mine, start and stop streams.
+"""Each replica's scheduling round: which enabled cameras and video records to analyse are
+mine, start and stop their streams.
 
-A round runs every `schedule_interval_s` and at once when a camera is created, updated or
-deleted (their events wake it), so enabling starts a stream within about a second and
-disabling or deleting stops it as fast. See leases.py for how cameras are shared.
+A round runs every `schedule_interval_s` and at once when a camera or a video record is created,
+updated or deleted (their events wake it), so enabling starts a stream within about a second
+and disabling or deleting stops it as fast. See leases.py for how cameras (and records, the
+same way) are shared.
 """
 
 from __future__ import annotations
@@ -16,12 +18,14 @@ import uuid
 import msgspec
 from nats.aio.msg import Msg
 
-from services.camera_ingest import cameras
+from services.camera_ingest import cameras, videos
 from services.camera_ingest.leases import Leases, preferred_owner
 from services.camera_ingest.pipeline import FramePipeline
 from services.camera_ingest.runner import StreamRunner
-from services.camera_ingest.settings import IngestSettings
+from services.camera_ingest.settings import IngestSettings, VideoSettings
 from services.camera_ingest.status import StatusBoard
+from services.camera_ingest.video_runner import RecordRunner
+from services.camera_ingest.videos import RecordSpec
 from shared import subjects
 from shared.encryption import SecretBox
 from shared.messages.cameras import CameraEvent, StreamCounters
@@ -40,20 +44,35 @@ def camera_enabled(event: bytes) -> bool:
     return camera is None or camera.enabled
 
 
+Spec = cameras.StreamSpec | RecordSpec
+Runner = StreamRunner | RecordRunner
+
+
+def stream_id(spec: Spec) -> str:
+    """The id a spec's stream is leased and known by: the camera's or the video record's."""
+    return spec.camera_id if isinstance(spec, cameras.StreamSpec) else spec.record_id
+
+
 class Scheduler:
-    """Keeps this replica's streams equal to the cameras it owns."""
+    """Keeps this replica's streams equal to the cameras and video records it owns."""
 
     def __init__(
-        self, ctx: ServiceContext, settings: IngestSettings, board: StatusBoard, pipeline: FramePipeline,
+        self,
+        ctx: ServiceContext,
+        settings: IngestSettings,
+        board: StatusBoard,
+        pipeline: FramePipeline,
         box: SecretBox,
-    ):  # fmt: skip
+        video: VideoSettings | None = None,
+    ):
         assert ctx.redis is not None, "camera_ingest needs Redis"
         self.ctx, self.settings, self.board, self.pipeline = ctx, settings, board, pipeline
         self.box = box  # decrypts the sources of the cameras to open
+        self.video = video or VideoSettings()
         # Unique per process even when two replicas were given the same instance id.
         self.token = f"{ctx.host.instance_id}/{uuid.uuid4().hex[:6]}"
         self.leases = Leases(ctx.redis, self.token, settings.lease_ttl_s)
-        self.runners: dict[str, StreamRunner] = {}
+        self.runners: dict[str, Runner] = {}
         self.replicas: list[str] = []
         self._wake = asyncio.Event()
         self._last_claim = time.monotonic()
@@ -61,7 +80,7 @@ class Scheduler:
         self._later: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
-        for event in subjects.CAMERA_CHANGES:
+        for event in (*subjects.CAMERA_CHANGES, *subjects.VIDEO_RECORD_CHANGES):
             await self.ctx.bus.nc.subscribe(event.filter, cb=self._on_event)
         self._tasks = [asyncio.create_task(self._loop())]
         self.ctx.on_shutdown.append(self.shutdown)
@@ -103,8 +122,8 @@ class Scheduler:
         fails the round in time to stop the streams before their leases go to another replica."""
         specs = await asyncio.wait_for(self._enabled_streams(), self.settings.lease_ttl_s / 2)
         self.replicas = await self.leases.heartbeat()
-        wanted = {s.camera_id: s for s in specs if preferred_owner(s.camera_id, self.replicas) == self.token}
-        # Not mine any more (disabled, deleted, or a better-placed replica joined): stop, hand over.
+        wanted = {stream_id(s): s for s in specs if preferred_owner(stream_id(s), self.replicas) == self.token}
+        # Not mine any more (disabled, deleted, done, or a better-placed replica joined): stop, hand over.
         gone = [cid for cid in self.runners if cid not in wanted]
         for cid in gone:
             await self.runners.pop(cid).stop()
@@ -113,21 +132,29 @@ class Scheduler:
         self._last_claim = time.monotonic()
         for cid, spec in wanted.items():
             runner = self.runners.get(cid)
-            if runner is not None and (cid not in held or runner.spec != spec):
+            ended = isinstance(runner, RecordRunner) and runner.done  # a record still wanted: start it again
+            if runner is not None and (cid not in held or runner.spec != spec or ended):
                 # Lease lost (we were presumed dead), or the source or rate changed: restart.
                 await self.runners.pop(cid).stop()
                 runner = None
             if runner is None and cid in held:
-                runner = StreamRunner(spec, self.ctx.host.instance_id, self.settings, self.board, self.pipeline)
+                runner = self._runner(spec)
                 self.runners[cid] = runner
                 runner.start()
-                log.info("camera %s started (%s)", cid, redact_url(spec.source))
+                log.info("%s %s started (%s)", "camera" if isinstance(runner, StreamRunner) else "video record",
+                         cid, redact_url(spec.source))  # fmt: skip
         for runner in self.runners.values():  # refresh counters and the status TTL
             await runner.publish(changed=False)
 
-    async def _enabled_streams(self) -> list[cameras.StreamSpec]:
+    def _runner(self, spec: Spec) -> Runner:
+        if isinstance(spec, RecordSpec):
+            assert self.pipeline.images is not None
+            return RecordRunner(spec, self.token, self.ctx, self.settings, self.video, self.pipeline.images)
+        return StreamRunner(spec, self.ctx.host.instance_id, self.settings, self.board, self.pipeline)
+
+    async def _enabled_streams(self) -> list[Spec]:
         async with self.ctx.db.acquire() as conn:
-            return await cameras.enabled_streams(conn, self.box)
+            return [*await cameras.enabled_streams(conn, self.box), *await videos.wanted(conn)]
 
     async def _stop_all(self, why: str) -> None:
         if self.runners:
@@ -159,5 +186,6 @@ class Scheduler:
                 failed=s.failed,
             )
             for cid, r in self.runners.items()
+            if isinstance(r, StreamRunner)
             for s in (r.stats,)
         }

@@ -1,5 +1,6 @@
-"""Wires camera_ingest: the camera endpoints, what cameras saw (faces, frames, tracklets, images),
-then the scheduler that runs this replica's streams through the face pipeline."""
+"""Wires camera_ingest: the camera and video record endpoints, what they saw (faces, frames,
+tracklets, images), then the scheduler that runs this replica's streams through the face
+pipeline."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ from services.camera_ingest.image_store import ImageStore
 from services.camera_ingest.pipeline import FramePipeline
 from services.camera_ingest.scheduler import Scheduler
 from services.camera_ingest.seen_handlers import SeenHandlers
-from services.camera_ingest.settings import IngestSettings
+from services.camera_ingest.settings import IngestSettings, VideoSettings
 from services.camera_ingest.status import StatusBoard
+from services.camera_ingest.video_handlers import VideoRecordHandlers
 from shared import subjects
 from shared.bus import Empty
 from shared.encryption import SecretBox
@@ -22,12 +24,21 @@ from shared.messages.cameras import (
 )
 from shared.messages.common import ById
 from shared.messages.seen import ImageDataStorageConfig, ImageQuery, SeenQuery
+from shared.messages.video_records import (
+    RecordSeenQuery,
+    TagsUpdate,
+    VideoRecordCreateRequest,
+    VideoRecordUpdateRequest,
+)
 from shared.runtime import ServiceContext
+from shared.setup import FEATURES, Followed
 
 log = logging.getLogger(__name__)
 
 
-async def setup(ctx: ServiceContext, settings: IngestSettings, box: SecretBox) -> None:
+async def setup(
+    ctx: ServiceContext, settings: IngestSettings, box: SecretBox, video: VideoSettings | None = None
+) -> None:
     """Register the endpoints (the event stream must exist before the first change) and start
     scheduling streams; `box` encrypts and decrypts the cameras' sources."""
     assert ctx.redis is not None, "camera_ingest needs Redis"
@@ -61,7 +72,24 @@ async def setup(ctx: ServiceContext, settings: IngestSettings, box: SecretBox) -
     await add(subjects.SEEN_IMAGE_GET, ImageQuery, seen.get_image)
     await add(subjects.IMAGE_STORAGE_GET, Empty, seen.get_image_storage)
     await add(subjects.IMAGE_STORAGE_SET, ImageDataStorageConfig, seen.set_image_storage)
-    pipeline = FramePipeline(ctx, settings, images)
-    scheduler = Scheduler(ctx, settings, board, pipeline, box)
+    video = video or VideoSettings()
+    v = VideoRecordHandlers(ctx, video, images)
+    await add(subjects.VIDEO_RECORD_CREATE, VideoRecordCreateRequest, v.create)
+    await add(subjects.VIDEO_RECORD_UPDATE, VideoRecordUpdateRequest, v.update)
+    await add(subjects.VIDEO_RECORD_GET, ById, v.get)
+    await add(subjects.VIDEO_RECORD_LIST, Empty, v.list_all)
+    await add(subjects.VIDEO_RECORD_DELETE, ById, v.delete)
+    await add(subjects.VIDEO_RECORD_CLEAR, ById, v.clear)
+    await add(subjects.VIDEO_RECORD_STATUS, ById, v.status)
+    await add(subjects.VIDEO_RECORD_TAGS_GET, ById, v.get_tags)
+    await add(subjects.VIDEO_RECORD_TAGS_SET, TagsUpdate, v.set_tags)
+    await add(subjects.VIDEO_RECORD_TRACKLETS, RecordSeenQuery, v.tracklets)
+    await add(subjects.VIDEO_RECORD_FRAMES, RecordSeenQuery, v.frames)
+    # The Setup's Features: which attributes camera faces get (re-read as often as image storage).
+    features = Followed(FEATURES)
+    await features.start(ctx, settings.image_sweep_s)
+    ctx.on_shutdown.append(features.stop)
+    pipeline = FramePipeline(ctx, settings, images, features)
+    scheduler = Scheduler(ctx, settings, board, pipeline, box, video)
     await scheduler.start()
     ctx.extra_stats["cameras"] = scheduler.stats

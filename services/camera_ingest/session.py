@@ -1,13 +1,16 @@
-"""One camera's face pipeline: frame -> faces -> tracklets -> stored records and events.
+"""One stream's face pipeline (a camera's, or a video record's): frame -> faces -> tracklets ->
+stored records and events.
 
 Per analysed frame: JPEG-encode it (off the loop), detect and extract (shared.analysis), search the
 templates in every watchlist, hand the faces to the tracker, then per tracklet keep the first
-and best face (the camera's faceSaveStrategy), count the members' votes and announce a match
+and best face (the stream's faceSaveStrategy), count the members' votes and announce a match
 once per tracklet and member. A tracklet that ends (no face for the timeout) stores its best
 face, announces its leader if not yet, or a no-match, and completes.
 
-Frames and sweeps (expiry without new frames) take the same lock: one camera's state changes
-in one task at a time.
+The work is split in two: `prepare` (encoding, detection, extraction, search: several frames may
+be there at once, as a video record's are) and `track` (the tracker and what follows, one frame
+at a time in frame order). Frames and sweeps (expiry without new frames) take the same lock:
+one stream's state changes in one task at a time.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import asyncio
 import logging
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -29,7 +33,7 @@ from services.camera_ingest.decoder import SampledFrame
 from services.camera_ingest.identity import Hit, Identity
 from services.camera_ingest.image_store import ImageStore, Written
 from services.camera_ingest.tracker import Detection, Track, Tracker, TrackerConfig
-from shared.analysis import Analysed, analyse
+from shared.analysis import Analysed, Analysis, analyse
 from shared.bus import Bus
 from shared.face_fields import OnFrame, stored_fields
 from shared.imaging import encode_jpeg, header_size
@@ -37,13 +41,15 @@ from shared.liveness import event_check, liveness_wanted, spoof_result
 from shared.messages import events as ev
 from shared.messages import faces as wire
 from shared.messages import matcher as m
-from shared.messages.cameras import Camera
+from shared.messages.cameras import Camera, CameraSpoofDetectorConfig, VideoFaceDetectorConfig
+from shared.messages.setup import FaceFeaturesConfigFeaturesConfig, FeaturesConfig
 from shared.runtime import ServiceContext
+from shared.setup import Followed
 from shared.smartface_values import runs
 
 log = logging.getLogger(__name__)
 
-CONFIG_TTL_S = 5.0  # a camera's detector or storage settings apply within this long
+CONFIG_TTL_S = 5.0  # a stream's detector or storage settings apply within this long
 
 
 @dataclass(frozen=True)
@@ -73,22 +79,11 @@ class Tracklet:
     stored: bool = False
 
 
-def detector_config(camera: Camera) -> wire.FaceDetectorConfig:
-    c = camera.face_detector_config
+def detector_config(c: VideoFaceDetectorConfig) -> wire.FaceDetectorConfig:
     return wire.FaceDetectorConfig(
         min_face_size=c.min_face_size, max_face_size=max(c.min_face_size, c.max_face_size),
         max_faces=min(1000, max(1, c.max_faces)), confidence_threshold=c.confidence_threshold,
     )  # fmt: skip
-
-
-def spoof_check(extracted: wire.ExtractedFace, camera: Camera) -> ev.SpoofCheck | None:
-    """A camera face's liveness as the events carry it, None when the camera's
-    spoofDetectorResourceIds ask for no check (thresholds: its spoofDetectorConfig)."""
-    distant, nearby = liveness_wanted(camera.spoof_detector_resource_ids, strict=False)
-    if not (distant or nearby):
-        return None
-    result = spoof_result(extracted, camera.spoof_detector_config, distant, nearby)
-    return event_check(result, distant, nearby)
 
 
 @dataclass(frozen=True)
@@ -107,43 +102,126 @@ class SaveStrategy:
         return cls(first=first, best="best" in t or not (first or every), every=every)
 
 
+@dataclass(frozen=True)
+class AnalysisSettings:
+    """What a stream's face pipeline follows: a camera's settings or a video record's."""
+
+    detector: wire.FaceDetectorConfig
+    detects: bool  # faceDetectorResourceId is not "none"
+    image_quality: int
+    redetection_ms: int
+    template_generation_ms: int
+    save: SaveStrategy
+    save_frames: bool
+    spoof_ids: tuple[str, ...] = ()
+    spoof_config: CameraSpoofDetectorConfig | None = None
+    match: bool = True  # search the watchlists (a record's matchingConfig.matchDetectedFaces)
+    max_candidates: int = analysis.MAX_CANDIDATES
+
+    @classmethod
+    def of_camera(cls, camera: Camera) -> AnalysisSettings:
+        return cls(
+            detector=detector_config(camera.face_detector_config), detects=runs(camera.face_detector_resource_id),
+            image_quality=camera.image_quality, redetection_ms=camera.redetection_time,
+            template_generation_ms=camera.template_generation_time,
+            save=SaveStrategy.parse(camera.face_save_strategy), save_frames=camera.save_frame_image_data,
+            spoof_ids=tuple(camera.spoof_detector_resource_ids), spoof_config=camera.spoof_detector_config,
+        )  # fmt: skip
+
+    @property
+    def liveness(self) -> tuple[bool, bool]:
+        """(distant, nearby): the checks spoofDetectorResourceIds ask for."""
+        return liveness_wanted(list(self.spoof_ids), strict=False)
+
+
+# Reads a stream's settings (None: the stream is gone).
+SettingsLoader = Callable[[asyncpg.Connection, str], Awaitable[AnalysisSettings | None]]
+
+
+async def camera_settings(conn: asyncpg.Connection, camera_id: str) -> AnalysisSettings | None:
+    camera = await cameras.get(conn, camera_id)
+    return AnalysisSettings.of_camera(camera) if camera is not None else None
+
+
+def spoof_check(extracted: wire.ExtractedFace, settings: AnalysisSettings) -> ev.SpoofCheck | None:
+    """A stream face's liveness as the events carry it, None when the camera's
+    spoofDetectorResourceIds ask for no check (thresholds: its spoofDetectorConfig)."""
+    distant, nearby = settings.liveness
+    if not (distant or nearby) or settings.spoof_config is None:
+        return None
+    result = spoof_result(extracted, settings.spoof_config, distant, nearby)
+    return event_check(result, distant, nearby)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A frame after `prepare`: its JPEG, its faces and their candidates, ready for `track`."""
+
+    settings: AnalysisSettings
+    jpeg: bytes
+    found: Analysis
+    candidates: dict[int, list[m.Candidate]]  # by id() of the face
+
+
 async def publish_camera_event(bus: Bus, kind: ev.CameraEventKind, camera_id: str, payload: msgspec.Struct) -> None:
     """One camera event of `kind` (ev.FACE_CREATED...) on its subject, with its SmartFace topic."""
     await bus.publish_event(ev.subject(kind, camera_id), payload, headers=ev.headers(kind))
 
 
 @dataclass
-class CameraSession:
+class StreamSession:
+    """One stream's tracklets: a camera's (its settings from `cameras`) or a video record's."""
+
     ctx: ServiceContext
-    camera_id: str
+    camera_id: str  # the stream id: a camera's or a video record's
     images: ImageStore
     tracker: Tracker
     confirm_votes: int = 2
+    load_settings: SettingsLoader = camera_settings
     tracklets: dict[str, Tracklet] = field(default_factory=dict)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     started: float = field(default_factory=time.monotonic)
-    _camera: Camera | None = None
-    _camera_at: float = 0.0
+    _settings: AnalysisSettings | None = None
+    _settings_at: float = 0.0
     frames_in_flight: int = 0  # frames in process() now
     frame_taken_at: float = float("-inf")  # when process() last took a frame (monotonic)
+    # The Setup's Features (shared/setup.py), followed by camera_ingest's service; None: all on.
+    setup_features: Followed[FaceFeaturesConfigFeaturesConfig] | None = None
 
     @classmethod
     def create(
-        cls, ctx: ServiceContext, camera_id: str, images: ImageStore, timeout_s: float, confirm_votes: int
-    ) -> CameraSession:
-        return cls(ctx, camera_id, images, Tracker(TrackerConfig(timeout_s=timeout_s)), confirm_votes)
+        cls,
+        ctx: ServiceContext,
+        camera_id: str,
+        images: ImageStore,
+        timeout_s: float,
+        confirm_votes: int,
+        load_settings: SettingsLoader = camera_settings,
+        setup_features: Followed[FaceFeaturesConfigFeaturesConfig] | None = None,
+    ) -> StreamSession:
+        tracker = Tracker(TrackerConfig(timeout_s=timeout_s))
+        return cls(ctx, camera_id, images, tracker, confirm_votes, load_settings, setup_features=setup_features)
 
-    async def camera(self) -> Camera | None:
-        if self._camera is None or time.monotonic() - self._camera_at > CONFIG_TTL_S:
+    def switches(self) -> FeaturesConfig:
+        """Which face attributes are computed and stored now."""
+        return self.setup_features.value.face_features_config if self.setup_features else analysis.ALL_ON
+
+    async def settings(self) -> AnalysisSettings | None:
+        if self._settings is None or time.monotonic() - self._settings_at > CONFIG_TTL_S:
             async with self.ctx.db.acquire() as conn:
-                self._camera = await cameras.get(conn, self.camera_id)
-            self._camera_at = time.monotonic()
-        return self._camera
+                self._settings = await self.load_settings(conn, self.camera_id)
+            self._settings_at = time.monotonic()
+        return self._settings
 
     def position_ms(self, frame: SampledFrame) -> int:
         if frame.stream_time_s is not None:
             return int(frame.stream_time_s * 1000)
         return int((time.monotonic() - self.started) * 1000)
+
+    @property
+    def quiet(self) -> bool:
+        """No tracklet is live: everything seen so far is complete and stored."""
+        return not self.tracker.tracks and not self.tracklets
 
     # --- per frame ---
 
@@ -151,29 +229,38 @@ class CameraSession:
         self.frames_in_flight += 1
         self.frame_taken_at = time.monotonic()
         try:
-            await self._process(frame)
+            await self.track(frame, await self.prepare(frame))
         finally:
             self.frames_in_flight -= 1
 
-    async def _process(self, frame: SampledFrame) -> None:
-        camera = await self.camera()
-        if camera is None:  # deleted: the scheduler stops the stream in a moment
-            return
-        if not runs(camera.face_detector_resource_id):  # "none": no face processing (sweep ends tracklets)
-            return
-        jpeg = await self.ctx.run_blocking(encode_jpeg, frame.image, camera.image_quality)
-        features = analysis.features(*liveness_wanted(camera.spoof_detector_resource_ids, strict=False))
+    async def prepare(self, frame: SampledFrame) -> Prepared | None:
+        """Encode, detect, extract and search (frames may be here at once); None when the stream
+        is gone or analyses nothing (faceDetectorResourceId "none": sweeps end its tracklets)."""
+        settings = await self.settings()
+        if settings is None or not settings.detects:
+            return None
+        jpeg = await self.ctx.run_blocking(encode_jpeg, frame.image, settings.image_quality)
+        features = analysis.features(*settings.liveness, self.switches())
         at = frame.captured_at.timestamp()
         wanted = None
-        if camera.template_generation_time > camera.redetection_time:
+        if settings.template_generation_ms > settings.redetection_ms:
             # Templates less often than detection: a face the boxes follow gets one that often.
-            every_s = camera.template_generation_time / 1000
+            every_s = settings.template_generation_ms / 1000
             wanted = lambda d: self.tracker.template_due(at, d.box, every_s)  # noqa: E731
-        found = await analyse(self.ctx.bus, jpeg, detector_config(camera), features, wanted=wanted)
-        with_templates = [f for f in found.faces if f.extracted.template is not None]
+        found = await analyse(self.ctx.bus, jpeg, settings.detector, features, wanted=wanted)
+        with_templates = [f for f in found.faces if f.extracted.template is not None] if settings.match else []
         model = with_templates[0].extracted.template_model if with_templates else ""
-        candidates = await analysis.search(self.ctx.bus, [f.extracted.template or b"" for f in with_templates], model)
-        by_face = dict(zip((id(f) for f in with_templates), candidates, strict=True))
+        templates = [f.extracted.template or b"" for f in with_templates]
+        candidates = await analysis.search(self.ctx.bus, templates, model, settings.max_candidates)
+        return Prepared(settings, jpeg, found, dict(zip((id(f) for f in with_templates), candidates, strict=True)))
+
+    async def track(self, frame: SampledFrame, prepared: Prepared | None) -> None:
+        """The tracker's part, in frame order: end what the frame's time ends, then follow, store
+        and announce its faces."""
+        if prepared is None:
+            return
+        settings, found = prepared.settings, prepared.found
+        at = frame.captured_at.timestamp()
         async with self.lock:
             for track in self.tracker.expire(at):
                 await self.finish(track)
@@ -182,18 +269,17 @@ class CameraSession:
             ref = p.FrameRef(
                 id=str(uuid.uuid4()), camera_id=self.camera_id, at=frame.captured_at,
                 position_ms=self.position_ms(frame), width=found.width, height=found.height,
-                jpeg=jpeg if camera.save_frame_image_data else None,
+                jpeg=prepared.jpeg if settings.save_frames else None,
             )  # fmt: skip
             detections = [
                 Detection(f.detected.box, np.frombuffer(f.extracted.template, "<f4") if f.extracted.template else None)
                 for f in found.faces
             ]
             assigned = self.tracker.assign(at, detections)
-            strategy = SaveStrategy.parse(camera.face_save_strategy)
             for face, (track, started) in zip(found.faces, assigned, strict=True):
                 await self.add_face(
-                    track, started, face, ref, len(found.faces), by_face.get(id(face), []), strategy,
-                    spoof_check(face.extracted, camera) if face.was_extracted else None,
+                    track, started, face, ref, len(found.faces), prepared.candidates.get(id(face), []),
+                    settings.save, spoof_check(face.extracted, settings) if face.was_extracted else None,
                 )  # fmt: skip
 
     async def add_face(
@@ -211,7 +297,7 @@ class CameraSession:
         change = face.detected.face_area - state.latest.analysed.detected.face_area if state else 0.0
         seen = p.SeenFace(
             id=str(uuid.uuid4()), frame=ref, analysed=face, processed_at=datetime.now(UTC), spoof=spoof,
-            fields=msgspec.structs.asdict(stored_fields(face, OnFrame(faces_on_frame, change))),
+            fields=msgspec.structs.asdict(stored_fields(face, OnFrame(faces_on_frame, change), self.switches())),
         )  # fmt: skip
         if state is None:
             state = Tracklet(
@@ -316,8 +402,8 @@ class CameraSession:
         state = self.tracklets.pop(track.id, None)
         if state is None:
             return
-        camera = await self.camera()
-        strategy = SaveStrategy.parse(camera.face_save_strategy) if camera else SaveStrategy(False, True, False)
+        settings = await self.settings()
+        strategy = settings.save if settings else SaveStrategy(False, True, False)
         if strategy.best or not state.stored:  # every tracklet keeps at least one face
             await self.store(state, state.best)
         hit = state.identity.final()

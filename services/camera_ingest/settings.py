@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from shared.image_storage import DEFAULT_IMAGE_BUCKET, DEFAULT_IMAGE_FOLDER
 from shared.settings import from_environment
 from shared.sources import DEFAULT_SCHEMES, SourcePolicy
 
@@ -58,8 +59,9 @@ class IngestSettings(msgspec.Struct, frozen=True, kw_only=True):
     # every replica: a ReadWriteMany volume in Kubernetes), or in the JetStream object store
     # image_bucket (replicated by NATS, nothing to mount).
     image_storage: Literal["Database", "Folder", "ObjectStore"] = "Database"
-    image_folder: str = "var/images"
-    image_bucket: str = "FACEGATE_IMAGES"
+    # (cleanup reads the same two variables: shared/image_storage.py.)
+    image_folder: str = DEFAULT_IMAGE_FOLDER
+    image_bucket: str = DEFAULT_IMAGE_BUCKET
     # How often a replica removes the files/objects of deleted images and re-reads the storage
     # setting (a change also reaches every replica at once through NATS).
     image_sweep_s: Seconds = 30.0
@@ -73,6 +75,35 @@ class IngestSettings(msgspec.Struct, frozen=True, kw_only=True):
 
     def source_policy(self) -> SourcePolicy:
         return SourcePolicy.parse(self.source_schemes, self.source_allow_networks)
+
+
+class VideoSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """Video records: `FACEGATE_VIDEO_<FIELD>` in the environment."""
+
+    # The folder of recorded files (mounted on every camera_ingest replica): a record whose source
+    # is a path must name a file in it (absolute, or relative to it); anything outside it, after
+    # symbolic links and '..' are resolved, is refused with a 400 and never opened. Empty: file
+    # sources are refused (URLs still work).
+    folder: str = ""
+    # Sampled frames of one record in the face pipeline at once (encoding, detection, extraction
+    # and search overlap; the tracker still takes them in order). More keeps more workers busy.
+    frames_in_flight: Annotated[int, msgspec.Meta(ge=1, le=64)] = 4
+    # Decoded frames waiting for the pipeline: the decoder waits while this many are queued, so a
+    # long file never fills memory.
+    frame_queue: Annotated[int, msgspec.Meta(ge=1, le=256)] = 8
+    # FFmpeg decoder threads per record (0: FFmpeg decides).
+    decoder_threads: Annotated[int, msgspec.Meta(ge=0, le=16)] = 2
+    # How often a record's progress is stored and announced (progressMessage), and how often the
+    # position a new owner would resume from is stored (only where no tracklet is live).
+    progress_interval_s: Seconds = 1.0
+    # A file whose frames end this much before the duration its container declares (and more
+    # than 10 % of it) is truncated: the record ends in Error, with what it yielded kept.
+    truncated_tolerance_s: Seconds = 2.0
+
+
+def load_video_settings(environ: Mapping[str, str] | None = None) -> VideoSettings:
+    """VideoSettings from `FACEGATE_VIDEO_*`; exit 1 with a readable message if invalid."""
+    return from_environment(VideoSettings, "FACEGATE_VIDEO_", "docs/video_records.md", environ)
 
 
 def load_ingest_settings(environ: Mapping[str, str] | None = None) -> IngestSettings:

@@ -7,6 +7,7 @@ import msgspec
 
 from shared.messages import faces as wire
 from shared.messages.identification import FaceDetectorConfig, FaceFeaturesConfig, FaceSearchDetectorConfig
+from shared.messages.setup import FeaturesConfig
 
 PHOTO_MAX_FACE_SIZE = 100_000
 
@@ -23,6 +24,14 @@ def detector_config(
     if max_faces is not None:
         fields["max_faces"] = max_faces
     return wire.FaceDetectorConfig(**fields)
+
+
+def allowed(asked: FaceFeaturesConfig | None, setup: FeaturesConfig) -> FaceFeaturesConfig:
+    """The attributes a request asks for (all when None) that the Setup's Features leave on: one
+    switched off there is neither computed nor answered."""
+    mine = msgspec.structs.asdict(asked or FaceFeaturesConfig())
+    switches = msgspec.structs.asdict(setup)
+    return FaceFeaturesConfig(**{name: on and switches[name] for name, on in mine.items()})
 
 
 def features_config(

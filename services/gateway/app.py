@@ -26,13 +26,16 @@ from services.gateway.paging import PAGING
 from services.gateway.problems import EXCEPTION_HANDLERS, document_statuses
 from services.gateway.security import Security
 from services.gateway.seen import SEEN_CONTROLLERS
-from services.gateway.setup import SetupController
+from services.gateway.setup import SetupController, SmartFaceSetupController
+from services.gateway.setup_features import SetupFeatures
 from services.gateway.spelling import route_in_any_case
 from services.gateway.system import HealthController, VersionController, gateway_readiness
 from services.gateway.template_model import TemplateModel
+from services.gateway.video_records import VideoRecordController
 from services.gateway.watchlists import WatchlistController
 from shared.auth import Authenticator
 from shared.bus import Bus
+from shared.messages.setup import FeaturesConfig
 from shared.settings import Settings
 
 CONTROLLERS = [
@@ -41,7 +44,9 @@ CONTROLLERS = [
     *IDENTIFICATION_CONTROLLERS,
     CameraController,
     *SEEN_CONTROLLERS,
+    VideoRecordController,
     SetupController,
+    SmartFaceSetupController,
     AuditController,
     VersionController,
     HealthController,
@@ -78,6 +83,7 @@ def create_app(settings: Settings, bus: Bus | None = None, authenticator: Authen
         owned = bus is None
         app.state.bus = bus or await Bus.connect(settings, "gateway")
         await app.state.freshness.follow(app.state.bus)
+        await app.state.features.follow(app.state.bus)
         app.state.readiness = gateway_readiness(app.state.bus)
         await app.state.readiness.start()
         try:
@@ -95,6 +101,10 @@ def create_app(settings: Settings, bus: Bus | None = None, authenticator: Authen
     async def provide_freshness(state: State) -> GalleryFreshness:
         freshness: GalleryFreshness = state.freshness
         return freshness
+
+    async def provide_features(state: State) -> FeaturesConfig:
+        features: SetupFeatures = state.features
+        return features.value
 
     async def provide_template_model(state: State) -> TemplateModel:
         model: TemplateModel = state.template_model
@@ -118,6 +128,7 @@ def create_app(settings: Settings, bus: Bus | None = None, authenticator: Authen
             "freshness": Provide(provide_freshness),
             "template_model": Provide(provide_template_model),
             "keep_photos": Provide(provide_keep_photos),
+            "features": Provide(provide_features),
             "paging": PAGING,
         },
         exception_handlers=EXCEPTION_HANDLERS,
@@ -128,6 +139,7 @@ def create_app(settings: Settings, bus: Bus | None = None, authenticator: Authen
                 "metrics": metrics,
                 "freshness": GalleryFreshness(),
                 "template_model": TemplateModel(),
+                "features": SetupFeatures(),
                 "audit": security.audit,
                 "authenticator": security.authenticator,
             }

@@ -71,12 +71,10 @@ DIFFERENCES: dict[Operation, str] = {
 # Each must still name an operation that is not implemented (the contract test says so).
 PLANNED: dict[str, str] = {
     "/api/v1/Detect": "pedestrian and object detection (later issue)",
-    "/api/v1/Faces/Search": "cameras (issue 6): search stored faces",
+    "/api/v1/Faces/Search": "issue 19: search the faces cameras stored",
     "/api/v1/Individuals": "grouping service",
     "/api/v1/LiveGroupings": "grouping service",
     "/api/v1/RecordGroupings": "grouping service",
-    "/api/v1/VideoRecords": "video records",
-    "/api/v1/Setup": "setup and cleanup services",
     "/api/v1/EdgeStreams": "edge streams (later issue)",
     "/api/v1/Pedestrians": "pedestrian detection (later issue)",
 }

@@ -36,6 +36,7 @@ from shared.messages.identification import (
     VerificationResponse,
     WatchlistMemberWithRelatedData,
 )
+from shared.messages.setup import FeaturesConfig
 
 # Every operation here may also answer 408 (workers too slow), 413 (body too large) and 422
 # (an image understood but unusable: no face, several faces, below the quality gate).
@@ -95,10 +96,10 @@ class SearchController(Controller):
 
     @post("/Search", status_code=200, responses=responses(404, *IMAGE_ERRORS))
     async def search(
-        self, data: SearchInWatchlistRequest, bus: Bus, freshness: GalleryFreshness
+        self, data: SearchInWatchlistRequest, bus: Bus, freshness: GalleryFreshness, features: FeaturesConfig
     ) -> list[SearchInWatchlistResponse]:
         """Every face in the image against the chosen watchlists (none given: all)."""
-        return await pipeline.search(bus, freshness, data)
+        return await pipeline.search(bus, freshness, data, features)
 
     @post("/SearchByTemplate", status_code=200, responses=responses(404, 408, 413))
     async def search_by_template(
@@ -117,9 +118,9 @@ class FacesController(Controller):
     tags = ["Face"]
 
     @post("/Verify", status_code=200, responses=responses(*IMAGE_ERRORS))
-    async def verify(self, data: VerificationRequest, bus: Bus) -> VerificationResponse:
+    async def verify(self, data: VerificationRequest, bus: Bus, features: FeaturesConfig) -> VerificationResponse:
         """1:1: how alike the largest faces of two images are (confidence 0..100, as `score`)."""
-        return await pipeline.verify(bus, data)
+        return await pipeline.verify(bus, data, features)
 
     @post("/SpoofCheck", status_code=200, responses=responses(*IMAGE_ERRORS))
     async def spoof_check(self, data: SpoofCheckRequest, bus: Bus) -> SpoofCheckResponse:
@@ -127,9 +128,9 @@ class FacesController(Controller):
         return await pipeline.spoof_check(bus, data)
 
     @post("/Detect", status_code=200, tags=[FACEGATE_TAG], responses=responses(*IMAGE_ERRORS))
-    async def detect(self, data: FaceDetectRequest, bus: Bus) -> FaceDetectResponse:
+    async def detect(self, data: FaceDetectRequest, bus: Bus, features: FeaturesConfig) -> FaceDetectResponse:
         """Facegate addition: every face with box, landmarks, attributes and optionally a crop."""
-        return await pipeline.detect(bus, data)
+        return await pipeline.detect(bus, data, features)
 
 
 CONTROLLERS = [MemberFacesController, SearchController, FacesController]

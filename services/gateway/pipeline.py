@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import msgspec
 
 from services.gateway import faces_view
-from services.gateway.analysis_config import NO_FEATURES, detector_config, features_config, split_model
+from services.gateway.analysis_config import NO_FEATURES, allowed, detector_config, features_config, split_model
 from services.gateway.face_choice import check_sharp, largest, pick_face
 from services.gateway.freshness import GalleryFreshness
 from services.gateway.resources import check_resources
@@ -47,6 +47,7 @@ from shared.messages.identification import (
     WatchlistMemberWithRelatedData,
 )
 from shared.messages.seen import StoredFace
+from shared.messages.setup import FeaturesConfig
 from shared.scores import score_of_templates
 
 # Registration and faces.
@@ -173,7 +174,7 @@ async def add_face_from_system(
     stored = await bus.request(subjects.SEEN_FACE_STORED, ById(id=req.face_id), StoredFace)
     if stored.template is None:
         raise Unprocessable(f"Face {req.face_id} has no template (it was left out of extraction).")
-    check_sharp(stored.face.sharpness, req.face_validation_mode, f"Face {req.face_id}")
+    check_sharp(stored.face.sharpness or 0.0, req.face_validation_mode, f"Face {req.face_id}")
     name, version = split_model(stored.template_model)
     new_face = m.NewFace(
         template=stored.template, model_name=name, model_version=version, face_id=req.face_id, face=stored.face,
@@ -228,8 +229,10 @@ async def match(
 
 
 async def search(
-    bus: Bus, freshness: GalleryFreshness, req: SearchInWatchlistRequest
+    bus: Bus, freshness: GalleryFreshness, req: SearchInWatchlistRequest, setup: FeaturesConfig | None = None
 ) -> list[SearchInWatchlistResponse]:
+    """Every face of the image against the watchlists; attributes as the request and the Setup's
+    Features (`setup`, all on when None) ask."""
     check_resources(
         faceDetectorResourceId=req.face_detector_resource_id,
         templateGeneratorResourceId=req.template_generator_resource_id,
@@ -237,9 +240,8 @@ async def search(
     )
     distant, nearby = liveness_wanted(req.spoof_detector_resource_ids)
     mask = req.face_mask_confidence_request.face_mask_threshold if req.face_mask_confidence_request else 3000
-    extract = features_config(
-        req.face_features_config, template=True, distant=distant, nearby=nearby, mask_threshold=mask
-    )
+    features = allowed(req.face_features_config, setup or FeaturesConfig.all_on())
+    extract = features_config(features, template=True, distant=distant, nearby=nearby, mask_threshold=mask)
     found = await analysis.analyse(bus, req.image.data, detector_config(req.face_detector_config), extract)
     largest(found, "image")  # none usable: a 422, which Search answers as SmartFace's 400 (statuses.OVERRIDES)
     faces = found.faces
@@ -249,7 +251,6 @@ async def search(
     model, _ = split_model(faces[0].extracted.template_model)
     results = await match(bus, freshness, templates, model, req.watchlist_ids, req.threshold, req.max_result_count)
     checks = req.spoof_check_config or SpoofCheckConfig()
-    features = req.face_features_config or FaceFeaturesConfig()
     return [
         faces_view.search_response(f, features, found, faces_view.spoof_response(f, checks, distant, nearby))
         for f, found in zip(faces, results, strict=True)
@@ -273,13 +274,14 @@ async def search_by_template(
 # 1:1, liveness, detection.
 
 
-async def verify(bus: Bus, req: VerificationRequest) -> VerificationResponse:
+async def verify(bus: Bus, req: VerificationRequest, setup: FeaturesConfig | None = None) -> VerificationResponse:
     for name, probe_of in (("probeImage", req.probe_image), ("referenceImage", req.reference_image)):
         check_resources(**{
             f"{name}.faceDetectorResourceId": probe_of.face_detector_resource_id,
             f"{name}.templateGeneratorResourceId": probe_of.template_generator_resource_id,
         })  # fmt: skip
-    features = features_config(None, template=True)
+    all_features = allowed(None, setup or FeaturesConfig.all_on())
+    features = features_config(all_features, template=True)
     probe_found, reference_found = await asyncio.gather(
         analysis.analyse(
             bus, req.probe_image.image.data, detector_config(req.probe_image.face_detector_config, 1), features,
@@ -293,7 +295,6 @@ async def verify(bus: Bus, req: VerificationRequest) -> VerificationResponse:
     probe, reference = largest(probe_found, "probe image"), largest(reference_found, "reference image")
     if probe.extracted.template is None or reference.extracted.template is None:
         raise Unprocessable("A template could not be made from one of the faces.")
-    all_features = FaceFeaturesConfig()
     return VerificationResponse(
         confidence=float(score_of_templates(probe.extracted.template, reference.extracted.template)),
         probe_face_details=face_fields.attributes(probe, all_features),
@@ -310,8 +311,8 @@ async def spoof_check(bus: Bus, req: SpoofCheckRequest) -> SpoofCheckResponse:
     return faces_view.spoof_response(largest(found, "image"), checks, distant, nearby)
 
 
-async def detect(bus: Bus, req: FaceDetectRequest) -> FaceDetectResponse:
-    features = req.face_features_config or FaceFeaturesConfig()
+async def detect(bus: Bus, req: FaceDetectRequest, setup: FeaturesConfig | None = None) -> FaceDetectResponse:
+    features = allowed(req.face_features_config, setup or FeaturesConfig.all_on())
     found = await analysis.analyse(
         bus, req.image.data, detector_config(req.face_detector_config), features_config(features, template=False)
     )

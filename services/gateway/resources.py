@@ -10,6 +10,7 @@ accepted id is served by whichever replica answers (README, "Resource ids"); an 
 from __future__ import annotations
 
 from shared.messages.cameras import CameraCreateRequest, CameraUpdateRequest
+from shared.messages.video_records import VideoRecordCreateRequest, VideoRecordUpdateRequest
 from shared.smartface_values import CAMERA, IDENTIFICATION, check
 
 
@@ -20,8 +21,11 @@ def check_resources(**fields: str | None) -> None:
         check(IDENTIFICATION, path, value)
 
 
-def check_camera(req: CameraCreateRequest | CameraUpdateRequest) -> None:
-    """A camera's resource ids and save strategies must be ones SmartFace accepts for cameras."""
+def check_camera(
+    req: CameraCreateRequest | CameraUpdateRequest | VideoRecordCreateRequest | VideoRecordUpdateRequest,
+) -> None:
+    """A camera's (or a video record's) resource ids and save strategies must be ones SmartFace
+    accepts for cameras (a record has the face fields only)."""
     for field in CAMERA:
         value = getattr(req, _snake(field), None)
         if isinstance(value, list):

@@ -328,14 +328,49 @@ CAMERA = Entity(
     },
 )
 
+# A video record: its columns and its stored settings (`config`, JSON text, as a camera's); its
+# stream id is its own id (what it produced carries it).
+VIDEO_RECORD = Entity(
+    name="VideoRecord",
+    type_name="VideoRecord",
+    source="video_records",
+    fields={
+        "id": "{t}.id",
+        "streamId": "{t}.id",
+        "state": "{t}.state",
+        "source": "{t}.source",
+        "enabled": "{t}.enabled",
+        "minFaceSize": _camera("faceDetectorConfig.minFaceSize", "int"),
+        "maxFaceSize": _camera("faceDetectorConfig.maxFaceSize", "int"),
+        "maxFaces": _camera("faceDetectorConfig.maxFaces", "int"),
+        "confidenceThreshold": _camera("faceDetectorConfig.confidenceThreshold", "int"),
+        "redetectionTime": "{t}.interval_ms",
+        "templateGenerationTime": _camera("templateGenerationTime", "int"),
+        # "FirstFace, BestFace" is the enum's FIRST_FACE_BEST_FACE (FirstFaceBestFace).
+        "faceSaveStrategy": f"replace({_camera('faceSaveStrategy', 'text')}, ', ', '')",
+        "maskImagePath": _camera("maskImagePath", "text"),
+        "saveFrameImageData": _camera("saveFrameImageData", "bool"),
+        "imageQuality": _camera("imageQuality", "int"),
+        "recordedAt": "{t}.recorded_at",
+        "videoDurationMs": "{t}.duration_ms",
+        "createdAt": "{t}.created_at",
+        "updatedAt": "{t}.updated_at",
+        "matchDetectedFaces": _camera("matchingConfig.matchDetectedFaces", "bool"),
+        "matchMaxResultsCount": _camera("matchingConfig.maxResultsCount", "int"),
+        "description": _camera("description", "text"),
+        "processingStartTime": "{t}.processing_started_at",
+        "processingDurationMs": "{t}.processing_ms",
+    },
+)
+
 ENTITIES: dict[str, Entity] = {
     e.name: e
     for e in (WATCHLIST, WATCHLIST_MEMBER, LABEL, FACE, MEMBER_FACE, TRACKLET, MEMBER_TRACKLET_ENTITY, FRAME,
-              MATCH_RESULT, CAMERA)
+              MATCH_RESULT, CAMERA, VIDEO_RECORD)
 }  # fmt: skip
 
 # The entity each query root reads.
 ROOTS: dict[str, str] = {
     "watchlists": "Watchlist", "watchlistMembers": "WatchlistMember", "faces": "Face", "frames": "Frame",
-    "tracklets": "Tracklet", "matchResults": "MatchResult", "cameras": "Camera",
+    "tracklets": "Tracklet", "matchResults": "MatchResult", "cameras": "Camera", "videoRecords": "VideoRecord",
 }  # fmt: skip

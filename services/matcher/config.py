@@ -12,6 +12,7 @@ from typing import Annotated
 
 import msgspec
 
+from shared.gallery_log import DEFAULT_CACHE_KEY
 from shared.settings import from_environment
 
 PREFIX = "FACEGATE_MATCHER_"
@@ -36,7 +37,7 @@ class MatcherConfig(msgspec.Struct, frozen=True, kw_only=True):
     # Compact an index (rebuild without deleted slots) when deleted slots exceed this fraction.
     compact_ratio: Annotated[float, msgspec.Meta(gt=0, le=1)] = 0.3
     # Redis key prefix of the cached index, and the size of one stored segment.
-    cache_key: str = "facegate:matcher:cache"
+    cache_key: str = DEFAULT_CACHE_KEY  # cleanup reads the same variable (shared/gallery_log.py)
     cache_segment_bytes: Annotated[int, msgspec.Meta(ge=1024)] = 64 * 1024 * 1024
     # Save the index to Redis after this many applied changes or seconds (whichever first);
     # 0 switches saving off (replicas then always start from Postgres).

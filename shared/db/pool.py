@@ -11,8 +11,8 @@ import asyncpg
 log = logging.getLogger(__name__)
 
 
-async def _init_connection(conn: asyncpg.Connection) -> None:
-    # jsonb columns travel as Python objects.
+async def init_connection(conn: asyncpg.Connection) -> None:
+    """What every Facegate connection gets: jsonb columns travel as Python objects."""
     await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
 
 
@@ -22,7 +22,7 @@ async def create_pool(database_url: str, *, min_size: int = 1, max_size: int = 1
     while True:
         try:
             return await asyncpg.create_pool(
-                database_url, min_size=min_size, max_size=max_size, init=_init_connection
+                database_url, min_size=min_size, max_size=max_size, init=init_connection
             )
         except (OSError, asyncpg.CannotConnectNowError, asyncpg.InvalidCatalogNameError) as exc:
             if asyncio.get_running_loop().time() > deadline:

@@ -21,6 +21,8 @@ from shared.messages import events as ev
 from shared.messages.cameras import CameraEvent, CameraStatus
 from shared.messages.gallery import MemberEvent, WatchlistEvent
 from shared.messages.matcher import GalleryChanged
+from shared.messages.setup import CleanupCompleted
+from shared.messages.video_records import ProgressMessage, VideoRecordDeleted, VideoRecordNotificationStateChanged
 from shared.version import VERSION
 
 DOCUMENT = Path(__file__).resolve().parents[2] / "docs" / "asyncapi.yaml"
@@ -58,6 +60,17 @@ CHANNELS = [
             "spoofDetectorResourceIds ask for distant or nearby liveness; thresholds from its spoofDetectorConfig."),
     _camera(ev.TRACKLET_COMPLETED, "trackletCompleted", ev.TrackletCompletedNotification,
             "No face of the tracklet was seen for the tracklet timeout (or the stream stopped)."),
+    Channel("videoRecordChanged", subjects.VIDEO_RECORD_CHANGED.address("videoRecordId"), "videoRecordId",
+            VideoRecordNotificationStateChanged,
+            "A video record was created or changed, or its analysis changed state (PROCESSING when a replica "
+            "takes it, PROCESSED at the end of the video, ERROR when the source cannot be read, READY after a "
+            "Clear or when disabled mid-analysis).", "videoRecords.update"),
+    Channel("videoRecordProgressed", subjects.VIDEO_RECORD_PROGRESSED.address("videoRecordId"), "videoRecordId",
+            ProgressMessage,
+            "A video record's analysis went on (about once a second): numNewFrames sampled frames analysed since "
+            "the last message, about numUnprocFrames still to analyse; status READY once it ended."),
+    Channel("videoRecordDeleted", subjects.VIDEO_RECORD_DELETED.address("videoRecordId"), "videoRecordId",
+            VideoRecordDeleted, "Facegate: a video record was deleted with everything it produced."),
     Channel("cameraStatus", subjects.CAMERA_STATUS_CHANGED.address("cameraId"), "cameraId", CameraStatus,
             "Facegate: a camera's stream changed state (online, offline, error...) with the reason."),
     *(
@@ -77,6 +90,9 @@ CHANNELS = [
     ),
     Channel("galleryChanged", subjects.GALLERY_CHANGES.address("scope"), "scope", GalleryChanged,
             "Facegate (internal): the gallery's change log reached seq; matcher replicas catch up."),
+    Channel("cleanupCompleted", subjects.CLEANUP_COMPLETED.address("runId"), "runId", CleanupCompleted,
+            "Facegate: a cleanup run finished (DbCleanup's schedule, maxFramesCount, or hourly maintenance) "
+            "and what it removed."),
 ]  # fmt: skip
 
 

@@ -191,11 +191,11 @@ class FaceFields(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     face_area: float
     size: float
     face_order: int
-    yaw_angle: float
-    pitch_angle: float
-    roll_angle: float
-    sharpness: float
-    brightness: float
+    yaw_angle: float | None  # None where the Setup's Features switch it off
+    pitch_angle: float | None  # None where the Setup's Features switch it off
+    roll_angle: float | None  # None where the Setup's Features switch it off
+    sharpness: float | None  # None where the Setup's Features switch it off
+    brightness: float | None  # None where the Setup's Features switch it off
     template_quality: int | None = None
     age: float | None = None
     gender: float | None = None  # the probability that the face is female (0 male .. 1 female)

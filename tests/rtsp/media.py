@@ -89,3 +89,53 @@ def write_h264(path: Path, width: int, height: int, seconds: float, fps: int = 2
             out.mux(stream.encode(frame))
         out.mux(stream.encode(None))
     return path
+
+
+Scene = tuple[str | None, float]  # a photo walking across (None: nobody) for so many seconds
+
+
+def write_clip(
+    path: Path,
+    scenes: list[Scene],
+    width: int = 640,
+    height: int = 360,
+    fps: int = 10,
+    audio: bool = False,
+) -> Path:
+    """A recorded video (H.264; the container from the suffix: .mp4, .mkv) of the scenes one
+    after the other: in each, its photo walks across the picture (or the picture stays empty);
+    with `audio`, an AAC track (a tone) beside the video, as a phone's recording has."""
+    with av.open(str(path), "w") as out:
+        video = out.add_stream("libx264", rate=fps)
+        video.width, video.height, video.pix_fmt = width, height, "yuv420p"
+        video.time_base = Fraction(1, fps)
+        video.options = {"preset": "ultrafast", "g": str(fps)}
+        sound = out.add_stream("aac", rate=16000) if audio else None
+        if sound is not None:
+            sound.layout = "mono"
+        index = 0
+        for photo, seconds in scenes:
+            count = max(1, round(seconds * fps))
+            if photo is None:
+                frames = [np.full((height, width, 3), 96, dtype=np.uint8)] * count
+            else:
+                frames = walking_face(width, height, count, photo)
+            for bgr in frames:
+                frame = av.VideoFrame.from_ndarray(bgr, format="bgr24")
+                frame.pts = index
+                out.mux(video.encode(frame))
+                index += 1
+        out.mux(video.encode(None))
+        if sound is not None:
+            _tone(out, sound, index / fps)
+    return path
+
+
+def _tone(out: av.container.OutputContainer, sound: av.audio.stream.AudioStream, seconds: float) -> None:
+    rate, chunk = 16000, 1024
+    samples = np.sin(2 * np.pi * 440 * np.arange(int(seconds * rate)) / rate).astype(np.float32) * 0.2
+    for start in range(0, len(samples) - chunk, chunk):
+        frame = av.AudioFrame.from_ndarray(samples[None, start : start + chunk], format="fltp", layout="mono")
+        frame.sample_rate, frame.pts = rate, start
+        out.mux(sound.encode(frame))
+    out.mux(sound.encode(None))

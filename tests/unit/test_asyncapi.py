@@ -11,6 +11,7 @@ import yaml
 
 from shared.messages import asyncapi
 from shared.messages import events as ev
+from shared.messages import video_records as vr
 
 
 def test_document_is_current() -> None:
@@ -37,6 +38,8 @@ SMARTFACE_DTOS: dict[str, type[msgspec.Struct]] = {
     "NoMatchResultNotificationDTO": ev.NoMatchResultNotification,
     "MatchResultInsertDTO": ev.MatchResultInsert,
     "TrackletCompletedNotificationDTO": ev.TrackletCompletedNotification,
+    "VideoRecordNotificationStateChangedDTO": vr.VideoRecordNotificationStateChanged,
+    "ProgressMessageDTO": vr.ProgressMessage,
 }
 LIVENESS_FIELDS = ["faceId", "trackletId", "streamId", "performed", "passed", "distantLivenessSpoofCheck",
                    "nearbyLivenessSpoofCheck"]  # fmt: skip

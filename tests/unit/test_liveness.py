@@ -13,7 +13,8 @@ import pytest
 from services.camera_ingest import analysis
 from services.camera_ingest import payloads as p
 from services.camera_ingest.config import new_camera
-from services.camera_ingest.session import spoof_check
+from services.camera_ingest.session import AnalysisSettings
+from services.camera_ingest.session import spoof_check as stream_spoof_check
 from shared.errors import ValidationFailed
 from shared.liveness import liveness_wanted, spoof_result
 from shared.messages import events as ev
@@ -22,6 +23,11 @@ from shared.messages.cameras import Camera, CameraCreateRequest
 from shared.messages.identification import SpoofCheckConfig
 
 LIVENESS_IDS = [f"liveness_{k}_{u}_remote" for k in ("distant", "nearby") for u in ("cpu", "gpu", "any")]
+
+
+def spoof_check(extracted: wire.ExtractedFace, camera: Camera) -> ev.SpoofCheck | None:
+    """A camera face's check, with the camera's settings as its stream's session reads them."""
+    return stream_spoof_check(extracted, AnalysisSettings.of_camera(camera))
 
 
 def camera(ids: list[str] | None, **thresholds: float) -> Camera:
