@@ -28,9 +28,12 @@ EVENTS_READER = "events"
 
 # The services each service sends requests to.
 CALLS: dict[str, tuple[str, ...]] = {
-    "gateway": ("matcher", "camera_ingest", "detector", "extractor"),
+    "gateway": ("matcher", "camera_ingest", "detector", "extractor", "cleanup"),
     "camera_ingest": ("matcher", "detector", "extractor"),
 }
+# The services whose replicas' discovery statistics ($SRV.STATS) a service reads: the cleanup
+# prunes the gallery's change log below what every matcher replica has applied.
+STATS_OF: dict[str, tuple[str, ...]] = {"cleanup": ("matcher",)}
 # The events each service announces (it publishes their subjects on the events stream).
 ANNOUNCES: dict[str, tuple[subjects.Event, ...]] = {
     "matcher": (*subjects.WATCHLIST_EVENTS, *subjects.MEMBER_EVENTS, subjects.GALLERY_CHANGES),
@@ -44,18 +47,23 @@ ANNOUNCES: dict[str, tuple[subjects.Event, ...]] = {
         subjects.MATCH_STORED,
         subjects.LIVENESS_RESULT,
         subjects.TRACKLET_COMPLETED,
-        subjects.SETUP_CHANGES,
+        subjects.VIDEO_RECORD_CHANGED,
+        subjects.VIDEO_RECORD_PROGRESSED,
+        subjects.VIDEO_RECORD_DELETED,
+        subjects.SETUP_CHANGES,  # image storage
     ),
+    "cleanup": (subjects.SETUP_CHANGES, subjects.CLEANUP_COMPLETED),  # the other Setup values
 }
 # The events each service subscribes to directly (JetStream consumers deliver to its inbox).
 FOLLOWS: dict[str, tuple[str, ...]] = {
-    "gateway": (subjects.GALLERY_CHANGED_FILTER,),
+    "gateway": (subjects.GALLERY_CHANGED_FILTER, subjects.SETUP_CHANGES.filter),  # features
     "camera_ingest": (
-        *(event.filter for event in subjects.CAMERA_CHANGES),
-        subjects.IMAGE_STORAGE_CHANGED,
+        *(event.filter for event in (*subjects.CAMERA_CHANGES, *subjects.VIDEO_RECORD_CHANGES)),
+        subjects.SETUP_CHANGES.filter,  # image storage, features
         subjects.MEMBER_EVENTS_FILTER,
         subjects.WATCHLIST_EVENTS_FILTER,
     ),
+    "cleanup": (subjects.SETUP_CHANGES.filter,),  # DbCleanup
     "graphql": tuple(subjects.EVENTS_STREAM_SUBJECTS),  # GraphQL subscriptions relay any event
 }
 # JetStream: stream and consumer management, object stores (large payloads, camera images),
@@ -80,6 +88,7 @@ def service_permissions(service: str) -> dict[str, Any]:
     calls = [f"{subjects.RPC_PREFIX}.{callee}.>" for callee in CALLS.get(service, ())]
     if calls:
         calls.append("$SRV.PING.>")  # readiness: is a replica of each callee running?
+    calls += [subjects.discovery("STATS", other) for other in STATS_OF.get(service, ())]
     announces = sorted({f"{subjects.EVT_PREFIX}.{event.entity}.>" for event in ANNOUNCES.get(service, ())})
     return {
         "publish": {"allow": [*calls, *announces, *JETSTREAM]},

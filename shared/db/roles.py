@@ -2,8 +2,9 @@
 
 Each table has one owning service that writes it (conventions): that service's role may read and
 write it (and use its sequences), other services read only what they must (the GraphQL API reads
-what it serves, the matcher the schema version). Every service has a role, even one with no
-table rights yet, so that no service ever runs with the migrator's credentials. The migrator
+what it serves, the matcher the schema version), and where a service must change rows of
+another's table, SHARED_RIGHTS says which (the cleanup's retention). Every service has a role,
+even one with no table rights yet, so that no service ever runs with the migrator's credentials. The migrator
 (an administrator: superuser or a role with CREATEROLE that owns the tables) creates or updates
 the roles and their passwords, then grants, after each migration run; rights on a table not
 listed here are granted to nobody, and tests/unit/test_roles.py checks that every table a
@@ -23,18 +24,33 @@ GALLERY = ("watchlists", "watchlist_members", "watchlist_links", "member_faces",
 SEEN = ("seen_images", "seen_frames", "seen_tracklets", "seen_faces", "seen_match_results", "seen_image_garbage")
 TABLE_OWNERS: dict[str, str] = {
     **dict.fromkeys(GALLERY, "matcher"),
-    **dict.fromkeys(("cameras", *SEEN, "setup_values"), "camera_ingest"),
+    **dict.fromkeys(("cameras", "video_records", *SEEN, "setup_values"), "camera_ingest"),
     "audit_log": "gateway",  # services/gateway/audit.py
+    "cleanup_runs": "cleanup",
 }
 WRITE = "SELECT, INSERT, UPDATE, DELETE"
 # Owners' rights where less than WRITE: the audit log is append-only (migration 0020), so its
 # writer may add and read entries, and delete them only for retention (the trigger checks that).
 OWNER_RIGHTS: dict[str, str] = {"audit_log": "SELECT, INSERT, DELETE"}
+# Service -> table -> rights on tables it does not own. The cleanup service keeps the Setup
+# values other than image storage (its rows of setup_values, migration 0050) and enforces
+# retention: it deletes old camera data (a deleted image's trigger lists its file in
+# seen_image_garbage, a deleted face's or tracklet's trigger its match results) and the gallery's
+# change log below what every matcher has applied.
+SHARED_RIGHTS: dict[str, dict[str, str]] = {
+    "cleanup": {
+        "setup_values": WRITE,
+        **dict.fromkeys(SEEN[:5], "SELECT, DELETE"),
+        "seen_image_garbage": WRITE,  # its sweep locks rows (FOR UPDATE needs UPDATE)
+        "template_changes": "SELECT, DELETE",
+        "gallery_identity": "SELECT",
+    },
+}
 # Service -> tables it reads without owning them.
 READS: dict[str, tuple[str, ...]] = {
     "matcher": ("schema_migrations",),  # the database version the API reports
     # What the GraphQL API serves (services/graphql/entities.py); never images or the change log.
-    "graphql": (*GALLERY[:4], "cameras", "seen_faces", "seen_frames", "seen_tracklets", "seen_match_results"),
+    "graphql": (*GALLERY[:4], "cameras", "video_records", *SEEN[1:5]),
 }
 # Columns a reader never gets (column grants leave them out): images, templates and camera
 # credentials, which GraphQL does not serve (it answers imageDataId, never the bytes).
@@ -78,9 +94,11 @@ async def apply_roles(conn: asyncpg.Connection, passwords: dict[str, str]) -> No
             await conn.execute(f"REVOKE ALL ON ALL TABLES IN SCHEMA public FROM {role}")
             await conn.execute(f"REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM {role}")
             for table in sorted(tables):
-                if TABLE_OWNERS.get(table) == service:
-                    await conn.execute(f"GRANT {OWNER_RIGHTS.get(table, WRITE)} ON {_ident(table)} TO {role}")
-                    for sequence in await _sequences_of(conn, table):
+                shared = SHARED_RIGHTS.get(service, {}).get(table)
+                if TABLE_OWNERS.get(table) == service or shared:
+                    rights = shared or OWNER_RIGHTS.get(table, WRITE)
+                    await conn.execute(f"GRANT {rights} ON {_ident(table)} TO {role}")
+                    for sequence in await _sequences_of(conn, table) if "INSERT" in rights else []:
                         await conn.execute(f"GRANT USAGE, SELECT ON SEQUENCE {_ident(sequence)} TO {role}")
                 elif table in READS.get(service, ()):
                     await conn.execute(

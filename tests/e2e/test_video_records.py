@@ -28,7 +28,9 @@ from tests.rtsp.events import Event, camera_events, wait_workers
 from tests.rtsp.media import Scene, write_clip
 from tests.support import REPO, Cluster, assert_problem, photo_b64, truncate, wait_until
 
-TABLES = ("video_records", "seen_faces", "seen_frames", "seen_tracklets", "seen_images", "seen_match_results")
+# seen_match_results goes with seen_faces (its TRUNCATE trigger, migration 0050): naming it too
+# makes that trigger truncate a table the same statement holds open (ObjectInUseError).
+TABLES = ("video_records", "seen_faces", "seen_frames", "seen_tracklets", "seen_images")
 RECORDED_AT = "2024-03-04T05:06:07.000Z"
 MEMBER_PHOTO_VIDEO = "img1.jpg"  # person01 walks in the videos...
 MEMBER_PHOTO_ENROLLED = "img10.jpg"  # ...and was registered from another photo of theirs

@@ -120,8 +120,9 @@ async def _postgres_rights(servers: Servers) -> None:
     graphql = await asyncpg.connect(servers.service_env("graphql")["FACEGATE_DATABASE_URL"])
     matcher = await asyncpg.connect(servers.service_env("matcher")["FACEGATE_DATABASE_URL"])
     gateway = await asyncpg.connect(servers.service_env("gateway")["FACEGATE_DATABASE_URL"])
+    cleanup = await asyncpg.connect(servers.service_env("cleanup")["FACEGATE_DATABASE_URL"])
     try:
-        for conn in (camera, graphql, matcher, gateway):
+        for conn in (camera, graphql, matcher, gateway, cleanup):
             assert await conn.fetchval("SELECT rolsuper FROM pg_roles WHERE rolname = current_user") is False
         # The gallery is the matcher's: others cannot write it.
         with pytest.raises(asyncpg.InsufficientPrivilegeError):
@@ -162,8 +163,15 @@ async def _postgres_rights(servers: Servers) -> None:
                                    "VALUES (now(), 'search', 'none', 'POST', '/x', 200, 1)")  # fmt: skip
         with pytest.raises(asyncpg.InsufficientPrivilegeError):
             await gateway.fetch("SELECT * FROM watchlists LIMIT 1")
+        # The cleanup deletes old camera data and change-log rows; it adds or changes none.
+        await cleanup.execute("DELETE FROM seen_frames WHERE false")
+        await cleanup.execute("DELETE FROM template_changes WHERE false")
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await cleanup.execute("UPDATE seen_faces SET image_id = NULL WHERE false")
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await cleanup.execute("DELETE FROM watchlists WHERE false")
     finally:
-        for conn in (camera, graphql, matcher, gateway):
+        for conn in (camera, graphql, matcher, gateway, cleanup):
             await conn.close()
 
 

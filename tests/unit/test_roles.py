@@ -6,7 +6,7 @@ import re
 
 from shared import subjects
 from shared.db.migrate import MIGRATIONS
-from shared.db.roles import READS, TABLE_OWNERS
+from shared.db.roles import OWNER_RIGHTS, READS, SHARED_RIGHTS, TABLE_OWNERS, UNREAD_COLUMNS
 from shared.nats_users import authorization_block, events_reader_permissions, principals, service_permissions
 
 
@@ -20,6 +20,8 @@ def test_every_table_a_migration_creates_has_an_owning_service() -> None:
     assert not missing, f"add {sorted(missing)} to TABLE_OWNERS in shared/db/roles.py (the service that writes it)"
     assert set(TABLE_OWNERS.values()) <= set(subjects.SERVICES)
     assert all(set(tables) <= created_tables() | {"schema_migrations"} for tables in READS.values())
+    assert all(set(rights) <= created_tables() for rights in SHARED_RIGHTS.values())
+    assert set(OWNER_RIGHTS) <= set(TABLE_OWNERS) and set(UNREAD_COLUMNS) <= created_tables()
 
 
 def test_a_service_subscribes_only_to_its_own_requests_and_reads_no_one_elses_inbox() -> None:
