@@ -35,11 +35,13 @@ test: install ## Run the whole suite (real NATS, Postgres, Redis, models and pho
 	$(PY) -m ruff check .
 	$(PY) -m mypy services shared tests benchmarks deploy
 	sh tests/rtsp/install_gstreamer.sh
+	sh tests/browser/install_chromium.sh
 	$(PY) -m shared.modelpack prepare
 	$(PY) -m pytest $(ARGS)
 
 test-fast: install ## Run the suite without lint and type checks
 	sh tests/rtsp/install_gstreamer.sh
+	sh tests/browser/install_chromium.sh
 	$(PY) -m shared.modelpack prepare
 	$(PY) -m pytest $(ARGS)
 

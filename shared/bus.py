@@ -179,6 +179,10 @@ class Bus:
             self._blobs = await self.js.create_object_store(self.settings.blob_bucket, config=config)
         return self._blobs
 
+    async def publish(self, subject: str, message: msgspec.Struct) -> None:
+        """Publish `message` on core NATS, to whoever listens now (no stream, no reply)."""
+        await self.nc.publish(subject, _encoder.encode(message))
+
     async def publish_event(self, subject: str, payload: msgspec.Struct, headers: dict[str, str] | None = None) -> None:
         """Publish an event as camelCase JSON on the events stream (acknowledged by JetStream)."""
         await self.js.publish(subject, _json_encoder.encode(payload), headers=headers)

@@ -189,6 +189,18 @@ CAMERA_DELETED = Event("camera", "deleted")
 CAMERA_CHANGES = (CAMERA_CREATED, CAMERA_UPDATED, CAMERA_DELETED)
 CAMERA_STATUS_CHANGED = Event("camera", "status")
 
+# Live previews (core NATS, never the event stream: a frame nobody watches is gone). A gateway
+# streaming a camera's preview says so every second on CAMERA_PREVIEW_WANTED (every replica hears
+# it; the camera's owner acts on it), and reads the frames on camera_preview(id).
+PREVIEW_PREFIX = "facegate.preview"
+CAMERA_PREVIEW_WANTED = f"{PREVIEW_PREFIX}.wanted"
+
+
+def camera_preview(camera_id: str) -> str:
+    """Subject of a camera's preview frames (`PreviewFrame`)."""
+    return f"{PREVIEW_PREFIX}.frame.{token(camera_id)}"
+
+
 # What cameras saw, as SmartFace announces it (shared/messages/events.py adds its topics).
 FACE_CREATED = Event("face", "created")
 FACE_EXTRACTED = Event("face", "extracted")

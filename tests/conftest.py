@@ -39,7 +39,7 @@ def api(cluster: Cluster) -> Iterator[httpx.Client]:
         yield client
 
 
-FOLDER_MARKERS = ("unit", "integration", "e2e", "model", "contract", "deploy")
+FOLDER_MARKERS = ("unit", "integration", "e2e", "model", "contract", "deploy", "browser")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -16,6 +16,7 @@ from services.camera_ingest import payloads as p
 from services.camera_ingest import records
 from services.camera_ingest.decoder import SampledFrame
 from services.camera_ingest.image_store import ImageStore
+from services.camera_ingest.preview import Previews
 from services.camera_ingest.session import StreamSession, publish_camera_event
 from services.camera_ingest.settings import IngestSettings
 from shared.errors import ServiceUnavailable
@@ -55,9 +56,11 @@ class FramePipeline:
         settings: IngestSettings | None = None,
         images: ImageStore | None = None,
         setup_features: Followed[FaceFeaturesConfigFeaturesConfig] | None = None,
+        previews: Previews | None = None,
     ) -> None:
         self.ctx, self.settings, self.images = ctx, settings or IngestSettings(), images
         self.setup_features = setup_features
+        self.previews = previews
         self.sessions: dict[str, StreamSession] = {}
         self._sweeper: asyncio.Task[None] | None = None
         self._warned: dict[str, float] = {}
@@ -72,7 +75,7 @@ class FramePipeline:
         if found is None:
             found = StreamSession.create(
                 self.ctx, camera_id, self.images, self.settings.tracklet_timeout_s, self.settings.confirm_votes,
-                setup_features=self.setup_features,
+                setup_features=self.setup_features, previews=self.previews,
             )  # fmt: skip
             self.sessions[camera_id] = found
         if self._sweeper is None:

@@ -1,6 +1,6 @@
 """Wires camera_ingest: the camera and video record endpoints, what they saw (faces, frames,
 tracklets, images), then the scheduler that runs this replica's streams through the face
-pipeline."""
+pipeline (and its cameras' live previews, to whoever watches)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from services.camera_ingest import cameras
 from services.camera_ingest.handlers import CameraHandlers
 from services.camera_ingest.image_store import ImageStore
 from services.camera_ingest.pipeline import FramePipeline
+from services.camera_ingest.preview import Previews
 from services.camera_ingest.scheduler import Scheduler
 from services.camera_ingest.seen_handlers import SeenHandlers
 from services.camera_ingest.settings import IngestSettings, VideoSettings
@@ -89,7 +90,9 @@ async def setup(
     features = Followed(FEATURES)
     await features.start(ctx, settings.image_sweep_s)
     ctx.on_shutdown.append(features.stop)
-    pipeline = FramePipeline(ctx, settings, images, features)
+    previews = Previews(ctx.bus)
+    await previews.start()
+    pipeline = FramePipeline(ctx, settings, images, features, previews)
     scheduler = Scheduler(ctx, settings, board, pipeline, box, video)
     await scheduler.start()
     ctx.extra_stats["cameras"] = scheduler.stats

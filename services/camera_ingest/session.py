@@ -32,6 +32,7 @@ from services.camera_ingest import payloads as p
 from services.camera_ingest.decoder import SampledFrame
 from services.camera_ingest.identity import Hit, Identity
 from services.camera_ingest.image_store import ImageStore, Written
+from services.camera_ingest.preview import Previews, marked
 from services.camera_ingest.tracker import Detection, Track, Tracker, TrackerConfig
 from shared.analysis import Analysed, Analysis, analyse
 from shared.bus import Bus
@@ -117,6 +118,7 @@ class AnalysisSettings:
     spoof_config: CameraSpoofDetectorConfig | None = None
     match: bool = True  # search the watchlists (a record's matchingConfig.matchDetectedFaces)
     max_candidates: int = analysis.MAX_CANDIDATES
+    preview_max_dimension: int = 0  # a camera's live preview size; 0: no preview (video records)
 
     @classmethod
     def of_camera(cls, camera: Camera) -> AnalysisSettings:
@@ -126,6 +128,7 @@ class AnalysisSettings:
             template_generation_ms=camera.template_generation_time,
             save=SaveStrategy.parse(camera.face_save_strategy), save_frames=camera.save_frame_image_data,
             spoof_ids=tuple(camera.spoof_detector_resource_ids), spoof_config=camera.spoof_detector_config,
+            preview_max_dimension=camera.preview_max_dimension,
         )  # fmt: skip
 
     @property
@@ -187,6 +190,7 @@ class StreamSession:
     frame_taken_at: float = float("-inf")  # when process() last took a frame (monotonic)
     # The Setup's Features (shared/setup.py), followed by camera_ingest's service; None: all on.
     setup_features: Followed[FaceFeaturesConfigFeaturesConfig] | None = None
+    previews: Previews | None = None  # live previews of cameras (whoever watches)
 
     @classmethod
     def create(
@@ -198,9 +202,13 @@ class StreamSession:
         confirm_votes: int,
         load_settings: SettingsLoader = camera_settings,
         setup_features: Followed[FaceFeaturesConfigFeaturesConfig] | None = None,
+        previews: Previews | None = None,
     ) -> StreamSession:
         tracker = Tracker(TrackerConfig(timeout_s=timeout_s))
-        return cls(ctx, camera_id, images, tracker, confirm_votes, load_settings, setup_features=setup_features)
+        return cls(
+            ctx, camera_id, images, tracker, confirm_votes, load_settings,
+            setup_features=setup_features, previews=previews,
+        )  # fmt: skip
 
     def switches(self) -> FeaturesConfig:
         """Which face attributes are computed and stored now."""
@@ -252,7 +260,13 @@ class StreamSession:
         model = with_templates[0].extracted.template_model if with_templates else ""
         templates = [f.extracted.template or b"" for f in with_templates]
         candidates = await analysis.search(self.ctx.bus, templates, model, settings.max_candidates)
-        return Prepared(settings, jpeg, found, dict(zip((id(f) for f in with_templates), candidates, strict=True)))
+        by_face = dict(zip((id(f) for f in with_templates), candidates, strict=True))
+        if self.previews is not None and settings.preview_max_dimension > 0:
+            faces = [marked(f.detected.box, by_face.get(id(f), [])) for f in found.faces]
+            await self.previews.offer(
+                self.ctx, self.camera_id, frame.captured_at, frame.image, faces, settings.preview_max_dimension
+            )
+        return Prepared(settings, jpeg, found, by_face)
 
     async def track(self, frame: SampledFrame, prepared: Prepared | None) -> None:
         """The tracker's part, in frame order: end what the frame's time ends, then follow, store

@@ -16,13 +16,15 @@ from litestar.static_files import create_static_files_router
 from services.gateway.audit_api import AuditController
 from services.gateway.bodies import SmartFaceRequest
 from services.gateway.cameras import CameraController
+from services.gateway.console import console_routes
 from services.gateway.freshness import GalleryFreshness
 from services.gateway.idempotency import IdempotencyStore, idempotency_middleware
 from services.gateway.identification import CONTROLLERS as IDENTIFICATION_CONTROLLERS
 from services.gateway.members import WatchlistMemberController
 from services.gateway.metrics import Metrics, metrics_middleware
-from services.gateway.openapi import ASSETS_PATH, GRAPHQL_LINK, SWAGGER_ASSETS, openapi_config
+from services.gateway.openapi import ASSETS_PATH, GRAPHQL_LINK, SWAGGER_ASSETS, graphql_url, openapi_config
 from services.gateway.paging import PAGING
+from services.gateway.preview import CameraPreviewController
 from services.gateway.problems import EXCEPTION_HANDLERS, document_statuses
 from services.gateway.security import Security
 from services.gateway.seen import SEEN_CONTROLLERS
@@ -43,6 +45,7 @@ CONTROLLERS = [
     WatchlistMemberController,
     *IDENTIFICATION_CONTROLLERS,
     CameraController,
+    CameraPreviewController,
     *SEEN_CONTROLLERS,
     VideoRecordController,
     SetupController,
@@ -60,16 +63,11 @@ async def root() -> Redirect:
 
 
 def graphql_redirect(settings: Settings) -> HTTPRouteHandler:
-    """Swagger UI's link to the GraphQL IDE: FACEGATE_GRAPHQL_URL, or the host name the browser
-    used for the gateway on the GraphQL port (another service, so another port)."""
+    """Swagger UI's link to the GraphQL IDE (`openapi.graphql_url`)."""
 
     @get(GRAPHQL_LINK, include_in_schema=False)
     async def graphql(request: Request[Any, Any, Any]) -> Redirect:
-        if settings.graphql_url:
-            return Redirect(settings.graphql_url)
-        host = request.url.hostname or "127.0.0.1"
-        host = f"[{host}]" if ":" in host else host  # an IPv6 address
-        return Redirect(f"{request.url.scheme}://{host}:{settings.graphql_port}/graphql/")
+        return Redirect(graphql_url(settings, request))
 
     return graphql
 
@@ -120,6 +118,7 @@ def create_app(settings: Settings, bus: Bus | None = None, authenticator: Authen
         route_handlers=[
             root,
             graphql_redirect(settings),
+            *console_routes(settings),
             *CONTROLLERS,
             create_static_files_router(path=ASSETS_PATH, directories=[SWAGGER_ASSETS], include_in_schema=False),
         ],

@@ -5,13 +5,15 @@ here; app.py the config."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import swagger_ui
-from litestar import MediaType
+from litestar import MediaType, Request
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin, YamlRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme, Tag
 
+from shared.settings import Settings
 from shared.version import VERSION
 
 FACEGATE_TAG = "Facegate"  # marks Facegate's additions to the SmartFace API
@@ -37,6 +39,16 @@ OPEN_SECURITY: list[dict[str, list[str]]] = [{}]
 # Swagger UI's description links this path of the gateway, which redirects to the GraphQL port
 # (a relative link cannot name another port).
 GRAPHQL_LINK = "/graphql"
+
+
+def graphql_url(settings: Settings, request: Request[Any, Any, Any]) -> str:
+    """Where a browser reaches the GraphQL API: FACEGATE_GRAPHQL_URL, or the host name the browser
+    used for the gateway on the GraphQL port (another service, so another port)."""
+    if settings.graphql_url:
+        return settings.graphql_url
+    host = request.url.hostname or "127.0.0.1"
+    host = f"[{host}]" if ":" in host else host  # an IPv6 address
+    return f"{request.url.scheme}://{host}:{settings.graphql_port}/graphql/"
 
 
 def openapi_config() -> OpenAPIConfig:

@@ -16,6 +16,8 @@ Open to anyone, without credentials:
   (SmartFace publishes it); Swagger UI must load before a user can press Authorize.
 - OPTIONS (allowed methods only), the redirects of / to Swagger UI and of /graphql to the
   GraphQL IDE (the GraphQL service checks its own callers: services/graphql/access.py).
+- The web console's page and assets (/console): code that calls the API with the user's own
+  credentials, holding no data (services/gateway/console).
 
 A route missing from the table needs admin and is audited (`tests/unit/test_permissions.py`
 fails first: every route of the app must be listed).
@@ -79,6 +81,7 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/Cameras/{id}"): READ,
     ("DELETE", "/api/v1/Cameras/{id}"): CHANGE,
     ("GET", "/api/v1/Cameras/{id}/Status"): READ,
+    ("GET", "/api/v1/Cameras/{id}/Preview"): READ,
     ("GET", "/api/v1/Cameras/{id}/Frames"): READ,
     ("GET", "/api/v1/Cameras/{id}/Tracklets"): READ,
     ("GET", "/api/v1/Frames"): READ,
@@ -133,6 +136,10 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("GET", "/swagger-assets/{file_path}"): OPEN,
     ("GET", "/graphql"): OPEN,  # a redirect to the GraphQL IDE, on the GraphQL port
     ("HEAD", "/swagger-assets/{file_path}"): OPEN,
+    # The web console (see above)
+    ("GET", "/console"): OPEN,
+    ("GET", "/console/assets/{file_path}"): OPEN,
+    ("HEAD", "/console/assets/{file_path}"): OPEN,
 }
 
 

@@ -379,3 +379,17 @@ class StreamCounters(msgspec.Struct, frozen=True):
     dropped: int
     analysed: int
     failed: int
+
+
+class PreviewWanted(msgspec.Struct, frozen=True):
+    """Someone watches this camera's preview (sent every second while they do)."""
+
+    camera_id: str
+
+
+class PreviewFrame(msgspec.Struct, frozen=True):
+    """A sampled frame of a camera with its faces' boxes drawn, at its previewMaxDimension."""
+
+    camera_id: str
+    captured_at: datetime
+    jpeg: bytes

@@ -123,11 +123,16 @@ def checked(method: str, path: str, expect: int, response: Any) -> Any:
     return response.parsed
 
 
+# Fields SmartFace's document lists as required of a schema without defining them (so a generated
+# model cannot know them): VideoRecord's `description`, which its create and update requests define.
+DECLARED_UNDEFINED = {"VideoRecord": {"description"}}
+
+
 def known_fields(method: str, path: str, parsed: Any, body: Any) -> None:
     """Every field of the answer is one the generated model knows (none is dropped unseen)."""
     if isinstance(body, list):
         for model, item in zip(parsed, body, strict=True):
             known_fields(method, path, model, item)
     elif isinstance(body, dict) and hasattr(parsed, "to_dict"):
-        unknown = set(body) - set(parsed.to_dict())
+        unknown = set(body) - set(parsed.to_dict()) - DECLARED_UNDEFINED.get(type(parsed).__name__, set())
         assert not unknown, f"{method} {path}: fields the SmartFace models do not have: {sorted(unknown)}"

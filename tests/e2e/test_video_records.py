@@ -28,8 +28,8 @@ from tests.rtsp.events import Event, camera_events, wait_workers
 from tests.rtsp.media import Scene, write_clip
 from tests.support import REPO, Cluster, assert_problem, photo_b64, truncate, wait_until
 
-# seen_match_results goes with seen_faces (its TRUNCATE trigger, migration 0050): naming it too
-# makes that trigger truncate a table the same statement holds open (ObjectInUseError).
+# seen_match_results go with seen_faces and seen_tracklets (their TRUNCATE trigger; naming the table
+# in the same TRUNCATE would truncate it twice in one statement).
 TABLES = ("video_records", "seen_faces", "seen_frames", "seen_tracklets", "seen_images")
 RECORDED_AT = "2024-03-04T05:06:07.000Z"
 MEMBER_PHOTO_VIDEO = "img1.jpg"  # person01 walks in the videos...

@@ -1,0 +1,101 @@
+// The console's entry point: sign-in and the hash router (#/watchlists, #/live, ...). Each page
+// is a module exporting `render(main, params)`, which may return a function that stops what the
+// page started (a WebSocket, a timer) when the user leaves it.
+
+import { api, ApiError, session } from "./api.js";
+import { announce, field, fill, h } from "./dom.js";
+import * as live from "./live.js";
+import * as members from "./members.js";
+import * as search from "./search.js";
+import * as watchlists from "./watchlists.js";
+
+const ROUTES = [
+  [/^#\/watchlists\/?$/, watchlists.renderList, "Watchlists"],
+  [/^#\/watchlists\/([^/]+)$/, watchlists.renderOne, "Watchlist"],
+  [/^#\/members\/([^/]+)$/, members.renderOne, "Member"],
+  [/^#\/live\/?$/, live.render, "Live"],
+  [/^#\/search\/?$/, search.render, "Search"],
+];
+
+const main = document.getElementById("main");
+let leave = null;
+
+async function route() {
+  if (leave) leave();
+  leave = null;
+  announce("");
+  const signedIn = session.key !== null;
+  document.getElementById("nav").hidden = !signedIn;
+  document.getElementById("sign-out").hidden = !signedIn;
+  if (!signedIn) return renderSignIn();
+  const hash = location.hash || "#/watchlists";
+  const found = ROUTES.find(([pattern]) => pattern.test(hash));
+  if (!found) {
+    location.hash = "#/watchlists";
+    return;
+  }
+  const [pattern, render, title] = found;
+  const params = hash.match(pattern).slice(1).map(decodeURIComponent);
+  document.title = `${title} · Facegate console`;
+  const section = hash.split("/")[1] === "members" ? "watchlists" : hash.split("/")[1];
+  for (const link of document.querySelectorAll("#nav a")) {
+    if (link.hash === `#/${section}`) link.setAttribute("aria-current", "page");
+    else link.removeAttribute("aria-current");
+  }
+  fill(main, h("p", { class: "muted" }, "Loading…"));
+  try {
+    leave = (await render(main, ...params)) || null;
+  } catch (error) {
+    fill(main, h("h1", {}, title), h("p", { class: "note error", role: "alert" }, error.message));
+  }
+  main.focus({ preventScroll: true });
+}
+
+function renderSignIn() {
+  document.title = "Sign in · Facegate console";
+  const key = h("input", { type: "password", name: "apiKey", autocomplete: "current-password", spellcheck: "false" });
+  const message = h("p", { role: "alert", class: "note error", hidden: true });
+  const submit = h("button", { type: "submit" }, "Sign in");
+  const form = h(
+    "form",
+    { class: "card narrow", "aria-labelledby": "sign-in-title" },
+    h("h1", { id: "sign-in-title" }, "Sign in"),
+    field("API key", key, "An API key of yours (README, Security: python -m shared.auth new-key NAME ROLE). " +
+      "Leave it empty when the API runs open, as make run serves it on 127.0.0.1."),
+    message,
+    submit,
+  );
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    submit.disabled = true;
+    session.signIn(key.value.trim());
+    try {
+      await api("GET", "/api/v1/Watchlists?PageSize=1"); // the least a viewer may do
+      if (!location.hash || location.hash === "#/signin") location.hash = "#/watchlists";
+      else route();
+    } catch (error) {
+      session.signOut();
+      message.hidden = false;
+      message.textContent = error instanceof ApiError ? `Not signed in: ${error.message}` : String(error);
+      submit.disabled = false;
+      key.focus();
+    }
+  });
+  fill(main, form);
+  key.focus();
+}
+
+document.getElementById("sign-out").addEventListener("click", () => {
+  session.signOut();
+  route();
+});
+
+// A key that stops working (revoked, or the API got authentication) signs the user out.
+window.addEventListener("facegate:unauthorized", (event) => {
+  if (document.getElementById("nav").hidden) return; // on the sign-in form, which says why itself
+  session.signOut();
+  route().then(() => announce(`Signed out: ${event.detail.message}`, "error"));
+});
+
+window.addEventListener("hashchange", route);
+route();
