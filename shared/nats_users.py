@@ -54,14 +54,22 @@ ANNOUNCES: dict[str, tuple[subjects.Event, ...]] = {
     ),
     "cleanup": (subjects.SETUP_CHANGES, subjects.CLEANUP_COMPLETED),  # the other Setup values
 }
-# The events each service subscribes to directly (JetStream consumers deliver to its inbox).
+# Core-NATS subjects outside requests and events that a service publishes: live camera previews
+# (a gateway asks for a camera's frames every second, the camera's camera_ingest sends them).
+PREVIEW_FRAMES = f"{subjects.PREVIEW_PREFIX}.frame.*"
+PUBLISHES: dict[str, tuple[str, ...]] = {
+    "gateway": (subjects.CAMERA_PREVIEW_WANTED,),
+    "camera_ingest": (PREVIEW_FRAMES,),
+}
+# The events (and previews) each service subscribes to directly (JetStream consumers deliver to its inbox).
 FOLLOWS: dict[str, tuple[str, ...]] = {
-    "gateway": (subjects.GALLERY_CHANGED_FILTER, subjects.SETUP_CHANGES.filter),  # features
+    "gateway": (subjects.GALLERY_CHANGED_FILTER, subjects.SETUP_CHANGES.filter, PREVIEW_FRAMES),
     "camera_ingest": (
         *(event.filter for event in (*subjects.CAMERA_CHANGES, *subjects.VIDEO_RECORD_CHANGES)),
         subjects.SETUP_CHANGES.filter,  # image storage, features
         subjects.MEMBER_EVENTS_FILTER,
         subjects.WATCHLIST_EVENTS_FILTER,
+        subjects.CAMERA_PREVIEW_WANTED,
     ),
     "cleanup": (subjects.SETUP_CHANGES.filter,),  # DbCleanup
     "graphql": tuple(subjects.EVENTS_STREAM_SUBJECTS),  # GraphQL subscriptions relay any event
@@ -91,7 +99,7 @@ def service_permissions(service: str) -> dict[str, Any]:
     calls += [subjects.discovery("STATS", other) for other in STATS_OF.get(service, ())]
     announces = sorted({f"{subjects.EVT_PREFIX}.{event.entity}.>" for event in ANNOUNCES.get(service, ())})
     return {
-        "publish": {"allow": [*calls, *announces, *JETSTREAM]},
+        "publish": {"allow": [*calls, *announces, *PUBLISHES.get(service, ()), *JETSTREAM]},
         "subscribe": {"allow": [*own, *FOLLOWS.get(service, ())]},
         "allow_responses": {"max": 2},
     }
