@@ -38,7 +38,7 @@ def workers(servers: Servers) -> Iterator[None]:
     if not (FACES / "photos").is_dir():
         pytest.skip(f"no photos at {FACES}")
     models = os.environ.get("FACEGATE_MODELS_DIR", str(REPO / "var" / "models"))
-    procs = ServiceProcesses({**servers.env(), "FACEGATE_MODELS_DIR": models})
+    procs = ServiceProcesses({**servers.env(), "FACEGATE_MODELS_DIR": models}, service_env=servers.service_env)
     procs.start_all(["detector", "extractor"])
     try:
         yield
