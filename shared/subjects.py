@@ -155,6 +155,28 @@ VIDEO_RECORD_TAGS_SET = rpc("camera_ingest", "video_record", "tags_set")
 VIDEO_RECORD_TRACKLETS = rpc("camera_ingest", "video_record", "tracklets")
 VIDEO_RECORD_FRAMES = rpc("camera_ingest", "video_record", "frames")
 
+# camera_ingest stores an image uploaded into a record grouping as a frame with its faces.
+SEEN_FRAME_UPLOAD = rpc("camera_ingest", "frame", "upload")
+
+# grouping: record and live groupings (one set of verbs, the kind in the request), individuals.
+GROUPING_CREATE = rpc("grouping", "grouping", "create")
+GROUPING_UPDATE = rpc("grouping", "grouping", "update")
+GROUPING_GET = rpc("grouping", "grouping", "get")
+GROUPING_LIST = rpc("grouping", "grouping", "list")
+GROUPING_DELETE = rpc("grouping", "grouping", "delete")
+GROUPING_LINK = rpc("grouping", "grouping", "link")
+GROUPING_TRIGGER = rpc("grouping", "grouping", "trigger")
+GROUPING_STATE = rpc("grouping", "grouping", "state")
+GROUPING_FRAMES = rpc("grouping", "grouping", "frames")
+GROUPING_IMAGE = rpc("grouping", "grouping", "image")
+INDIVIDUAL_LIST = rpc("grouping", "individual", "list")
+INDIVIDUAL_GET = rpc("grouping", "individual", "get")
+INDIVIDUAL_DELETE = rpc("grouping", "individual", "delete")
+INDIVIDUAL_TRACKLETS = rpc("grouping", "individual", "tracklets")
+INDIVIDUAL_SEARCH = rpc("grouping", "individual", "search")
+INDIVIDUAL_SPLIT = rpc("grouping", "individual", "split")
+INDIVIDUAL_MERGE = rpc("grouping", "individual", "merge")
+
 # Detector and extractor: faces in an image, then templates and attributes of their crops.
 DETECTOR_DETECT = rpc("detector", "faces", "detect")
 EXTRACTOR_EXTRACT = rpc("extractor", "faces", "extract")
@@ -209,6 +231,16 @@ MATCH_MISSED = Event("match", "missed")
 MATCH_STORED = Event("match", "stored")
 LIVENESS_RESULT = Event("liveness", "result")
 TRACKLET_COMPLETED = Event("tracklet", "completed")
+# Facegate: an ended tracklet's template (its faces' mean), which the grouping service clusters.
+TRACKLET_SUMMARISED = Event("tracklet", "summarised")
+
+# Grouping: a run started or finished (the grouping id last); individuals changed (the id of
+# their grouping last, so that `facegate.evt.individual.*.<groupingId>` follows one grouping).
+GROUPING_PROGRESSED = Event("grouping", "progressed")
+INDIVIDUAL_CREATED = Event("individual", "created")
+INDIVIDUAL_UPDATED = Event("individual", "updated")
+INDIVIDUAL_DELETED = Event("individual", "deleted")
+INDIVIDUAL_EVENTS = (INDIVIDUAL_CREATED, INDIVIDUAL_UPDATED, INDIVIDUAL_DELETED)
 
 # Video records: created, changed or changed state (SmartFace's videoRecords.update), progress of
 # their analysis, and deleted (Facegate); every camera_ingest replica's scheduler listens to the

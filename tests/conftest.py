@@ -22,9 +22,8 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
 
 @pytest.fixture(scope="session")
 def cluster(servers: Servers) -> Iterator[Cluster]:
-    started = start_cluster(
-        servers, ["matcher", "detector", "extractor", "camera_ingest", "graphql", "cleanup", "gateway"]
-    )
+    names = ["matcher", "detector", "extractor", "camera_ingest", "grouping", "graphql", "cleanup", "gateway"]
+    started = start_cluster(servers, names)
     try:
         yield started
     finally:

@@ -8,8 +8,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import numpy as np
+
 from shared.analysis import Analysed
 from shared.messages import events as ev
+from shared.messages.grouping import TrackletSummary
 from shared.messages.matcher import MatchedMember, MatchedWatchlist
 
 
@@ -145,4 +148,24 @@ def tracklet_completed(
         scope_id=camera_id, created_at=created_at, updated_at=updated_at, time_appeared=appeared,
         time_disappeared=disappeared, time_appeared_relative_ms=appeared_ms,
         time_disappeared_relative_ms=disappeared_ms, stream_id=camera_id, id=tracklet_id,
+    )  # fmt: skip
+
+
+def tracklet_summary(
+    tracklet_id: str,
+    camera_id: str,
+    appeared: datetime,
+    disappeared: datetime,
+    template: np.ndarray | None,
+    faces: int,
+    best: SeenFace,
+) -> TrackletSummary | None:
+    """The ended tracklet's template (its faces' normalised mean) for the grouping service, with
+    the stored face that represents it; None when none of its faces got a template."""
+    if template is None or not best.analysed.extracted.template_model:
+        return None
+    return TrackletSummary(
+        id=tracklet_id, stream_id=camera_id, time_appeared=appeared, time_disappeared=disappeared, faces=faces,
+        best_face_id=best.id, best_quality=best.quality, template=np.asarray(template, "<f4").tobytes(),
+        template_model=best.analysed.extracted.template_model,
     )  # fmt: skip

@@ -15,6 +15,7 @@ from services.camera_ingest.scheduler import Scheduler
 from services.camera_ingest.seen_handlers import SeenHandlers
 from services.camera_ingest.settings import IngestSettings, VideoSettings
 from services.camera_ingest.status import StatusBoard
+from services.camera_ingest.uploads import UploadHandlers
 from services.camera_ingest.video_handlers import VideoRecordHandlers
 from shared import subjects
 from shared.bus import Empty
@@ -24,6 +25,7 @@ from shared.messages.cameras import (
     CameraUpdateRequest,
 )
 from shared.messages.common import ById
+from shared.messages.grouping import UploadedFrame
 from shared.messages.seen import ImageDataStorageConfig, ImageQuery, SeenQuery
 from shared.messages.video_records import (
     RecordSeenQuery,
@@ -73,6 +75,7 @@ async def setup(
     await add(subjects.SEEN_IMAGE_GET, ImageQuery, seen.get_image)
     await add(subjects.IMAGE_STORAGE_GET, Empty, seen.get_image_storage)
     await add(subjects.IMAGE_STORAGE_SET, ImageDataStorageConfig, seen.set_image_storage)
+    await add(subjects.SEEN_FRAME_UPLOAD, UploadedFrame, UploadHandlers(ctx, images).store)
     video = video or VideoSettings()
     v = VideoRecordHandlers(ctx, video, images)
     await add(subjects.VIDEO_RECORD_CREATE, VideoRecordCreateRequest, v.create)

@@ -34,6 +34,7 @@ from services.camera_ingest.identity import Hit, Identity
 from services.camera_ingest.image_store import ImageStore, Written
 from services.camera_ingest.preview import Previews, marked
 from services.camera_ingest.tracker import Detection, Track, Tracker, TrackerConfig
+from shared import subjects
 from shared.analysis import Analysed, Analysis, analyse
 from shared.bus import Bus
 from shared.face_fields import OnFrame, stored_fields
@@ -423,9 +424,9 @@ class StreamSession:
         hit = state.identity.final()
         if hit is not None:
             await self.announce(state, hit)
+        # The face the events name must be a stored one: the best, else the first.
+        face = state.best if state.best.stored else state.first
         if not state.identity.matched:
-            # The face the event names must be a stored one: the best, else the first.
-            face = state.best if state.best.stored else state.first
             crop = face.analysed.detected.crop if state.keep_images else None
             await self.publish(ev.MATCH_MISSED, p.match_missed(face, state.id, crop or None))
         async with self.ctx.db.acquire() as conn:
@@ -437,6 +438,11 @@ class StreamSession:
             p.tracklet_completed(state.id, self.camera_id, state.appeared, state.last, state.appeared_ms,
                                  state.last_ms, *stamps),
         )  # fmt: skip
+        # The grouping service clusters tracklets by their faces' mean template (Facegate's event).
+        summary = p.tracklet_summary(state.id, self.camera_id, state.appeared, state.last, track.mean_template(),
+                                     track.faces, face)  # fmt: skip
+        if summary is not None:
+            await self.ctx.bus.publish_event(subjects.TRACKLET_SUMMARISED.subject(self.camera_id), summary)
 
     async def publish(self, kind: ev.CameraEventKind, payload: msgspec.Struct) -> None:
         await publish_camera_event(self.ctx.bus, kind, self.camera_id, payload)

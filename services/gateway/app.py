@@ -18,8 +18,10 @@ from services.gateway.bodies import SmartFaceRequest
 from services.gateway.cameras import CameraController
 from services.gateway.console import console_routes
 from services.gateway.freshness import GalleryFreshness
+from services.gateway.groupings import GROUPING_CONTROLLERS
 from services.gateway.idempotency import IdempotencyStore, idempotency_middleware
 from services.gateway.identification import CONTROLLERS as IDENTIFICATION_CONTROLLERS
+from services.gateway.individuals import IndividualController
 from services.gateway.members import WatchlistMemberController
 from services.gateway.metrics import Metrics, metrics_middleware
 from services.gateway.openapi import ASSETS_PATH, GRAPHQL_LINK, SWAGGER_ASSETS, graphql_url, openapi_config
@@ -48,6 +50,8 @@ CONTROLLERS = [
     CameraPreviewController,
     *SEEN_CONTROLLERS,
     VideoRecordController,
+    *GROUPING_CONTROLLERS,
+    IndividualController,
     SetupController,
     SmartFaceSetupController,
     AuditController,

@@ -72,9 +72,6 @@ DIFFERENCES: dict[Operation, str] = {
 PLANNED: dict[str, str] = {
     "/api/v1/Detect": "pedestrian and object detection (later issue)",
     "/api/v1/Faces/Search": "issue 19: search the faces cameras stored",
-    "/api/v1/Individuals": "grouping service",
-    "/api/v1/LiveGroupings": "grouping service",
-    "/api/v1/RecordGroupings": "grouping service",
     "/api/v1/EdgeStreams": "edge streams (later issue)",
     "/api/v1/Pedestrians": "pedestrian detection (later issue)",
 }

@@ -1,7 +1,7 @@
 """Who may call what: the one table of the gateway's routes (method + route template) and the
 least role each needs, with whether the call is written to the audit log.
 
-viewer reads (GET); operator also runs the biometric searches (Search, SearchByTemplate,
+viewer reads (GET); operator also runs the biometric searches (Search, SearchByTemplate, Individuals/Search,
 Verify, SpoofCheck, Detect), which read the gallery or process a face without changing
 anything; admin does everything else (watchlists, members, cameras, setup, deletes) and reads
 the audit log. Every change and every search is audited, allowed or not.
@@ -104,6 +104,41 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/VideoRecords/{id}/Clear"): CHANGE,
     ("PUT", "/api/v1/VideoRecords/{id}/Tags"): CHANGE,
     ("GET", "/api/v1/VideoRecords/{id}/Tags"): READ,
+    # Groupings and their individuals: the Search reads like the other searches; uploads,
+    # triggers, links, splits and merges change what is stored
+    ("GET", "/api/v1/RecordGroupings"): READ,
+    ("POST", "/api/v1/RecordGroupings"): CHANGE,
+    ("PUT", "/api/v1/RecordGroupings"): CHANGE,
+    ("GET", "/api/v1/RecordGroupings/{groupingId}"): READ,
+    ("DELETE", "/api/v1/RecordGroupings/{groupingId}"): CHANGE,
+    ("GET", "/api/v1/RecordGroupings/{groupingId}/Individuals"): READ,
+    ("GET", "/api/v1/RecordGroupings/{groupingId}/Frames"): READ,
+    ("GET", "/api/v1/RecordGroupings/{groupingId}/VideoRecords"): READ,
+    ("POST", "/api/v1/RecordGroupings/{groupingId}/Image"): CHANGE,
+    ("GET", "/api/v1/RecordGroupings/{groupingId}/State"): READ,
+    ("POST", "/api/v1/RecordGroupings/{groupingId}/Trigger"): CHANGE,
+    ("POST", "/api/v1/RecordGroupings/{groupingId}/LinkVideoRecords"): CHANGE,
+    ("POST", "/api/v1/RecordGroupings/{groupingId}/UnlinkVideoRecords"): CHANGE,
+    ("GET", "/api/v1/LiveGroupings"): READ,
+    ("POST", "/api/v1/LiveGroupings"): CHANGE,
+    ("PUT", "/api/v1/LiveGroupings"): CHANGE,
+    ("GET", "/api/v1/LiveGroupings/{groupingId}"): READ,
+    ("DELETE", "/api/v1/LiveGroupings/{groupingId}"): CHANGE,
+    ("GET", "/api/v1/LiveGroupings/{groupingId}/Streams"): READ,
+    ("GET", "/api/v1/LiveGroupings/{groupingId}/Cameras"): READ,
+    ("GET", "/api/v1/LiveGroupings/{groupingId}/Individuals"): READ,
+    ("GET", "/api/v1/LiveGroupings/{groupingId}/Frames"): READ,
+    ("POST", "/api/v1/LiveGroupings/{groupingId}/LinkStreams"): CHANGE,
+    ("POST", "/api/v1/LiveGroupings/{groupingId}/UnlinkStreams"): CHANGE,
+    ("POST", "/api/v1/LiveGroupings/{groupingId}/LinkCameras"): CHANGE,
+    ("POST", "/api/v1/LiveGroupings/{groupingId}/UnlinkCameras"): CHANGE,
+    ("GET", "/api/v1/Individuals"): READ,
+    ("GET", "/api/v1/Individuals/{id}"): READ,
+    ("DELETE", "/api/v1/Individuals/{id}"): CHANGE,
+    ("GET", "/api/v1/Individuals/{id}/Tracklets"): READ,
+    ("POST", "/api/v1/Individuals/Search"): SEARCH,
+    ("POST", "/api/v1/Individuals/Split"): CHANGE,
+    ("POST", "/api/v1/Individuals/Merge"): CHANGE,
     # Setup, version, audit
     ("GET", "/api/v1/Setup/DataStorage/Images"): READ,
     ("PUT", "/api/v1/Setup/DataStorage/Images"): CHANGE,

@@ -180,6 +180,13 @@ TRACKLET = Entity(
     relations={
         "faces": Relation("Face", True, "id", "{c}.tracklet_id"),
         "matchResults": Relation("MatchResult", True, "id", "{c}.tracklet_id"),
+        "individuals": Relation(
+            "Individual",
+            True,
+            "id",
+            "{v}.tracklet_id",
+            via="JOIN individual_tracklets {v} ON {v}.individual_id = {c}.id",
+        ),
     },
 )
 
@@ -245,6 +252,39 @@ MATCH_RESULT = Entity(
         "frame": Relation("Frame", False, "frameId", "{c}.id"),
         "tracklet": Relation("Tracklet", False, "trackletId", "{c}.id"),
         "face": Relation("Face", False, "faceId", "{c}.id"),
+    },
+)
+
+
+# The people groupings found (the grouping service's tables). SmartFace numbers its groupings
+# (`groupingMetadataId: Long!`); Facegate's are GUIDs, so the number is a hash of the grouping's
+# id: the same for every individual of one grouping, on every replica.
+INDIVIDUAL = Entity(
+    name="Individual",
+    type_name="Individual",
+    source="individuals",
+    fields={
+        "id": "{t}.id",
+        "groupingMetadataId": "abs(hashtextextended({t}.grouping_id::text, 0))",
+        "createdAt": "{t}.created_at",
+        "updatedAt": "{t}.updated_at",
+        "entranceTime": "{t}.entrance_time",
+        "exitTime": "{t}.exit_time",
+        "bestFaceId": "{t}.best_face_id",
+        "hidden": "false",
+    },
+    relations={
+        "tracklets": Relation(
+            "Tracklet", True, "id", "{v}.individual_id", via="JOIN individual_tracklets {v} ON {v}.tracklet_id = {c}.id"
+        ),
+        "faces": Relation(
+            "Face",
+            True,
+            "id",
+            "{v}.individual_id",
+            via="JOIN individual_tracklets {v} ON {v}.tracklet_id = {c}.tracklet_id",
+        ),
+        "bestFace": Relation("Face", False, "bestFaceId", "{c}.id"),
     },
 )
 
@@ -366,11 +406,12 @@ VIDEO_RECORD = Entity(
 ENTITIES: dict[str, Entity] = {
     e.name: e
     for e in (WATCHLIST, WATCHLIST_MEMBER, LABEL, FACE, MEMBER_FACE, TRACKLET, MEMBER_TRACKLET_ENTITY, FRAME,
-              MATCH_RESULT, CAMERA, VIDEO_RECORD)
+              MATCH_RESULT, CAMERA, VIDEO_RECORD, INDIVIDUAL)
 }  # fmt: skip
 
 # The entity each query root reads.
 ROOTS: dict[str, str] = {
     "watchlists": "Watchlist", "watchlistMembers": "WatchlistMember", "faces": "Face", "frames": "Frame",
     "tracklets": "Tracklet", "matchResults": "MatchResult", "cameras": "Camera", "videoRecords": "VideoRecord",
+    "individuals": "Individual",
 }  # fmt: skip

@@ -43,7 +43,9 @@ NIL_GUID = "00000000-0000-0000-0000-000000000000"
 ENUMS_AS_NAMED = frozenset({"SortEnumType", "MatchResultType"})
 # Object types whose relation fields (those taking `where`/`order`, or naming another type)
 # read Postgres; other types are notifications or settings whose fields are plain values.
-ENTITY_TYPES = frozenset({"Watchlist", "WatchlistMember", "Face", "Frame", "Tracklet", "MatchResult", "Camera"})
+ENTITY_TYPES = frozenset(
+    {"Watchlist", "WatchlistMember", "Face", "Frame", "Tracklet", "MatchResult", "Camera", "Individual"}
+)
 
 
 def sdl() -> str:

@@ -1,1 +1,2 @@
-"""grouping: clusters faces into individuals (planned; see README)."""
+"""grouping: clusters tracklets (cameras, video records, uploaded images) into individuals, for
+record groupings (on Trigger) and live groupings (every step, over a sliding window)."""

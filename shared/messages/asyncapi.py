@@ -20,6 +20,7 @@ from shared import subjects
 from shared.messages import events as ev
 from shared.messages.cameras import CameraEvent, CameraStatus
 from shared.messages.gallery import MemberEvent, WatchlistEvent
+from shared.messages.grouping import GroupingProgress, IndividualEvent, TrackletSummary
 from shared.messages.matcher import GalleryChanged
 from shared.messages.setup import CleanupCompleted
 from shared.messages.video_records import ProgressMessage, VideoRecordDeleted, VideoRecordNotificationStateChanged
@@ -87,6 +88,18 @@ CHANNELS = [
         Channel(f"member{e.past_verb.capitalize()}", e.address("memberId"), "memberId", MemberEvent,
                 f"Facegate: a watchlist member was {e.past_verb}.")
         for e in subjects.MEMBER_EVENTS
+    ),
+    Channel("trackletSummarised", subjects.TRACKLET_SUMMARISED.address("streamId"), "streamId", TrackletSummary,
+            "Facegate: an ended tracklet's template, the normalised mean of its faces' templates (after its "
+            "trackletCompleted; not for a tracklet without any template), which the grouping service clusters. "
+            "It is biometric data: keep subscribers to facegate.evt.> as trusted as the database."),
+    Channel("groupingProgressed", subjects.GROUPING_PROGRESSED.address("groupingId"), "groupingId", GroupingProgress,
+            "Facegate: a grouping run started (status Processing) or finished (Ready, with what it grouped)."),
+    *(
+        Channel(f"individual{e.past_verb.capitalize()}", e.address("groupingId"), "groupingId", IndividualEvent,
+                f"Facegate: an individual of the grouping was {e.past_verb} (by a run, a split or a merge; "
+                "individual is null on delete).")
+        for e in subjects.INDIVIDUAL_EVENTS
     ),
     Channel("galleryChanged", subjects.GALLERY_CHANGES.address("scope"), "scope", GalleryChanged,
             "Facegate (internal): the gallery's change log reached seq; matcher replicas catch up."),

@@ -128,7 +128,7 @@ def compare_response(sf: Doc, fg: Doc, sf_schema: Schema, fg_schema: Schema, whe
                 problems.append(f"{where}.{name}: missing (SmartFace requires it)")
             elif name not in fg_required:
                 problems.append(f"{where}.{name}: optional where SmartFace requires it")
-            elif name in sf_props:  # SmartFace requires VideoRecord.description without describing it
+            elif name in sf_props:  # SmartFace requires VideoRecord's and RecordGrouping's description undescribed
                 problems += compare_response(sf, fg, sf_props[name], fg_props[name], f"{where}.{name}", depth + 1)
     if "array" in sf_types:
         sf_items, fg_items = array_items(sf, sf_schema), array_items(fg, fg_schema)
