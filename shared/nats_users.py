@@ -28,8 +28,9 @@ EVENTS_READER = "events"
 
 # The services each service sends requests to.
 CALLS: dict[str, tuple[str, ...]] = {
-    "gateway": ("matcher", "camera_ingest", "detector", "extractor", "cleanup"),
+    "gateway": ("matcher", "camera_ingest", "detector", "extractor", "cleanup", "grouping"),
     "camera_ingest": ("matcher", "detector", "extractor"),
+    "grouping": ("camera_ingest",),  # an image uploaded to a record grouping becomes a frame there
 }
 # The services whose replicas' discovery statistics ($SRV.STATS) a service reads: the cleanup
 # prunes the gallery's change log below what every matcher replica has applied.
@@ -53,6 +54,7 @@ ANNOUNCES: dict[str, tuple[subjects.Event, ...]] = {
         subjects.SETUP_CHANGES,  # image storage
     ),
     "cleanup": (subjects.SETUP_CHANGES, subjects.CLEANUP_COMPLETED),  # the other Setup values
+    "grouping": (subjects.GROUPING_PROGRESSED, *subjects.INDIVIDUAL_EVENTS),
 }
 # Core-NATS subjects outside requests and events that a service publishes: live camera previews
 # (a gateway asks for a camera's frames every second, the camera's camera_ingest sends them).
@@ -72,6 +74,7 @@ FOLLOWS: dict[str, tuple[str, ...]] = {
         subjects.CAMERA_PREVIEW_WANTED,
     ),
     "cleanup": (subjects.SETUP_CHANGES.filter,),  # DbCleanup
+    "grouping": (subjects.TRACKLET_SUMMARISED.filter,),  # the tracklets it groups
     "graphql": tuple(subjects.EVENTS_STREAM_SUBJECTS),  # GraphQL subscriptions relay any event
 }
 # JetStream: stream and consumer management, object stores (large payloads, camera images),

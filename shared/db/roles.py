@@ -20,13 +20,19 @@ from shared.subjects import SERVICES
 ROLE_PREFIX = "facegate_"
 
 # Table -> the service that writes it.
-GALLERY = ("watchlists", "watchlist_members", "watchlist_links", "member_faces", "template_changes", "gallery_identity")
+GALLERY = (
+    "watchlists", "watchlist_members", "watchlist_links", "member_faces", "template_changes", "gallery_identity",
+)  # fmt: skip
 SEEN = ("seen_images", "seen_frames", "seen_tracklets", "seen_faces", "seen_match_results", "seen_image_garbage")
+GROUPING = (
+    "groupings", "grouping_inputs", "grouping_tracklets", "individuals", "individual_tracklets", "grouping_splits",
+)  # fmt: skip
 TABLE_OWNERS: dict[str, str] = {
     **dict.fromkeys(GALLERY, "matcher"),
     **dict.fromkeys(("cameras", "video_records", *SEEN, "setup_values"), "camera_ingest"),
     "audit_log": "gateway",  # services/gateway/audit.py
     "cleanup_runs": "cleanup",
+    **dict.fromkeys(GROUPING, "grouping"),  # services/grouping (migration 0060)
 }
 WRITE = "SELECT, INSERT, UPDATE, DELETE"
 # Owners' rights where less than WRITE: the audit log is append-only (migration 0020), so its
@@ -49,8 +55,11 @@ SHARED_RIGHTS: dict[str, dict[str, str]] = {
 # Service -> tables it reads without owning them.
 READS: dict[str, tuple[str, ...]] = {
     "matcher": ("schema_migrations",),  # the database version the API reports
+    # Grouping checks the cameras and video records a grouping links and reads the frames and
+    # tracklets of the faces it groups (camera_ingest's).
+    "grouping": ("cameras", "video_records", "seen_frames", "seen_tracklets"),
     # What the GraphQL API serves (services/graphql/entities.py); never images or the change log.
-    "graphql": (*GALLERY[:4], "cameras", "video_records", *SEEN[1:5]),
+    "graphql": (*GALLERY[:4], "cameras", "video_records", *SEEN[1:5], "individuals", "individual_tracklets"),
 }
 # Columns a reader never gets (column grants leave them out): images, templates and camera
 # credentials, which GraphQL does not serve (it answers imageDataId, never the bytes).
