@@ -25,6 +25,7 @@ import onnx
 import onnxruntime as ort
 
 from services.extractor.pipeline import FacePipeline
+from shared.face_choice import best_first
 from shared.imaging import chip_to_chip, decode_crop
 from shared.messages.faces import FaceDetectorConfig, FaceFeaturesConfig
 from shared.modelpack import tfjs_onnx
@@ -64,13 +65,14 @@ CONDITIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
 
 
 def largest_faces(pipe: FacePipeline, transform: Callable[[np.ndarray], np.ndarray]) -> dict[str, bytes | None]:
-    """The largest face's crop of every photo, after `transform` (None: no face found)."""
+    """The crop of the face Verify takes (the one-face rule's) in every photo, after `transform`
+    (None: no face found)."""
     out: dict[str, bytes | None] = {}
     for path in sorted((FACES / "photos").iterdir()):
         img = transform(np.asarray(cv2.imread(str(path))))
         buf = cv2.imencode(".png", img)[1]
         faces = pipe.detector.detect(bytes(buf), ANY_SIZE).faces
-        out[path.name] = faces[0].crop if faces else None
+        out[path.name] = best_first(faces)[0].crop if faces else None
     return out
 
 

@@ -34,12 +34,13 @@ import numpy as np
 
 from services.matcher import synthetic
 from shared.bus import Empty
+from shared.embedded import EmbeddedServers
 from shared.messages.matcher import IndexStats
 from shared.subjects import INDEX_STATS
 
 FACES = Path(__file__).resolve().parents[2] / "shared" / "faces" / "photos"
-EMBEDDED_DB = "postgresql://postgres@127.0.0.1:15432/facegate"
-EMBEDDED_NATS = "nats://127.0.0.1:14222"
+# `make run`'s embedded servers, as their administrator (credentials from var/secrets/).
+EMBEDDED = EmbeddedServers(Path(__file__).resolve().parents[1] / "var")
 PRIVACY = json.dumps({"saveRegistrationImages": True, "saveMatchedImages": True, "includeMatchedImageInEvents": True})
 
 
@@ -111,8 +112,8 @@ async def wait_loaded(nats_url: str, at_least: int) -> None:
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--url", default="http://127.0.0.1:8098")
-    parser.add_argument("--database-url", default=EMBEDDED_DB)
-    parser.add_argument("--nats-url", default=EMBEDDED_NATS)
+    parser.add_argument("--database-url", default=EMBEDDED.database_url)
+    parser.add_argument("--nats-url", default=EMBEDDED.nats_url)
     parser.add_argument("--sizes", default="1000,100000", help="gallery sizes, comma-separated")
     parser.add_argument("--searches", type=int, default=100)
     parser.add_argument("--registers", type=int, default=20)

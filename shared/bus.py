@@ -1,8 +1,9 @@
 """Typed request/reply and events over NATS.
 
 - `Bus.request` sends a msgspec Struct (MessagePack) to a service subject and decodes the typed
-  reply; a remote domain error is re-raised as the same `FacegateError` class; no replica or
-  no answer in time becomes `ServiceUnavailable` with a message that names the service.
+  reply; a remote domain error is re-raised as the same `FacegateError` class; no replica, a
+  replica that died with the request (shared.replies) or no answer in time becomes
+  `ServiceUnavailable` with a message that names the service.
 - `ServiceHost` registers endpoints on a `nats.micro` service, so every worker answers NATS
   service discovery (`$SRV.PING/INFO/STATS`) and replicas share a queue group.
 - Events go to JetStream (`Bus.publish_event`) as JSON, for workers and outside subscribers.
@@ -12,15 +13,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 import time
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
+from urllib.parse import unquote, urlsplit
 
 import msgspec
 import nats
+from nats.aio.client import DEFAULT_INBOX_PREFIX
 from nats.aio.client import Client as NatsClient
-from nats.errors import NoRespondersError
+from nats.aio.msg import Msg
+from nats.errors import ConnectionClosedError, NoRespondersError
 from nats.errors import NoServersError as NatsNoServersError
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
@@ -29,10 +34,13 @@ from nats.js.errors import BadRequestError
 from nats.js.object_store import ObjectStore
 from nats.micro import add_service
 from nats.micro.request import ERROR_CODE_HEADER, ERROR_HEADER, Request
-from nats.micro.service import EndpointConfig, Service
+from nats.micro.service import EndpointConfig, Service, ServiceVerb, control_subject
 
 from shared import subjects
-from shared.errors import FacegateError, InternalError, ServiceUnavailable, error_for_status
+from shared.errors import DependencyUnavailable, FacegateError, InternalError, ServiceUnavailable, error_for_status
+from shared.faults import dependency_error
+from shared.nats_users import inbox_prefix
+from shared.replies import ASK_RECEIPT, TAKEN_BY, Replies
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -60,6 +68,7 @@ class Bus:
         self.nc = nc
         self.js: JetStreamContext = nc.jetstream()
         self.settings = settings
+        self.replies = Replies(nc)
         self._blobs: ObjectStore | None = None
 
     @classmethod
@@ -70,11 +79,17 @@ class Bus:
             log.warning("nats: %s", exc)
 
         deadline = asyncio.get_running_loop().time() + wait_s
+        # Replies to a service's requests come to an inbox only its NATS user may read.
+        user = urlsplit(settings.nats_url).username
+        inbox = inbox_prefix(unquote(user)) if user else DEFAULT_INBOX_PREFIX.decode()
+        tls = ssl.create_default_context(cafile=settings.tls_ca_file) if settings.tls_ca_file else None
         while True:
             try:
                 nc = await nats.connect(
                     settings.nats_url,
                     name=name,
+                    inbox_prefix=inbox,
+                    tls=tls,
                     connect_timeout=5,
                     max_reconnect_attempts=-1,
                     reconnect_time_wait=1,
@@ -103,21 +118,22 @@ class Bus:
     ) -> T:
         """Send `message` to the service owning `subject` and return its typed reply."""
         wait = self.settings.request_timeout if timeout is None else timeout
-        service = subject.split(".")[2] if subject.startswith(subjects.RPC_PREFIX) else subject
         try:
-            reply = await self.nc.request(subject, _encoder.encode(message), timeout=wait)
-        except NoRespondersError:
-            raise ServiceUnavailable(
-                f"No replica of the {service} service is running (no responder on {subject})."
-            ) from None
-        except NatsTimeoutError:
-            raise ServiceUnavailable(
-                f"The {service} service did not answer within {wait:g} s; it may be overloaded or down."
-            ) from None
+            reply = await self.replies.request(subject, _encoder.encode(message), wait)
+        except ConnectionClosedError:
+            raise DependencyUnavailable("NATS", subjects.service_of(subject), "the connection is closed") from None
         headers = reply.headers or {}
         if ERROR_CODE_HEADER in headers:
             raise _decode_error(headers, reply.data)
         return msgspec.msgpack.decode(reply.data, type=response_type)
+
+    async def ping(self, service: str, timeout: float = 1.0) -> None:
+        """Return when a replica of `service` answers NATS service discovery; raise
+        `ServiceUnavailable` when none runs (readiness of the replicas that call it)."""
+        try:
+            await self.nc.request(control_subject(ServiceVerb.PING, service), b"", timeout=timeout)
+        except NoRespondersError:
+            raise ServiceUnavailable(f"no replica of the {service} service is running") from None
 
     async def discover(self, verb: str, service: str, wait_s: float = 0.5) -> list[dict[str, Any]]:
         """The answers of every replica of `service` to a NATS service-discovery request
@@ -209,6 +225,8 @@ class ServiceHost:
         self.description = description
         self.stats = stats
         self._service: Service | None = None
+        # Names this process in receipts; its liveness subject lives as long as the connection.
+        self.replica_id = uuid.uuid4().hex
         self._slots = asyncio.Semaphore(bus.settings.concurrency)
         self._tasks: set[asyncio.Task[None]] = set()
         self.instance_id = bus.settings.instance_id or uuid.uuid4().hex[:12]
@@ -225,6 +243,7 @@ class ServiceHost:
             def stats_handler(_endpoint: Any) -> Any:
                 return msgspec.to_builtins(stats_source())  # nats.micro sends it with json.dumps
 
+        await self.bus.nc.subscribe(subjects.replica_alive(self.name, self.replica_id), cb=self._answer_alive)
         self._service = await add_service(
             self.bus.nc,
             name=self.name,
@@ -240,6 +259,9 @@ class ServiceHost:
         assert self._service is not None, "start() first"
 
         async def receive(request: Request) -> None:
+            if request.headers and ASK_RECEIPT in request.headers:
+                # Before waiting for a slot: the caller then watches this replica (shared.replies).
+                await request.respond(b"", headers={TAKEN_BY: self.replica_id})
             await self._slots.acquire()
             task = asyncio.create_task(self._handle(request, request_type, handler))
             self._tasks.add(task)
@@ -247,6 +269,11 @@ class ServiceHost:
 
         endpoint_name = subject.removeprefix(f"{subjects.RPC_PREFIX}.{self.name}.").replace(".", "-")
         await self._service.add_endpoint(EndpointConfig(name=endpoint_name, subject=subject, handler=receive))
+
+    @staticmethod
+    async def _answer_alive(msg: Msg) -> None:
+        if msg.reply:
+            await msg.respond(b"")
 
     def _done(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
@@ -305,6 +332,10 @@ def _as_domain_error(exc: Exception, service: str, subject: str) -> FacegateErro
         # A caller sent a message of the wrong shape: that is the caller's bug, not ours.
         log.warning("bad message on %s: %s", subject, exc)
         return InternalError(f"The {service} service could not read the request: {exc}")
+    unavailable = dependency_error(exc, service)
+    if unavailable is not None:
+        log.warning("%s unavailable on %s: %s", unavailable.dependency, subject, exc)
+        return unavailable
     trace = uuid.uuid4().hex[:16]
     log.exception("unexpected error on %s (trace %s)", subject, trace)
     return InternalError(f"Unexpected error in the {service} service (trace {trace}).")

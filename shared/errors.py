@@ -73,6 +73,20 @@ class ServiceUnavailable(FacegateError):
     title = "Service Unavailable"
 
 
+# Seconds a client should wait before retrying a 503 (the gateway sends it as `Retry-After`):
+# long enough for a restarted worker or server to come back, short enough not to stall a client.
+RETRY_AFTER_S = 5
+
+
+class DependencyUnavailable(ServiceUnavailable):
+    """A server a service depends on (Postgres, Redis, NATS) cannot be reached; crosses the bus
+    as 503 with the dependency named in the detail."""
+
+    def __init__(self, dependency: str, service: str, reason: str) -> None:
+        super().__init__(f"{dependency} is unavailable, so the {service} service cannot answer ({reason}); retry.")
+        self.dependency = dependency
+
+
 ERRORS_BY_STATUS: dict[int, type[FacegateError]] = {
     cls.status: cls
     for cls in (

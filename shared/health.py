@@ -1,9 +1,9 @@
 """A tiny HTTP endpoint for Kubernetes probes of the workers (they speak NATS, not HTTP).
 
 GET /healthz: the process runs. GET /readyz: 200 only when `ready()` says so (models warm,
-NATS connected). GET /metrics: this replica's own figures in Prometheus text (e.g. the
-matcher's index), so each pod is scraped for itself. Plain asyncio keeps workers free of an
-HTTP framework.
+NATS connected, the servers it needs reachable: shared.readiness), with one line per check.
+GET /metrics: this replica's own figures in Prometheus text (e.g. the matcher's index), so
+each pod is scraped for itself. Plain asyncio keeps workers free of an HTTP framework.
 """
 
 from __future__ import annotations
@@ -12,7 +12,9 @@ import asyncio
 from collections.abc import Callable
 
 
-async def serve_health(port: int, ready: Callable[[], bool], metrics: Callable[[], str] = str) -> asyncio.Server:
+async def serve_health(
+    port: int, ready: Callable[[], tuple[bool, str]], metrics: Callable[[], str] = str
+) -> asyncio.Server:
     """Start answering probes (and metrics scrapes) on `port` (all interfaces)."""
 
     async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -22,7 +24,8 @@ async def serve_health(port: int, ready: Callable[[], bool], metrics: Callable[[
             if path == b"/healthz":
                 status, body = "200 OK", b"ok"
             elif path == b"/readyz":
-                status, body = ("200 OK", b"ready") if ready() else ("503 Service Unavailable", b"not ready")
+                ok, text = ready()
+                status, body = ("200 OK" if ok else "503 Service Unavailable"), text.encode()
             elif path == b"/metrics":
                 status, body = "200 OK", metrics().encode()
             else:

@@ -24,6 +24,7 @@ from shared.bus import Bus, ServiceHost
 from shared.db.pool import create_pool
 from shared.health import serve_health
 from shared.logs import setup_logging
+from shared.readiness import Readiness
 from shared.settings import Settings, load_settings
 from shared.version import VERSION
 
@@ -33,6 +34,7 @@ T = TypeVar("T")
 
 # Each shutdown hook's limit: Kubernetes' default grace period (30 s) must cover draining too.
 SHUTDOWN_HOOK_TIMEOUT_S = 10
+REDIS_CONNECT_TIMEOUT_S = 5
 
 
 @dataclass
@@ -47,6 +49,8 @@ class ServiceContext:
     pool: asyncpg.Pool | None = None
     redis: aioredis.Redis | None = None
     ready: bool = False
+    # What /readyz reports beside `ready`: NATS, and Postgres and Redis where the service uses them.
+    readiness: Readiness = field(default_factory=Readiness)
     # The replica's figures in `$SRV.STATS`, by name: Structs or plain values.
     extra_stats: dict[str, Callable[[], object]] = field(default_factory=dict)
     # Prometheus text providers, served on the health port's /metrics.
@@ -59,6 +63,12 @@ class ServiceContext:
     async def run_blocking(self, fn: Callable[..., T], *args: Any) -> T:
         """Run CPU-bound work in the bounded pool, off the event loop."""
         return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
+
+    def readiness_report(self) -> tuple[bool, str]:
+        """Ready (set up, models warm, the servers it needs reachable) and the text of /readyz."""
+        ok, text = self.readiness.ready()
+        state = "ok" if self.ready else "starting or stopping"
+        return self.ready and ok, f"{self.name}: {state}\n{text}"
 
     @property
     def db(self) -> asyncpg.Pool:
@@ -73,13 +83,15 @@ def run_service(
     *,
     needs_db: bool = False,
     needs_redis: bool = False,
+    redis_required: bool = True,
 ) -> None:
-    """Entry point of `python -m services.<name>`."""
+    """Entry point of `python -m services.<name>`. `redis_required=False`: the service works
+    without Redis (a cache), so Redis down does not make it unready."""
     settings = load_settings()
     setup_logging(name, settings.log_level)
     with contextlib.suppress(KeyboardInterrupt):
         # uvloop: ~12% more requests/s through the gateway and matcher (benchmarks/crud.py).
-        uvloop.run(_serve(name, description, settings, setup, needs_db, needs_redis))
+        uvloop.run(_serve(name, description, settings, setup, needs_db, needs_redis, redis_required))
 
 
 async def _serve(
@@ -89,6 +101,7 @@ async def _serve(
     setup: Callable[[ServiceContext], Awaitable[None]],
     needs_db: bool,
     needs_redis: bool,
+    redis_required: bool,
 ) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -109,16 +122,24 @@ async def _serve(
         ctx = ServiceContext(name=name, settings=settings, bus=bus, host=host, executor=executor)
         ctx.metrics.append(host.metrics_text)
         ctx_ref.append(ctx)
+        ctx.readiness.add_live("nats", lambda: bus.nc.is_connected)
         if needs_db:
             ctx.pool = await create_pool(settings.database_url)
             stack.push_async_callback(ctx.pool.close)
+            ctx.readiness.add_probe("postgres", lambda: ctx.db.fetchval("SELECT 1"))
         if needs_redis:
-            ctx.redis = aioredis.from_url(settings.redis_url)
+            # Connects lazily: a service starts while Redis is down and reconnects when it is back.
+            # A bounded connect keeps a request from hanging on an unreachable Redis.
+            ctx.redis = aioredis.from_url(settings.redis_url, socket_connect_timeout=REDIS_CONNECT_TIMEOUT_S)
             stack.push_async_callback(ctx.redis.aclose)
+            redis = ctx.redis
+            ctx.readiness.add_probe("redis", lambda: redis.ping(), required=redis_required)
+        await ctx.readiness.start()
+        stack.push_async_callback(ctx.readiness.stop)
         if settings.health_port:
             server = await serve_health(
                 settings.health_port,
-                lambda: ctx.ready and bus.nc.is_connected,
+                ctx.readiness_report,
                 lambda: "".join(provider() for provider in ctx.metrics),
             )
             stack.callback(server.close)

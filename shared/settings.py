@@ -29,6 +29,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     nats_url: str = "nats://127.0.0.1:4222"
     database_url: str = "postgresql://postgres@127.0.0.1:5432/facegate"
     redis_url: str = "redis://127.0.0.1:6379/0"
+    # CA certificate (PEM) that a `tls://` NATS URL is verified against (Postgres and Redis take
+    # theirs in their URLs: sslrootcert=, ssl_ca_certs=); empty: the system's CAs.
+    tls_ca_file: str = ""
     # Loopback by default: an open gateway (no authentication configured) may listen only there.
     gateway_host: str = "127.0.0.1"
     gateway_port: Annotated[int, msgspec.Meta(ge=1, le=65535)] = 8098
@@ -41,6 +44,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     health_port: Annotated[int, msgspec.Meta(ge=0, le=65535)] = 0
     # Seconds the gateway waits for a worker's reply before answering 503.
     request_timeout: Annotated[float, msgspec.Meta(gt=0)] = 10.0
+    # How long the gateway keeps the answer of a request sent with an Idempotency-Key (in Redis).
+    idempotency_ttl_s: Annotated[int, msgspec.Meta(ge=60)] = 24 * 3600
     # Keep the whole photo of every registered member face (Register, AddNewFace), served as the
     # face's imageDataId instead of its crop; the member's privacy (saveRegistrationImages) still
     # decides whether any image is kept.

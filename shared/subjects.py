@@ -22,6 +22,16 @@ def rpc(service: str, noun: str, verb: str) -> str:
     return f"{RPC_PREFIX}.{service}.{noun}.{verb}"
 
 
+def service_of(subject: str) -> str:
+    """The service serving a request subject (the subject itself for any other)."""
+    return subject.split(".")[2] if subject.startswith(f"{RPC_PREFIX}.") else subject
+
+
+def replica_alive(service: str, replica: str) -> str:
+    """Answered by one replica of `service` while its NATS connection lives (shared.replies)."""
+    return f"{rpc(service, 'replica', 'alive')}.{replica}"
+
+
 @dataclass(frozen=True)
 class Event:
     """A kind of event: its subjects are `facegate.evt.<entity>.<past_verb>.<id>`."""

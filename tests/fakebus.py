@@ -108,6 +108,9 @@ class FakeBus(Bus):
     async def close(self) -> None:
         """Nothing to drain."""
 
+    async def ping(self, service: str, timeout: float = 1.0) -> None:
+        """Every worker runs (readiness follows the NATS connection only)."""
+
     async def request(
         self, subject: str, message: msgspec.Struct, response_type: type[T], *, timeout: float | None = None
     ) -> T:

@@ -9,7 +9,7 @@ import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ from cryptography.fernet import Fernet
 from shared.cluster import ServiceProcesses
 from shared.db.migrate import migrate_url
 from shared.embedded import EmbeddedServers, free_port
+from shared.subjects import SERVICES
 
 REPO = Path(__file__).resolve().parent.parent
 FACES = REPO.parent / "shared" / "faces"
@@ -39,6 +40,14 @@ class Servers:
     database_url: str
     redis_url: str
     image_folder: str  # camera_ingest's Folder image storage, inside the test's temporary root
+    # Per service: its own credentials for the embedded servers (none for servers given by URL,
+    # e.g. CI's: services then use those URLs as they are).
+    service_envs: dict[str, dict[str, str]] = field(default_factory=dict)
+    events_url: str = ""  # NATS as the outside events reader (embedded NATS only)
+
+    def service_env(self, service: str) -> dict[str, str]:
+        """What `service`'s environment has of its own (ServiceProcesses.service_env)."""
+        return self.service_envs.get(service, {})
 
     def env(self) -> dict[str, str]:
         return {
@@ -70,9 +79,28 @@ def real_servers(root: Path) -> Iterator[Servers]:
             database_url=os.environ.get("FACEGATE_DATABASE_URL", embedded.database_url),
             redis_url=os.environ.get("FACEGATE_REDIS_URL", embedded.redis_url),
             image_folder=str(root / "images"),
+            service_envs={service: embedded.service_env(service) for service in SERVICES},
+            events_url=embedded.events_url if "nats" in embedded.started else "",
         )
-        asyncio.run(migrate_url(servers.database_url))
+        roles = embedded.role_passwords() if "postgres" in embedded.started else None
+        asyncio.run(migrate_url(servers.database_url, roles))
         yield servers
+    finally:
+        embedded.stop()
+
+
+@contextmanager
+def own_servers(root: Path) -> Iterator[tuple[EmbeddedServers, Servers]]:
+    """Embedded servers on free ports whatever the environment says, for tests that stop or
+    kill servers (the session's servers are shared by every other test)."""
+    embedded = EmbeddedServers(root, nats_port=free_port(), postgres_port=free_port(), redis_port=free_port())
+    embedded.start()
+    try:
+        envs = {service: embedded.service_env(service) for service in SERVICES}
+        urls = (embedded.nats_url, embedded.database_url, embedded.redis_url)
+        servers = Servers(*urls, str(root / "images"), envs, embedded.events_url)
+        asyncio.run(migrate_url(servers.database_url, embedded.role_passwords()))
+        yield embedded, servers
     finally:
         embedded.stop()
 
@@ -139,7 +167,7 @@ def start_cluster(servers: Servers, names: list[str]) -> Cluster:
     port, graphql_port = free_port(), free_port()
     env = {**servers.env(), "FACEGATE_GATEWAY_PORT": str(port), "FACEGATE_GRAPHQL_PORT": str(graphql_port),
            "FACEGATE_GATEWAY_HOST": "127.0.0.1"}  # fmt: skip
-    services = ServiceProcesses(env)
+    services = ServiceProcesses(env, service_env=servers.service_env)
     services.start_all(names)
     cluster = Cluster(servers, services, f"http://127.0.0.1:{port}", f"http://127.0.0.1:{graphql_port}")
     cluster.wait_ready(names)

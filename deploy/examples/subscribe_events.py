@@ -8,6 +8,11 @@ Events live on the JetStream stream FACEGATE_EVENTS. Without --durable the subsc
 with new events and is forgotten on exit; with --durable NAME the server remembers what was
 acknowledged, so a restarted subscriber resumes where it stopped (nothing missed in between).
 `--all` replays what the stream still holds. Needs only `pip install nats-py`.
+
+NATS accepts no anonymous client: connect as the events reader (it may read `facegate.evt.>` and
+the stream, nothing else). Against `make run`:
+    --nats "nats://events:$(cat var/secrets/nats-events)@127.0.0.1:14222"
+and on Kubernetes the URL is the `events-nats-url` key of the chart's Secret.
 """
 
 from __future__ import annotations

@@ -8,12 +8,12 @@ which keeps the mesh accurate on tilted heads. Points are mapped back to photo p
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
-from services.detector.blazeface import RawFace
 from shared.inference import OnnxModel
 
 SIZE = 192
@@ -39,11 +39,12 @@ class Mesh:
 
 
 class FaceMesh(OnnxModel):
-    def meshes(self, rgb: np.ndarray, faces: list[RawFace]) -> list[Mesh]:
-        """One mesh per detection, all crops in one batch."""
+    def meshes(self, rgb: np.ndarray, faces: Sequence[tuple[np.ndarray, np.ndarray]]) -> list[Mesh]:
+        """One mesh per detection (its box x0, y0, x1, y1 and its two eyes, image-left first),
+        all crops in one batch."""
         if not faces:
             return []
-        crops, inverses = zip(*(_crop(rgb, f) for f in faces), strict=True)
+        crops, inverses = zip(*(_crop(rgb, box, eyes) for box, eyes in faces), strict=True)
         batch = np.stack(crops).astype(np.float32) / 255.0
         out = self.run(batch, [MESH, FLAG])
         result = []
@@ -61,11 +62,11 @@ def _presence(flag: np.ndarray) -> float:
     return value if 0.0 <= value <= 1.0 else float(1.0 / (1.0 + np.exp(-value)))
 
 
-def _crop(rgb: np.ndarray, face: RawFace) -> tuple[np.ndarray, np.ndarray]:
-    x0, y0, x1, y1 = face.box
+def _crop(rgb: np.ndarray, box: np.ndarray, eyes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    x0, y0, x1, y1 = box
     center = np.array([(x0 + x1) / 2, (y0 + y1) / 2])
     side = max(x1 - x0, y1 - y0) * ENLARGE
-    eye_r, eye_l = face.keypoints[0], face.keypoints[1]
+    eye_r, eye_l = eyes[0], eyes[1]
     angle = float(np.degrees(np.arctan2(eye_l[1] - eye_r[1], eye_l[0] - eye_r[0])))
     m = cv2.getRotationMatrix2D((float(center[0]), float(center[1])), angle, SIZE / side)
     m[:, 2] += np.asarray(SIZE / 2 - center, np.float64)

@@ -23,7 +23,7 @@ async def setup(ctx: ServiceContext) -> None:
     detector = await ctx.run_blocking(partial(Detector, directory, device=settings.execution_provider, threads=threads))
     await ctx.run_blocking(detector.warm_up)
     ctx.extra_stats["model"] = lambda: detector.name
-    ctx.extra_stats["providers"] = lambda: detector.blazeface.providers
+    ctx.extra_stats["providers"] = lambda: detector.retinaface.providers
 
     async def detect(request: DetectRequest) -> DetectResponse:
         image = await blobs.unwrap(ctx.bus, request.image)

@@ -19,6 +19,7 @@ from services.gateway.cameras import CameraController
 from services.gateway.console import console_routes
 from services.gateway.freshness import GalleryFreshness
 from services.gateway.groupings import GROUPING_CONTROLLERS
+from services.gateway.idempotency import IdempotencyStore, idempotency_middleware
 from services.gateway.identification import CONTROLLERS as IDENTIFICATION_CONTROLLERS
 from services.gateway.individuals import IndividualController
 from services.gateway.members import WatchlistMemberController
@@ -32,7 +33,7 @@ from services.gateway.seen import SEEN_CONTROLLERS
 from services.gateway.setup import SetupController, SmartFaceSetupController
 from services.gateway.setup_features import SetupFeatures
 from services.gateway.spelling import route_in_any_case
-from services.gateway.system import HealthController, VersionController
+from services.gateway.system import HealthController, VersionController, gateway_readiness
 from services.gateway.template_model import TemplateModel
 from services.gateway.video_records import VideoRecordController
 from services.gateway.watchlists import WatchlistController
@@ -85,9 +86,13 @@ def create_app(settings: Settings, bus: Bus | None = None, authenticator: Authen
         app.state.bus = bus or await Bus.connect(settings, "gateway")
         await app.state.freshness.follow(app.state.bus)
         await app.state.features.follow(app.state.bus)
+        app.state.readiness = gateway_readiness(app.state.bus)
+        await app.state.readiness.start()
         try:
             yield
         finally:
+            await app.state.readiness.stop()
+            await idempotency.close()
             if owned:
                 await app.state.bus.close()
 
@@ -111,6 +116,7 @@ def create_app(settings: Settings, bus: Bus | None = None, authenticator: Authen
         return settings.keep_registration_photos
 
     metrics = Metrics()
+    idempotency = IdempotencyStore(settings)
     security = Security.from_settings(settings, authenticator)
     app = Litestar(
         route_handlers=[
@@ -141,7 +147,8 @@ def create_app(settings: Settings, bus: Bus | None = None, authenticator: Authen
                 "authenticator": security.authenticator,
             }
         ),
-        middleware=[metrics_middleware(metrics), security.middleware],
+        # Credentials before the idempotency store: a replayed answer goes only to an allowed caller.
+        middleware=[metrics_middleware(metrics), security.middleware, idempotency_middleware(idempotency)],
         request_max_body_size=settings.max_request_bytes,
         request_class=SmartFaceRequest,
         # shared/logs.py configures logging (one format, FACEGATE_LOG_LEVEL); Litestar's default

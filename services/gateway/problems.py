@@ -16,7 +16,7 @@ from litestar.openapi.spec import OpenAPI, OpenAPIMediaType, OpenAPIResponse, Re
 from services.gateway import statuses
 from services.gateway.paging import QUERY_ALIASES
 from services.gateway.statuses import Operation
-from shared.errors import FacegateError
+from shared.errors import RETRY_AFTER_S, FacegateError
 from shared.messages.gallery import ID_PATTERN, NO_NUL
 
 log = logging.getLogger(__name__)
@@ -65,7 +65,8 @@ _DESCRIPTIONS = {
     415: "The body is in a media type the operation does not read.",
     422: "The request is well-formed but cannot be processed (e.g. no face in the image).",
     429: "Too many requests at once; retry later.",
-    503: "No replica of the service that owns the request answered in time.",
+    503: "No replica of the service that owns the request answered in time, or a server it needs (Postgres, "
+    "Redis, NATS) is unavailable: `detail` names it; retry after `Retry-After` seconds.",
 }
 
 
@@ -85,6 +86,27 @@ def responses(*statuses: int) -> dict[int, ResponseSpec]:
     }
 
 
+def problem_details(
+    status: int,
+    title: str,
+    detail: str | None,
+    instance: str,
+    trace_id: str | None = None,
+    errors: dict[str, list[str]] | None = None,
+) -> ProblemDetails:
+    """The body of a problem answer (also for middleware, which has no Litestar request)."""
+    section = _TYPES.get(status, "")
+    return ProblemDetails(
+        type=section if section.startswith("http") else (_RFC + section if section else None),
+        title=title,
+        status=status,
+        detail=detail,
+        instance=instance,
+        trace_id=trace_id or uuid.uuid4().hex,
+        errors=errors,
+    )
+
+
 def problem(
     request: Request[Any, Any, Any],
     status: int,
@@ -98,17 +120,11 @@ def problem(
         declared = statuses.answered((request.method, template), status)
         if declared != status:
             status, title = declared, _title(declared)
-    section = _TYPES.get(status, "")
-    body = ProblemDetails(
-        type=section if section.startswith("http") else (_RFC + section if section else None),
-        title=title,
-        status=status,
-        detail=detail,
-        instance=request.url.path,
-        trace_id=request.headers.get("traceparent") or uuid.uuid4().hex,
-        errors=errors,
-    )
-    return Response(body, status_code=status, media_type=PROBLEM_JSON)
+    trace_id = request.headers.get("traceparent")
+    body = problem_details(status, title, detail, request.url.path, trace_id, errors)
+    # 503 is temporary (a worker restarting, a server down): tell clients when to retry.
+    headers = {"Retry-After": str(RETRY_AFTER_S)} if status == 503 else None
+    return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
 def on_facegate_error(request: Request[Any, Any, Any], exc: FacegateError) -> Response[ProblemDetails]:

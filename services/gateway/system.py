@@ -14,9 +14,22 @@ from services.gateway.problems import responses
 from shared import subjects
 from shared.bus import Bus, Empty
 from shared.messages.gallery import DatabaseVersion, VersionInfo
+from shared.readiness import Readiness
 from shared.version import VERSION
 
 _BUILT_AT = datetime.fromtimestamp(Path(__file__).stat().st_mtime, tz=UTC)
+
+# The workers the REST API routes to: without one of them part of it answers 503.
+NEEDED_WORKERS = ("matcher", "camera_ingest", "detector", "extractor")
+
+
+def gateway_readiness(bus: Bus) -> Readiness:
+    """/readyz of the gateway: NATS connected and a replica of each needed worker running."""
+    readiness = Readiness()
+    readiness.add_live("nats", lambda: bus.nc.is_connected)
+    for worker in NEEDED_WORKERS:
+        readiness.add_probe(worker, lambda worker=worker: bus.ping(worker))  # type: ignore[misc]
+    return readiness
 
 
 class VersionController(Controller):
@@ -49,11 +62,12 @@ class HealthController(Controller):
         return "ok"
 
     @get("/readyz", media_type=MediaType.TEXT)
-    async def readyz(self, bus: Bus) -> Response[str]:
-        """Readiness: connected to NATS, so requests can reach the workers."""
-        if bus.nc.is_connected:
-            return Response("ready", media_type=MediaType.TEXT)
-        return Response("NATS not connected", status_code=503, media_type=MediaType.TEXT)
+    async def readyz(self, state: State) -> Response[str]:
+        """Readiness: connected to NATS and a replica of each worker the API needs (matcher,
+        camera_ingest, detector, extractor) running; one line per check."""
+        readiness: Readiness = state.readiness
+        ok, text = readiness.ready()
+        return Response(text, status_code=200 if ok else 503, media_type=MediaType.TEXT)
 
     @get("/metrics", media_type="text/plain; version=0.0.4")
     async def metrics(self, state: State) -> str:

@@ -9,7 +9,8 @@ shares the schema. Credentials, roles and the access log: `access.py`.
 Errors are always GraphQL's `{"errors": [{message, locations, path, extensions: {code}}]}`:
 HTTP 200 for a document that parses (validation and execution errors included), 400 for a
 request that is not GraphQL (bad JSON, no query, a syntax error). An unexpected failure is
-logged with a trace id and answered without its text, never as a 500.
+logged with a trace id and answered without its text, never as a 500; Postgres unreachable is
+an error naming it (`SERVICE_UNAVAILABLE`), and HTTP 503 with `Retry-After` when nothing was read.
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ from services.graphql.ide import OfflineIDE
 from services.graphql.limits import validation_rules
 from services.graphql.queries import Reader
 from services.graphql.subscriptions import EventHub
+from shared.errors import RETRY_AFTER_S
+from shared.faults import dependency_error
 
 log = logging.getLogger(__name__)
 # Ariadne logs every error of every request; clients' errors are answered, not logged, and
@@ -44,6 +47,8 @@ logging.getLogger(REQUEST_LOG).setLevel(logging.CRITICAL)
 
 PATHS = frozenset({"/graphql", "/graphql/"})
 REQUEST_ERROR_CODES = frozenset({"GRAPHQL_PARSE_FAILED", "BAD_REQUEST"})
+# A server the query needs (Postgres) is down: the error names it, the answer is a 503.
+UNAVAILABLE_CODE = "SERVICE_UNAVAILABLE"
 
 
 def format_error(error: GraphQLError, debug: bool = False) -> dict[str, Any]:
@@ -51,7 +56,12 @@ def format_error(error: GraphQLError, debug: bool = False) -> dict[str, Any]:
     formatted: dict[str, Any] = dict(error.formatted)
     extensions = dict(formatted.get("extensions") or {})
     original = error.original_error
-    if error.path is not None and original is not None and not isinstance(original, GraphQLError):
+    unavailable = dependency_error(original, "graphql") if original is not None else None
+    if unavailable is not None:
+        log.warning("%s unavailable at %s: %s", unavailable.dependency, error.path, original)
+        formatted["message"] = unavailable.detail
+        extensions = {"code": UNAVAILABLE_CODE, "dependency": unavailable.dependency}
+    elif error.path is not None and original is not None and not isinstance(original, GraphQLError):
         trace = uuid.uuid4().hex[:16]
         log.error("unexpected error at %s (trace %s)", error.path, trace, exc_info=original)
         formatted["message"] = f"Unexpected Execution Error (trace {trace})."
@@ -93,6 +103,10 @@ class HttpHandler(GraphQLHTTPHandler):
     async def create_json_response(self, request: Request, result: dict[str, Any], success: bool) -> Response:
         codes = {e.get("extensions", {}).get("code") for e in result.get("errors") or []}
         failed = result.get("data") is None and bool(codes) and codes <= REQUEST_ERROR_CODES
+        if result.get("data") is None and codes == {UNAVAILABLE_CODE}:
+            # Nothing could be read (Postgres down): a 503 that clients and proxies retry.
+            headers = {"Retry-After": str(RETRY_AFTER_S)}
+            return JSONResponse(result, status_code=HTTPStatus.SERVICE_UNAVAILABLE, headers=headers)
         return JSONResponse(result, status_code=HTTPStatus.BAD_REQUEST if failed else HTTPStatus.OK)
 
 
@@ -105,7 +119,7 @@ class GraphQLApp:
         schema: GraphQLSchema,
         pool: asyncpg.Pool | None,
         hub: EventHub | None = None,
-        ready: Callable[[], bool] = lambda: True,
+        ready: Callable[[], tuple[bool, str]] = lambda: (True, "ready"),
         access: Access | None = None,
     ) -> None:
         self.ready = ready
@@ -144,8 +158,8 @@ class GraphQLApp:
         if path == "/healthz":
             response = PlainTextResponse("ok")
         elif path == "/readyz":
-            ok = self.ready()
-            response = PlainTextResponse("ready" if ok else "not ready", 200 if ok else 503)
+            ok, text = self.ready()
+            response = PlainTextResponse(text, 200 if ok else 503)
         elif path == "/":
             response = RedirectResponse("/graphql/")
         else:

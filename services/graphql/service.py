@@ -39,7 +39,7 @@ async def setup(ctx: ServiceContext, authenticator: Authenticator) -> None:
     schema = build_schema()
     hub = EventHub(ctx.bus.nc)
     access = Access.from_settings(ctx.settings, authenticator)
-    app = GraphQLApp(schema, ctx.db, hub, ready=lambda: ctx.ready and ctx.bus.nc.is_connected, access=access)
+    app = GraphQLApp(schema, ctx.db, hub, ready=ctx.readiness_report, access=access)
     config = uvicorn.Config(
         app, host=ctx.settings.gateway_host, port=ctx.settings.graphql_port, lifespan="off", ws="websockets-sansio",
         log_level=ctx.settings.log_level.lower(), access_log=False, timeout_graceful_shutdown=5,

@@ -10,4 +10,5 @@ if __name__ == "__main__":
         setup,
         needs_db=True,
         needs_redis=True,
+        redis_required=False,  # only a cache: without it the gallery is rebuilt from Postgres
     )

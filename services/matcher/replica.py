@@ -2,6 +2,8 @@
 
 - Start: load the cached gallery from Redis and replay the log rows after its position; a
   missing, stale or corrupt cache means a rebuild from Postgres, saved back to Redis at once.
+  Redis unreachable means a rebuild from Postgres too (the cache only saves time): the replica
+  starts and serves, and saves to Redis once it is back (retried every `SAVE_RETRY_S`).
 - Follow: every committed write publishes `GalleryChanged(seq)` on the JetStream events stream;
   each replica has its own ordered consumer and, when `seq` is ahead of it, replays the log from
   Postgres (the log is the truth; the event only says "look now"). A poll every `poll_s` is
@@ -26,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
+import redis.exceptions
 from nats.aio.msg import Msg
 from nats.js.api import DeliverPolicy
 
@@ -39,6 +42,10 @@ from shared.runtime import ServiceContext
 from shared.subjects import GALLERY_CHANGED, GALLERY_CHANGED_FILTER
 
 log = logging.getLogger(__name__)
+
+# After a failed upload to Redis (down, out of memory), wait this long before snapshotting again:
+# a snapshot of a large gallery is costly, and Redis rarely comes back within seconds.
+SAVE_RETRY_S = 60.0
 
 
 class Replica:
@@ -58,6 +65,7 @@ class Replica:
         self._must_save = False
         self._changes_since_save = 0
         self._last_save = time.monotonic()
+        self._retry_save_at = 0.0
         self._tasks: set[asyncio.Task[None]] = set()
         self._upload: asyncio.Task[None] | None = None
 
@@ -116,6 +124,8 @@ class Replica:
                 gallery = await self._load_cached()
             except cache.CacheInvalid as exc:
                 log.warning("cached gallery not used (%s); rebuilding from Postgres", exc)
+            except redis.exceptions.RedisError as exc:
+                log.warning("Redis unavailable (%s); rebuilding the gallery from Postgres", exc)
         if gallery is None:
             gallery = await self._load_database()
             self.load_source = "postgres"
@@ -209,6 +219,8 @@ class Replica:
             return False
         if self._upload is not None and not self._upload.done():
             return False
+        if time.monotonic() < self._retry_save_at:
+            return False
         if self._must_save or self._changes_since_save >= self.cfg.cache_save_changes:
             return True
         elapsed = time.monotonic() - self._last_save
@@ -234,9 +246,14 @@ class Replica:
                 self.saves += 1
                 self.saved_seq = seq
                 log.info("gallery saved to Redis at change %d", seq)
+        except redis.exceptions.RedisError as exc:
+            log.warning("saving the gallery to Redis failed (%s); retrying in %.0f s", exc, SAVE_RETRY_S)
+            self._must_save = True
+            self._retry_save_at = time.monotonic() + SAVE_RETRY_S
         except Exception:
             log.exception("saving the gallery to Redis failed")
             self._must_save = True
+            self._retry_save_at = time.monotonic() + SAVE_RETRY_S
         finally:
             shutil.rmtree(folder, ignore_errors=True)
 

@@ -2,7 +2,10 @@
 
 Run by `make run` before the services start and by the Helm migration Job:
 `python -m shared.db.migrate`. An advisory lock makes concurrent runs wait for each other,
-and each file runs in its own transaction with its row in `schema_migrations`.
+and each file runs in its own transaction with its row in `schema_migrations`. Given the
+services' role passwords (`FACEGATE_MIGRATE_ROLE_PASSWORDS`, a JSON object service -> password;
+`make run` passes the generated ones), it then creates or updates each service's role and its
+rights (shared.db.roles): the services never connect as the migrator.
 """
 
 from __future__ import annotations
@@ -13,13 +16,23 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
+import msgspec
 
-from shared.settings import load_settings
+from shared.db.roles import apply_roles
+from shared.settings import from_environment, load_settings
 
 log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 LOCK_KEY = 0x46474D  # any constant shared by all migrators ("FGM")
+PREFIX = "FACEGATE_MIGRATE_"
+
+
+class MigrationSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """`FACEGATE_MIGRATE_<FIELD>`: read by the migrator only."""
+
+    # {"matcher": "<password>", ...}: create these services' roles (empty: leave roles alone).
+    role_passwords: dict[str, str] = {}
 
 
 async def ensure_database(database_url: str) -> None:
@@ -40,8 +53,9 @@ async def ensure_database(database_url: str) -> None:
         await conn.close()
 
 
-async def migrate(conn: asyncpg.Connection) -> list[str]:
-    """Apply pending migrations; return the names applied now."""
+async def migrate(conn: asyncpg.Connection, role_passwords: dict[str, str] | None = None) -> list[str]:
+    """Apply pending migrations, then set up the roles of the services given (service ->
+    password), under one lock; return the names applied now."""
     applied_now: list[str] = []
     await conn.execute("SELECT pg_advisory_lock($1)", LOCK_KEY)
     try:
@@ -59,17 +73,20 @@ async def migrate(conn: asyncpg.Connection) -> list[str]:
                 await conn.execute("INSERT INTO schema_migrations(name) VALUES ($1)", path.name)
             applied_now.append(path.name)
             log.info("applied migration %s", path.name)
+        if role_passwords:
+            await apply_roles(conn, role_passwords)
     finally:
         await conn.execute("SELECT pg_advisory_unlock($1)", LOCK_KEY)
     return applied_now
 
 
-async def migrate_url(database_url: str) -> list[str]:
-    """Create the database if needed and apply pending migrations."""
+async def migrate_url(database_url: str, role_passwords: dict[str, str] | None = None) -> list[str]:
+    """Create the database if needed, apply pending migrations, then set up the services' roles
+    (service -> password) if given."""
     await ensure_database(database_url)
     conn = await asyncpg.connect(database_url)
     try:
-        return await migrate(conn)
+        return await migrate(conn, role_passwords)
     finally:
         await conn.close()
 
@@ -77,7 +94,8 @@ async def migrate_url(database_url: str) -> list[str]:
 def main() -> None:
     logging.basicConfig(level="INFO", format="%(asctime)s migrate %(levelname)s %(message)s")
     settings = load_settings()
-    applied = asyncio.run(migrate_url(settings.database_url))
+    migration = from_environment(MigrationSettings, PREFIX, "README, Service credentials")
+    applied = asyncio.run(migrate_url(settings.database_url, migration.role_passwords))
     print(f"migrations: {len(applied)} applied" + (f" ({', '.join(applied)})" if applied else ""))
 
 

@@ -18,7 +18,7 @@ Score10k = Annotated[int, msgspec.Meta(ge=0, le=10000)]
 
 class FaceDetectorConfig(msgspec.Struct, frozen=True, kw_only=True):
     """SmartFace FaceDetectorConfig: face sizes in photo pixels (twice the distance between the
-    eye centres, about the face's width), confidence on 0..10000 (a floor of 3500 applies:
+    eye centres, about the face's width), confidence on 0..10000 (a floor of 5000 applies:
     docs/models.md)."""
 
     min_face_size: Annotated[int, msgspec.Meta(ge=0)] = 35
@@ -124,7 +124,7 @@ class DetectResponse(msgspec.Struct, frozen=True, kw_only=True):
     width: int
     height: int
     faces: list[DetectedFace]
-    detector: str  # the models that found the faces: "blazeface@3.0.4+facemesh@3.0.4"
+    detector: str  # the models that found the faces: "retinaface@0.1.0+facemesh@3.0.4"
     # Faces that were found but turned away by the request's faceDetectorConfig, one reason
     # each ("a face 312 px wide, under minFaceSize 400"): what a 422 tells the caller.
     rejected: list[str] = []

@@ -12,6 +12,7 @@ from pathlib import Path
 from shared.modelpack.prepare import prepare, verify_cache
 from shared.modelpack.sources import SourceError
 from shared.modelpack.verify import VerificationError
+from shared.modelpack.wheel_onnx import WheelModelError
 from shared.settings import load_settings
 
 
@@ -29,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{len(checked)} models agree with their original runtime ({time.monotonic() - started:.1f} s)")
             return 0
         done = prepare(Path(settings.models_dir), check=not args.no_verify, say=print)
-    except (SourceError, VerificationError) as exc:
+    except (SourceError, VerificationError, WheelModelError) as exc:
         print(f"modelpack: {exc}", file=sys.stderr)
         return 1
     print(f"{len(done.models)} models ready in {settings.models_dir} ({time.monotonic() - started:.1f} s)")

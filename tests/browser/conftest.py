@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from tests.support import REPO, Cluster
+from tests.support import REPO, Cluster, wait_until
 
 HERE = Path(__file__).resolve().parent
 INSTALL = HERE / "install_chromium.sh"
@@ -82,13 +82,20 @@ class Console:
         self.page.get_by_role("button", name="Sign in").click()
         self.page.get_by_role("navigation", name="Sections").wait_for()
 
+    def wait_until(self, predicate: str, arg: Any = None, timeout: float = 20) -> None:
+        """Evaluate `predicate` (JavaScript, a function of `arg` or an expression) in the page until it is
+        truthy. Not Playwright's wait_for_function: it polls by eval() in the page's own timers, which the
+        console's Content-Security-Policy (script-src 'self') refuses, so it fails whenever the first try
+        is false; page.evaluate runs as the debugger, which the policy lets through."""
+        wait_until(lambda: self.page.evaluate(predicate, arg), timeout, what=predicate)
+
     def screenshot(self, name: str, full_page: bool = False) -> None:
         """docs/console/<name>.png of the laptop-sized viewport (or the whole page); then the page must fit a tablet's
         width without scrolling sideways, and every form control must have a label."""
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         self.page.wait_for_load_state("networkidle")
         # Photos are fetched with the API key, then shown: wait until none is still on its way.
-        self.page.wait_for_function("!document.querySelector('[aria-busy=\"true\"]')")
+        self.wait_until("!document.querySelector('[aria-busy=\"true\"]')")
         self.page.evaluate("window.scrollTo(0, 0)")
         self.page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full_page)
         self.page.set_viewport_size(TABLET)

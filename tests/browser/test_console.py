@@ -135,7 +135,7 @@ def test_enrol_a_member_by_upload_and_see_them_with_their_photo(
     if faces[0].get("imageDataId"):  # the member's photo, from GET /api/v1/Images/{id}
         photo = card.get_by_role("img", name=f"Photo of {NAME}")
         photo.wait_for()
-        page.wait_for_function("(img) => img.complete && img.naturalWidth > 0", arg=photo.element_handle())
+        console.wait_until("(img) => img.complete && img.naturalWidth > 0", photo.element_handle())
     else:  # a gallery that keeps no image of member faces: their initials
         assert card.locator(".placeholder").inner_text() == "PZ"
     console.screenshot("watchlist")
@@ -201,7 +201,7 @@ def test_a_match_appears_in_the_live_feed_with_the_members_name(
         page.get_by_role("button", name="Preview of Door").click()
         page.get_by_text("Door: live").wait_for()
         preview = page.get_by_role("img", name="Live preview of Door, faces boxed")
-        page.wait_for_function(BOXED, arg=preview.element_handle(), polling=200)
+        console.wait_until(BOXED, preview.element_handle())
         console.screenshot("live")
 
         # The faces the camera saw, with their crops; one tracklet's faces.

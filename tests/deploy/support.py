@@ -25,17 +25,23 @@ RUNNABLE = tuple(s for s in SERVICES if (ROOT / "services" / s / "__main__.py").
 @cache
 def known_settings() -> frozenset[str]:
     """Every FACEGATE_* variable a Facegate process reads: the shared settings, camera_ingest's,
-    the matcher's and cleanup's own, and FACEGATE_SERVICE (the image's command and health check)."""
+    the matcher's, cleanup's and the migrator's own, and FACEGATE_SERVICE (the image's command and
+    health check)."""
     from services.camera_ingest.settings import PREFIX as CAMERA
     from services.camera_ingest.settings import IngestSettings
     from services.cleanup.settings import PREFIX as CLEANUP
     from services.cleanup.settings import CleanupSettings
     from services.matcher.config import PREFIX as MATCHER
     from services.matcher.config import MatcherConfig
+    from shared.db.migrate import PREFIX as MIGRATE
+    from shared.db.migrate import MigrationSettings
     from shared.settings import PREFIX, Settings
 
     found = {"FACEGATE_SERVICE"}
-    structs = ((PREFIX, Settings), (CAMERA, IngestSettings), (MATCHER, MatcherConfig), (CLEANUP, CleanupSettings))
+    structs = (
+        (PREFIX, Settings), (CAMERA, IngestSettings), (MATCHER, MatcherConfig), (CLEANUP, CleanupSettings),
+        (MIGRATE, MigrationSettings),
+    )  # fmt: skip
     for prefix, struct in structs:
         found |= {prefix + name.upper() for name in struct.__struct_fields__}
     return frozenset(found)

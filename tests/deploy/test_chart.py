@@ -23,6 +23,7 @@ from tests.deploy.support import (
     names,
     pod_specs,
     render,
+    renderer,
     validate_strict,
 )
 
@@ -49,6 +50,7 @@ SCENARIOS: dict[str, dict[str, Any]] = {
     "autoscaled": AUTOSCALED,
     "ephemeral": {k: {"persistence": {"enabled": False}} for k in ("nats", "postgres", "redis")},
     "existing-secret": {"existingSecret": "my-facegate", "image": {"registry": "registry.example", "tag": "1.2.3"}},
+    "tls": {"tls": {"caSecret": "servers-ca"}, **EXTERNAL},
     "image-folder": IMAGE_FOLDER,
     "tuned": {"config": {"WORKER_THREADS": 4}, "services": {"matcher": {"env": {"FACEGATE_MATCHER_HNSW_EF": "64"}}}},
 }
@@ -103,8 +105,10 @@ def test_probes_mean_live_and_ready(service: str) -> None:
     assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": port}
     env = {e["name"]: e for e in container["env"]}
     assert env["FACEGATE_HEALTH_PORT"]["value"] == "8080"
+    # Each service's own credentials (test_each_service_connects_with_its_own_credentials).
+    keys = {"FACEGATE_NATS_URL": f"nats-url-{service}", "FACEGATE_DATABASE_URL": f"database-url-{service}"}
     for key in ("FACEGATE_NATS_URL", "FACEGATE_DATABASE_URL", "FACEGATE_REDIS_URL"):
-        assert env[key]["valueFrom"]["secretKeyRef"] == {"name": "facegate", "key": key}
+        assert env[key]["valueFrom"]["secretKeyRef"] == {"name": "facegate", "key": keys.get(key, key)}
 
 
 def test_a_service_block_adds_volumes_to_its_pods_only() -> None:
@@ -131,14 +135,15 @@ def test_every_facegate_variable_is_a_setting_a_service_reads(scenario: str) -> 
     assert {f"FACEGATE_{key}" for key in values["config"]} <= known_settings()
 
 
-# Set by the chart itself (the Secret's URLs and API keys, the probes' port, the provider, the pod
-# name, the gateway's address) or by the image (FACEGATE_SERVICE, FACEGATE_GATEWAY_PORT and
-# FACEGATE_GRAPHQL_PORT: the Services, ports and probes expect 8098 and 8097): values may not set
-# them again.
+# Set by the chart itself (the Secret's URLs, role passwords and API keys, the probes' port, the
+# provider, the pod name, the gateway's address, the CA of tls.caSecret) or by the image
+# (FACEGATE_SERVICE, FACEGATE_GATEWAY_PORT and FACEGATE_GRAPHQL_PORT: the Services, ports and
+# probes expect 8098 and 8097): values may not set them again.
 CHART_SETS = {
     "FACEGATE_NATS_URL", "FACEGATE_DATABASE_URL", "FACEGATE_REDIS_URL", "FACEGATE_HEALTH_PORT",
     "FACEGATE_EXECUTION_PROVIDER", "FACEGATE_INSTANCE_ID", "FACEGATE_SERVICE", "FACEGATE_GATEWAY_PORT",
-    "FACEGATE_GRAPHQL_PORT", "FACEGATE_GATEWAY_HOST", "FACEGATE_AUTH_API_KEYS", "FACEGATE_SECRET_KEY",
+    "FACEGATE_GRAPHQL_PORT", "FACEGATE_MIGRATE_ROLE_PASSWORDS", "FACEGATE_TLS_CA_FILE", "FACEGATE_GATEWAY_HOST",
+    "FACEGATE_AUTH_API_KEYS", "FACEGATE_SECRET_KEY",
 }  # fmt: skip
 
 
@@ -231,7 +236,7 @@ def test_bundled_servers_by_default() -> None:
     objects = render()
     assert names(objects, "StatefulSet") == {"facegate-nats", "facegate-postgres", "facegate-redis"}
     secret = find(objects, "Secret", "facegate")["stringData"]
-    assert secret["FACEGATE_NATS_URL"] == "nats://facegate-nats:4222"
+    assert re.fullmatch(r"nats://admin:\w{32}@facegate-nats:4222", secret["FACEGATE_NATS_URL"])
     assert secret["FACEGATE_DATABASE_URL"].startswith("postgresql://facegate:")
     assert secret["FACEGATE_DATABASE_URL"].endswith("@facegate-postgres:5432/facegate")
     assert len(secret["postgres-password"]) == 32
@@ -239,17 +244,70 @@ def test_bundled_servers_by_default() -> None:
     assert "max_payload: 8MB" in conf and "jetstream" in conf
 
 
+def test_bundled_servers_accept_no_anonymous_client() -> None:
+    objects = render()
+    secret = find(objects, "Secret", "facegate")["stringData"]
+    conf = find(objects, "ConfigMap", "facegate-nats")["data"]["nats.conf"]
+    assert conf.endswith(renderer().nats_authorization().split("\n", 1)[1])  # users and permissions
+    nats = find(objects, "StatefulSet", "facegate-nats")["spec"]["template"]["spec"]["containers"][0]
+    users = {e["name"]: e["valueFrom"]["secretKeyRef"]["key"] for e in nats["env"]}
+    assert users["NATS_PASSWORD_MATCHER"] == "nats-password-matcher" and "NATS_PASSWORD_EVENTS" in users
+    assert all(f"${name}" in conf for name in users)
+    redis = find(objects, "StatefulSet", "facegate-redis")["spec"]["template"]["spec"]["containers"][0]
+    assert redis["args"][-2:] == ["--requirepass", "$(REDIS_PASSWORD)"]
+    assert secret["FACEGATE_REDIS_URL"] == f"redis://:{secret['redis-password']}@facegate-redis:6379/0"
+    assert secret["events-nats-url"] == f"nats://events:{secret['nats-password-events']}@facegate-nats:4222"
+
+
+def test_each_service_connects_with_its_own_credentials() -> None:
+    objects = render()
+    secret = find(objects, "Secret", "facegate")["stringData"]
+    roles = json.loads(secret["FACEGATE_MIGRATE_ROLE_PASSWORDS"])
+    for service in RUNNABLE:
+        env = {e["name"]: e["valueFrom"]["secretKeyRef"]["key"] for e in deployment(service)["spec"]["template"]
+               ["spec"]["containers"][0]["env"] if "valueFrom" in e and "secretKeyRef" in e["valueFrom"]}  # fmt: skip
+        assert env["FACEGATE_NATS_URL"] == f"nats-url-{service}"
+        assert env["FACEGATE_DATABASE_URL"] == f"database-url-{service}"
+        nats_url = secret[f"nats-url-{service}"]
+        assert nats_url == f"nats://{service}:{secret[f'nats-password-{service}']}@facegate-nats:4222"
+        database_url = secret[f"database-url-{service}"]
+        assert database_url == f"postgresql://facegate_{service}:{roles[service]}@facegate-postgres:5432/facegate"
+    job = find(objects, "Job", "facegate-migrate")["spec"]["template"]["spec"]["containers"][0]
+    keys = {e["name"]: e["valueFrom"]["secretKeyRef"]["key"] for e in job["env"] if "valueFrom" in e}
+    assert keys == {
+        "FACEGATE_DATABASE_URL": "FACEGATE_DATABASE_URL",
+        "FACEGATE_MIGRATE_ROLE_PASSWORDS": "FACEGATE_MIGRATE_ROLE_PASSWORDS",
+    }
+
+
 def test_external_servers_by_url() -> None:
     objects = render(EXTERNAL)
     assert names(objects, "StatefulSet") == set()
     secret = find(objects, "Secret", "facegate")["stringData"]
-    assert {k: v for k, v in secret.items() if k.endswith("_URL")} == {
-        "FACEGATE_NATS_URL": "nats://nats.example:4222",
-        "FACEGATE_DATABASE_URL": "postgresql://facegate:secret@db.example:5432/facegate",
-        "FACEGATE_REDIS_URL": "redis://redis.example:6379/0",
-    }
-    rest = {"admin-api-key", "FACEGATE_AUTH_API_KEYS", "FACEGATE_SECRET_KEY"}
-    assert set(secret) - {k for k in secret if k.endswith("_URL")} == rest
+    assert secret["FACEGATE_NATS_URL"] == secret["nats-url-matcher"] == "nats://nats.example:4222"
+    assert secret["FACEGATE_DATABASE_URL"] == "postgresql://facegate:secret@db.example:5432/facegate"
+    assert secret["FACEGATE_REDIS_URL"] == "redis://redis.example:6379/0"
+    # The migration Job (an administrator there) creates the services' roles on that server too.
+    role = json.loads(secret["FACEGATE_MIGRATE_ROLE_PASSWORDS"])["matcher"]
+    assert secret["database-url-matcher"] == f"postgresql://facegate_matcher:{role}@db.example:5432/facegate"
+    without_roles = render({**EXTERNAL, "credentials": {"postgresRoles": False}})
+    secret = find(without_roles, "Secret", "facegate")["stringData"]
+    assert secret["database-url-matcher"] == "postgresql://facegate:secret@db.example:5432/facegate"
+    assert "FACEGATE_MIGRATE_ROLE_PASSWORDS" not in secret
+    assert {"admin-api-key", "FACEGATE_AUTH_API_KEYS", "FACEGATE_SECRET_KEY"} <= set(secret)
+
+
+def test_a_ca_for_tls_is_mounted_in_every_facegate_pod() -> None:
+    objects = render({"tls": {"caSecret": "servers-ca"}})
+    for service in RUNNABLE:
+        spec = find(objects, "Deployment", f"facegate-{service.replace('_', '-')}")["spec"]["template"]["spec"]
+        container = spec["containers"][0]
+        assert {"name": "FACEGATE_TLS_CA_FILE", "value": "/etc/facegate/tls/ca.crt"} in container["env"]
+        assert {"name": "tls-ca", "mountPath": "/etc/facegate/tls", "readOnly": True} in container["volumeMounts"]
+        assert {
+            "name": "tls-ca",
+            "secret": {"secretName": "servers-ca", "items": [{"key": "ca.crt", "path": "ca.crt"}]},
+        } in spec["volumes"]
 
 
 def test_authentication_is_on_by_default_with_a_generated_admin_key() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -10,6 +11,7 @@ from collections.abc import AsyncIterator
 import msgspec
 import pytest
 
+from shared import subjects
 from shared.bus import Bus, Empty, ServiceHost
 from shared.errors import InternalError, NotFound, ServiceUnavailable, Unprocessable
 from shared.settings import Settings
@@ -105,3 +107,68 @@ async def test_events_are_kept_by_jetstream(bus: Bus) -> None:
     msg = await bus.js.get_last_msg(bus.settings.events_stream, subject)
     assert msg.data is not None
     assert msgspec.json.decode(msg.data) == {"text": "payload", "delay": 0.0}
+
+
+# A replica in its own process, so that the test can kill it with a request in flight.
+_WORKER = """
+import asyncio, sys
+from shared import subjects
+from shared.bus import Bus, ServiceHost
+from shared.settings import Settings
+from tests.integration.test_bus import Echo
+
+async def main() -> None:
+    bus = await Bus.connect(Settings(nats_url=sys.argv[1]), "worker")
+    host = ServiceHost(bus, sys.argv[2], "1.0.0", "a replica to kill")
+    await host.start()
+
+    async def echo(req: Echo) -> Echo:
+        await asyncio.sleep(req.delay)
+        return Echo(text=req.text)
+
+    await host.add(sys.argv[3], Echo, echo)
+    await bus.nc.flush()  # the subscriptions reached the server
+    print("ready", flush=True)
+    await asyncio.Event().wait()
+
+asyncio.run(main())
+"""
+
+
+async def test_a_request_whose_replica_dies_fails_fast(servers: Servers) -> None:
+    name = f"svc_{uuid.uuid4().hex[:8]}"
+    subject = subjects.rpc(name, "echo", "run")
+    worker = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", _WORKER, servers.nats_url, name, subject, stdout=asyncio.subprocess.PIPE
+    )
+    bus = await Bus.connect(Settings(nats_url=servers.nats_url, request_timeout=20.0), "test")
+    try:
+        assert worker.stdout is not None
+        assert await asyncio.wait_for(worker.stdout.readline(), 60) == b"ready\n"
+        assert await bus.request(subject, Echo(text="alive"), Echo) == Echo(text="alive")
+        in_flight = asyncio.create_task(bus.request(subject, Echo(text="x", delay=60), Echo))
+        await asyncio.sleep(0.5)  # taken by the worker
+        worker.kill()
+        killed = time.monotonic()
+        with pytest.raises(ServiceUnavailable, match=f"The {name} replica that took the request stopped"):
+            await in_flight
+        assert time.monotonic() - killed < 3  # not the 20 s timeout
+    finally:
+        if worker.returncode is None:
+            worker.kill()
+        await worker.wait()
+        await bus.close()
+
+
+async def test_a_draining_replica_still_counts_as_alive(servers: Servers, host: ServiceHost) -> None:
+    """SIGTERM stops the service's subscriptions first and finishes the requests it holds: the
+    callers of those keep waiting for their replies."""
+    caller = await Bus.connect(Settings(nats_url=servers.nats_url, request_timeout=10.0), "test")
+    try:
+        subject = f"facegate.rpc.{host.name}.echo.run"
+        slow = asyncio.create_task(caller.request(subject, Echo(text="late", delay=2.5), Echo))
+        await asyncio.sleep(0.3)
+        await host.stop()  # waits for the request in flight
+        assert await slow == Echo(text="LATE")
+    finally:
+        await caller.close()

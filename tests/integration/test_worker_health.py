@@ -45,7 +45,7 @@ async def ask_matcher(nats_url: str, times: int = 20) -> int:
 
 def test_matcher_answers_probes_and_metrics_on_its_health_port(servers: Servers) -> None:
     port = free_port()
-    services = ServiceProcesses(servers.env())
+    services = ServiceProcesses(servers.env(), service_env=servers.service_env)
     services.start("matcher", 0, {"FACEGATE_HEALTH_PORT": str(port), "FACEGATE_INSTANCE_ID": "probe-test"})
     try:
         base = f"http://127.0.0.1:{port}"

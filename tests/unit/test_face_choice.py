@@ -1,5 +1,6 @@
-"""Which face a REST request takes (services/gateway/face_choice.py): the largest for Verify and
-SpoofCheck, faceSelector and the blur gate for enrollment, and the 422 texts when none."""
+"""Which face a REST request takes (services/gateway/face_choice.py): the one-face rule's choice
+(shared/face_choice.py) for Verify and SpoofCheck, faceSelector and the blur gate for
+enrollment, and the 422 texts when none."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import pytest
 
 from services.gateway.face_choice import MIN_ENROLL_SHARPNESS, largest, pick_face
 from shared.errors import Unprocessable
+from shared.face_choice import GOOD_QUALITY, SURE_CONFIDENCE, best_first, preference
 from tests.unit.faces import analysis, detected
 
 TURNED_AWAY = ["a face 312 px wide, under minFaceSize 400", "a face 90 px wide, under minFaceSize 400"]
@@ -84,3 +86,43 @@ def test_the_blur_gate_judges_the_largest_face_only() -> None:
 def test_validation_none_skips_the_blur_gate(validation: str) -> None:
     blurred = analysis(detected(sharpness=0))
     assert pick_face(blurred, 0, None, validation) is blurred.faces[0]
+
+
+# The one-face rule (shared.face_choice): a false face may be larger, it never wins.
+
+
+def test_a_larger_face_the_detector_is_not_sure_of_loses() -> None:
+    real = detected(2, size=199, confidence=9950, quality=8400)
+    false = detected(1, size=200, confidence=SURE_CONFIDENCE - 1, quality=8000)
+    found = analysis(false, real)
+    assert largest(found, "probe image").detected is real
+    assert pick_face(found, 0, "largestFace").detected is real
+    assert best_first([false, real]) == [real, false]
+
+
+def test_a_larger_face_of_poor_quality_loses() -> None:
+    """The issue's Verify: a false face 1 px larger than the real one, quality 2520 to 8385."""
+    real = detected(2, size=199, confidence=9900, quality=8385)
+    false = detected(1, size=200, confidence=9900, quality=2520)
+    assert largest(analysis(false, real), "reference image").detected is real
+
+
+def test_among_sure_faces_of_good_quality_the_larger_wins() -> None:
+    near = detected(1, size=200, confidence=SURE_CONFIDENCE, quality=GOOD_QUALITY)
+    far = detected(2, size=100, confidence=10000, quality=9800)
+    assert largest(analysis(far, near), "probe image").detected is near
+    assert preference(near) > preference(far)
+
+
+def test_equal_size_falls_to_quality_then_confidence() -> None:
+    a = detected(1, confidence=9950, quality=8000)
+    b = detected(2, confidence=9990, quality=8100)
+    c = detected(3, confidence=9999, quality=8100)
+    assert best_first([a, b, c]) == [c, b, a]
+
+
+def test_the_blur_gate_judges_the_chosen_face() -> None:
+    false = detected(1, size=300, confidence=6000, quality=3000, sharpness=9000)
+    real = detected(2, size=100, sharpness=MIN_ENROLL_SHARPNESS - 1)
+    with pytest.raises(Unprocessable, match="too blurred"):
+        pick_face(analysis(false, real), 0, "largestFace")

@@ -59,20 +59,40 @@ app.kubernetes.io/component: {{ .name | replace "_" "-" }}
 {{- printf "%s:%s" $repo $tag -}}
 {{- end -}}
 
-{{/* The environment every Facegate container gets: URLs from the Secret, config as values. */}}
+{{/* The environment of a service's containers ({root, name}): its own credentials from the
+Secret (shared.nats_users, shared.db.roles), then `config`. */}}
 {{- define "facegate.env" -}}
-{{- $secret := include "facegate.secretName" . -}}
-{{- range $key := list "FACEGATE_NATS_URL" "FACEGATE_DATABASE_URL" "FACEGATE_REDIS_URL" }}
+{{- $secret := include "facegate.secretName" .root -}}
+{{- range $key, $from := dict "FACEGATE_NATS_URL" (printf "nats-url-%s" .name) "FACEGATE_DATABASE_URL" (printf "database-url-%s" .name) "FACEGATE_REDIS_URL" "FACEGATE_REDIS_URL" }}
 - name: {{ $key }}
   valueFrom:
     secretKeyRef:
       name: {{ $secret }}
-      key: {{ $key }}
+      key: {{ $from }}
 {{- end }}
+{{- include "facegate.config" .root }}
+{{- end -}}
+
+{{/* `config` as FACEGATE_* variables, and the CA for TLS to the servers when given. */}}
+{{- define "facegate.config" -}}
 {{- range $key, $value := .Values.config }}
 - name: FACEGATE_{{ $key }}
   value: {{ $value | toString | quote }}
 {{- end }}
+{{- if .Values.tls.caSecret }}
+- name: FACEGATE_TLS_CA_FILE
+  value: /etc/facegate/tls/ca.crt
+{{- end }}
+{{- end -}}
+
+{{/* A generated password ({root, key}): the one kept in the chart's Secret, else random. */}}
+{{- define "facegate.generated" -}}
+{{- $existing := lookup "v1" "Secret" .root.Release.Namespace (include "facegate.fullname" .root) -}}
+{{- if and $existing (index $existing.data .key) -}}
+{{- index $existing.data .key | b64dec -}}
+{{- else -}}
+{{- randAlphaNum 32 -}}
+{{- end -}}
 {{- end -}}
 
 {{/* The Postgres password: the value, else the one kept in the existing Secret, else random. */}}
@@ -117,6 +137,14 @@ credentials (cameras then show why and need their source saved again). */}}
   emptyDir: {}
 - name: data
   emptyDir: {}
+{{- if .Values.tls.caSecret }}
+- name: tls-ca
+  secret:
+    secretName: {{ .Values.tls.caSecret }}
+    items:
+      - key: ca.crt
+        path: ca.crt
+{{- end }}
 {{- end -}}
 
 {{- define "facegate.volumeMounts" -}}
@@ -124,4 +152,9 @@ credentials (cameras then show why and need their source saved again). */}}
   mountPath: /tmp
 - name: data
   mountPath: /var/lib/facegate
+{{- if .Values.tls.caSecret }}
+- name: tls-ca
+  mountPath: /etc/facegate/tls
+  readOnly: true
+{{- end }}
 {{- end -}}

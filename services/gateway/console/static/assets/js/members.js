@@ -94,6 +94,9 @@ export async function renderOne(main, id) {
     }).catch((error) => announce(error.message, "error"));
   });
 
+  // The faces are fetched before the page replaces "Loading…": a page whose "Faces" heading
+  // stands over a list still empty would say, for a moment, that the member has none.
+  await loadFaces();
   fill(
     main,
     h("p", {}, h("a", { href: "#/watchlists" }, "← Watchlists")),
@@ -102,7 +105,6 @@ export async function renderOne(main, id) {
     h("section", { class: "card", "aria-labelledby": "add-title" }, h("h2", { id: "add-title" }, "Add faces"), picker.element, h("div", { class: "actions" }, add)),
     h("section", { class: "card", "aria-labelledby": "details-title" }, h("h2", { id: "details-title" }, "Details"), edit, h("div", { class: "actions" }, remove)),
   );
-  await loadFaces();
 }
 
 function nameOf(member) {

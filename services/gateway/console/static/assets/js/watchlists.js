@@ -111,6 +111,7 @@ export async function renderOne(main, id) {
   });
 
   const title = h("h1", {}, swatch(watchlist.previewColor), " ", watchlist.displayName);
+  await loadMembers(); // before the page shows: its "Members" heading never stands over a list still empty
   fill(
     main,
     h("p", {}, h("a", { href: "#/watchlists" }, "← Watchlists")),
@@ -119,7 +120,6 @@ export async function renderOne(main, id) {
     h("section", { class: "card", "aria-labelledby": "enrol-title" }, h("h2", { id: "enrol-title" }, "Enrol a member"), enrolForm(id, loadMembers)),
     h("details", { class: "card" }, h("summary", {}, "Watchlist settings"), edit, h("div", { class: "actions" }, remove)),
   );
-  await loadMembers();
 }
 
 function memberCard(member) {

