@@ -80,6 +80,10 @@ def videos(cluster: Cluster, folder: Path) -> Iterator[Cluster]:
                 services.stop_one(*key)
         if had_default:
             services.start("camera_ingest", 0)
+            # The next module's first request must not meet a camera_ingest still starting.
+            wait_workers(cluster.servers.nats_url)
+            with cluster.http() as client:
+                wait_until(lambda: client.get("/api/v1/VideoRecords").status_code == 200, 60, "camera_ingest")
 
 
 @pytest.fixture(scope="module")
