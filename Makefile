@@ -34,14 +34,14 @@ run: install ## Start the cluster: REST on :8098, GraphQL on :8097 (embedded NAT
 test: install ## Run the whole suite (real NATS, Postgres, Redis, models and photos)
 	$(PY) -m ruff check .
 	$(PY) -m mypy services shared tests benchmarks deploy
-	sh tests/rtsp/install_gstreamer.sh
-	sh tests/browser/install_chromium.sh
+	sh tests/install_debs.sh rtsp
+	sh tests/install_debs.sh browser
 	$(PY) -m shared.modelpack prepare
 	$(PY) -m pytest $(ARGS)
 
 test-fast: install ## Run the suite without lint and type checks
-	sh tests/rtsp/install_gstreamer.sh
-	sh tests/browser/install_chromium.sh
+	sh tests/install_debs.sh rtsp
+	sh tests/install_debs.sh browser
 	$(PY) -m shared.modelpack prepare
 	$(PY) -m pytest $(ARGS)
 

@@ -4,7 +4,7 @@
     FACEGATE_CAMERA_LEASE_TTL_S=3 .venv/bin/python benchmarks/camera_failover.py
 
 Starts embedded NATS/Postgres/Redis, the gateway and two camera_ingest replicas, the test RTSP
-server (tests/rtsp/rtsp_server.py, needs GStreamer: tests/rtsp/install_gstreamer.sh) and
+server (tests/rtsp/rtsp_server.py, needs GStreamer: `tests/install_debs.sh rtsp`) and
 `--cameras` enabled cameras on it; then kills one replica (SIGKILL: its leases must expire) and
 later stops the other gracefully (SIGTERM: it releases its leases), and prints for each the
 seconds until every camera of the victim is online again on the survivor.

@@ -21,7 +21,7 @@ import pytest
 from tests.support import REPO, Cluster, wait_until
 
 HERE = Path(__file__).resolve().parent
-INSTALL = HERE / "install_chromium.sh"
+INSTALL = REPO / "tests" / "install_debs.sh"
 SCREENSHOTS = REPO / "docs" / "console"
 LAPTOP = {"width": 1280, "height": 800}
 TABLET = {"width": 820, "height": 1180}  # an iPad Air held upright
@@ -39,10 +39,10 @@ def chromium() -> str:
     """Chromium's path; skip (with the reason) only when it cannot be installed."""
     path = chromium_path()
     if path is None:
-        subprocess.run(["sh", str(INSTALL)], capture_output=True, timeout=900, check=False)
+        subprocess.run(["sh", str(INSTALL), "browser"], capture_output=True, timeout=900, check=False)
         path = chromium_path()
     if path is None:
-        pytest.skip("Debian's chromium is not installed and tests/browser/install_chromium.sh could not install it")
+        pytest.skip("Debian's chromium is not installed and `tests/install_debs.sh browser` could not install it")
     return path
 
 

@@ -21,7 +21,7 @@ from tests.support import Cluster, truncate, wait_until
 
 HERE = Path(__file__).resolve().parent
 SYSTEM_PYTHON = "/usr/bin/python3"
-INSTALL = HERE / "install_gstreamer.sh"
+INSTALL = HERE.parent / "install_debs.sh"
 # What the server needs: the RTSP server bindings and the elements of its pipeline.
 PROBE = """
 import gi
@@ -62,10 +62,10 @@ def gstreamer() -> None:
     """Skip (with the reason) only when the GStreamer RTSP server cannot be installed."""
     why = _probe()
     if why is not None:
-        subprocess.run(["sh", str(INSTALL)], capture_output=True, timeout=600, check=False)
+        subprocess.run(["sh", str(INSTALL), "rtsp"], capture_output=True, timeout=600, check=False)
         why = _probe()
     if why is not None:
-        pytest.skip(f"GStreamer RTSP server unavailable ({why}); tests/rtsp/install_gstreamer.sh could not fix it")
+        pytest.skip(f"GStreamer RTSP server unavailable ({why}); `tests/install_debs.sh rtsp` could not fix it")
 
 
 def port_free(port: int) -> bool:
