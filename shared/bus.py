@@ -158,18 +158,23 @@ class Bus:
             await sub.unsubscribe()
 
     async def ensure_event_stream(self) -> None:
-        """Create (or update) the JetStream stream that keeps events for subscribers."""
-        config = StreamConfig(
-            name=self.settings.events_stream,
-            subjects=subjects.EVENTS_STREAM_SUBJECTS,
-            max_age=float(self.settings.events_max_age_s),
-            max_bytes=self.settings.events_max_bytes,
-        )
-        try:
-            await self.js.add_stream(config)
-        except BadRequestError:
-            # Exists with other limits: adopt the configured ones.
-            await self.js.update_stream(config)
+        """Create (or update) the JetStream streams that keep events: the public one for
+        subscribers and the internal one between services."""
+        for name, stream_subjects in (
+            (self.settings.events_stream, subjects.EVENTS_STREAM_SUBJECTS),
+            (self.settings.internal_stream, subjects.INTERNAL_STREAM_SUBJECTS),
+        ):
+            config = StreamConfig(
+                name=name,
+                subjects=stream_subjects,
+                max_age=float(self.settings.events_max_age_s),
+                max_bytes=self.settings.events_max_bytes,
+            )
+            try:
+                await self.js.add_stream(config)
+            except BadRequestError:
+                # Exists with other limits: adopt the configured ones.
+                await self.js.update_stream(config)
 
     async def blob_store(self) -> ObjectStore:
         """The JetStream object store for payloads too large for one message (see shared.blobs);

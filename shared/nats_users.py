@@ -10,7 +10,8 @@ Derived from `shared.subjects`, so a new subject needs no second list:
   messages: the receipt and the reply, shared.replies) and nothing else;
 - `events` (outside subscribers, e.g. deploy/examples/subscribe_events.py) reads
   `facegate.evt.>` and consumes the events stream, and can neither see nor send requests:
-  images and templates travel on `facegate.rpc.>`;
+  images and templates travel on `facegate.rpc.>` and, between services, on the internal stream
+  (`facegate.int.>`), which it cannot read;
 - `admin` (the launcher, migrations, tests, operators' tools) may do everything.
 
 `authorization_block` writes the `authorization { users = [...] }` part of a nats-server config.
@@ -48,6 +49,7 @@ ANNOUNCES: dict[str, tuple[subjects.Event, ...]] = {
         subjects.MATCH_STORED,
         subjects.LIVENESS_RESULT,
         subjects.TRACKLET_COMPLETED,
+        subjects.TRACKLET_SUMMARISED,  # internal: for grouping only
         subjects.VIDEO_RECORD_CHANGED,
         subjects.VIDEO_RECORD_PROGRESSED,
         subjects.VIDEO_RECORD_DELETED,
@@ -100,7 +102,7 @@ def service_permissions(service: str) -> dict[str, Any]:
     if calls:
         calls.append("$SRV.PING.>")  # readiness: is a replica of each callee running?
     calls += [subjects.discovery("STATS", other) for other in STATS_OF.get(service, ())]
-    announces = sorted({f"{subjects.EVT_PREFIX}.{event.entity}.>" for event in ANNOUNCES.get(service, ())})
+    announces = sorted({f"{event.prefix}.{event.entity}.>" for event in ANNOUNCES.get(service, ())})
     return {
         "publish": {"allow": [*calls, *announces, *PUBLISHES.get(service, ()), *JETSTREAM]},
         "subscribe": {"allow": [*own, *FOLLOWS.get(service, ())]},

@@ -57,6 +57,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # Threads for CPU-bound work (inference, decoding, index search) per process.
     worker_threads: Annotated[int, msgspec.Meta(ge=1)] = 2
     events_stream: str = "FACEGATE_EVENTS"
+    # Events between services only (shared.subjects.INTERNAL_PREFIX), same limits as the events.
+    internal_stream: str = "FACEGATE_INTERNAL"
     events_max_age_s: Annotated[int, msgspec.Meta(ge=60)] = 7 * 24 * 3600
     events_max_bytes: int = 1024 * 1024 * 1024
     # Payloads larger than one NATS message (images over the server's max_payload) go through

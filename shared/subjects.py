@@ -13,6 +13,10 @@ from dataclasses import dataclass
 RPC_PREFIX = "facegate.rpc"
 EVT_PREFIX = "facegate.evt"
 EVENTS_STREAM_SUBJECTS = [f"{EVT_PREFIX}.>"]
+# Events between services only, on their own stream (settings.internal_stream), which the outside
+# event reader can neither subscribe to nor consume: they carry biometric data (templates).
+INTERNAL_PREFIX = "facegate.int"
+INTERNAL_STREAM_SUBJECTS = [f"{INTERNAL_PREFIX}.>"]
 
 SERVICES = ("gateway", "graphql", "camera_ingest", "detector", "extractor", "matcher", "grouping", "cleanup")
 
@@ -34,28 +38,30 @@ def replica_alive(service: str, replica: str) -> str:
 
 @dataclass(frozen=True)
 class Event:
-    """A kind of event: its subjects are `facegate.evt.<entity>.<past_verb>.<id>`."""
+    """A kind of event: its subjects are `facegate.evt.<entity>.<past_verb>.<id>` (or, for an
+    internal one, `facegate.int.…`)."""
 
     entity: str
     past_verb: str
+    prefix: str = EVT_PREFIX
 
     def subject(self, entity_id: str) -> str:
         """The subject of this event about one entity; ids never contain dots (GUIDs or caller
         ids made safe by `token`)."""
-        return f"{EVT_PREFIX}.{self.entity}.{self.past_verb}.{token(entity_id)}"
+        return f"{self.prefix}.{self.entity}.{self.past_verb}.{token(entity_id)}"
 
     @property
     def filter(self) -> str:
         """Wildcard subject matching this event about any entity."""
-        return f"{EVT_PREFIX}.{self.entity}.{self.past_verb}.*"
+        return f"{self.prefix}.{self.entity}.{self.past_verb}.*"
 
     def matches(self, subject: str) -> bool:
         """Whether `subject` is one of this event's."""
-        return subject.rpartition(".")[0] == f"{EVT_PREFIX}.{self.entity}.{self.past_verb}"
+        return subject.rpartition(".")[0] == f"{self.prefix}.{self.entity}.{self.past_verb}"
 
     def address(self, parameter: str) -> str:
         """The subject with `{parameter}` in place of the id (AsyncAPI channel addresses)."""
-        return f"{EVT_PREFIX}.{self.entity}.{self.past_verb}.{{{parameter}}}"
+        return f"{self.prefix}.{self.entity}.{self.past_verb}.{{{parameter}}}"
 
 
 def discovery(verb: str, service: str) -> str:
@@ -231,8 +237,9 @@ MATCH_MISSED = Event("match", "missed")
 MATCH_STORED = Event("match", "stored")
 LIVENESS_RESULT = Event("liveness", "result")
 TRACKLET_COMPLETED = Event("tracklet", "completed")
-# Facegate: an ended tracklet's template (its faces' mean), which the grouping service clusters.
-TRACKLET_SUMMARISED = Event("tracklet", "summarised")
+# Facegate, internal: an ended tracklet's template (its faces' mean), which the grouping service
+# clusters. Templates are biometric data: never on the public events stream.
+TRACKLET_SUMMARISED = Event("tracklet", "summarised", INTERNAL_PREFIX)
 
 # Grouping: a run started or finished (the grouping id last); individuals changed (the id of
 # their grouping last, so that `facegate.evt.individual.*.<groupingId>` follows one grouping).

@@ -1,5 +1,6 @@
-"""Keeps the tracklet templates camera_ingest announces (`tracklet.summarised` events) in
-`grouping_tracklets`, where runs read them.
+"""Keeps the tracklet templates camera_ingest announces (internal `tracklet.summarised` events,
+on the internal stream that outside subscribers cannot read) in `grouping_tracklets`, where
+runs read them.
 
 One durable JetStream consumer shared by every replica (each event reaches one of them), so a
 replica that was down, or all of them, catch up from the events stream instead of losing
@@ -38,7 +39,7 @@ class Summaries:
     async def start(self) -> None:
         config = ConsumerConfig(ack_policy=AckPolicy.EXPLICIT, ack_wait=30, max_ack_pending=1024)
         subscription = await self.ctx.bus.js.pull_subscribe(
-            subjects.TRACKLET_SUMMARISED.filter, durable=DURABLE, stream=self.ctx.settings.events_stream,
+            subjects.TRACKLET_SUMMARISED.filter, durable=DURABLE, stream=self.ctx.settings.internal_stream,
             config=config,
         )  # fmt: skip
         self._task = asyncio.create_task(self._follow(subscription))

@@ -92,7 +92,8 @@ CHANNELS = [
     Channel("trackletSummarised", subjects.TRACKLET_SUMMARISED.address("streamId"), "streamId", TrackletSummary,
             "Facegate: an ended tracklet's template, the normalised mean of its faces' templates (after its "
             "trackletCompleted; not for a tracklet without any template), which the grouping service clusters. "
-            "It is biometric data: keep subscribers to facegate.evt.> as trusted as the database."),
+            "Internal: biometric data, on the internal stream (facegate.int.>) that only services read; "
+            "the outside event reader cannot subscribe to it."),
     Channel("groupingProgressed", subjects.GROUPING_PROGRESSED.address("groupingId"), "groupingId", GroupingProgress,
             "Facegate: a grouping run started (status Processing) or finished (Ready, with what it grouped)."),
     *(

@@ -227,3 +227,34 @@ async def _read_the_stream(servers: Servers) -> tuple[list[bytes], list[bytes]]:
 def test_the_events_reader_consumes_the_events_stream(servers: Servers) -> None:
     ordered, durable = asyncio.run(_read_the_stream(servers))
     assert ordered == durable == [b"{}"]
+
+
+async def _read_the_internal_stream(servers: Servers) -> tuple[list[bytes], str | None, list[str]]:
+    """What the outside event reader gets of an internal event (a tracklet's template), live
+    and from the internal stream."""
+    admin = await Bus.connect(Settings(nats_url=servers.nats_url), "test")
+    errors: list[str] = []
+    reader = await connect(servers.events_url, errors)
+    try:
+        await admin.ensure_event_stream()
+        subject = subjects.TRACKLET_SUMMARISED.subject(uuid.uuid4().hex)
+        live = await received(reader, f"{subjects.INTERNAL_PREFIX}.>", admin.nc, subject)
+        await admin.publish_event(subject, Empty())
+        refusal = None
+        try:
+            await reader.jetstream().subscribe(
+                subject, stream=admin.settings.internal_stream, ordered_consumer=True, cb=None
+            )
+        except Exception as exc:  # refused by the server: no JetStream API of that stream
+            refusal = type(exc).__name__
+        return live, refusal, errors
+    finally:
+        await reader.close()
+        await admin.close()
+
+
+def test_the_events_reader_cannot_read_internal_events(servers: Servers) -> None:
+    live, refusal, errors = asyncio.run(_read_the_internal_stream(servers))
+    assert live == []
+    assert refusal is not None
+    assert any("permissions violation" in e.lower() for e in errors), errors

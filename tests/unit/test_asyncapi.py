@@ -89,7 +89,7 @@ def readme_event_subjects() -> set[str]:
     """Subjects of the README's Events table, braces expanded, `<id>` written `{id}`."""
     section = README.read_text().split("\n## Events\n", 1)[1].split("\n## ", 1)[0]
     out: set[str] = set()
-    for subject in re.findall(r"^\| `(facegate\.evt\.[^`]+)` \|", section, re.MULTILINE):
+    for subject in re.findall(r"^\| `(facegate\.(?:evt|int)\.[^`]+)` \|", section, re.MULTILINE):
         subject = re.sub(r"<(\w+)>", r"{\1}", subject)
         group = re.search(r"\{([a-z,]+)\}", subject)
         verbs = group.group(1).split(",") if group and "," in group.group(1) else None
