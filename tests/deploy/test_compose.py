@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import re
+import stat
+import subprocess
+import sys
 import tomllib
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -12,6 +17,7 @@ from tests.deploy.support import CHART, DEPLOY, ROOT, RUNNABLE, SERVICES, known_
 
 COMPOSE = DEPLOY / "compose"
 INFRA = ("nats", "postgres", "redis")
+CREDENTIALS = ("FACEGATE_NATS_URL", "FACEGATE_DATABASE_URL")  # each service's own
 
 
 def compose() -> dict[str, Any]:
@@ -94,8 +100,9 @@ def test_camera_images_in_folder_storage_are_kept_in_a_volume() -> None:
     assert mounts[mount] in yaml.safe_load((COMPOSE / "compose.yaml").read_text())["volumes"]
     assert not any(t.split(":")[0] == mount for t in ingest["tmpfs"])
     # The other settings are the shared ones, not lost by giving camera-ingest its own block.
-    own = ("FACEGATE_CAMERA_IMAGE_FOLDER", "FACEGATE_SECRET_KEY_FILE")
-    assert {k: v for k, v in ingest["environment"].items() if k not in own} == services["detector"]["environment"]
+    own = ("FACEGATE_CAMERA_IMAGE_FOLDER", "FACEGATE_SECRET_KEY_FILE", *CREDENTIALS)
+    detector = {k: v for k, v in services["detector"]["environment"].items() if k not in CREDENTIALS}
+    assert {k: v for k, v in ingest["environment"].items() if k not in own} == detector
 
 
 def test_the_key_of_camera_credentials_is_generated_into_camera_ingests_volume() -> None:
@@ -123,7 +130,8 @@ def test_the_published_gateway_and_graphql_require_authentication_with_a_generat
     assert mounts[mount] in yaml.safe_load((COMPOSE / "compose.yaml").read_text())["volumes"]
     assert not any(t.split(":")[0] == mount for t in gateway["tmpfs"])
     own = {"FACEGATE_GATEWAY_HOST", "FACEGATE_AUTH_API_KEYS_FILE"}
-    assert {k: v for k, v in env.items() if k not in own} == services["detector"]["environment"]
+    detector = {k: v for k, v in services["detector"]["environment"].items() if k not in CREDENTIALS}
+    assert {k: v for k, v in env.items() if k not in own | set(CREDENTIALS)} == detector
     # GraphQL is published too: the same keys, from the same volume.
     graphql = services["graphql"]
     assert {k: graphql["environment"][k] for k in own} == {k: env[k] for k in own}
@@ -138,3 +146,52 @@ def test_images_default_to_the_version_being_built() -> None:
     for path in COMPOSE.glob("compose*.yaml"):
         assert set(re.findall(r"\$\{FACEGATE_TAG:-([^}]+)\}", path.read_text())) == {version}, path.name
     assert f"FACEGATE_TAG={version}\n" in (COMPOSE / ".env.example").read_text()
+
+
+def test_each_service_uses_its_own_nats_user_and_postgres_role() -> None:
+    """Least privilege on one host too: a service's URLs carry its own user (whose rights
+    shared/nats_users.py and shared/db/roles.py give), never the administrator's."""
+    services = compose()
+    for service in SERVICES:
+        env = services[service.replace("_", "-")]["environment"]
+        assert env["FACEGATE_NATS_URL"].startswith(f"nats://{service}:${{NATS_PASSWORD_{service.upper()}:?"), service
+        assert env["FACEGATE_DATABASE_URL"].startswith(
+            f"postgresql://facegate_{service}:${{DATABASE_PASSWORD_{service.upper()}:?"
+        ), service
+        assert env["FACEGATE_REDIS_URL"].startswith("redis://:${REDIS_PASSWORD:?"), service
+    migrate = services["migrate"]["environment"]
+    assert migrate["FACEGATE_DATABASE_URL"].startswith("postgresql://${POSTGRES_USER:-facegate}:${POSTGRES_PASSWORD:?")
+    roles = re.findall(r'"(\w+)": "\$\{DATABASE_PASSWORD_(\w+):\?', migrate["FACEGATE_MIGRATE_ROLE_PASSWORDS"])
+    assert sorted(roles) == sorted((s, s.upper()) for s in SERVICES)
+
+
+def test_nats_and_redis_refuse_clients_without_credentials() -> None:
+    """NATS includes the chart's generated authorization block (every user's rights; passwords from
+    the environment, each one given to the container); Redis requires its password."""
+    services = compose()
+    nats = services["nats"]
+    assert re.search(r"^include \./authorization\.conf$", (COMPOSE / "nats.conf").read_text(), re.M)
+    (mount,) = [v for v in nats["volumes"] if v.endswith(":/etc/nats/authorization.conf:ro")]
+    block = (COMPOSE / mount.split(":")[0]).read_text()
+    assert block == (CHART / "files" / "nats-authorization.conf").read_text()
+    wanted = set(re.findall(r"\$(NATS_PASSWORD_[A-Z_]+)", block))
+    assert wanted == {f"NATS_PASSWORD_{u.upper()}" for u in ("admin", "events", *SERVICES)}
+    assert set(nats["environment"]) == wanted
+    redis = services["redis"]
+    assert "--requirepass" in " ".join(redis["command"]) and redis["environment"]["REDISCLI_AUTH"]
+
+
+def test_generate_env_fills_every_password_once(tmp_path: Path) -> None:
+    (tmp_path / ".env.example").write_text((COMPOSE / ".env.example").read_text())
+    script = COMPOSE / "generate_env.py"
+    subprocess.run([sys.executable, str(script), str(tmp_path)], check=True, capture_output=True)
+    env_file = tmp_path / ".env"
+    assert stat.S_IMODE(env_file.stat().st_mode) == 0o600
+    first = dict(line.split("=", 1) for line in env_file.read_text().splitlines() if re.match(r"^[A-Z]", line))
+    passwords = {k: v for k, v in first.items() if "PASSWORD" in k}
+    assert passwords and all(len(v) >= 32 for v in passwords.values())
+    assert len(set(passwords.values())) == len(passwords)
+    subprocess.run([sys.executable, str(script), str(tmp_path)], check=True, capture_output=True)
+    again = dict(line.split("=", 1) for line in env_file.read_text().splitlines() if re.match(r"^[A-Z]", line))
+    assert again == first  # kept: a second run never changes a password the servers already use
+    assert os.access(script, os.R_OK)
