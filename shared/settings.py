@@ -90,6 +90,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # Dotted path of the roles claim (Keycloak: realm_access.roles) and `idp-role=facegate-role,...`.
     auth_roles_claim: str = "roles"
     auth_role_map: str = ""
+    # The web console's OIDC sign-in (authorization code with PKCE, a public client of the identity
+    # provider at auth_issuer, redirect URI <gateway>/console/); empty: API keys only.
+    console_oidc_client_id: str = ""
+    console_oidc_scope: str = "openid profile"
     # API keys for machines, `name:role:sha256-of-key` separated by commas (or lines in the file).
     auth_api_keys: str = ""
     auth_api_keys_file: str = ""

@@ -6,7 +6,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import html
 import json
+import secrets
 import threading
 import time
 from collections.abc import Iterator
@@ -14,6 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import jwt
 from cryptography.hazmat.primitives import serialization
@@ -105,6 +108,105 @@ def serve_jwks(idp: IdentityProvider) -> Iterator[str]:
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}/jwks"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@dataclass
+class Grant:
+    client_id: str
+    redirect_uri: str
+    challenge: str
+    subject: str
+
+
+@contextmanager
+def serve_oidc(idp: IdentityProvider, client_id: str, roles: list[str]) -> Iterator[str]:
+    """An OIDC provider at http://127.0.0.1:<port> (the issuer URL): discovery, JWKS, a sign-in
+    page (`/authorize`, its "Sign in as alice" button approves) and a token endpoint that checks
+    the PKCE verifier against the challenge (S256), the client and the redirect URI, as a real
+    provider does, then signs an access token for `roles` with the provider's key. CORS is open
+    on discovery and token, as providers allow a browser client's origin."""
+    grants: dict[str, Grant] = {}
+    issuer = ""
+
+    class Handler(BaseHTTPRequestHandler):
+        def _send(self, status: int, body: bytes, kind: str = "application/json", **headers: str) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", kind)
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Access-Control-Allow-Origin", "*")
+            for name, value in headers.items():
+                self.send_header(name.replace("_", "-"), value)
+            self.end_headers()
+            self.wfile.write(body)
+
+        def _json(self, status: int, data: dict[str, Any]) -> None:
+            self._send(status, json.dumps(data).encode())
+
+        def do_GET(self) -> None:
+            url = urlsplit(self.path)
+            if url.path == "/.well-known/openid-configuration":
+                self._json(200, {
+                    "issuer": issuer, "authorization_endpoint": f"{issuer}/authorize",
+                    "token_endpoint": f"{issuer}/token", "jwks_uri": f"{issuer}/jwks",
+                    "code_challenge_methods_supported": ["S256"],
+                })  # fmt: skip
+            elif url.path == "/jwks":
+                self._json(200, idp.jwks())
+            elif url.path == "/authorize":
+                asked = dict(parse_qsl(url.query))
+                if asked.get("client_id") != client_id or asked.get("code_challenge_method") != "S256":
+                    self._send(400, b"unknown client or no S256 challenge", "text/plain")
+                    return
+                hidden = "".join(
+                    f'<input type=hidden name="{html.escape(k)}" value="{html.escape(v)}">' for k, v in asked.items()
+                )
+                form = (
+                    "<!doctype html><title>Identity provider</title><form method=post action=/authorize>"
+                    f"{hidden}<button>Sign in as alice</button></form>"
+                )
+                self._send(200, form.encode(), "text/html")
+            else:
+                self._send(404, b"{}")
+
+        def _form(self) -> dict[str, str]:
+            length = int(self.headers.get("Content-Length", "0"))
+            return dict(parse_qsl(self.rfile.read(length).decode()))
+
+        def do_POST(self) -> None:
+            form = self._form()
+            if self.path == "/authorize":  # the user approved: back to the client with a code
+                code = secrets.token_urlsafe(16)
+                grants[code] = Grant(form["client_id"], form["redirect_uri"], form["code_challenge"], "alice")
+                back = f"{form['redirect_uri']}?{urlencode({'code': code, 'state': form.get('state', '')})}"
+                self._send(302, b"", "text/plain", Location=back)
+            elif self.path == "/token":
+                grant = grants.pop(form.get("code", ""), None)  # one use only
+                verifier = form.get("code_verifier", "")
+                proof = _b64(hashlib.sha256(verifier.encode()).digest())
+                if (
+                    grant is None or form.get("grant_type") != "authorization_code"
+                    or form.get("client_id") != grant.client_id or form.get("redirect_uri") != grant.redirect_uri
+                    or not hmac.compare_digest(proof, grant.challenge)
+                ):  # fmt: skip
+                    self._json(400, {"error": "invalid_grant"})
+                    return
+                token = idp.token(roles, iss=issuer, preferred_username=grant.subject)
+                self._json(200, {"access_token": token, "token_type": "Bearer", "expires_in": 300})
+            else:
+                self._send(404, b"{}")
+
+        def log_message(self, *_args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    issuer = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield issuer
     finally:
         server.shutdown()
         server.server_close()

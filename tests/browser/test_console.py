@@ -20,6 +20,7 @@ from services.gateway.preview import BOUNDARY
 from shared.auth import hash_key
 from shared.embedded import free_port
 from tests.browser.conftest import Console
+from tests.idp import AUDIENCE, IdentityProvider, serve_oidc
 from tests.rtsp.conftest import gstreamer  # noqa: F401  (a fixture of `pipeline`)
 from tests.rtsp.test_pipeline import (  # noqa: F401  (pipeline: a fixture)
     MEMBER_PHOTO_ENROLLED,
@@ -34,6 +35,7 @@ PHOTOS = FACES / "photos"
 NAME = "Person Zero One"
 SEARCH_PHOTO = "img2.jpg"  # person01 again, neither the enrolled photo nor the video's
 VIEWER_KEY = "fg_console-viewer-key"
+CONSOLE_CLIENT = "facegate-console"
 # Whether an <img> shows a face box: pixels of Setup/Preview's default face colour (#00ff00).
 BOXED = """(img) => {
   if (!img.complete || !img.naturalWidth) return false;
@@ -75,6 +77,26 @@ def secured(cluster: Cluster) -> Iterator[str]:
         yield url
     finally:
         cluster.services.stop_one("gateway", 1)
+
+
+@pytest.fixture(scope="module")
+def with_oidc(cluster: Cluster) -> Iterator[str]:
+    """The URL of a third gateway whose console signs in through an OIDC provider (served on
+    127.0.0.1, its users' `fg-admin` role mapped to admin)."""
+    with serve_oidc(IdentityProvider(), CONSOLE_CLIENT, ["fg-admin"]) as issuer:
+        port = free_port()
+        cluster.services.start("gateway", index=2, extra_env={
+            "FACEGATE_GATEWAY_PORT": str(port), "FACEGATE_INSTANCE_ID": "oidc-gateway",
+            "FACEGATE_AUTH_ISSUER": issuer, "FACEGATE_AUTH_AUDIENCE": AUDIENCE,
+            "FACEGATE_AUTH_JWKS_URL": f"{issuer}/jwks", "FACEGATE_AUTH_ROLES_CLAIM": "realm_access.roles",
+            "FACEGATE_AUTH_ROLE_MAP": "fg-admin=admin", "FACEGATE_CONSOLE_OIDC_CLIENT_ID": CONSOLE_CLIENT,
+        })  # fmt: skip
+        try:
+            url = f"http://127.0.0.1:{port}"
+            wait_until(lambda: httpx.get(f"{url}/readyz").status_code == 200, 60, "the gateway with OIDC")
+            yield url
+        finally:
+            cluster.services.stop_one("gateway", 2)
 
 
 def no_face_photo(folder: Path) -> Path:
@@ -169,6 +191,28 @@ def test_the_console_signs_in_only_with_a_key_the_api_takes_and_allows_only_what
     assert gallery.get("/api/v1/Watchlists").json()["items"] == []
     page.get_by_role("button", name="Sign out").click()
     page.get_by_role("heading", name="Sign in").wait_for()
+
+
+def test_the_console_signs_in_through_the_identity_provider_with_pkce(
+    with_oidc: str, gallery: httpx.Client, console: Console
+) -> None:
+    page = console.page
+    console.base_url = with_oidc
+    console.open("/?code=stolen&state=guessed#/watchlists")  # an answer this tab never asked for
+    page.get_by_role("alert").filter(has_text="was not asked for by this tab").wait_for()
+    assert "code=" not in page.url
+
+    page.get_by_role("button", name="Sign in with your organisation's account").click()
+    page.get_by_role("button", name="Sign in as alice").click()  # the provider's own page
+    page.get_by_role("navigation", name="Sections").wait_for()
+    assert page.url.startswith(f"{with_oidc}/console/") and "code=" not in page.url
+    # The provider's token is the credential now: the API maps alice's fg-admin role to admin.
+    page.get_by_label("Name", exact=True).fill("Staff")
+    page.get_by_role("button", name="Create watchlist").click()
+    wait_until(lambda: [w["displayName"] for w in gallery.get("/api/v1/Watchlists").json()["items"]] == ["Staff"],
+               20, "the watchlist created with the OIDC token")  # fmt: skip
+    page.get_by_role("button", name="Sign out").click()
+    page.get_by_role("button", name="Sign in with your organisation's account").wait_for()
 
 
 @pytest.mark.rtsp

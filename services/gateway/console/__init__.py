@@ -11,6 +11,11 @@ server-rendered templates (htmx) would add a dependency or server-side views of 
 answer, for a few pages of forms, tables and one WebSocket; plain modules are read and changed by
 anyone who knows the web platform, and stay that way.
 
+Sign-in: an API key, or OIDC (authorization code with PKCE, `static/assets/js/oidc.js`) when
+FACEGATE_CONSOLE_OIDC_CLIENT_ID names the console's client at the identity provider of
+FACEGATE_AUTH_ISSUER: the browser gets an access token there and sends it as a bearer token,
+which the API verifies as it verifies any other (shared/auth.py).
+
 The page holds no data (each API call carries the credentials), so, like Swagger UI, the page
 and its assets are served without credentials (`permissions.py`). The page is served by a
 handler, not as a file, to name the GraphQL URL (FACEGATE_GRAPHQL_URL, or this host on the
@@ -45,8 +50,16 @@ def console_routes(settings: Settings) -> list[HTTPRouteHandler | Router]:
     @get([CONSOLE_PATH, f"{CONSOLE_PATH}/"], include_in_schema=False, media_type=MediaType.HTML)
     async def console_page(request: Request[Any, Any, Any]) -> Response[str]:
         graphql = graphql_url(settings, request)
-        page = PAGE_TEMPLATE.replace("{{GRAPHQL_URL}}", html.escape(graphql, quote=True))
-        return Response(page, media_type=MediaType.HTML, headers=security_headers(graphql))
+        issuer = settings.auth_issuer if settings.console_oidc_client_id else ""
+        page = PAGE_TEMPLATE
+        for name, value in (
+            ("GRAPHQL_URL", graphql),
+            ("OIDC_ISSUER", issuer),
+            ("OIDC_CLIENT_ID", settings.console_oidc_client_id),
+            ("OIDC_SCOPE", settings.console_oidc_scope),
+        ):
+            page = page.replace(f"{{{{{name}}}}}", html.escape(value, quote=True))
+        return Response(page, media_type=MediaType.HTML, headers=security_headers(graphql, issuer))
 
     assets = create_static_files_router(
         path=ASSETS_PATH, directories=[STATIC / "assets"], include_in_schema=False, name="console-assets"
@@ -54,16 +67,19 @@ def console_routes(settings: Settings) -> list[HTTPRouteHandler | Router]:
     return [console_page, assets]
 
 
-def security_headers(graphql: str) -> dict[str, str]:
-    """The page may load code and styles only from here, and connect only here and to GraphQL
-    (HTTP and WebSocket), so a name or note shown in it can never run as a script."""
+def security_headers(graphql: str, issuer: str = "") -> dict[str, str]:
+    """The page may load code and styles only from here, and connect only here, to GraphQL (HTTP
+    and WebSocket) and to the identity provider of the OIDC sign-in (its discovery document and
+    token endpoint), so a name or note shown in it can never run as a script."""
     parts = urlsplit(graphql)
     secure = parts.scheme == "https"
     sockets = f"{'wss' if secure else 'ws'}://{parts.netloc}"
+    provider = urlsplit(issuer)
+    identity = f" {provider.scheme}://{provider.netloc}" if issuer else ""
     policy = "; ".join(
         [
             "default-src 'self'",
-            f"connect-src 'self' {parts.scheme}://{parts.netloc} {sockets}",
+            f"connect-src 'self' {parts.scheme}://{parts.netloc} {sockets}{identity}",
             "img-src 'self' data: blob:",
             "media-src 'self' blob: mediastream:",
             "style-src 'self'",

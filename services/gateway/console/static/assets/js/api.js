@@ -1,19 +1,26 @@
-// The REST API of this gateway, called with the signed-in user's API key. The key lives in
-// sessionStorage: it is gone when the tab closes and is never sent anywhere but this origin and
-// the GraphQL service.
+// The REST API of this gateway, called with the signed-in user's credentials: an API key, or
+// the access token of an OIDC sign-in (oidc.js). They live in sessionStorage: gone when the tab
+// closes, and never sent anywhere but this origin and the GraphQL service.
 
 const KEY = "facegate.apiKey";
+const TOKEN = "facegate.accessToken";
 
 export const session = {
-  /** The API key, "" for an API that runs open, null when nobody signed in. */
-  get key() {
-    return sessionStorage.getItem(KEY);
+  /** Whether someone signed in (with a key, "" where the API runs open, or a token). */
+  get signedIn() {
+    return sessionStorage.getItem(KEY) !== null || sessionStorage.getItem(TOKEN) !== null;
   },
   signIn(key) {
+    sessionStorage.removeItem(TOKEN);
     sessionStorage.setItem(KEY, key);
+  },
+  signInWithToken(token) {
+    sessionStorage.removeItem(KEY);
+    sessionStorage.setItem(TOKEN, token);
   },
   signOut() {
     sessionStorage.removeItem(KEY);
+    sessionStorage.removeItem(TOKEN);
     for (const url of imageCache.values()) URL.revokeObjectURL(url);
     imageCache.clear();
   },
@@ -30,9 +37,12 @@ export class ApiError extends Error {
   }
 }
 
-/** The signed-in user's credentials as request headers (with `extra`). */
+/** The signed-in user's credentials as request headers (with `extra`); also what GraphQL's
+ * connection_init carries. */
 export function authHeaders(extra = {}) {
-  const key = session.key;
+  const token = sessionStorage.getItem(TOKEN);
+  if (token) return { Authorization: `Bearer ${token}`, ...extra };
+  const key = sessionStorage.getItem(KEY);
   return key ? { "X-API-Key": key, ...extra } : extra;
 }
 

@@ -6,6 +6,7 @@ import { api, ApiError, session } from "./api.js";
 import { announce, field, fill, h } from "./dom.js";
 import * as live from "./live.js";
 import * as members from "./members.js";
+import { finishSignIn, oidcSettings, startSignIn } from "./oidc.js";
 import * as search from "./search.js";
 import * as watchlists from "./watchlists.js";
 
@@ -24,7 +25,7 @@ async function route() {
   if (leave) leave();
   leave = null;
   announce("");
-  const signedIn = session.key !== null;
+  const signedIn = session.signedIn;
   document.getElementById("nav").hidden = !signedIn;
   document.getElementById("sign-out").hidden = !signedIn;
   if (!signedIn) return renderSignIn();
@@ -51,28 +52,46 @@ async function route() {
   main.focus({ preventScroll: true });
 }
 
-function renderSignIn() {
+/** Whether the API takes the credentials just given: the least a viewer may do. */
+async function acceptedByApi() {
+  await api("GET", "/api/v1/Watchlists?PageSize=1");
+  if (!location.hash || location.hash === "#/signin") location.hash = "#/watchlists";
+  else route();
+}
+
+function renderSignIn(problem = "") {
   document.title = "Sign in · Facegate console";
+  const oidc = oidcSettings();
   const key = h("input", { type: "password", name: "apiKey", autocomplete: "current-password", spellcheck: "false" });
-  const message = h("p", { role: "alert", class: "note error", hidden: true });
+  const message = h("p", { role: "alert", class: "note error", hidden: !problem }, problem);
   const submit = h("button", { type: "submit" }, "Sign in");
+  const provider = oidc ? h("button", { type: "button" }, "Sign in with your organisation's account") : null;
   const form = h(
     "form",
     { class: "card narrow", "aria-labelledby": "sign-in-title" },
     h("h1", { id: "sign-in-title" }, "Sign in"),
+    message,
+    ...(provider ? [provider, h("p", { class: "muted" }, "or with an API key:")] : []),
     field("API key", key, "An API key of yours (README, Security: python -m shared.auth new-key NAME ROLE). " +
       "Leave it empty when the API runs open, as make run serves it on 127.0.0.1."),
-    message,
     submit,
   );
+  provider?.addEventListener("click", async () => {
+    provider.disabled = true;
+    try {
+      await startSignIn(oidc);
+    } catch (error) {
+      message.hidden = false;
+      message.textContent = `Not signed in: ${error.message}`;
+      provider.disabled = false;
+    }
+  });
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     submit.disabled = true;
     session.signIn(key.value.trim());
     try {
-      await api("GET", "/api/v1/Watchlists?PageSize=1"); // the least a viewer may do
-      if (!location.hash || location.hash === "#/signin") location.hash = "#/watchlists";
-      else route();
+      await acceptedByApi();
     } catch (error) {
       session.signOut();
       message.hidden = false;
@@ -98,4 +117,24 @@ window.addEventListener("facegate:unauthorized", (event) => {
 });
 
 window.addEventListener("hashchange", route);
-route();
+
+// Back from the identity provider (?code=...): trade the code for a token, then go on.
+async function start() {
+  const oidc = oidcSettings();
+  let token = null;
+  try {
+    token = oidc ? await finishSignIn(oidc) : null;
+  } catch (error) {
+    session.signOut();
+    return renderSignIn(`Not signed in: ${error.message}`);
+  }
+  if (token === null) return route();
+  session.signInWithToken(token);
+  try {
+    await acceptedByApi();
+  } catch (error) {
+    session.signOut();
+    renderSignIn(`Not signed in: ${error instanceof ApiError ? error.message : String(error)}`);
+  }
+}
+start();

@@ -1,12 +1,12 @@
 // GraphQL subscriptions over one WebSocket, in the graphql-transport-ws protocol (what the
-// graphql-ws library speaks): connection_init with the API key, subscribe, next, ping/pong. A
+// graphql-ws library speaks): connection_init with the user's credentials, subscribe, next, ping/pong. A
 // socket that drops is opened again after a pause, with its subscriptions.
 
 const RETRY_MS = [1000, 2000, 5000, 10000];
 
 /** Subscribe to `operations` ({id: {query, variables}}); `onData(id, data)` gets each result,
  * `onState(state, detail)` "connecting", "live", "closed" or "refused". Returns stop(). */
-export function subscribe(httpUrl, apiKey, operations, onData, onState) {
+export function subscribe(httpUrl, credentials, operations, onData, onState) {
   const url = new URL(httpUrl, location.href);
   url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
   let socket = null;
@@ -18,7 +18,7 @@ export function subscribe(httpUrl, apiKey, operations, onData, onState) {
     onState("connecting");
     socket = new WebSocket(url, "graphql-transport-ws");
     socket.onopen = () => {
-      socket.send(JSON.stringify({ type: "connection_init", payload: apiKey ? { "X-API-Key": apiKey } : {} }));
+      socket.send(JSON.stringify({ type: "connection_init", payload: credentials }));
     };
     socket.onmessage = (event) => {
       const message = JSON.parse(event.data);
@@ -37,7 +37,7 @@ export function subscribe(httpUrl, apiKey, operations, onData, onState) {
     };
     socket.onclose = (event) => {
       if (stopped) return;
-      // 4401/4403: the key is not good enough for GraphQL; trying again would not help.
+      // 4401/4403: the credentials are not good enough for GraphQL; trying again would not help.
       if (event.code === 4401 || event.code === 4403) {
         onState("refused", event.reason || `closed with ${event.code}`);
         return;

@@ -2,7 +2,7 @@
 // and the feed of match and no-match results as they happen (GraphQL subscriptions matchResult,
 // noMatchResult).
 
-import { api, graphqlUrl, session } from "./api.js";
+import { api, authHeaders, graphqlUrl } from "./api.js";
 import { announce, busy, field, fill, h, swatch, when, withColor } from "./dom.js";
 import { subscribe } from "./graphql.js";
 import { playPreview } from "./mjpeg.js";
@@ -100,7 +100,7 @@ export async function render(main) {
   );
   await pollCameras();
   const poller = setInterval(() => pollCameras().catch(() => {}), POLL_MS);
-  const stop = subscribe(graphqlUrl(), session.key, OPERATIONS, onResult, onState);
+  const stop = subscribe(graphqlUrl(), authHeaders(), OPERATIONS, onResult, onState);
   return () => {
     clearInterval(poller);
     stop();
