@@ -7,6 +7,7 @@ import { announce, field, fill, h } from "./dom.js";
 import * as live from "./live.js";
 import * as members from "./members.js";
 import { finishSignIn, oidcSettings, startSignIn } from "./oidc.js";
+import * as records from "./records.js";
 import * as search from "./search.js";
 import * as watchlists from "./watchlists.js";
 
@@ -16,6 +17,9 @@ const ROUTES = [
   [/^#\/members\/([^/]+)$/, members.renderOne, "Member"],
   [/^#\/live\/?$/, live.render, "Live"],
   [/^#\/search\/?$/, search.render, "Search"],
+  [/^#\/records\/?$/, records.render, "Recorded video"],
+  [/^#\/records\/([^/]+)$/, records.renderOne, "Video record"],
+  [/^#\/groupings\/([^/]+)$/, records.renderGrouping, "Record grouping"],
 ];
 
 const main = document.getElementById("main");
@@ -38,7 +42,8 @@ async function route() {
   const [pattern, render, title] = found;
   const params = hash.match(pattern).slice(1).map(decodeURIComponent);
   document.title = `${title} · Facegate console`;
-  const section = hash.split("/")[1] === "members" ? "watchlists" : hash.split("/")[1];
+  const SECTIONS = { members: "watchlists", groupings: "records" };
+  const section = SECTIONS[hash.split("/")[1]] || hash.split("/")[1];
   for (const link of document.querySelectorAll("#nav a")) {
     if (link.hash === `#/${section}`) link.setAttribute("aria-current", "page");
     else link.removeAttribute("aria-current");
