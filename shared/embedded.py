@@ -89,9 +89,14 @@ class EmbeddedServers:
     nats_port: int = NATS_PORT
     postgres_port: int = POSTGRES_PORT
     redis_port: int = REDIS_PORT
-    mqtt_port: int = MQTT_PORT
+    # 0: MQTT_PORT beside the default NATS port (`make run`), else a free one (tests, benchmarks).
+    mqtt_port: int = 0
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     started: set[str] = field(default_factory=set)  # the servers this object runs ("nats", ...)
+
+    def __post_init__(self) -> None:
+        if not self.mqtt_port:
+            self.mqtt_port = MQTT_PORT if self.nats_port == NATS_PORT else free_port()
 
     @property
     def secrets(self) -> Secrets:
