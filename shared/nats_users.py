@@ -28,6 +28,7 @@ from shared.credentials import ADMIN
 EVENTS_READER = "events"
 # Edge devices (MQTT only): read their settings and watchlists, send their results.
 EDGE_DEVICE = "edge"
+MQTT_DELIVERIES = "$MQTT.sub.>"
 
 # The services each service sends requests to.
 CALLS: dict[str, tuple[str, ...]] = {
@@ -146,7 +147,9 @@ def edge_device_permissions() -> dict[str, Any]:
     Devices are on the operator's network; docs/edge_streams.md says so."""
     return {
         "publish": {"allow": [subjects.edge_filter(kind) for kind in subjects.EDGE_FROM_DEVICE]},
-        "subscribe": {"allow": [subjects.edge_filter(kind) for kind in subjects.EDGE_TO_DEVICE]},
+        # `$MQTT.sub.>`: where a QoS 1 subscription's JetStream consumer delivers; implicit from
+        # nats-server 2.12 on, explicit for the 2.11 images of deploy/.
+        "subscribe": {"allow": [*(subjects.edge_filter(kind) for kind in subjects.EDGE_TO_DEVICE), MQTT_DELIVERIES]},
     }
 
 

@@ -308,9 +308,9 @@ def test_the_reference_edge_client_streams_a_clip_stored_matched_and_announced(
     events = wait_events(servers.nats_url, stream["id"], complete, 60, "the edge stream's match and tracklet")
     kinds = [e.kind for e in events]
     assert "face.created" in kinds and "face.extracted" in kinds and "match.stored" in kinds
-    (match,) = [e.body for e in events if e.kind == "match.found"]
-    assert match["watchlistMemberId"] == "carol" and match["watchlistId"] == watchlist
-    assert match["streamId"] == stream["id"] and match["score"] >= 40
+    matches = [e.body for e in events if e.kind == "match.found"]
+    assert matches and all(m["watchlistMemberId"] == "carol" and m["watchlistId"] == watchlist for m in matches)
+    assert all(m["streamId"] == stream["id"] and m["score"] >= 40 for m in matches)
     faces = api.get("/api/v1/Faces", params={"CameraId": stream["id"]}).json()["items"]
     assert faces and all(f["imageDataId"] for f in faces)
     image = api.get(f"/api/v1/Images/{faces[0]['imageDataId']}")

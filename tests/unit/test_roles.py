@@ -53,7 +53,7 @@ def test_edge_devices_speak_mqtt_only_on_their_topics() -> None:
     assert edge["allowed_connection_types"] == ["MQTT"]
     assert edge_device_permissions() == {
         "publish": {"allow": ["facegate.edge.*.results"]},
-        "subscribe": {"allow": ["facegate.edge.*.settings", "facegate.edge.*.watchlists"]},
+        "subscribe": {"allow": ["facegate.edge.*.settings", "facegate.edge.*.watchlists", "$MQTT.sub.>"]},
     }
     ingest = service_permissions("camera_ingest")
     assert {"facegate.edge.*.settings", "facegate.edge.*.watchlists"} <= set(ingest["publish"]["allow"])
