@@ -44,8 +44,10 @@ def table_field(table: Mapping[str, tuple[str, ...]], name: str) -> str | None:
     return next((f for f in table if f.removesuffix("s") == wanted), None)
 
 
-@pytest.mark.parametrize(("table", "operations"), [(IDENTIFICATION, IDENTIFICATION_OPERATIONS),
-                                                   (CAMERA, CAMERA_OPERATIONS), (EDGE_STREAM, EDGE_OPERATIONS)])  # fmt: skip
+TABLES = [(IDENTIFICATION, IDENTIFICATION_OPERATIONS), (CAMERA, CAMERA_OPERATIONS), (EDGE_STREAM, EDGE_OPERATIONS)]
+
+
+@pytest.mark.parametrize(("table", "operations"), TABLES)
 def test_the_tables_are_smartfaces_lists(table: Mapping[str, tuple[str, ...]], operations: set[str]) -> None:
     found: dict[str, set[str]] = {}
     for name, values, where in documented():
