@@ -68,7 +68,7 @@ def sampled_frames(video: Path, interval_ms: int) -> Iterator[tuple[int, np.ndar
         stream = container.streams.video[0]
         next_ms = 0.0
         for frame in container.decode(stream):
-            at = float(frame.pts * stream.time_base) * 1000 if frame.pts is not None else next_ms
+            at = frame.time * 1000 if frame.time is not None else next_ms
             if at + 1e-6 < next_ms:
                 continue
             next_ms = at + interval_ms
@@ -137,9 +137,10 @@ class EdgeClient:
                     self._got_settings.set()
                     log.info("settings received (stream %s)", self.settings.id)
             elif message.topic.matches(topic(self.client_id, "watchlists")):
-                self.gallery.set(msgspec.json.decode(payload, type=EdgeWatchlistsMessage) if payload else None)
+                gallery = msgspec.json.decode(payload, type=EdgeWatchlistsMessage) if payload else None
+                self.gallery.set(gallery)
                 self._got_watchlists.set()
-                log.info("watchlists received: %d member(s)", len(self.gallery.message.members) if payload else 0)
+                log.info("watchlists received: %d member(s)", len(gallery.members) if gallery else 0)
 
     def analyse(self, rgb: np.ndarray, at_ms: int) -> EdgeResultsMessage | None:
         """One frame's results as the settings ask (None: nothing to send)."""

@@ -119,6 +119,9 @@ class EdgeRunner:
                 except (FacegateError, asyncpg.PostgresError, OSError) as exc:
                     self.stats.failed += 1
                     self._warn(f"a frame's faces were not processed: {exc}")
+                except Exception:  # a bug must not stop the stream's next frames
+                    self.stats.failed += 1
+                    log.exception("edge stream %s: a frame's faces were not processed", self.spec.edge_id)
         finally:
             with contextlib.suppress(Exception):
                 await sub.unsubscribe()

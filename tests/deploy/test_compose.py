@@ -138,3 +138,17 @@ def test_images_default_to_the_version_being_built() -> None:
     for path in COMPOSE.glob("compose*.yaml"):
         assert set(re.findall(r"\$\{FACEGATE_TAG:-([^}]+)\}", path.read_text())) == {version}, path.name
     assert f"FACEGATE_TAG={version}\n" in (COMPOSE / ".env.example").read_text()
+
+
+def test_edge_streams_overlay_opens_nats_mqtt_with_authentication() -> None:
+    """compose.edge.yaml: NATS's MQTT listener on a host port; every MQTT client needs a user
+    (the services' password-less user is NATS-protocol only), camera-ingest publishes as its own."""
+    overlay = yaml.safe_load((COMPOSE / "compose.edge.yaml").read_text())["services"]
+    assert overlay["nats"]["command"] == ["nats-server", "--config", "/etc/nats/facegate-edge.conf"]
+    assert overlay["nats"]["ports"] == ["${FACEGATE_MQTT_PORT:-1883}:1883"]
+    url = overlay["camera-ingest"]["environment"]["FACEGATE_EDGE_MQTT_URL"]
+    assert url.startswith("mqtt://publisher:${EDGE_PUBLISHER_PASSWORD}@nats:1883")
+    conf = (COMPOSE / "nats-edge.conf").read_text()
+    assert "include ./facegate.conf" in conf and "mqtt {\n  port: 1883\n}" in conf and "server_name:" in conf
+    assert re.search(r'user: facegate, .*allowed_connection_types: \["STANDARD"\]', conf)
+    assert conf.count('allowed_connection_types: ["MQTT"]') == 2 and "no_auth_user: facegate" in conf

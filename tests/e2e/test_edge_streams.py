@@ -82,7 +82,8 @@ def follow(url: str, topic: str, done: Callable[[bytes], bool], action: Callable
 
 
 def settings_of(payload: bytes) -> dict[str, Any]:
-    return msgspec.to_builtins(msgspec.json.decode(payload, type=EdgeSettingsMessage).edge_stream)  # type: ignore[no-any-return]
+    body: dict[str, Any] = msgspec.to_builtins(msgspec.json.decode(payload, type=EdgeSettingsMessage).edge_stream)
+    return body
 
 
 # --- the operations ---
