@@ -151,9 +151,12 @@ EDGE_CHANNELS = [
 
 
 def document() -> dict[str, Any]:
-    payloads = sorted({c.payload for c in (*CHANNELS, *EDGE_CHANNELS)}, key=lambda t: t.__name__)
+    kinds: set[type[msgspec.Struct]] = {c.payload for c in CHANNELS} | {e.payload for e in EDGE_CHANNELS}
+    payloads = sorted(kinds, key=lambda t: t.__name__)
     _, schemas = msgspec.json.schema_components(payloads, ref_template="#/components/schemas/{name}")
-    channels, operations, messages = {}, {}, {}
+    channels: dict[str, Any] = {}
+    operations: dict[str, Any] = {}
+    messages: dict[str, Any] = {}
     for c in CHANNELS:
         message: dict[str, Any] = {
             "name": c.name, "title": c.payload.__name__, "summary": c.summary, "contentType": "application/json",
