@@ -55,9 +55,9 @@ SHARED_RIGHTS: dict[str, dict[str, str]] = {
 # Service -> tables it reads without owning them.
 READS: dict[str, tuple[str, ...]] = {
     "matcher": ("schema_migrations",),  # the database version the API reports
-    # Grouping checks the cameras and video records a grouping links and reads the frames and
+    # Grouping checks the cameras, video records and edge streams a grouping links and reads the frames and
     # tracklets of the faces it groups (camera_ingest's).
-    "grouping": ("cameras", "video_records", "seen_frames", "seen_tracklets"),
+    "grouping": ("cameras", "video_records", "edge_streams", "seen_frames", "seen_tracklets"),
     # Edge streams: the watchlists synchronised to devices (members and their templates) and the
     # members a device's own matches name (services/camera_ingest/edge_sync.py).
     "camera_ingest": GALLERY[:5],

@@ -172,6 +172,22 @@ def test_edge_stream_requests_are_validated(edge_api: httpx.Client) -> None:
     assert api.get(path).json() == {"watchlistSyncOption": "None", "watchlistIds": []}
 
 
+def test_an_edge_stream_links_to_a_live_grouping(edge_api: httpx.Client) -> None:
+    api = edge_api
+    stream = create(api, "hall-5")
+    r = api.post("/api/v1/LiveGroupings", json={"description": "hall"})
+    assert r.status_code == 201, r.text
+    gid = r.json()["id"]
+    try:
+        assert api.post(f"/api/v1/LiveGroupings/{gid}/LinkStreams", json={"ids": [stream["id"]]}).status_code == 204
+        streams = api.get(f"/api/v1/LiveGroupings/{gid}/Streams").json()
+        assert streams["cameras"] == [] and streams["edgeStreams"] == [stream]
+        assert api.post(f"/api/v1/LiveGroupings/{gid}/UnlinkStreams", json={"ids": [stream["id"]]}).status_code == 204
+        assert api.get(f"/api/v1/LiveGroupings/{gid}/Streams").json()["edgeStreams"] == []
+    finally:
+        api.delete(f"/api/v1/LiveGroupings/{gid}")
+
+
 # --- MQTT ---
 
 
