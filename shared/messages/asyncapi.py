@@ -127,7 +127,7 @@ class EdgeChannel:
     name: str
     kind: str  # the topic's last level
     payload: type[msgspec.Struct]
-    action: str  # what Facegate does on it: "send" (retained, to devices) or "receive" (from devices)
+    action: str  # as every operation here, a client's (the device's): "receive" its settings, "send" results
     summary: str
 
     @property
@@ -136,14 +136,14 @@ class EdgeChannel:
 
 
 EDGE_CHANNELS = [
-    EdgeChannel("edgeSettings", "settings", EdgeSettingsMessage, "send",
+    EdgeChannel("edgeSettings", "settings", EdgeSettingsMessage, "receive",
                 "Retained (QoS 1): the edge stream's settings as GET /api/v1/EdgeStreams/{id} answers them, and its "
                 "licence; published by POST /api/v1/EdgeStreams/Settings/Synchronize. Empty: the stream was deleted."),
-    EdgeChannel("edgeWatchlists", "watchlists", EdgeWatchlistsMessage, "send",
+    EdgeChannel("edgeWatchlists", "watchlists", EdgeWatchlistsMessage, "receive",
                 "Retained (QoS 1): every member of the synchronised watchlists with its templates, whole; published "
                 "by PUT .../WatchlistSynchronization and again after every gallery change that alters it. Empty: "
                 "synchronisation ended or the stream was deleted."),
-    EdgeChannel("edgeResults", "results", EdgeResultsMessage, "receive",
+    EdgeChannel("edgeResults", "results", EdgeResultsMessage, "send",
                 "Sent by the device (QoS 0 or 1), one per analysed frame: its faces (detector and extractor fields, "
                 "the 224x224 crop, the template) and its own match when it made one; stored, matched and announced "
                 "as a camera's faces while the edge stream is enabled."),
