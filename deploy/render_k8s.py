@@ -52,13 +52,15 @@ def secret_env(password: Any, keys: list[str]) -> str:
     """k8s/secret.env: the keys of the chart's Secret (templates/secret.yaml), with
     `password(name)` for each password (the same name wherever it repeats), then `keys` (the
     lines of the API keys and of the key that encrypts camera credentials)."""
-    nats, db = f"{RELEASE}-nats:4222", f"{RELEASE}-postgres:5432/facegate"
+    nats, db, mqtt = f"{RELEASE}-nats:4222", f"{RELEASE}-postgres:5432/facegate", f"{RELEASE}-nats:1883"
     roles = json.dumps({s: password(f"db-{s}") for s in SERVICES}, separators=(",", ":"))
     lines = [
         f"FACEGATE_NATS_URL=nats://admin:{password('nats-admin')}@{nats}",
         f"events-nats-url=nats://events:{password('nats-events')}@{nats}",
         *(f"nats-password-{user}={password(f'nats-{user}')}" for user in principals()),
         *(f"nats-url-{s}=nats://{s}:{password(f'nats-{s}')}@{nats}" for s in SERVICES),
+        f"edge-mqtt-url=mqtt://edge:{password('nats-edge')}@{mqtt}",
+        f"mqtt-url-camera_ingest=mqtt://camera_ingest:{password('nats-camera_ingest')}@{mqtt}",
         f"FACEGATE_DATABASE_URL=postgresql://facegate:{password('postgres')}@{db}",
         f"postgres-password={password('postgres')}",
         f"FACEGATE_MIGRATE_ROLE_PASSWORDS={roles}",

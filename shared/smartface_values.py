@@ -65,6 +65,16 @@ CAMERA: Mapping[str, tuple[str, ...]] = {
     "objectSaveStrategy": _SAVE,
 }
 
+# Edge streams (POST and PUT /api/v1/EdgeStreams).
+EDGE_STREAM: Mapping[str, tuple[str, ...]] = {
+    "templateGeneratorResourceId": ("cpu", "gpu", "any"),
+    "spoofDetectorResourceIds": ("none", *_LIVENESS),
+    "palmSpoofDetectorResourceIds": ("none", "liveness_any_remote"),
+    "faceSaveStrategy": _SAVE,
+    "pedestrianSaveStrategy": ("Balanced", "None", "All"),
+    "objectSaveStrategy": _SAVE,
+}
+
 # Flag names a save strategy may also be made of (SmartFace's defaults use them).
 SAVE_FLAGS: Mapping[str, tuple[str, ...]] = {
     "faceSaveStrategy": ("FirstFace", "BestFace"),

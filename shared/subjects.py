@@ -161,6 +161,16 @@ VIDEO_RECORD_TAGS_SET = rpc("camera_ingest", "video_record", "tags_set")
 VIDEO_RECORD_TRACKLETS = rpc("camera_ingest", "video_record", "tracklets")
 VIDEO_RECORD_FRAMES = rpc("camera_ingest", "video_record", "frames")
 
+# camera_ingest: edge streams (devices that send results instead of video, over MQTT).
+EDGE_STREAM_CREATE = rpc("camera_ingest", "edge_stream", "create")
+EDGE_STREAM_UPDATE = rpc("camera_ingest", "edge_stream", "update")
+EDGE_STREAM_GET = rpc("camera_ingest", "edge_stream", "get")
+EDGE_STREAM_LIST = rpc("camera_ingest", "edge_stream", "list")
+EDGE_STREAM_DELETE = rpc("camera_ingest", "edge_stream", "delete")
+EDGE_STREAM_SYNC_SETTINGS = rpc("camera_ingest", "edge_stream", "sync_settings")
+EDGE_STREAM_WATCHLISTS_GET = rpc("camera_ingest", "edge_stream", "watchlists_get")
+EDGE_STREAM_WATCHLISTS_SET = rpc("camera_ingest", "edge_stream", "watchlists_set")
+
 # camera_ingest stores an image uploaded into a record grouping as a frame with its faces.
 SEEN_FRAME_UPLOAD = rpc("camera_ingest", "frame", "upload")
 
@@ -216,6 +226,36 @@ CAMERA_UPDATED = Event("camera", "updated")
 CAMERA_DELETED = Event("camera", "deleted")
 CAMERA_CHANGES = (CAMERA_CREATED, CAMERA_UPDATED, CAMERA_DELETED)
 CAMERA_STATUS_CHANGED = Event("camera", "status")
+
+# Events of edge streams (every camera_ingest replica's scheduler: the owner of an enabled one
+# reads its device's results), the edge stream id last.
+EDGE_STREAM_CREATED = Event("edgestream", "created")
+EDGE_STREAM_UPDATED = Event("edgestream", "updated")
+EDGE_STREAM_DELETED = Event("edgestream", "deleted")
+EDGE_STREAM_CHANGES = (EDGE_STREAM_CREATED, EDGE_STREAM_UPDATED, EDGE_STREAM_DELETED)
+
+# Edge devices speak MQTT to NATS's MQTT listener: topic `facegate/edge/<clientId>/<kind>` is NATS
+# subject `facegate.edge.<clientId>.<kind>` (docs/edge_streams.md). Facegate publishes `settings`
+# and `watchlists` (retained), a device publishes `results`.
+EDGE_PREFIX = "facegate.edge"
+EDGE_TO_DEVICE = ("settings", "watchlists")
+EDGE_FROM_DEVICE = ("results",)
+
+
+def edge_topic(client_id: str, kind: str) -> str:
+    """The MQTT topic of one device's `kind` of message (clientIds are one topic level)."""
+    return f"{EDGE_PREFIX.replace('.', '/')}/{client_id}/{kind}"
+
+
+def edge_subject(client_id: str, kind: str) -> str:
+    """The NATS subject NATS's MQTT listener maps `edge_topic(client_id, kind)` to."""
+    return f"{EDGE_PREFIX}.{client_id}.{kind}"
+
+
+def edge_filter(kind: str) -> str:
+    """Every device's `kind` of message, as a NATS subject filter."""
+    return f"{EDGE_PREFIX}.*.{kind}"
+
 
 # Live previews (core NATS, never the event stream: a frame nobody watches is gone). A gateway
 # streaming a camera's preview says so every second on CAMERA_PREVIEW_WANTED (every replica hears

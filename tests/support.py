@@ -44,6 +44,7 @@ class Servers:
     # e.g. CI's: services then use those URLs as they are).
     service_envs: dict[str, dict[str, str]] = field(default_factory=dict)
     events_url: str = ""  # NATS as the outside events reader (embedded NATS only)
+    edge_mqtt_url: str = ""  # NATS's MQTT listener as edge devices reach it (embedded NATS only)
 
     def service_env(self, service: str) -> dict[str, str]:
         """What `service`'s environment has of its own (ServiceProcesses.service_env)."""
@@ -67,7 +68,9 @@ class Servers:
 @contextmanager
 def real_servers(root: Path) -> Iterator[Servers]:
     """FACEGATE_*_URL from the environment where set, embedded servers on free ports otherwise."""
-    embedded = EmbeddedServers(root, nats_port=free_port(), postgres_port=free_port(), redis_port=free_port())
+    embedded = EmbeddedServers(
+        root, nats_port=free_port(), postgres_port=free_port(), redis_port=free_port(), mqtt_port=free_port()
+    )
     embedded.start(
         nats="FACEGATE_NATS_URL" not in os.environ,
         postgres="FACEGATE_DATABASE_URL" not in os.environ,
@@ -81,6 +84,7 @@ def real_servers(root: Path) -> Iterator[Servers]:
             image_folder=str(root / "images"),
             service_envs={service: embedded.service_env(service) for service in SERVICES},
             events_url=embedded.events_url if "nats" in embedded.started else "",
+            edge_mqtt_url=embedded.edge_mqtt_url if "nats" in embedded.started else "",
         )
         roles = embedded.role_passwords() if "postgres" in embedded.started else None
         asyncio.run(migrate_url(servers.database_url, roles))
@@ -93,12 +97,14 @@ def real_servers(root: Path) -> Iterator[Servers]:
 def own_servers(root: Path) -> Iterator[tuple[EmbeddedServers, Servers]]:
     """Embedded servers on free ports whatever the environment says, for tests that stop or
     kill servers (the session's servers are shared by every other test)."""
-    embedded = EmbeddedServers(root, nats_port=free_port(), postgres_port=free_port(), redis_port=free_port())
+    embedded = EmbeddedServers(
+        root, nats_port=free_port(), postgres_port=free_port(), redis_port=free_port(), mqtt_port=free_port()
+    )
     embedded.start()
     try:
         envs = {service: embedded.service_env(service) for service in SERVICES}
         urls = (embedded.nats_url, embedded.database_url, embedded.redis_url)
-        servers = Servers(*urls, str(root / "images"), envs, embedded.events_url)
+        servers = Servers(*urls, str(root / "images"), envs, embedded.events_url, embedded.edge_mqtt_url)
         asyncio.run(migrate_url(servers.database_url, embedded.role_passwords()))
         yield embedded, servers
     finally:

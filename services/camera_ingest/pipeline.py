@@ -17,7 +17,7 @@ from services.camera_ingest import records
 from services.camera_ingest.decoder import SampledFrame
 from services.camera_ingest.image_store import ImageStore
 from services.camera_ingest.preview import Previews
-from services.camera_ingest.session import StreamSession, publish_camera_event
+from services.camera_ingest.session import SettingsLoader, StreamSession, camera_settings, publish_camera_event
 from services.camera_ingest.settings import IngestSettings
 from shared.errors import ServiceUnavailable
 from shared.messages import events as ev
@@ -69,13 +69,14 @@ class FramePipeline:
     def analysing(self) -> bool:
         return self.ctx is not None and self.settings.analyse_faces
 
-    def session(self, camera_id: str) -> StreamSession:
+    def session(self, camera_id: str, load_settings: SettingsLoader = camera_settings) -> StreamSession:
+        """The stream's session (a camera's, or an edge stream's with its own `load_settings`)."""
         assert self.ctx is not None and self.images is not None
         found = self.sessions.get(camera_id)
         if found is None:
             found = StreamSession.create(
                 self.ctx, camera_id, self.images, self.settings.tracklet_timeout_s, self.settings.confirm_votes,
-                setup_features=self.setup_features, previews=self.previews,
+                load_settings=load_settings, setup_features=self.setup_features, previews=self.previews,
             )  # fmt: skip
             self.sessions[camera_id] = found
         if self._sweeper is None:

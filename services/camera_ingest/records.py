@@ -93,9 +93,12 @@ async def close_orphaned_tracklets(
     """End the camera's tracklets that no stream runs any more (their replica died, or its
     shutdown cut them short): disappeared when their last stored face was seen. Called when a
     replica starts the camera's stream, before its first frame, so none of them is live; and,
-    `unless_enabled`, a while after the camera was disabled or deleted (nothing if it is
+    `unless_enabled`, a while after the camera (or edge stream) was disabled or deleted (nothing if it is
     enabled again by then: its next owner does it)."""
-    guard = "AND NOT EXISTS (SELECT 1 FROM cameras c WHERE c.id = t.camera_id AND c.enabled)" if unless_enabled else ""
+    guard = (
+        "AND NOT EXISTS (SELECT 1 FROM cameras c WHERE c.id = t.camera_id AND c.enabled) "
+        "AND NOT EXISTS (SELECT 1 FROM edge_streams e WHERE e.id = t.camera_id AND e.enabled)"
+    ) if unless_enabled else ""
     return await conn.fetch(
         f"""WITH orphans AS (
                SELECT t.id, max(fr.received_at) AS last_at, max(fr.position_ms) AS last_ms

@@ -18,7 +18,9 @@ import uuid
 import msgspec
 from nats.aio.msg import Msg
 
-from services.camera_ingest import cameras, videos
+from services.camera_ingest import cameras, edge_streams, videos
+from services.camera_ingest.edge_runner import EdgeRunner
+from services.camera_ingest.edge_streams import EdgeSpec
 from services.camera_ingest.leases import Leases, preferred_owner
 from services.camera_ingest.pipeline import FramePipeline
 from services.camera_ingest.runner import StreamRunner
@@ -29,6 +31,7 @@ from services.camera_ingest.videos import RecordSpec
 from shared import subjects
 from shared.encryption import SecretBox
 from shared.messages.cameras import CameraEvent, StreamCounters
+from shared.messages.edge_streams import EdgeStreamEvent
 from shared.runtime import ServiceContext
 from shared.sources import redact_url
 
@@ -44,13 +47,25 @@ def camera_enabled(event: bytes) -> bool:
     return camera is None or camera.enabled
 
 
-Spec = cameras.StreamSpec | RecordSpec
-Runner = StreamRunner | RecordRunner
+def edge_stream_enabled(event: bytes) -> bool:
+    """Whether an edge stream event says the stream is enabled (an unreadable one: assume it is)."""
+    try:
+        stream = msgspec.json.decode(event, type=EdgeStreamEvent).edge_stream
+    except msgspec.DecodeError:
+        return True
+    return stream is None or stream.enabled
+
+
+Spec = cameras.StreamSpec | RecordSpec | EdgeSpec
+Runner = StreamRunner | RecordRunner | EdgeRunner
 
 
 def stream_id(spec: Spec) -> str:
-    """The id a spec's stream is leased and known by: the camera's or the video record's."""
-    return spec.camera_id if isinstance(spec, cameras.StreamSpec) else spec.record_id
+    """The id a spec's stream is leased and known by: the camera's, the video record's or the
+    edge stream's."""
+    if isinstance(spec, cameras.StreamSpec):
+        return spec.camera_id
+    return spec.edge_id if isinstance(spec, EdgeSpec) else spec.record_id
 
 
 class Scheduler:
@@ -80,15 +95,18 @@ class Scheduler:
         self._later: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
-        for event in (*subjects.CAMERA_CHANGES, *subjects.VIDEO_RECORD_CHANGES):
+        for event in (*subjects.CAMERA_CHANGES, *subjects.VIDEO_RECORD_CHANGES, *subjects.EDGE_STREAM_CHANGES):
             await self.ctx.bus.nc.subscribe(event.filter, cb=self._on_event)
         self._tasks = [asyncio.create_task(self._loop())]
         self.ctx.on_shutdown.append(self.shutdown)
 
     async def _on_event(self, msg: Msg) -> None:
         self._wake.set()
-        deleted = subjects.CAMERA_DELETED.matches(msg.subject)
-        if deleted or (subjects.CAMERA_UPDATED.matches(msg.subject) and not camera_enabled(msg.data)):
+        deleted = subjects.CAMERA_DELETED.matches(msg.subject) or subjects.EDGE_STREAM_DELETED.matches(msg.subject)
+        disabled = (subjects.CAMERA_UPDATED.matches(msg.subject) and not camera_enabled(msg.data)) or (
+            subjects.EDGE_STREAM_UPDATED.matches(msg.subject) and not edge_stream_enabled(msg.data)
+        )
+        if deleted or disabled:
             # Its owner ends its tracklets as it stops; if that owner is dead, nobody would.
             task = asyncio.create_task(self._abandoned(subjects.event_id(msg.subject)))
             self._later.add(task)
@@ -141,12 +159,14 @@ class Scheduler:
                 runner = self._runner(spec)
                 self.runners[cid] = runner
                 runner.start()
-                log.info("%s %s started (%s)", "camera" if isinstance(runner, StreamRunner) else "video record",
-                         cid, redact_url(spec.source))  # fmt: skip
+                kind = {StreamRunner: "camera", RecordRunner: "video record", EdgeRunner: "edge stream"}[type(runner)]
+                log.info("%s %s started (%s)", kind, cid, redact_url(spec.source))
         for runner in self.runners.values():  # refresh counters and the status TTL
             await runner.publish(changed=False)
 
     def _runner(self, spec: Spec) -> Runner:
+        if isinstance(spec, EdgeSpec):
+            return EdgeRunner(spec, self.ctx, self.pipeline)
         if isinstance(spec, RecordSpec):
             assert self.pipeline.images is not None
             return RecordRunner(spec, self.token, self.ctx, self.settings, self.video, self.pipeline.images)
@@ -154,7 +174,10 @@ class Scheduler:
 
     async def _enabled_streams(self) -> list[Spec]:
         async with self.ctx.db.acquire() as conn:
-            return [*await cameras.enabled_streams(conn, self.box), *await videos.wanted(conn)]
+            return [
+                *await cameras.enabled_streams(conn, self.box), *await videos.wanted(conn),
+                *await edge_streams.enabled_streams(conn),
+            ]  # fmt: skip
 
     async def _stop_all(self, why: str) -> None:
         if self.runners:

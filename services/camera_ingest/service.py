@@ -1,4 +1,4 @@
-"""Wires camera_ingest: the camera and video record endpoints, what they saw (faces, frames,
+"""Wires camera_ingest: the camera, video record and edge stream endpoints, what they saw (faces, frames,
 tracklets, images), then the scheduler that runs this replica's streams through the face
 pipeline (and its cameras' live previews, to whoever watches)."""
 
@@ -7,13 +7,16 @@ from __future__ import annotations
 import logging
 
 from services.camera_ingest import cameras
+from services.camera_ingest.edge_handlers import EdgeStreamHandlers
+from services.camera_ingest.edge_mqtt import EdgePublisher
+from services.camera_ingest.edge_sync import EdgeSync
 from services.camera_ingest.handlers import CameraHandlers
 from services.camera_ingest.image_store import ImageStore
 from services.camera_ingest.pipeline import FramePipeline
 from services.camera_ingest.preview import Previews
 from services.camera_ingest.scheduler import Scheduler
 from services.camera_ingest.seen_handlers import SeenHandlers
-from services.camera_ingest.settings import IngestSettings, VideoSettings
+from services.camera_ingest.settings import EdgeSettings, IngestSettings, VideoSettings
 from services.camera_ingest.status import StatusBoard
 from services.camera_ingest.uploads import UploadHandlers
 from services.camera_ingest.video_handlers import VideoRecordHandlers
@@ -25,6 +28,7 @@ from shared.messages.cameras import (
     CameraUpdateRequest,
 )
 from shared.messages.common import ById
+from shared.messages.edge_streams import EdgeStreamCreateRequest, EdgeStreamUpdateRequest, WatchlistSyncUpdate
 from shared.messages.grouping import UploadedFrame
 from shared.messages.seen import ImageDataStorageConfig, ImageQuery, SeenQuery
 from shared.messages.video_records import (
@@ -40,7 +44,12 @@ log = logging.getLogger(__name__)
 
 
 async def setup(
-    ctx: ServiceContext, settings: IngestSettings, box: SecretBox, video: VideoSettings | None = None
+    ctx: ServiceContext,
+    settings: IngestSettings,
+    box: SecretBox,
+    video: VideoSettings | None = None,
+    edge: EdgeSettings | None = None,
+    tls_ca_file: str = "",
 ) -> None:
     """Register the endpoints (the event stream must exist before the first change) and start
     scheduling streams; `box` encrypts and decrypts the cameras' sources."""
@@ -89,6 +98,18 @@ async def setup(
     await add(subjects.VIDEO_RECORD_TAGS_SET, TagsUpdate, v.set_tags)
     await add(subjects.VIDEO_RECORD_TRACKLETS, RecordSeenQuery, v.tracklets)
     await add(subjects.VIDEO_RECORD_FRAMES, RecordSeenQuery, v.frames)
+    edge = edge or EdgeSettings()
+    sync = EdgeSync(ctx, EdgePublisher(edge.mqtt_url, f"facegate-{ctx.host.instance_id}", tls_ca_file), edge.resync_s)
+    e = EdgeStreamHandlers(ctx, sync)
+    await add(subjects.EDGE_STREAM_CREATE, EdgeStreamCreateRequest, e.create)
+    await add(subjects.EDGE_STREAM_UPDATE, EdgeStreamUpdateRequest, e.update)
+    await add(subjects.EDGE_STREAM_GET, ById, e.get)
+    await add(subjects.EDGE_STREAM_LIST, Empty, e.list_all)
+    await add(subjects.EDGE_STREAM_DELETE, ById, e.delete)
+    await add(subjects.EDGE_STREAM_SYNC_SETTINGS, Empty, e.sync_settings)
+    await add(subjects.EDGE_STREAM_WATCHLISTS_GET, ById, e.get_watchlists)
+    await add(subjects.EDGE_STREAM_WATCHLISTS_SET, WatchlistSyncUpdate, e.set_watchlists)
+    await sync.start()
     # The Setup's Features: which attributes camera faces get (re-read as often as image storage).
     features = Followed(FEATURES)
     await features.start(ctx, settings.image_sweep_s)

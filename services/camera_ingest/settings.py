@@ -101,6 +101,24 @@ class VideoSettings(msgspec.Struct, frozen=True, kw_only=True):
     truncated_tolerance_s: Seconds = 2.0
 
 
+class EdgeSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """Edge streams: `FACEGATE_EDGE_<FIELD>` in the environment (docs/edge_streams.md)."""
+
+    # NATS's MQTT listener with camera_ingest's NATS credentials, where it publishes the devices'
+    # retained settings and watchlists: mqtt://camera_ingest:<password>@nats:1883 (mqtts:// for
+    # TLS, verified against FACEGATE_TLS_CA_FILE). Empty: edge streams are stored and their
+    # results read, but nothing is sent to devices (Settings/Synchronize answers 503).
+    mqtt_url: str = ""
+    # Watchlists are re-published after every gallery change; this often they are also checked
+    # (a change event missed while no replica listened).
+    resync_s: Annotated[float, msgspec.Meta(ge=1)] = 60.0
+
+
+def load_edge_settings(environ: Mapping[str, str] | None = None) -> EdgeSettings:
+    """EdgeSettings from `FACEGATE_EDGE_*`; exit 1 with a readable message if invalid."""
+    return from_environment(EdgeSettings, "FACEGATE_EDGE_", "docs/edge_streams.md", environ)
+
+
 def load_video_settings(environ: Mapping[str, str] | None = None) -> VideoSettings:
     """VideoSettings from `FACEGATE_VIDEO_*`; exit 1 with a readable message if invalid."""
     return from_environment(VideoSettings, "FACEGATE_VIDEO_", "docs/video_records.md", environ)

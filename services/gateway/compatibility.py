@@ -49,6 +49,8 @@ _MEMBER_FACE = (
     "a member's face: `frameId` is the nil GUID (no camera saw it), `trackletId` a GUID derived from the member id"
 )
 _VALIDATION = "`faceValidationMode` `predefined` refuses a blurred face (sharpness under 1500 of 10000), nothing else"
+_EDGE_MQTT = "devices speak Facegate's MQTT topics and payloads to NATS's MQTT listener (docs/edge_streams.md)"
+_EDGE = f"`clientId` is one MQTT topic level: letters, digits, '-' and '_'; {_EDGE_MQTT}"
 DIFFERENCES: dict[Operation, str] = {
     ("POST", "/api/v1/WatchlistMembers/Register"): (
         f"{_MEMBER_FACE}; {_VALIDATION}; `keepAutoLearnPhotos` keeps the whole photos (no auto-learn in Facegate)"
@@ -61,6 +63,10 @@ DIFFERENCES: dict[Operation, str] = {
     ),
     ("GET", "/api/v1/WatchlistMembers/{id}/Faces"): _MEMBER_FACE,
     ("POST", "/api/v1/Watchlists/Search"): "`faceValidationMode` is checked for its value, every face is searched",
+    ("POST", "/api/v1/EdgeStreams"): _EDGE,
+    ("PUT", "/api/v1/EdgeStreams"): _EDGE,
+    ("POST", "/api/v1/EdgeStreams/Settings/Synchronize"): _EDGE_MQTT,
+    ("PUT", "/api/v1/EdgeStreams/{id}/WatchlistSynchronization"): _EDGE_MQTT,
     ("GET", "/api/v1/Images/{id}"): (
         "always JPEG; a member face's image is the 224x224 aligned face crop, or its whole registration "
         "photo with FACEGATE_KEEP_REGISTRATION_PHOTOS"
@@ -72,7 +78,6 @@ DIFFERENCES: dict[Operation, str] = {
 PLANNED: dict[str, str] = {
     "/api/v1/Detect": "pedestrian and object detection (later issue)",
     "/api/v1/Faces/Search": "issue 19: search the faces cameras stored",
-    "/api/v1/EdgeStreams": "edge streams (later issue)",
     "/api/v1/Pedestrians": "pedestrian detection (later issue)",
 }
 

@@ -16,6 +16,7 @@ from shared import subjects
 from shared.bus import Bus, Empty
 from shared.messages.cameras import Camera
 from shared.messages.common import Page, PageQuery
+from shared.messages.edge_streams import EdgeStream
 from shared.messages.grouping import (
     DEFAULT_THRESHOLD,
     GUID,
@@ -100,6 +101,15 @@ async def linked_cameras(bus: Bus, grouping_id: str) -> list[Camera]:
     if not linked:
         return []
     return [c for c in await bus.request(subjects.CAMERA_LIST, Empty(), list[Camera]) if str(c.id) in linked]
+
+
+async def linked_edge_streams(bus: Bus, grouping_id: str) -> list[EdgeStream]:
+    """The edge streams linked to a live grouping (404 for an unknown grouping)."""
+    record = await fetch(bus, "live", grouping_id)
+    linked = set(record.inputs.get("edge_stream", []))
+    if not linked:
+        return []
+    return [e for e in await bus.request(subjects.EDGE_STREAM_LIST, Empty(), list[EdgeStream]) if str(e.id) in linked]
 
 
 async def linked_video_records(bus: Bus, grouping_id: str) -> list[VideoRecord]:
@@ -246,8 +256,9 @@ class LiveGroupingController(Controller):
 
     @get("/{groupingId:str}/Streams", responses=responses(404))
     async def live_grouping_streams(self, groupingId: GroupingId, bus: Bus) -> LiveGroupingStreams:
-        """The linked cameras (and edge streams, which Facegate does not have yet)."""
-        return LiveGroupingStreams(cameras=await linked_cameras(bus, groupingId), edge_streams=[])
+        """The linked cameras and edge streams."""
+        cameras = await linked_cameras(bus, groupingId)
+        return LiveGroupingStreams(cameras=cameras, edge_streams=await linked_edge_streams(bus, groupingId))
 
     @get("/{groupingId:str}/Cameras", responses=responses(404))
     async def live_grouping_cameras(self, groupingId: GroupingId, bus: Bus) -> list[Camera]:
@@ -270,12 +281,12 @@ class LiveGroupingController(Controller):
 
     @post("/{groupingId:str}/LinkStreams", status_code=204, responses=responses(404, 413))
     async def link_streams(self, groupingId: GroupingId, data: LinkInputRequest, bus: Bus) -> None:
-        """Link edge streams: Facegate has none yet, so every id is unknown (404)."""
+        """Link edge streams (404 for one that does not exist); the next step groups their tracklets."""
         await link(bus, "live", groupingId, "edge_stream", data.ids, True)
 
     @post("/{groupingId:str}/UnlinkStreams", status_code=204, responses=responses(404, 413))
     async def unlink_streams(self, groupingId: GroupingId, data: LinkInputRequest, bus: Bus) -> None:
-        """Unlink edge streams."""
+        """Unlink edge streams (their individuals stay)."""
         await link(bus, "live", groupingId, "edge_stream", data.ids, False)
 
     @post("/{groupingId:str}/LinkCameras", status_code=204, responses=responses(404, 413))

@@ -10,8 +10,9 @@ accepted id is served by whichever replica answers (README, "Resource ids"); an 
 from __future__ import annotations
 
 from shared.messages.cameras import CameraCreateRequest, CameraUpdateRequest
+from shared.messages.edge_streams import EdgeStreamCreateRequest, EdgeStreamUpdateRequest
 from shared.messages.video_records import VideoRecordCreateRequest, VideoRecordUpdateRequest
-from shared.smartface_values import CAMERA, IDENTIFICATION, check
+from shared.smartface_values import CAMERA, EDGE_STREAM, IDENTIFICATION, check
 
 
 def check_resources(**fields: str | None) -> None:
@@ -33,6 +34,17 @@ def check_camera(
                 check(CAMERA, f"{field}[{index}]", item)
         else:
             check(CAMERA, field, value)
+
+
+def check_edge_stream(req: EdgeStreamCreateRequest | EdgeStreamUpdateRequest) -> None:
+    """An edge stream's resource ids and save strategies must be ones SmartFace accepts there."""
+    for field in EDGE_STREAM:
+        value = getattr(req, _snake(field), None)
+        if isinstance(value, list):
+            for index, item in enumerate(value):
+                check(EDGE_STREAM, f"{field}[{index}]", item)
+        else:
+            check(EDGE_STREAM, field, value)
 
 
 def _snake(camel: str) -> str:

@@ -125,6 +125,14 @@ SMARTFACE_STATUSES: dict[Operation, tuple[int, ...]] = {
     ("POST", "/api/v1/LiveGroupings/{groupingId}/UnlinkStreams"): (204, 400, 404),
     ("POST", "/api/v1/LiveGroupings/{groupingId}/LinkCameras"): (204, 400, 404),
     ("POST", "/api/v1/LiveGroupings/{groupingId}/UnlinkCameras"): (204, 400, 404),
+    ("GET", "/api/v1/EdgeStreams"): (200,),
+    ("POST", "/api/v1/EdgeStreams"): (201, 400, 409),
+    ("PUT", "/api/v1/EdgeStreams"): (200, 400, 404),
+    ("GET", "/api/v1/EdgeStreams/{id}"): (200, 404),
+    ("DELETE", "/api/v1/EdgeStreams/{id}"): (204, 404),
+    ("POST", "/api/v1/EdgeStreams/Settings/Synchronize"): (204,),
+    ("PUT", "/api/v1/EdgeStreams/{id}/WatchlistSynchronization"): (200, 400, 404),
+    ("GET", "/api/v1/EdgeStreams/{id}/WatchlistSynchronization"): (200, 404),
 }
 
 ALWAYS_ALLOWED = frozenset({401, 403, 413, 429, 503})

@@ -110,10 +110,10 @@ async def delete(conn: asyncpg.Connection, kind: GroupingKind, grouping_id: str)
 
 
 async def unknown_inputs(conn: asyncpg.Connection, input_kind: InputKind, ids: Sequence[str]) -> list[str]:
-    """The ids that name no input of this kind: cameras and video records are camera_ingest's
-    (`cameras`, `video_records`); edge streams do not exist in Facegate (yet)."""
+    """The ids that name no input of this kind: cameras, video records and edge streams are
+    camera_ingest's (`cameras`, `video_records`, `edge_streams`)."""
     keys = {i: as_uuid(i) for i in ids}
-    table = {"camera": "cameras", "video_record": "video_records"}.get(input_kind)
+    table = {"camera": "cameras", "video_record": "video_records", "edge_stream": "edge_streams"}.get(input_kind)
     if table is None:
         return list(ids)
     known = {

@@ -29,7 +29,7 @@ GROUPING = (
 )  # fmt: skip
 TABLE_OWNERS: dict[str, str] = {
     **dict.fromkeys(GALLERY, "matcher"),
-    **dict.fromkeys(("cameras", "video_records", *SEEN, "setup_values"), "camera_ingest"),
+    **dict.fromkeys(("cameras", "video_records", *SEEN, "setup_values", "edge_streams"), "camera_ingest"),
     "audit_log": "gateway",  # services/gateway/audit.py
     "cleanup_runs": "cleanup",
     **dict.fromkeys(GROUPING, "grouping"),  # services/grouping (migration 0060)
@@ -55,9 +55,12 @@ SHARED_RIGHTS: dict[str, dict[str, str]] = {
 # Service -> tables it reads without owning them.
 READS: dict[str, tuple[str, ...]] = {
     "matcher": ("schema_migrations",),  # the database version the API reports
-    # Grouping checks the cameras and video records a grouping links and reads the frames and
+    # Grouping checks the cameras, video records and edge streams a grouping links and reads the frames and
     # tracklets of the faces it groups (camera_ingest's).
-    "grouping": ("cameras", "video_records", "seen_frames", "seen_tracklets"),
+    "grouping": ("cameras", "video_records", "edge_streams", "seen_frames", "seen_tracklets"),
+    # Edge streams: the watchlists synchronised to devices (members and their templates) and the
+    # members a device's own matches name (services/camera_ingest/edge_sync.py).
+    "camera_ingest": GALLERY[:5],
     # What the GraphQL API serves (services/graphql/entities.py); never images or the change log.
     "graphql": (*GALLERY[:4], "cameras", "video_records", *SEEN[1:5], "individuals", "individual_tracklets"),
 }
@@ -68,6 +71,8 @@ UNREAD_COLUMNS: dict[str, tuple[str, ...]] = {
     "seen_faces": ("template", "template_model"),
     "cameras": ("source_secret",),
 }
+# Of those, what one reader does get: camera_ingest sends members' templates to edge devices.
+READ_ANYWAY: dict[str, dict[str, tuple[str, ...]]] = {"camera_ingest": {"member_faces": ("template",)}}
 
 
 def role_name(service: str) -> str:
@@ -110,19 +115,18 @@ async def apply_roles(conn: asyncpg.Connection, passwords: dict[str, str]) -> No
                     for sequence in await _sequences_of(conn, table) if "INSERT" in rights else []:
                         await conn.execute(f"GRANT USAGE, SELECT ON SEQUENCE {_ident(sequence)} TO {role}")
                 elif table in READS.get(service, ()):
-                    await conn.execute(
-                        f"GRANT SELECT ({await _readable_columns(conn, table)}) ON {_ident(table)} TO {role}"
-                    )
+                    columns = await _readable_columns(conn, table, READ_ANYWAY.get(service, {}).get(table, ()))
+                    await conn.execute(f"GRANT SELECT ({columns}) ON {_ident(table)} TO {role}")
 
 
-async def _readable_columns(conn: asyncpg.Connection, table: str) -> str:
-    """The column list a reader of `table` is granted: all but UNREAD_COLUMNS."""
+async def _readable_columns(conn: asyncpg.Connection, table: str, anyway: tuple[str, ...] = ()) -> str:
+    """The column list a reader of `table` is granted: all but UNREAD_COLUMNS (except `anyway`)."""
     rows = await conn.fetch(
         "SELECT column_name FROM information_schema.columns WHERE table_schema = 'public' AND table_name = $1 "
         "ORDER BY ordinal_position",
         table,
     )
-    hidden = UNREAD_COLUMNS.get(table, ())
+    hidden = set(UNREAD_COLUMNS.get(table, ())) - set(anyway)
     return ", ".join(_ident(r["column_name"]) for r in rows if r["column_name"] not in hidden)
 
 

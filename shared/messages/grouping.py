@@ -8,13 +8,14 @@ every field SmartFace requires. Ids are GUIDs (SmartFace types them `uuid`).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 import msgspec
 
 from shared.blobs import Blob
 from shared.messages.cameras import Camera
 from shared.messages.common import PageQuery
+from shared.messages.edge_streams import EdgeStream
 from shared.messages.faces import FaceFields
 from shared.messages.gallery import NO_NUL
 from shared.messages.identification import FaceDetectorConfig, ImageData, ResourceId
@@ -80,10 +81,10 @@ class LiveGrouping(msgspec.Struct, frozen=True, rename="camel"):
 
 
 class LiveGroupingStreams(msgspec.Struct, frozen=True, rename="camel"):
-    """The live grouping's inputs. Facegate has no edge streams (yet): `edgeStreams` is empty."""
+    """The live grouping's inputs."""
 
     cameras: list[Camera]
-    edge_streams: list[dict[str, Any]]
+    edge_streams: list[EdgeStream]
 
 
 # --- REST: record groupings ---

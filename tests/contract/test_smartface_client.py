@@ -371,6 +371,47 @@ def test_video_records(sf: SmartFace) -> None:
     sf.call("DELETE", "/api/v1/VideoRecords/{id}", 404, record.id)
 
 
+EDGE = "/api/v1/EdgeStreams"
+
+
+def test_edge_streams(sf: SmartFace) -> None:
+    """An edge stream's life with SmartFace's settings models: create with nested settings, read,
+    list, update, settings and watchlist synchronisation, delete, then 404s."""
+    m = sf.models
+    tracking = {"outputThreshold": 1500, "inputThreshold": 1000, "stability": 85, "maxFramesLost": 25}
+    crop = {"maxSize": 50, "enable": True, "imageFormat": "Jpeg", "imageQuality": 90}
+    create = m.EdgeStreamCreateRequest.from_dict({
+        "name": "turnstile", "clientId": f"sf-{uuid.uuid4().hex[:8]}",
+        "settings": {
+            "faceDetection": {"enable": True, "maxDetections": 5, "minFaceSize": 30, "maxFaceSize": 300,
+                              "orderBy": "FaceSize", "tracking": tracking, "crop": crop},
+            "faceExtraction": {"enable": True},
+            "faceLivenessPassive": {"enable": False, "strategy": "OnEachExtractedFace", "conditions": []},
+            "faceIdentification": {"enable": True, "threshold": 45},
+            "messaging": {"enable": True, "strategy": "OnNewAndIntervalBest", "interval": 500,
+                          "allowEmptyMessages": False},
+            "fullFrame": {"imageFormat": "Png", "imageQuality": 80},
+        },
+    })  # fmt: skip
+    stream = sf.call("POST", EDGE, 201, body=create)
+    assert stream.settings.face_detection.max_detections == 5 and stream.settings.full_frame.image_format == "Png"
+    assert sf.call("GET", f"{EDGE}/{{id}}", 200, stream.id).client_id == stream.client_id
+    assert stream.id in [s.id for s in sf.call("GET", EDGE, 200)]
+    update = m.EdgeStreamUpdateRequest.from_dict({**stream.to_dict(), "name": "turnstile 2", "enabled": True})
+    assert sf.call("PUT", EDGE, 200, body=update).name == "turnstile 2"
+    sf.call("POST", f"{EDGE}/Settings/Synchronize", 204)
+    sync = m.EdgeStreamWatchlistSynchronizationRequest(watchlist_sync_option="All")
+    answer = sf.call("PUT", f"{EDGE}/{{id}}/WatchlistSynchronization", 200, stream.id, body=sync)
+    assert answer.watchlist_sync_option == "All"
+    assert sf.call("GET", f"{EDGE}/{{id}}/WatchlistSynchronization", 200, stream.id).watchlist_sync_option == "All"
+    sf.call("POST", EDGE, 409, body=create)
+    sf.call("DELETE", f"{EDGE}/{{id}}", 204, stream.id)
+    sf.call("GET", f"{EDGE}/{{id}}", 404, stream.id)
+    sf.call("PUT", EDGE, 404, body=update)
+    sf.call("GET", f"{EDGE}/{{id}}/WatchlistSynchronization", 404, stream.id)
+    sf.call("PUT", f"{EDGE}/{{id}}/WatchlistSynchronization", 404, stream.id, body=sync)
+
+
 RECORDS = "/api/v1/RecordGroupings"
 LIVE = "/api/v1/LiveGroupings"
 INDIVIDUALS = "/api/v1/Individuals"

@@ -28,7 +28,7 @@ def known_settings() -> frozenset[str]:
     the matcher's, cleanup's and the migrator's own, and FACEGATE_SERVICE (the image's command and
     health check)."""
     from services.camera_ingest.settings import PREFIX as CAMERA
-    from services.camera_ingest.settings import IngestSettings
+    from services.camera_ingest.settings import EdgeSettings, IngestSettings
     from services.cleanup.settings import PREFIX as CLEANUP
     from services.cleanup.settings import CleanupSettings
     from services.matcher.config import PREFIX as MATCHER
@@ -40,7 +40,7 @@ def known_settings() -> frozenset[str]:
     found = {"FACEGATE_SERVICE"}
     structs = (
         (PREFIX, Settings), (CAMERA, IngestSettings), (MATCHER, MatcherConfig), (CLEANUP, CleanupSettings),
-        (MIGRATE, MigrationSettings),
+        (MIGRATE, MigrationSettings), ("FACEGATE_EDGE_", EdgeSettings),
     )  # fmt: skip
     for prefix, struct in structs:
         found |= {prefix + name.upper() for name in struct.__struct_fields__}

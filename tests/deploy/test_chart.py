@@ -53,6 +53,7 @@ SCENARIOS: dict[str, dict[str, Any]] = {
     "tls": {"tls": {"caSecret": "servers-ca"}, **EXTERNAL},
     "image-folder": IMAGE_FOLDER,
     "tuned": {"config": {"WORKER_THREADS": 4}, "services": {"matcher": {"env": {"FACEGATE_MATCHER_HNSW_EF": "64"}}}},
+    "edge-streams": {"edgeStreams": {"enabled": True, "serviceType": "LoadBalancer"}},
 }
 
 
@@ -143,7 +144,7 @@ CHART_SETS = {
     "FACEGATE_NATS_URL", "FACEGATE_DATABASE_URL", "FACEGATE_REDIS_URL", "FACEGATE_HEALTH_PORT",
     "FACEGATE_EXECUTION_PROVIDER", "FACEGATE_INSTANCE_ID", "FACEGATE_SERVICE", "FACEGATE_GATEWAY_PORT",
     "FACEGATE_GRAPHQL_PORT", "FACEGATE_MIGRATE_ROLE_PASSWORDS", "FACEGATE_TLS_CA_FILE", "FACEGATE_GATEWAY_HOST",
-    "FACEGATE_AUTH_API_KEYS", "FACEGATE_SECRET_KEY",
+    "FACEGATE_AUTH_API_KEYS", "FACEGATE_SECRET_KEY", "FACEGATE_EDGE_MQTT_URL",
 }  # fmt: skip
 
 
@@ -278,6 +279,28 @@ def test_each_service_connects_with_its_own_credentials() -> None:
         "FACEGATE_DATABASE_URL": "FACEGATE_DATABASE_URL",
         "FACEGATE_MIGRATE_ROLE_PASSWORDS": "FACEGATE_MIGRATE_ROLE_PASSWORDS",
     }
+
+
+def test_edge_streams_open_nats_mqtt_listener_with_its_users() -> None:
+    """Off by default: no MQTT listener. On: the bundled NATS listens for MQTT (JetStream and a
+    server name), a Service of the chosen type reaches it, devices get the MQTT-only `edge` user's
+    URL in the Secret and camera_ingest its own MQTT URL."""
+    default = render()
+    assert "mqtt" not in find(default, "ConfigMap", "facegate-nats")["data"]["nats.conf"]
+    assert "facegate-nats-mqtt" not in names(default, "Service")
+    objects = render({"edgeStreams": {"enabled": True, "serviceType": "LoadBalancer", "mqttPort": 8883}})
+    conf = find(objects, "ConfigMap", "facegate-nats")["data"]["nats.conf"]
+    assert "mqtt {\n  port: 8883\n}" in conf and "server_name: facegate-nats" in conf
+    assert '"allowed_connection_types": [\n        "MQTT"\n      ]' in conf  # the edge user: MQTT only
+    service = find(objects, "Service", "facegate-nats-mqtt")["spec"]
+    assert service["type"] == "LoadBalancer" and service["ports"][0]["port"] == 8883
+    secret = find(objects, "Secret", "facegate")["stringData"]
+    assert secret["edge-mqtt-url"] == f"mqtt://edge:{secret['nats-password-edge']}@facegate-nats:8883"
+    ingest = find(objects, "Deployment", "facegate-camera-ingest")["spec"]["template"]["spec"]["containers"][0]
+    env = {e["name"]: e.get("valueFrom", {}).get("secretKeyRef", {}).get("key") for e in ingest["env"]}
+    assert env["FACEGATE_EDGE_MQTT_URL"] == "mqtt-url-camera_ingest"
+    assert "FACEGATE_EDGE_MQTT_URL" not in {e["name"] for e in deployment("camera_ingest")["spec"]["template"]
+                                            ["spec"]["containers"][0]["env"]}  # fmt: skip
 
 
 def test_external_servers_by_url() -> None:

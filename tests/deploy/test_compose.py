@@ -175,7 +175,7 @@ def test_nats_and_redis_refuse_clients_without_credentials() -> None:
     block = (COMPOSE / mount.split(":")[0]).read_text()
     assert block == (CHART / "files" / "nats-authorization.conf").read_text()
     wanted = set(re.findall(r"\$(NATS_PASSWORD_[A-Z_]+)", block))
-    assert wanted == {f"NATS_PASSWORD_{u.upper()}" for u in ("admin", "events", *SERVICES)}
+    assert wanted == {f"NATS_PASSWORD_{u.upper()}" for u in ("admin", "events", "edge", *SERVICES)}
     assert set(nats["environment"]) == wanted
     redis = services["redis"]
     assert "--requirepass" in " ".join(redis["command"]) and redis["environment"]["REDISCLI_AUTH"]
@@ -195,3 +195,19 @@ def test_generate_env_fills_every_password_once(tmp_path: Path) -> None:
     again = dict(line.split("=", 1) for line in env_file.read_text().splitlines() if re.match(r"^[A-Z]", line))
     assert again == first  # kept: a second run never changes a password the servers already use
     assert os.access(script, os.R_OK)
+
+
+def test_edge_streams_overlay_opens_nats_mqtt_with_authentication() -> None:
+    """compose.edge.yaml: NATS's MQTT listener on a host port, the main file's users (devices as
+    `edge`, MQTT only); camera-ingest publishes over MQTT as its own user."""
+    overlay = yaml.safe_load((COMPOSE / "compose.edge.yaml").read_text())["services"]
+    assert overlay["nats"]["command"] == ["nats-server", "--config", "/etc/nats/facegate-edge.conf"]
+    assert overlay["nats"]["ports"] == ["${FACEGATE_MQTT_PORT:-1883}:1883"]
+    url = overlay["camera-ingest"]["environment"]["FACEGATE_EDGE_MQTT_URL"]
+    assert url.startswith("mqtt://camera_ingest:${NATS_PASSWORD_CAMERA_INGEST:?")
+    conf = (COMPOSE / "nats-edge.conf").read_text()
+    assert "include ./facegate.conf" in conf and "mqtt {\n  port: 1883\n}" in conf and "server_name:" in conf
+    assert "authorization" not in conf and "no_auth_user" not in conf  # the main file's users only
+    block = (CHART / "files" / "nats-authorization.conf").read_text()
+    edge = block[block.index('"user": "edge"'):]
+    assert '"allowed_connection_types": [\n        "MQTT"\n      ]' in edge

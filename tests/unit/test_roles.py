@@ -44,3 +44,19 @@ def test_the_events_reader_reads_events_only() -> None:
 def test_passwords_from_the_environment_stay_unquoted_in_the_config() -> None:
     block = authorization_block({user: f"$NATS_PASSWORD_{user.upper()}" for user in principals()}, "FACEGATE_EVENTS")
     assert '"password": $NATS_PASSWORD_MATCHER' in block and '"$NATS_PASSWORD' not in block
+
+
+def test_edge_devices_speak_mqtt_only_on_their_topics() -> None:
+    from shared.nats_users import EDGE_DEVICE, edge_device_permissions, users
+
+    (edge,) = [u for u in users(dict.fromkeys(principals(), "x"), "FACEGATE_EVENTS") if u["user"] == EDGE_DEVICE]
+    assert edge["allowed_connection_types"] == ["MQTT"]
+    assert edge_device_permissions() == {
+        "publish": {"allow": ["facegate.edge.*.results"]},
+        "subscribe": {"allow": ["facegate.edge.*.settings", "facegate.edge.*.watchlists", "$MQTT.sub.>"]},
+    }
+    ingest = service_permissions("camera_ingest")
+    assert {"facegate.edge.*.settings", "facegate.edge.*.watchlists"} <= set(ingest["publish"]["allow"])
+    assert "facegate.edge.*.results" in ingest["subscribe"]["allow"]
+    assert not any("facegate.edge" in s for other in subjects.SERVICES if other != "camera_ingest"
+                   for s in service_permissions(other)["publish"]["allow"])  # fmt: skip

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 import pytest
 
 from shared.errors import ValidationFailed
-from shared.smartface_values import CAMERA, IDENTIFICATION, check, is_accepted, runs
+from shared.smartface_values import CAMERA, EDGE_STREAM, IDENTIFICATION, check, is_accepted, runs
 from tests.support import REPO
 
 VALUES_MD = REPO.parent / "shared" / "design" / "smartface-values.md"
@@ -21,6 +21,7 @@ IDENTIFICATION_OPERATIONS = {
     "POST /api/v1/Faces/SpoofCheck",
 }
 CAMERA_OPERATIONS = {"POST /api/v1/Cameras", "PUT /api/v1/Cameras"}
+EDGE_OPERATIONS = {"POST /api/v1/EdgeStreams", "PUT /api/v1/EdgeStreams"}
 
 
 def documented() -> list[tuple[str, set[str], set[str]]]:
@@ -43,8 +44,10 @@ def table_field(table: Mapping[str, tuple[str, ...]], name: str) -> str | None:
     return next((f for f in table if f.removesuffix("s") == wanted), None)
 
 
-@pytest.mark.parametrize(("table", "operations"), [(IDENTIFICATION, IDENTIFICATION_OPERATIONS),
-                                                   (CAMERA, CAMERA_OPERATIONS)])  # fmt: skip
+TABLES = [(IDENTIFICATION, IDENTIFICATION_OPERATIONS), (CAMERA, CAMERA_OPERATIONS), (EDGE_STREAM, EDGE_OPERATIONS)]
+
+
+@pytest.mark.parametrize(("table", "operations"), TABLES)
 def test_the_tables_are_smartfaces_lists(table: Mapping[str, tuple[str, ...]], operations: set[str]) -> None:
     found: dict[str, set[str]] = {}
     for name, values, where in documented():
