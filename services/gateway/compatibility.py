@@ -61,6 +61,10 @@ DIFFERENCES: dict[Operation, str] = {
     ),
     ("GET", "/api/v1/WatchlistMembers/{id}/Faces"): _MEMBER_FACE,
     ("POST", "/api/v1/Watchlists/Search"): "`faceValidationMode` is checked for its value, every face is searched",
+    ("POST", "/api/v1/Faces/Search"): (
+        "the session's hits are read with Facegate's `GET /api/v1/Faces/Search/{searchSessionId}` or GraphQL "
+        "`searchSessions`; the largest face of the image is searched; a session keeps its best 10000 hits"
+    ),
     ("GET", "/api/v1/Images/{id}"): (
         "always JPEG; a member face's image is the 224x224 aligned face crop, or its whole registration "
         "photo with FACEGATE_KEEP_REGISTRATION_PHOTOS"
@@ -71,7 +75,6 @@ DIFFERENCES: dict[Operation, str] = {
 # Each must still name an operation that is not implemented (the contract test says so).
 PLANNED: dict[str, str] = {
     "/api/v1/Detect": "pedestrian and object detection (later issue)",
-    "/api/v1/Faces/Search": "issue 19: search the faces cameras stored",
     "/api/v1/EdgeStreams": "edge streams (later issue)",
     "/api/v1/Pedestrians": "pedestrian detection (later issue)",
 }
