@@ -60,14 +60,14 @@ class FaceSearchController(Controller):
     tags = ["Face"]
 
     @post("/", status_code=200, responses=responses(404, 408, 413, 422))
-    async def search(self, data: FaceSearchRequest, bus: Bus) -> SearchInFacesResponse:
+    async def search_faces(self, data: FaceSearchRequest, bus: Bus) -> SearchInFacesResponse:
         """Search every face cameras stored for the largest face of the image: answers a
         `searchSessionId` at once; the search runs in the background and keeps the faces that
         score `threshold` or more (GET /api/v1/Faces/Search/{searchSessionId} reads them)."""
         return await start(bus, data)
 
     @get("/{searchSessionId:str}", tags=[FACEGATE_TAG], responses=responses(404))
-    async def session(
+    async def search_session(
         self,
         searchSessionId: SessionId,
         request: Request[Any, Any, Any],
