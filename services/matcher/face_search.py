@@ -101,7 +101,7 @@ class FaceSearches:
             try:
                 async with self.ctx.db.acquire() as conn:
                     await search_sessions.heartbeat(conn, dict(self.progress))
-            except (OSError, asyncpg.PostgresError):  # Postgres away a moment: the next beat tells
+            except Exception:  # Postgres away a moment: the next beat tells (the loop must go on)
                 log.warning("face search: writing the sessions' progress failed", exc_info=True)
 
     async def _run(self, session_id: str, req: FaceSearchStart) -> None:
