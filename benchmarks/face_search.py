@@ -5,9 +5,10 @@
     PYTHONPATH=. .venv/bin/python benchmarks/search.py --faces-search 1000000  # the same, from there
 
 Against an embedded Postgres on a free port (never a configured one: it writes gigabytes),
-migrated as Facegate's. It fills `--faces` stored faces with COPY, each with a 512-float template
-(2 kB, as the shipped model's; random unit vectors, `--planted` of them at cosine 0.97 to the
-probe, spread over the table), ten faces to a frame and a tracklet. Then one session runs through
+migrated as Facegate's. It fills `--faces` stored faces with COPY, each with a template of `--dim`
+floats (128, the shipped model's: 512 bytes; 512 for a larger model's 2 kB; random unit vectors,
+`--planted` of them at cosine 0.97 to the probe, spread over the table), ten faces to a frame and
+a tracklet. Then one session runs through
 the matcher's own code (services/matcher/face_search.scan and search_sessions.finish: the same
 keyset batches, comparisons in worker threads and result write) and the figures are printed:
 fill time, search time and rate, hits stored. The hits must be exactly the planted faces.
@@ -37,7 +38,6 @@ from shared.db.pool import create_pool
 from shared.embedded import EmbeddedServers, free_port
 from shared.messages.face_search import FaceSearchStart
 
-DIM = 512
 MODEL = "faceapi-resnet@bench"
 CAMERA = uuid.UUID(int=1)
 FACE = {"quality": 5000, "size": 60.0, "state": "Extracted", "type": "Regular"}
@@ -59,7 +59,7 @@ def chunks(faces: int, probe: np.ndarray, planted: set[int]) -> Iterator[tuple[R
     step = timedelta(days=29) / faces
     for first in range(0, faces, CHUNK):
         count = min(CHUNK, faces - first)
-        templates = unit(rng.standard_normal((count, DIM), dtype=np.float32))
+        templates = unit(rng.standard_normal((count, probe.size), dtype=np.float32))
         for i in (p - first for p in planted if first <= p < first + count):
             noise = templates[i] - (templates[i] @ probe) * probe
             noise /= np.linalg.norm(noise)
@@ -133,32 +133,32 @@ async def search(url: str, probe: np.ndarray, threshold: int) -> tuple[int, int,
         await pool.close()
 
 
-async def run(url: str, faces: int, planted_count: int, threshold: int) -> str:
+async def run(url: str, faces: int, planted_count: int, threshold: int, dim: int) -> str:
     await migrate_url(url)
-    probe = unit(np.random.default_rng(1).standard_normal((1, DIM), dtype=np.float32))[0]
+    probe = unit(np.random.default_rng(1).standard_normal((1, dim), dtype=np.float32))[0]
     planted = {int(p) for p in np.linspace(0, faces - 1, min(planted_count, faces)).astype(int)}
     filled = await fill(url, faces, probe, planted)
-    print(f"filled {faces:,} stored faces (2 kB templates, {faces // PER_FRAME:,} frames and tracklets) "
+    print(f"filled {faces:,} stored faces ({dim}-float templates, {faces // PER_FRAME:,} frames and tracklets) "
           f"with COPY in {filled:.1f} s")  # fmt: skip
     searched, hits, seconds, writing = await search(url, probe, threshold)
     assert searched == faces, (searched, faces)
     assert hits == len(planted), (hits, len(planted))  # exact: every planted face, nothing else
     rate = searched / seconds if seconds else 0.0
     line = (
-        f"Faces/Search: {searched:,} stored faces searched in {seconds:.1f} s ({rate:,.0f} faces/s, exact), "
+        f"Faces/Search: {searched:,} stored faces ({dim}-d) searched in {seconds:.1f} s ({rate:,.0f} faces/s, exact), "
         f"{hits:,} hits stored in {1000 * writing:.0f} ms"
     )
     print(line)
     return line
 
 
-def figure(faces: int, planted: int = 1000, threshold: int = 30) -> str:
+def figure(faces: int, planted: int = 1000, threshold: int = 30, dim: int = 128) -> str:
     """Start an embedded Postgres, fill it, search it; the summary line."""
     with tempfile.TemporaryDirectory(prefix="facegate-bench-face-search-") as root:
         servers = EmbeddedServers(Path(root), nats_port=free_port(), postgres_port=free_port(), redis_port=free_port())
         servers.start(nats=False, redis=False)
         try:
-            return asyncio.run(run(servers.database_url, faces, planted, threshold))
+            return asyncio.run(run(servers.database_url, faces, planted, threshold, dim))
         finally:
             servers.stop()
 
@@ -168,8 +168,9 @@ def main() -> None:
     parser.add_argument("--faces", type=int, default=1_000_000, help="stored faces to fill and search")
     parser.add_argument("--planted", type=int, default=1000, help="stored faces close to the probe (the hits)")
     parser.add_argument("--threshold", type=int, default=30)
+    parser.add_argument("--dim", type=int, default=128, help="template length (the shipped model's: 128)")
     args = parser.parse_args()
-    figure(args.faces, args.planted, args.threshold)
+    figure(args.faces, args.planted, args.threshold, args.dim)
 
 
 if __name__ == "__main__":

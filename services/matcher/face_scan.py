@@ -3,8 +3,8 @@ batch of templates at a time (one matrix-vector product each), and the best hits
 
 Why exact and not an HNSW index of camera faces: a search session is a background job over
 everything stored, asked for now and then, while an index would have to live in every matcher
-replica (2 kB a face: 2 GB at 1M faces), follow every face camera_ingest stores and every face the
-retention deletes, and would still miss some hits (approximate). Streaming the templates from
+replica (0.5 GB at 1M faces of the shipped model's 128 floats, 2 GB at 512), follow every face
+camera_ingest stores and every face the retention deletes, and would still miss some hits. Streaming the templates from
 Postgres in keyset batches holds one batch in memory, needs no state, and finds every hit;
 its time grows with the number of stored faces (benchmarks/face_search.py gives the figure).
 """
@@ -55,7 +55,7 @@ class Hits:
         if found.size == 0:
             return
         self.similarities.append(sims[found].astype(np.float32))
-        self.payloads.extend(payloads[i] for i in found)
+        self.payloads.extend(payloads[int(i)] for i in found)
         self._kept += int(found.size)
         if self._kept > 2 * self.limit:
             self._trim()
@@ -65,7 +65,7 @@ class Hits:
         if sims.size > self.limit:
             keep = np.argpartition(-sims, self.limit - 1)[: self.limit]
             sims = sims[keep]
-            self.payloads = [self.payloads[i] for i in keep]
+            self.payloads = [self.payloads[int(i)] for i in keep]
         self.similarities, self._kept = [sims], int(sims.size)
 
     def best(self, threshold: int) -> list[tuple[float, int, object]]:
@@ -77,8 +77,9 @@ class Hits:
         for i in order:
             similarity = float(sims[i])
             score = score_from_similarity(similarity)
-            if score >= threshold:
-                out.append((similarity, score, self.payloads[i]))
+            if score < threshold:
+                break  # best first: every later one scores less
+            out.append((similarity, score, self.payloads[int(i)]))
         return out
 
 

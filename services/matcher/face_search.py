@@ -40,7 +40,7 @@ from shared.runtime import ServiceContext
 log = logging.getLogger(__name__)
 
 CONCURRENT_SEARCHES = 1
-# Faces read and compared at a time: 8 MB of templates, a few milliseconds of the event loop.
+# Faces read and compared at a time: 2 MB of templates (8 MB at 512 floats), milliseconds of the event loop.
 BATCH = 4096
 FAILED = "The search failed (see the matcher's log); search again."
 
