@@ -1,22 +1,34 @@
 """Faces/Search without servers: the exact batched scan keeps exactly the best hits across
-batches, the probe and stored templates are checked, and SearchSessionsCleanup is due when its
-value says so."""
+batches, the probe and stored templates are checked, SearchSessionsCleanup is due when its value
+says so, and the gateway pages a session (in-process, the bus faked)."""
 
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 
 import msgspec
 import numpy as np
 import pytest
+from litestar.testing import TestClient
 
 from services.cleanup.search_sessions import SessionsCleanup
+from services.gateway.app import create_app
 from services.matcher.face_scan import Hits, as_matrix, probe_vector
-from shared.errors import ValidationFailed
-from shared.messages.face_search import FaceSearchRequest
+from shared import subjects
+from shared.errors import NotFound, ValidationFailed
+from shared.messages.common import Page
+from shared.messages.face_search import (
+    FaceSearchQuery,
+    FaceSearchRequest,
+    SearchSession,
+    SearchSessionObject,
+    SearchSessionPage,
+)
 from shared.messages.setup import CleanupRemoved, SearchSessionsCleanupConfig
 from shared.scores import score_from_similarity
 from shared.setup import SEARCH_SESSIONS_CLEANUP, Followed
+from tests.fakebus import FakeBus
 
 
 def unit_rows(rng: np.random.Generator, count: int, dim: int = 64) -> np.ndarray:
@@ -98,3 +110,35 @@ def test_search_sessions_cleanup_is_due_when_enabled_with_a_rule_and_its_interva
 def test_a_cleanup_run_counts_sessions_and_their_objects() -> None:
     total = CleanupRemoved(search_sessions=2, search_session_objects=7) + CleanupRemoved(search_sessions=1)
     assert (total.search_sessions, total.search_session_objects) == (3, 7)
+
+
+def test_the_gateway_pages_a_session_best_first_with_links() -> None:
+    """GET /api/v1/Faces/Search/{id} in-process (the bus faked): the matcher's page becomes the
+    paged collection with the session beside it; an unknown session is the matcher's 404."""
+    now = datetime.now(UTC)
+    session = SearchSession(
+        id="11111111-2222-3333-4444-555555555555", threshold=30, state="Finished", searched_faces_count=10,
+        matches_count=3, error=None, created_at=now, updated_at=now, finished_at=now,
+    )  # fmt: skip
+    hit = SearchSessionObject(
+        search_session_id=session.id, face_id="f", score=90, stream_id="c", tracklet_id="t", frame_id="r",
+        image_data_id=None, face_created_at=now,
+    )  # fmt: skip
+    bus = FakeBus()
+    bus.reply(subjects.FACE_SEARCH_GET, SearchSessionPage(session=session, page=Page([hit], True, 3)))
+    with TestClient(create_app(bus.settings, bus=bus)) as client:
+        r = client.get(f"/api/v1/Faces/Search/{session.id}", params={"PageSize": 1, "ShowTotalCount": "true"})
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert body["session"]["state"] == "Finished" and body["session"]["searchedFacesCount"] == 10
+        assert body["items"][0]["faceId"] == "f" and body["items"][0]["streamId"] == "c"
+        assert body["totalItemsCount"] == 3 and body["pageSize"] == 1 and "PageNumber=2" in body["nextPage"]
+        (sent,) = bus.to(subjects.FACE_SEARCH_GET)
+        assert isinstance(sent, FaceSearchQuery) and sent.page.page_size == 1 and sent.page.show_total_count
+
+        bus.reply(subjects.FACE_SEARCH_GET, NotFound("Search session does not exist."))
+        assert client.get(f"/api/v1/Faces/Search/{session.id}").status_code == 404
+        assert client.get("/api/v1/Faces/Search/nope").status_code == 400
+        threshold = {"image": {"data": "AAAA"}, "threshold": 101}
+        assert client.post("/api/v1/Faces/Search", json=threshold).status_code == 400
+        assert bus.to(subjects.FACE_SEARCH_START) == []
