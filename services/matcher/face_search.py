@@ -18,7 +18,7 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import asyncpg
 import numpy as np
@@ -152,19 +152,15 @@ async def scan(
         progress(searched)
         if len(rows) < BATCH:
             break
-    best = await run_blocking(hits.best, req.threshold)
-    return searched, [(similarity, score, hit_of(row)) for similarity, score, row in best]
+    ranked = await run_blocking(hits.best, req.threshold)
+    best = [(sim, score, cast(uuid.UUID, face_id)) for sim, score, face_id in ranked]
+    async with pool.acquire() as conn:  # a face deleted since it was compared is no hit
+        found = await search_sessions.hits_of(conn, [face_id for _, _, face_id in best])
+    return searched, [(sim, score, found[face_id]) for sim, score, face_id in best if face_id in found]
 
 
 def compare(hits: Hits, probe: np.ndarray, rows: list[asyncpg.Record]) -> None:
-    """One batch of stored faces against the probe (a worker thread's work)."""
+    """One batch of stored faces against the probe (a worker thread's work); a hit keeps the
+    face's id."""
     matrix, kept = as_matrix([r["template"] for r in rows], probe.size)
-    hits.add_batch(probe, matrix, [rows[i] for i in kept])
-
-
-def hit_of(row: object) -> Hit:
-    assert isinstance(row, asyncpg.Record)
-    return Hit(
-        face_id=row["id"], camera_id=row["camera_id"], tracklet_id=row["tracklet_id"], frame_id=row["frame_id"],
-        image_id=row["image_id"], created_at=row["created_at"],
-    )  # fmt: skip
+    hits.add_batch(probe, matrix, [rows[i]["id"] for i in kept])

