@@ -8,6 +8,9 @@
 - Register throughput (members/s, a real photo each, 2 in flight);
 - Verify latency (two real photos).
 
+`--faces-search N` prints instead the Faces/Search figure over N stored camera faces
+(benchmarks/face_search.py: its own embedded Postgres, no cluster needed).
+
 Requests go one at a time for latency (a second client would only queue behind the first on 2
 cores). Everything the run creates is deleted at the end. The last line reads
 `search: p50 X ms, p99 Y ms at N members, register Z members/s, verify p50 W ms`.
@@ -27,6 +30,7 @@ from pathlib import Path
 
 import asyncpg
 import cv2
+import face_search  # benchmarks/face_search.py, beside this script
 import httpx
 import msgspec
 import nats
@@ -118,7 +122,11 @@ async def main() -> None:
     parser.add_argument("--searches", type=int, default=100)
     parser.add_argument("--registers", type=int, default=20)
     parser.add_argument("--verifies", type=int, default=20)
+    parser.add_argument("--faces-search", type=int, default=0, metavar="N", help="only Faces/Search over N faces")
     args = parser.parse_args()
+    if args.faces_search:
+        await asyncio.to_thread(face_search.figure, args.faces_search)
+        return
     sizes = sorted(int(s) for s in args.sizes.split(","))
     run = uuid.uuid4().hex[:8]
     db = await asyncpg.connect(args.database_url)

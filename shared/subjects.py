@@ -113,6 +113,10 @@ INDEX_STATS = rpc("matcher", "index", "stats")
 
 MATCHER_VERSION = rpc("matcher", "database", "version")
 
+# Matcher: Faces/Search sessions (every stored camera face searched in the background).
+FACE_SEARCH_START = rpc("matcher", "face_search", "start")
+FACE_SEARCH_GET = rpc("matcher", "face_search", "get")
+
 # camera_ingest: cameras, and what they saw (faces, frames, tracklets, images).
 CAMERA_CREATE = rpc("camera_ingest", "camera", "create")
 CAMERA_UPDATE = rpc("camera_ingest", "camera", "update")

@@ -9,6 +9,8 @@ The holder checks every `check_interval_s` (and at once when DbCleanup changes):
   `maxFramesCount`: the oldest frames over the count, at once rather than at the next start time.
 - `maintenance`: every `maintenance_interval_s`, enabled or not: the gallery's change log,
   expired blobs, files of deleted images, run records older than 90 days.
+- `searchSessions`: SearchSessionsCleanup enabled, every its `interval` (and at once when it
+  changes): finished Faces/Search sessions (search_sessions.py).
 
 Each run is recorded (`cleanup_runs`), announced (`facegate.evt.cleanup.completed.<runId>`)
 and counted on this replica's `/metrics`.
@@ -29,6 +31,7 @@ import msgspec
 from services.cleanup import housekeeping, lease, schedule
 from services.cleanup.report import Totals
 from services.cleanup.retention import Policy, Retention, frame_count, frames_bound
+from services.cleanup.search_sessions import SessionsCleanup
 from services.cleanup.settings import CleanupSettings
 from shared import subjects
 from shared.image_storage import ImageFiles
@@ -51,9 +54,10 @@ class Scheduler:
         files: ImageFiles,
         db_cleanup: Followed[DbCleanupConfig],
         cache_key: str,
+        sessions: SessionsCleanup | None = None,
     ) -> None:
         self.ctx, self.settings, self.files = ctx, settings, files
-        self.db_cleanup, self.cache_key = db_cleanup, cache_key
+        self.db_cleanup, self.cache_key, self.sessions = db_cleanup, cache_key, sessions
         self.totals = Totals(ctx.host.instance_id)
         self.changed_at = datetime.min.replace(tzinfo=UTC)  # DbCleanup's last change announced here
         self._wake = asyncio.Event()
@@ -62,6 +66,10 @@ class Scheduler:
     def changed(self, _config: DbCleanupConfig) -> None:
         """DbCleanup changed: look again now (a new count), and from now on for the start time."""
         self.changed_at = datetime.now(UTC)
+        self._wake.set()
+
+    def wake(self) -> None:
+        """Look again now (another Setup value changed)."""
         self._wake.set()
 
     async def start(self) -> None:
@@ -113,6 +121,8 @@ class Scheduler:
                 next_maintenance = time.monotonic() + self.settings.maintenance_interval_s
             elif self._count_applies(config) and await frame_count(conn) > (config.max_frames_count or 0):
                 await self.run(conn, "maxFramesCount", config)
+            if self.sessions is not None and self.sessions.due():
+                await self.run(conn, "searchSessions", config)
             if time.monotonic() >= next_maintenance:
                 await self.run(conn, "maintenance", config)
                 next_maintenance = time.monotonic() + self.settings.maintenance_interval_s
@@ -181,5 +191,7 @@ class Scheduler:
                 "DELETE FROM cleanup_runs WHERE started_at < clock_timestamp() - make_interval(days => $1)",
                 RUNS_KEPT_DAYS,
             )
+        if trigger == "searchSessions" and self.sessions is not None:
+            removed += await self.sessions.remove(conn)
         removed += await housekeeping.sweep_garbage(self.files, self.ctx.db)
         return removed

@@ -4,6 +4,7 @@ time runs it: lease.py)."""
 from __future__ import annotations
 
 from services.cleanup.scheduler import Scheduler
+from services.cleanup.search_sessions import SessionsCleanup
 from services.cleanup.settings import load_cleanup_settings
 from services.cleanup.setup_values import SetupHandlers, announce_all
 from shared import subjects
@@ -19,7 +20,7 @@ from shared.messages.setup import (
     WatchlistAutoLearnConfig,
 )
 from shared.runtime import ServiceContext
-from shared.setup import DB_CLEANUP, Followed
+from shared.setup import DB_CLEANUP, SEARCH_SESSIONS_CLEANUP, Followed
 
 
 async def setup(ctx: ServiceContext) -> None:
@@ -45,11 +46,16 @@ async def setup(ctx: ServiceContext) -> None:
     location = load_image_location()
     files = ImageFiles(ctx, location.image_folder, location.image_bucket)
     db_cleanup = Followed(DB_CLEANUP)
-    scheduler = Scheduler(ctx, settings, files, db_cleanup, load_cache_location().cache_key)
+    sessions = SessionsCleanup(Followed(SEARCH_SESSIONS_CLEANUP))
+    scheduler = Scheduler(ctx, settings, files, db_cleanup, load_cache_location().cache_key, sessions)
     db_cleanup.on_change = scheduler.changed
+    sessions.wake = scheduler.wake
+    sessions.config.on_change = sessions.changed
     await db_cleanup.start(ctx, settings.setup_refresh_s)
+    await sessions.config.start(ctx, settings.setup_refresh_s)
     await scheduler.start()
     ctx.extra_stats["cleanup"] = scheduler.totals.stats
     ctx.metrics.append(scheduler.totals.metrics_text)
     ctx.on_shutdown.append(scheduler.stop)
     ctx.on_shutdown.append(db_cleanup.stop)
+    ctx.on_shutdown.append(sessions.config.stop)

@@ -18,6 +18,7 @@ from services.gateway.bodies import SmartFaceRequest
 from services.gateway.cameras import CameraController
 from services.gateway.console import console_routes
 from services.gateway.edge_streams import EdgeStreamController
+from services.gateway.face_search import CONTROLLERS as FACE_SEARCH_CONTROLLERS
 from services.gateway.freshness import GalleryFreshness
 from services.gateway.groupings import GROUPING_CONTROLLERS
 from services.gateway.idempotency import IdempotencyStore, idempotency_middleware
@@ -50,6 +51,7 @@ CONTROLLERS = [
     CameraController,
     CameraPreviewController,
     *SEEN_CONTROLLERS,
+    *FACE_SEARCH_CONTROLLERS,
     VideoRecordController,
     EdgeStreamController,
     *GROUPING_CONTROLLERS,

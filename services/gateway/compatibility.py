@@ -67,6 +67,10 @@ DIFFERENCES: dict[Operation, str] = {
     ("PUT", "/api/v1/EdgeStreams"): _EDGE,
     ("POST", "/api/v1/EdgeStreams/Settings/Synchronize"): _EDGE_MQTT,
     ("PUT", "/api/v1/EdgeStreams/{id}/WatchlistSynchronization"): _EDGE_MQTT,
+    ("POST", "/api/v1/Faces/Search"): (
+        "the session's hits are read with Facegate's `GET /api/v1/Faces/Search/{searchSessionId}` or GraphQL "
+        "`searchSessions`; the largest face of the image is searched; a session keeps its best 10000 hits"
+    ),
     ("GET", "/api/v1/Images/{id}"): (
         "always JPEG; a member face's image is the 224x224 aligned face crop, or its whole registration "
         "photo with FACEGATE_KEEP_REGISTRATION_PHOTOS"
@@ -77,7 +81,6 @@ DIFFERENCES: dict[Operation, str] = {
 # Each must still name an operation that is not implemented (the contract test says so).
 PLANNED: dict[str, str] = {
     "/api/v1/Detect": "pedestrian and object detection (later issue)",
-    "/api/v1/Faces/Search": "issue 19: search the faces cameras stored",
     "/api/v1/Pedestrians": "pedestrian detection (later issue)",
 }
 

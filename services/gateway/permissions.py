@@ -2,8 +2,8 @@
 least role each needs, with whether the call is written to the audit log.
 
 viewer reads (GET); operator also runs the biometric searches (Search, SearchByTemplate, Individuals/Search,
-Verify, SpoofCheck, Detect), which read the gallery or process a face without changing
-anything; admin does everything else (watchlists, members, cameras, setup, deletes) and reads
+Faces/Search, Verify, SpoofCheck, Detect), which read the gallery or process a face without
+changing anything; admin does everything else (watchlists, members, cameras, setup, deletes) and reads
 the audit log. Every change and every search is audited, allowed or not.
 
 Open to anyone, without credentials:
@@ -145,6 +145,9 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("DELETE", "/api/v1/Individuals/{id}"): CHANGE,
     ("GET", "/api/v1/Individuals/{id}/Tracklets"): READ,
     ("POST", "/api/v1/Individuals/Search"): SEARCH,
+    # Faces/Search: a search of the stored camera faces; reading a session's hits is a read.
+    ("POST", "/api/v1/Faces/Search"): SEARCH,
+    ("GET", "/api/v1/Faces/Search/{searchSessionId}"): READ,
     ("POST", "/api/v1/Individuals/Split"): CHANGE,
     ("POST", "/api/v1/Individuals/Merge"): CHANGE,
     # Setup, version, audit

@@ -62,6 +62,7 @@ SMARTFACE_STATUSES: dict[Operation, tuple[int, ...]] = {
     ("GET", "/api/v1/Faces"): (200, 400),
     ("GET", "/api/v1/Faces/{id}"): (200, 404),
     ("DELETE", "/api/v1/Faces/{id}"): (204, 404),
+    ("POST", "/api/v1/Faces/Search"): (200, 400, 404, 408),
     ("GET", "/api/v1/Frames"): (200, 400),
     ("GET", "/api/v1/Frames/{id}"): (200, 404),
     ("DELETE", "/api/v1/Frames/{id}"): (204, 404),

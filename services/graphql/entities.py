@@ -131,6 +131,7 @@ FACE = Entity(
         "tracklet": Relation("Tracklet", False, "trackletId", "{c}.id"),
         "frame": Relation("Frame", False, "frameId", "{c}.id"),
         "matchResults": Relation("MatchResult", True, "id", "{c}.face_id"),
+        "searchSessionObjects": Relation("SearchSessionObject", True, "id", "{c}.face_id"),
     },
 )
 
@@ -289,6 +290,31 @@ INDIVIDUAL = Entity(
 )
 
 
+# Faces/Search sessions and the camera faces they found (the matcher's tables, migration 0070);
+# a session's objects come best first unless ordered otherwise.
+SEARCH_SESSION = Entity(
+    name="SearchSession",
+    type_name="SearchSession",
+    source="search_sessions",
+    fields={
+        "id": "{t}.id",
+        "threshold": "{t}.threshold",
+        "createdAt": "{t}.created_at",
+        "updatedAt": "{t}.updated_at",
+    },
+    relations={"searchSessionObjects": Relation("SearchSessionObject", True, "id", "{c}.search_session_id")},
+)
+
+SEARCH_SESSION_OBJECT = Entity(
+    name="SearchSessionObject",
+    type_name="SearchSessionObject",
+    source="search_session_objects",
+    fields={"searchSessionId": "{t}.search_session_id", "visualObjectId": "{t}.face_id", "score": "{t}.score"},
+    relations={"face": Relation("Face", False, "visualObjectId", "{c}.id")},
+    order=("(-{t}.similarity)", "{t}.face_id"),
+)
+
+
 def _camera(path: str, sql_type: str) -> str:
     """A field of the camera's stored REST answer (`config`, JSON text): `a.b` is a nested key."""
     keys = path.split(".")
@@ -406,12 +432,12 @@ VIDEO_RECORD = Entity(
 ENTITIES: dict[str, Entity] = {
     e.name: e
     for e in (WATCHLIST, WATCHLIST_MEMBER, LABEL, FACE, MEMBER_FACE, TRACKLET, MEMBER_TRACKLET_ENTITY, FRAME,
-              MATCH_RESULT, CAMERA, VIDEO_RECORD, INDIVIDUAL)
+              MATCH_RESULT, CAMERA, VIDEO_RECORD, INDIVIDUAL, SEARCH_SESSION, SEARCH_SESSION_OBJECT)
 }  # fmt: skip
 
 # The entity each query root reads.
 ROOTS: dict[str, str] = {
     "watchlists": "Watchlist", "watchlistMembers": "WatchlistMember", "faces": "Face", "frames": "Frame",
     "tracklets": "Tracklet", "matchResults": "MatchResult", "cameras": "Camera", "videoRecords": "VideoRecord",
-    "individuals": "Individual",
+    "individuals": "Individual", "searchSessions": "SearchSession",
 }  # fmt: skip

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from services.matcher.config import load_config
 from services.matcher.face_handlers import FaceHandlers
+from services.matcher.face_search import FaceSearches
 from services.matcher.handlers import GalleryHandlers
 from services.matcher.replica import Replica
 from services.matcher.stats import metrics_text
@@ -56,3 +57,4 @@ async def setup(ctx: ServiceContext) -> None:
     await add(subjects.FACE_IMAGE, ImageQuery, f.image)
     await add(subjects.TEMPLATE_SEARCH, api.SearchRequest, f.search)
     await add(subjects.INDEX_STATS, Empty, f.index_stats)
+    await FaceSearches(ctx).register()  # Faces/Search sessions (face_search.py)

@@ -2,8 +2,9 @@
 
 Each table has one owning service that writes it (conventions): that service's role may read and
 write it (and use its sequences), other services read only what they must (the GraphQL API reads
-what it serves, the matcher the schema version), and where a service must change rows of
-another's table, SHARED_RIGHTS says which (the cleanup's retention). Every service has a role,
+what it serves, the matcher the schema version and, for Faces/Search, camera faces' templates),
+and where a service must change rows of another's table, SHARED_RIGHTS says which (the
+cleanup's retention). Every service has a role,
 even one with no table rights yet, so that no service ever runs with the migrator's credentials. The migrator
 (an administrator: superuser or a role with CREATEROLE that owns the tables) creates or updates
 the roles and their passwords, then grants, after each migration run; rights on a table not
@@ -24,6 +25,7 @@ GALLERY = (
     "watchlists", "watchlist_members", "watchlist_links", "member_faces", "template_changes", "gallery_identity",
 )  # fmt: skip
 SEEN = ("seen_images", "seen_frames", "seen_tracklets", "seen_faces", "seen_match_results", "seen_image_garbage")
+SEARCH_SESSIONS = ("search_sessions", "search_session_objects")
 GROUPING = (
     "groupings", "grouping_inputs", "grouping_tracklets", "individuals", "individual_tracklets", "grouping_splits",
 )  # fmt: skip
@@ -33,6 +35,7 @@ TABLE_OWNERS: dict[str, str] = {
     "audit_log": "gateway",  # services/gateway/audit.py
     "cleanup_runs": "cleanup",
     **dict.fromkeys(GROUPING, "grouping"),  # services/grouping (migration 0060)
+    **dict.fromkeys(SEARCH_SESSIONS, "matcher"),  # Faces/Search (migration 0070, services/matcher/face_search.py)
 }
 WRITE = "SELECT, INSERT, UPDATE, DELETE"
 # Owners' rights where less than WRITE: the audit log is append-only (migration 0020), so its
@@ -50,6 +53,8 @@ SHARED_RIGHTS: dict[str, dict[str, str]] = {
         "seen_image_garbage": WRITE,  # its sweep locks rows (FOR UPDATE needs UPDATE)
         "template_changes": "SELECT, DELETE",
         "gallery_identity": "SELECT",
+        # SearchSessionsCleanup: finished sessions (their objects go with them, ON DELETE CASCADE).
+        **dict.fromkeys(SEARCH_SESSIONS, "SELECT, DELETE"),
     },
 }
 # Service -> tables it reads without owning them.
@@ -62,8 +67,18 @@ READS: dict[str, tuple[str, ...]] = {
     # members a device's own matches name (services/camera_ingest/edge_sync.py).
     "camera_ingest": GALLERY[:5],
     # What the GraphQL API serves (services/graphql/entities.py); never images or the change log.
-    "graphql": (*GALLERY[:4], "cameras", "video_records", *SEEN[1:5], "individuals", "individual_tracklets"),
+    "graphql": (
+        *GALLERY[:4], "cameras", "video_records", *SEEN[1:5], "individuals", "individual_tracklets", *SEARCH_SESSIONS,
+    ),
 }
+# Service -> table -> the only columns it reads (instead of all but UNREAD_COLUMNS): Faces/Search
+# compares the templates of camera faces, and needs nothing else of them but where and when.
+READ_COLUMNS: dict[str, dict[str, tuple[str, ...]]] = {
+    "matcher": {
+        "seen_faces": ("id", "camera_id", "tracklet_id", "frame_id", "image_id", "created_at", "template",
+                       "template_model"),
+    },
+}  # fmt: skip
 # Columns a reader never gets (column grants leave them out): images, templates and camera
 # credentials, which GraphQL does not serve (it answers imageDataId, never the bytes).
 UNREAD_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -114,6 +129,9 @@ async def apply_roles(conn: asyncpg.Connection, passwords: dict[str, str]) -> No
                     await conn.execute(f"GRANT {rights} ON {_ident(table)} TO {role}")
                     for sequence in await _sequences_of(conn, table) if "INSERT" in rights else []:
                         await conn.execute(f"GRANT USAGE, SELECT ON SEQUENCE {_ident(sequence)} TO {role}")
+                elif table in READ_COLUMNS.get(service, {}):
+                    columns = ", ".join(_ident(c) for c in READ_COLUMNS[service][table])
+                    await conn.execute(f"GRANT SELECT ({columns}) ON {_ident(table)} TO {role}")
                 elif table in READS.get(service, ()):
                     columns = await _readable_columns(conn, table, READ_ANYWAY.get(service, {}).get(table, ()))
                     await conn.execute(f"GRANT SELECT ({columns}) ON {_ident(table)} TO {role}")

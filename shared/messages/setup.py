@@ -148,7 +148,7 @@ class VideoDataStorageConfig(msgspec.Struct, frozen=True, rename="camel"):
 
 # --- What a cleanup run removed ---
 
-CleanupTrigger = Literal["schedule", "maxFramesCount", "maintenance"]
+CleanupTrigger = Literal["schedule", "maxFramesCount", "maintenance", "searchSessions"]
 
 
 class CleanupRemoved(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
@@ -167,6 +167,9 @@ class CleanupRemoved(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     image_files: int = 0
     template_changes: int = 0
     blobs: int = 0
+    # Finished Faces/Search sessions (SearchSessionsCleanup) and the objects that went with them.
+    search_sessions: int = 0
+    search_session_objects: int = 0
 
     def __add__(self, other: CleanupRemoved) -> CleanupRemoved:
         mine, theirs = msgspec.structs.asdict(self), msgspec.structs.asdict(other)

@@ -123,6 +123,10 @@ def test_search_verify_and_spoof_check(sf: SmartFace, enrolled: dict[str, str]) 
     template = sf.models.SearchInWatchlistByTemplateRequest(template=base64.b64encode(b"abc").decode())
     sf.call("POST", "/api/v1/Watchlists/SearchByTemplate", 400, body=template)
 
+    # Faces/Search answers its session at once (tests/e2e/test_face_search.py reads the hits).
+    started = sf.call("POST", "/api/v1/Faces/Search", 200, body=sf.models.FaceSearchRequest(image=probe))
+    assert uuid.UUID(str(started.search_session_id))
+
     def probe_of(photo: str) -> Any:
         return sf.models.FaceProbe(image=sf.models.ImageData(data=photo_b64(photo)))
 
@@ -156,6 +160,8 @@ def test_no_face_is_400_where_smartface_says_so_and_422_where_enrolling(
     assert "no face" in sf.call("POST", "/api/v1/Faces/Verify", 400, body=verify).detail
     spoof = sf.models.SpoofCheckRequest(image=blank)
     assert "no face" in sf.call("POST", "/api/v1/Faces/SpoofCheck", 400, body=spoof).detail
+    faces_search = sf.models.FaceSearchRequest(image=blank)
+    assert "no face" in sf.call("POST", "/api/v1/Faces/Search", 400, body=faces_search).detail
 
     enroll = sf.models.RegisterWatchlistMemberRequest(
         id="faceless", images=[sf.models.RegistrationImageData(data=no_face())], watchlist_ids=[enrolled["watchlist"]]
