@@ -1,6 +1,7 @@
 """The console's recorded-video pages in a real browser, against camera_ingest replicas reading a
 video folder: add a video record of three people walking past, watch its analysis finish with
-their three tracklets (each with a face crop), then group it and see three individuals."""
+their three tracklets (each with a face crop), search the stored faces for one of them by
+another photo (a Faces/Search session), then group the record and see three individuals."""
 
 from __future__ import annotations
 
@@ -13,7 +14,10 @@ from tests.browser.conftest import Console
 from tests.e2e.test_grouping_video import TABLES, clip
 from tests.e2e.test_video_records import folder, videos  # noqa: F401  (fixtures)
 from tests.rtsp.media import write_clip
-from tests.support import Cluster, truncate, wait_until
+from tests.support import FACES, Cluster, truncate, wait_until
+
+# The first person of the clip (img1.jpg), by another photo of theirs.
+OTHER_PHOTO = FACES / "photos" / "img10.jpg"
 
 
 @pytest.fixture
@@ -41,8 +45,23 @@ def test_a_video_record_and_its_grouping(gallery: httpx.Client, folder: Path, co
     assert record["name"] == "Front door, Monday" and record["state"] == "Processed"
     console.screenshot("video-record")
 
+    # Where else was the first person seen? Their other photo finds their stored faces only.
+    page.get_by_role("link", name="Search").click()
+    history = page.get_by_role("region", name="Where else was this person seen? Search camera history by photo")
+    history.get_by_label("Photo file").set_input_files(OTHER_PHOTO)
+    history.get_by_role("button", name="Search history").click()
+    history.get_by_text("best first").wait_for(timeout=60_000)
+    summary = history.get_by_text("best first").inner_text()
+    found, stored = int(summary.split()[0]), int(summary.split(" among ")[1].split()[0])
+    assert 1 <= found < stored, summary  # the person's faces, not the two others'
+    console.wait_until("document.querySelectorAll('.history img.thumb').length >= 1")
+    first_face = gallery.get("/api/v1/Faces", params={"PageSize": 100}).json()["items"]
+    tracklet_of = {f["id"]: f["trackletId"] for f in first_face}
+    assert len(tracklet_of) == stored
+    console.screenshot("history", full_page=True)
+    page.get_by_role("link", name="Recorded video").click()
+
     # A record grouping of it: link, group, three individuals with their best faces.
-    page.get_by_role("link", name="← Recorded video").click()
     page.get_by_label("Description").fill("Front door")
     page.get_by_role("button", name="Create grouping").click()
     page.get_by_role("heading", name="Front door", exact=True).wait_for()

@@ -1,6 +1,7 @@
-// Search: a photo against the watchlists (Watchlists/Search), the faces cameras saw in a time
-// range (GET /api/v1/Faces with CameraId, CreatedFrom, CreatedTo) and a tracklet's faces, and
-// two photos compared (Faces/Verify) and checked for liveness (Faces/SpoofCheck).
+// Search: a photo against the watchlists (Watchlists/Search), a photo against every face the
+// cameras stored (a Faces/Search session, followed until it finished), the faces cameras saw in a
+// time range (GET /api/v1/Faces with CameraId, CreatedFrom, CreatedTo) and a tracklet's faces,
+// and two photos compared (Faces/Verify) and checked for liveness (Faces/SpoofCheck).
 
 import { allPages, api, base64Of, query } from "./api.js";
 import { busy, field, fill, h, swatch, when, withColor } from "./dom.js";
@@ -14,6 +15,7 @@ export async function render(main) {
     main,
     h("h1", {}, "Search"),
     h("section", { class: "card", "aria-labelledby": "by-photo-title" }, h("h2", { id: "by-photo-title" }, "Who is this? Search watchlists by photo"), byPhoto(watchlists)),
+    h("section", { class: "card", "aria-labelledby": "history-title" }, h("h2", { id: "history-title" }, "Where else was this person seen? Search camera history by photo"), inHistory(cameras)),
     h("section", { class: "card", "aria-labelledby": "seen-title" }, h("h2", { id: "seen-title" }, "Faces cameras saw"), seenFaces(cameras)),
     h("section", { class: "card", "aria-labelledby": "compare-title" }, h("h2", { id: "compare-title" }, "Compare two photos"), compare()),
   );
@@ -72,6 +74,45 @@ function searchedFace(face, index, count) {
       ),
     ),
   );
+}
+
+const SESSION_POLL_MS = 1000;
+
+function inHistory(cameras) {
+  const picker = photoPicker("Photo of the person", { multiple: false, name: "history-probe" });
+  const threshold = h("input", { name: "history-threshold", type: "number", min: 0, max: 100, value: "30" });
+  const results = resultArea("Faces found in camera history");
+  const submit = h("button", { type: "submit" }, "Search history");
+  const names = new Map(cameras.map((c) => [c.id, c.name]));
+  const form = h("form", { class: "grid-form" }, picker.element, field("Threshold", threshold, "Least score (0-100) a stored face needs"), h("div", { class: "actions" }, submit), results);
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const [photo] = picker.photos();
+    if (!photo) return fill(results, h("p", { class: "note error", role: "alert" }, "Choose a photo first."));
+    busy(submit, async () => {
+      const started = await api("POST", "/api/v1/Faces/Search", { image: { data: await base64Of(photo.blob) }, threshold: Number(threshold.value || 30) });
+      const path = `/api/v1/Faces/Search/${encodeURIComponent(started.searchSessionId)}${query({ PageSize: 60, ShowTotalCount: true })}`;
+      let answer = await api("GET", path);
+      while (answer.session.state === "Running") {
+        fill(results, h("p", { class: "muted" }, `Searching… ${answer.session.searchedFacesCount} stored faces compared.`));
+        await new Promise((resolve) => setTimeout(resolve, SESSION_POLL_MS));
+        answer = await api("GET", path);
+      }
+      if (answer.session.state === "Failed") throw new Error(`The search failed: ${answer.session.error || "search again"}`);
+      const hits = answer.items.map((hit) =>
+        h("li", { class: "face history" },
+          hit.imageDataId ? storedImage(hit.imageDataId, `Face seen at ${when(hit.faceCreatedAt)}`) : h("span", { class: "thumb placeholder" }, "no image"),
+          h("small", { class: "score" }, `score ${hit.score}`),
+          h("small", {}, when(hit.faceCreatedAt)),
+          h("small", {}, names.get(hit.streamId) || "a video record or edge stream")));
+      fill(
+        results,
+        h("p", {}, `${answer.session.matchesCount} face${answer.session.matchesCount === 1 ? "" : "s"} found among ${answer.session.searchedFacesCount} stored, best first${answer.nextPage ? " (the best 60 shown)" : ""}.`),
+        hits.length ? h("ul", { class: "faces" }, hits) : null,
+      );
+    }).catch((error) => fill(results, failure(error)));
+  });
+  return form;
 }
 
 /** datetime-local (the browser's local time) as ISO 8601 with the offset. */
