@@ -7,7 +7,8 @@ Without it, a client sending faster than the workers answer made every request w
 without bound. With it, an admitted request's latency is bounded by the queue wait plus the time
 of `max_in_flight` requests shared by the workers, and the excess is refused at once, cheaply,
 with a time to come back. Only the API (`/api/...`) is limited: health, metrics, the OpenAPI
-document and the console's files are always answered.
+document and the console's files are always answered, and so is a camera's MJPEG preview (a
+stream held open as long as someone watches: it would hold a place for good).
 """
 
 from __future__ import annotations
@@ -23,6 +24,11 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 from services.gateway.problems import PROBLEM_JSON, problem_details
 
 LIMITED_PREFIX = "/api/"
+STREAMS = ("/preview",)  # paths (lower case) answered as open-ended streams
+
+
+def limited(path: str) -> bool:
+    return path.startswith(LIMITED_PREFIX) and not path.lower().endswith(STREAMS)
 
 
 class Admission:
@@ -74,7 +80,7 @@ class Admission:
         """The ASGI middleware (a Litestar middleware factory: pass the bound method)."""
 
         async def admit(scope: Scope, receive: Receive, send: Send) -> None:
-            if scope["type"] != "http" or not str(scope["path"]).startswith(LIMITED_PREFIX):
+            if scope["type"] != "http" or not limited(str(scope["path"])):
                 await app(scope, receive, send)
                 return
             if not await self._enter():

@@ -83,6 +83,7 @@ def test_what_is_not_the_api_is_never_held_back() -> None:
         admission = Admission(max_in_flight=1, queue_wait_s=0)
         await admission._slots.acquire()  # the one place taken
         assert (await call(admission.middleware(inner), "/readyz"))[0] == 200
+        assert (await call(admission.middleware(inner), "/api/v1/Cameras/c1/Preview"))[0] == 200
         assert (await call(admission.middleware(inner)))[0] == 429
 
     asyncio.run(run())
