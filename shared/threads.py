@@ -6,14 +6,16 @@ FACEGATE_WORKER_THREADS (requests a process computes at once, default 2):
 
 - onnxruntime: intra-op threads = cores // worker threads (at least 1), inter-op 1 (our graphs
   are chains: nothing to run side by side). Each request gets its share of the cores instead of
-  every request spreading over all of them: with 2 cores and 2 requests at once a model run on 2
-  threads each is slower, not faster (the threads contend and spin). See benchmarks/peer.py
-  for one photo's latency and two processes' throughput with this split.
+  every request spreading over all of them. benchmarks/threads.py, detector and extractor on a
+  640x480 photo, 2 cores (2026-12-06, the machine shared: load average 13-15): 1 intra-op thread
+  166 ms a photo alone, 5.5 photos/s two at once; 2 threads 707 ms alone, 2.1 photos/s (threads
+  that wait on each other lose most when the cores are busy anyway). On an idle machine 2 threads
+  may shorten a lone photo; a server's cores are rarely idle, so the share wins.
 - BLAS (OpenBLAS, MKL, OpenMP): 1 thread. The only BLAS work is the matcher's exact search (one
-  matrix product per query) and small normalisations. With a thread per core OpenBLAS left a
-  worker spinning for about 100 ms of CPU after every exact query over 5k templates or more,
-  for the same search time; with one thread Search throughput at a 10k gallery rose from 10.2 to
-  15.4 requests/s on 2 cores (issue #23's measurement, benchmarks/search.py).
+  matrix product per query) and small normalisations. With a thread per core OpenBLAS leaves a
+  worker spinning after every exact query (issue #23: about 100 ms of CPU per query over 5k
+  templates or more). benchmarks/threads.py, one query against 10k templates every 5 ms, same
+  run: 1 thread 0.51 ms and 0.63 ms of CPU per query; 2 threads 25.6 ms and 9.7 ms of CPU.
 - OpenCV: cores // worker threads, as onnxruntime (its parallel loops cut a photo's resize and
   colour conversion into strips; on a share of the cores, not on all of them per request).
 - FFmpeg decoder threads are camera_ingest's own settings, per stream and per video record
