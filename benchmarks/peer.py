@@ -88,6 +88,7 @@ def dlib_pipeline(upsample: int) -> Pipeline:
 
     def run(jpeg: bytes) -> int:
         bgr = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
+        assert bgr is not None
         rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
         faces = detector(rgb, upsample)
         descriptors = [np.array(encoder.compute_face_descriptor(rgb, shapes(rgb, box), 1)) for box in faces]
