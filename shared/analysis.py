@@ -71,6 +71,18 @@ def extraction(
     return chosen, extract_request([detected.faces[i] for i in chosen], features)
 
 
+def extractor_needed(features: wire.FaceFeaturesConfig) -> bool:
+    """Whether `features` asks for anything the extractor computes (a template, age, gender,
+    liveness); mask status has no model (always Unknown) and the angles, sharpness and
+    brightness come from the detector."""
+    return features.template or features.age or features.gender or features.distant_liveness or features.nearby_liveness
+
+
+def nothing_extracted(request: wire.ExtractRequest) -> wire.ExtractResponse:
+    """The extractor's answer to a request that asks nothing it computes, without asking it."""
+    return wire.ExtractResponse(faces=[wire.ExtractedFace() for _ in request.crops])
+
+
 def combine(detected: wire.DetectResponse, chosen: list[int], extracted: wire.ExtractResponse | None) -> Analysis:
     """The detector's faces with the extractor's answers for the `chosen` ones (in their order);
     every other face gets `NOT_EXTRACTED`."""
@@ -113,6 +125,8 @@ async def analyse(
         await blobs.release(bus, blob)
     chosen, extract = extraction(detected, features, wanted)
     reply = None
-    if extract is not None:
+    if extract is not None and not extractor_needed(extract.face_features_config):
+        reply = nothing_extracted(extract)  # no crops sent for nothing
+    elif extract is not None:
         reply = await bus.request(subjects.EXTRACTOR_EXTRACT, extract, wire.ExtractResponse)
     return combine(detected, chosen, reply)

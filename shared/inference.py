@@ -4,18 +4,20 @@ Execution providers: the setting names a preference ('cpu', 'cuda' or 'gpu'); we
 when the installed onnxruntime build offers it (onnxruntime-gpu), else CPU, so the same image
 and settings run on both kinds of host. Sessions are created once per process and shared by the
 worker threads (onnxruntime's `run` is thread-safe); the intra-op thread count is a setting
-because replicas on one host should not each grab every core.
+because replicas on one host should not each grab every core: shared/threads.py decides it
+from the cores the process is given.
 """
 
 from __future__ import annotations
 
 import logging
-import os
+import weakref
 from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
 
+from shared import threads as thread_pools
 from shared.settings import Provider
 
 log = logging.getLogger(__name__)
@@ -35,9 +37,24 @@ def choose_providers(device: Device, available: list[str] | None = None) -> list
 
 
 def intra_op_threads(worker_threads: int) -> int:
-    """Cores per inference: the worker pool's threads share the machine instead of each one
-    grabbing every core (which makes concurrent requests slower, not faster)."""
-    return max(1, (os.cpu_count() or 1) // worker_threads)
+    """Cores per inference: the worker pool's threads share the cores given to the process
+    (FACEGATE_CPU_CORES or its affinity) instead of each one grabbing every core, which makes
+    concurrent requests slower, not faster (shared/threads.py)."""
+    return thread_pools.plan(worker_threads).onnx_intra
+
+
+# Every live session of this process, for `session_threads` (what /metrics reports).
+_SESSIONS: weakref.WeakSet[OnnxModel] = weakref.WeakSet()
+
+
+def session_threads() -> dict[str, int]:
+    """The largest intra-op and inter-op thread counts of the live sessions (none: {})."""
+    found: dict[str, int] = {}
+    for model in list(_SESSIONS):
+        options = model.session.get_session_options()
+        found["onnx_intra"] = max(found.get("onnx_intra", 0), options.intra_op_num_threads)
+        found["onnx_inter"] = max(found.get("onnx_inter", 0), options.inter_op_num_threads)
+    return found
 
 
 class OnnxModel:
@@ -49,12 +66,13 @@ class OnnxModel:
     def __init__(self, path: Path, *, device: Device = "cpu", threads: int = 1) -> None:
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
+        options.inter_op_num_threads = 1  # our graphs are chains: nothing to run side by side
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         self.path = path
         self.session = ort.InferenceSession(str(path), options, providers=choose_providers(device))
         self.input_name = self.session.get_inputs()[0].name
         self.output_names = [o.name for o in self.session.get_outputs()]
+        _SESSIONS.add(self)
 
     @property
     def providers(self) -> list[str]:

@@ -20,6 +20,7 @@ import asyncpg
 import redis.asyncio as aioredis
 import uvloop
 
+from shared import threads
 from shared.bus import Bus, ServiceHost
 from shared.db.pool import create_pool
 from shared.health import serve_health
@@ -89,6 +90,8 @@ def run_service(
     without Redis (a cache), so Redis down does not make it unready."""
     settings = load_settings()
     setup_logging(name, settings.log_level)
+    # Every pool sized for the cores given, before the service loads anything (shared/threads.py).
+    threads.apply(threads.plan(settings.worker_threads, settings.cpu_cores))
     with contextlib.suppress(KeyboardInterrupt):
         # uvloop: ~12% more requests/s through the gateway and matcher (benchmarks/crud.py).
         uvloop.run(_serve(name, description, settings, setup, needs_db, needs_redis, redis_required))
@@ -121,6 +124,8 @@ async def _serve(
         host = ServiceHost(bus, name, VERSION, description, stats=stats)
         ctx = ServiceContext(name=name, settings=settings, bus=bus, host=host, executor=executor)
         ctx.metrics.append(host.metrics_text)
+        ctx.metrics.append(lambda: threads.metrics_text(name, settings.worker_threads))
+        ctx.extra_stats["threads"] = lambda: threads.effective(settings.worker_threads)
         ctx_ref.append(ctx)
         ctx.readiness.add_live("nats", lambda: bus.nc.is_connected)
         if needs_db:
@@ -145,6 +150,8 @@ async def _serve(
             stack.callback(server.close)
         await host.start()
         await setup(ctx)
+        # Again once the service's modules and models are loaded (OpenCV may have come with them).
+        threads.apply(threads.plan(settings.worker_threads, settings.cpu_cores))
         ctx.ready = True
         log.info("%s ready (instance %s)", name, host.instance_id)
         await stop.wait()

@@ -56,6 +56,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     concurrency: Annotated[int, msgspec.Meta(ge=1)] = 64
     # Threads for CPU-bound work (inference, decoding, index search) per process.
     worker_threads: Annotated[int, msgspec.Meta(ge=1)] = 2
+    # Cores the process may use (a container's CPU limit); 0: the CPUs it may run on. Sizes the
+    # onnxruntime, OpenCV and BLAS thread pools (shared/threads.py).
+    cpu_cores: Annotated[int, msgspec.Meta(ge=0, le=1024)] = 0
+    # The gateway computes at most this many API requests at once; more wait up to
+    # queue_wait_s for a place, then get 429 with Retry-After (services/gateway/overload.py).
+    max_in_flight: Annotated[int, msgspec.Meta(ge=1)] = 32
+    queue_wait_s: Annotated[float, msgspec.Meta(ge=0, le=60)] = 2.0
     events_stream: str = "FACEGATE_EVENTS"
     # Events between services only (shared.subjects.INTERNAL_PREFIX), same limits as the events.
     internal_stream: str = "FACEGATE_INTERNAL"

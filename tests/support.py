@@ -134,6 +134,8 @@ class Cluster:
     services: ServiceProcesses
     base_url: str
     graphql_url: str
+    # Each worker's /healthz, /readyz and /metrics port (FACEGATE_HEALTH_PORT), by service.
+    health_ports: dict[str, int] = field(default_factory=dict)
 
     def http(self) -> httpx.Client:
         return httpx.Client(base_url=self.base_url, timeout=30)
@@ -174,8 +176,13 @@ def start_cluster(servers: Servers, names: list[str]) -> Cluster:
     env = {**servers.env(), "FACEGATE_GATEWAY_PORT": str(port), "FACEGATE_GRAPHQL_PORT": str(graphql_port),
            "FACEGATE_GATEWAY_HOST": "127.0.0.1"}  # fmt: skip
     services = ServiceProcesses(env, service_env=servers.service_env)
-    services.start_all(names)
-    cluster = Cluster(servers, services, f"http://127.0.0.1:{port}", f"http://127.0.0.1:{graphql_port}")
+    # The first replica of each worker answers /metrics (a second replica, started by a test,
+    # does not: the port is taken).
+    health_ports = {name: free_port() for name in names if name != "gateway"}
+    for name in names:
+        extra = {"FACEGATE_HEALTH_PORT": str(health_ports[name])} if name in health_ports else None
+        services.start(name, 0, extra)
+    cluster = Cluster(servers, services, f"http://127.0.0.1:{port}", f"http://127.0.0.1:{graphql_port}", health_ports)
     cluster.wait_ready(names)
     return cluster
 

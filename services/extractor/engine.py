@@ -1,7 +1,9 @@
 """The extractor's domain: aligned crops -> templates, age, gender, mask, liveness.
 
 `Extractor.extract` is blocking and thread-safe; each model runs once per request on all of
-the request's faces (one batch), and only the models the request's features need run.
+the request's faces (one batch: the template model's mirrored pass is in the same batch as the
+first), and only the models the request's features need run (none, and the crops are not even
+decoded, when it asks nothing of them).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from services.extractor.models import AgeGender, Liveness, Recognizer, Scored
+from shared.analysis import extractor_needed, nothing_extracted
 from shared.errors import ValidationFailed
 from shared.imaging import decode_crop
 from shared.inference import Device
@@ -58,6 +61,8 @@ class Extractor:
             raise ValidationFailed(f"At most {MAX_CROPS} faces per request; got {len(request.crops)}.")
         if request.geometry and len(request.geometry) != len(request.crops):
             raise ValidationFailed(f"{len(request.geometry)} geometries for {len(request.crops)} crops.")
+        if not extractor_needed(request.face_features_config):
+            return nothing_extracted(request)  # nothing asked that a model here computes: no decoding
         chips = [decode_crop(c) for c in request.crops]
         return ExtractResponse(faces=self.extract_chips(chips, request))
 

@@ -27,6 +27,7 @@ from services.gateway.individuals import IndividualController
 from services.gateway.members import WatchlistMemberController
 from services.gateway.metrics import Metrics, metrics_middleware
 from services.gateway.openapi import ASSETS_PATH, GRAPHQL_LINK, SWAGGER_ASSETS, graphql_url, openapi_config
+from services.gateway.overload import Admission
 from services.gateway.paging import PAGING
 from services.gateway.preview import CameraPreviewController
 from services.gateway.problems import EXCEPTION_HANDLERS, document_statuses
@@ -120,6 +121,7 @@ def create_app(settings: Settings, bus: Bus | None = None, authenticator: Authen
         return settings.keep_registration_photos
 
     metrics = Metrics()
+    admission = Admission(settings.max_in_flight, settings.queue_wait_s)
     idempotency = IdempotencyStore(settings)
     security = Security.from_settings(settings, authenticator)
     app = Litestar(
@@ -144,6 +146,7 @@ def create_app(settings: Settings, bus: Bus | None = None, authenticator: Authen
         state=State(
             {
                 "metrics": metrics,
+                "admission": admission,
                 "freshness": GalleryFreshness(),
                 "template_model": TemplateModel(),
                 "features": SetupFeatures(),
@@ -152,7 +155,13 @@ def create_app(settings: Settings, bus: Bus | None = None, authenticator: Authen
             }
         ),
         # Credentials before the idempotency store: a replayed answer goes only to an allowed caller.
-        middleware=[metrics_middleware(metrics), security.middleware, idempotency_middleware(idempotency)],
+        # Admission first: a request refused under overload costs no decoding, no credentials check.
+        middleware=[
+            metrics_middleware(metrics),
+            admission.middleware,
+            security.middleware,
+            idempotency_middleware(idempotency),
+        ],
         request_max_body_size=settings.max_request_bytes,
         request_class=SmartFaceRequest,
         # shared/logs.py configures logging (one format, FACEGATE_LOG_LEVEL); Litestar's default

@@ -10,8 +10,9 @@ from litestar.datastructures import State
 
 from services.gateway.metrics import Metrics
 from services.gateway.openapi import FACEGATE_TAG, OPEN_SECURITY
+from services.gateway.overload import Admission
 from services.gateway.problems import responses
-from shared import subjects
+from shared import subjects, threads
 from shared.bus import Bus, Empty
 from shared.messages.gallery import DatabaseVersion, VersionInfo
 from shared.readiness import Readiness
@@ -71,6 +72,8 @@ class HealthController(Controller):
 
     @get("/metrics", media_type="text/plain; version=0.0.4")
     async def metrics(self, state: State) -> str:
-        """Prometheus text: requests and latency per route and status."""
+        """Prometheus text: requests and latency per route and status, admission (in flight,
+        waiting, refused) and the process's thread pools."""
         metrics: Metrics = state.metrics
-        return metrics.render()
+        admission: Admission = state.admission
+        return metrics.render() + admission.metrics_text() + threads.metrics_text("gateway")

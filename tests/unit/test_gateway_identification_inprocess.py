@@ -163,3 +163,23 @@ def test_register_refuses_a_blurred_face_before_the_matcher_is_asked(
     r = client.post("/api/v1/WatchlistMembers/Register", json={**body, "faceValidationMode": "none"})
     assert r.status_code == 201, r.text
     assert len(bus.to(subjects.MEMBER_REGISTER)) == 1
+
+
+def test_work_not_asked_for_is_not_done(client: TestClient[Litestar], bus: FakeBus) -> None:
+    """A Search without age and gender asks the extractor for the template alone; a Detect that
+    asks nothing the extractor computes does not call it at all."""
+    bus.reply(subjects.DETECTOR_DETECT, detects(detected(1)))
+    bus.reply(subjects.EXTRACTOR_EXTRACT, extracts)
+    bus.reply(subjects.TEMPLATE_SEARCH, m.SearchReply(results=[m.TemplateMatches(candidates=[])], seq=0))
+    features = {"age": False, "gender": False}
+    body = {"image": {"data": IMAGE}, "faceFeaturesConfig": features}
+    assert client.post("/api/v1/Watchlists/Search", json=body).status_code == 200
+    (extract,) = bus.to(subjects.EXTRACTOR_EXTRACT)
+    assert isinstance(extract, wire.ExtractRequest)
+    asked = extract.face_features_config
+    assert asked.template and not (asked.age or asked.gender or asked.distant_liveness or asked.nearby_liveness)
+    bus.forget()
+    bus.reply(subjects.DETECTOR_DETECT, detects(detected(1)))
+    r = client.post("/api/v1/Faces/Detect", json={"image": {"data": IMAGE}, "faceFeaturesConfig": features})
+    assert r.status_code == 200, r.text
+    assert [s.subject for s in bus.sent] == [subjects.DETECTOR_DETECT]
