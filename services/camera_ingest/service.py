@@ -34,7 +34,7 @@ from shared.messages.video_records import (
     VideoRecordUpdateRequest,
 )
 from shared.runtime import ServiceContext
-from shared.setup import FEATURES, Followed
+from shared.setup import FEATURES, PREVIEW, Followed
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +93,11 @@ async def setup(
     features = Followed(FEATURES)
     await features.start(ctx, settings.image_sweep_s)
     ctx.on_shutdown.append(features.stop)
-    previews = Previews(ctx.bus)
+    # Setup/Preview: the colour previews box faces in (re-read as often as the features).
+    preview_setup = Followed(PREVIEW)
+    await preview_setup.start(ctx, settings.image_sweep_s)
+    ctx.on_shutdown.append(preview_setup.stop)
+    previews = Previews(ctx.bus, preview_setup)
     await previews.start()
     pipeline = FramePipeline(ctx, settings, images, features, previews)
     scheduler = Scheduler(ctx, settings, board, pipeline, box, video)

@@ -3,6 +3,7 @@ time runs it: lease.py)."""
 
 from __future__ import annotations
 
+from services.cleanup.autolearn import AutoLearner
 from services.cleanup.scheduler import Scheduler
 from services.cleanup.settings import load_cleanup_settings
 from services.cleanup.setup_values import SetupHandlers, announce_all
@@ -19,7 +20,7 @@ from shared.messages.setup import (
     WatchlistAutoLearnConfig,
 )
 from shared.runtime import ServiceContext
-from shared.setup import DB_CLEANUP, Followed
+from shared.setup import AUTO_LEARN, DB_CLEANUP, Followed
 
 
 async def setup(ctx: ServiceContext) -> None:
@@ -53,3 +54,14 @@ async def setup(ctx: ServiceContext) -> None:
     ctx.metrics.append(scheduler.totals.metrics_text)
     ctx.on_shutdown.append(scheduler.stop)
     ctx.on_shutdown.append(db_cleanup.stop)
+
+    # Watchlist auto-learn (autolearn.py): daily at executionStartTime, or now when asked.
+    auto_learn = Followed(AUTO_LEARN)
+    learner = AutoLearner(ctx, settings, auto_learn)
+    auto_learn.on_change = learner.changed
+    await auto_learn.start(ctx, settings.setup_refresh_s)
+    await add(subjects.AUTO_LEARN_RUN, Empty, learner.run_now)
+    await learner.start()
+    ctx.extra_stats["autoLearn"] = learner.stats
+    ctx.on_shutdown.append(learner.stop)
+    ctx.on_shutdown.append(auto_learn.stop)

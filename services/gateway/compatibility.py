@@ -51,7 +51,8 @@ _MEMBER_FACE = (
 _VALIDATION = "`faceValidationMode` `predefined` refuses a blurred face (sharpness under 1500 of 10000), nothing else"
 DIFFERENCES: dict[Operation, str] = {
     ("POST", "/api/v1/WatchlistMembers/Register"): (
-        f"{_MEMBER_FACE}; {_VALIDATION}; `keepAutoLearnPhotos` keeps the whole photos (no auto-learn in Facegate)"
+        f"{_MEMBER_FACE}; {_VALIDATION}; `keepAutoLearnPhotos` keeps the whole photos, and the camera "
+        "crops of the faces auto-learn adds to the member"
     ),
     ("POST", "/api/v1/WatchlistMembers/{id}/AddNewFace"): f"{_MEMBER_FACE}; {_VALIDATION}",
     ("POST", "/api/v1/WatchlistMembers/{id}/AddFaceFromSystem"): (

@@ -32,6 +32,7 @@ TABLE_OWNERS: dict[str, str] = {
     **dict.fromkeys(("cameras", "video_records", *SEEN, "setup_values"), "camera_ingest"),
     "audit_log": "gateway",  # services/gateway/audit.py
     "cleanup_runs": "cleanup",
+    "auto_learn_runs": "cleanup",  # services/cleanup/autolearn.py (migration 0075)
     **dict.fromkeys(GROUPING, "grouping"),  # services/grouping (migration 0060)
 }
 WRITE = "SELECT, INSERT, UPDATE, DELETE"
@@ -58,6 +59,9 @@ READS: dict[str, tuple[str, ...]] = {
     # Grouping checks the cameras and video records a grouping links and reads the frames and
     # tracklets of the faces it groups (camera_ingest's).
     "grouping": ("cameras", "video_records", "seen_frames", "seen_tracklets"),
+    # Auto-learn reads members (keepAutoLearnPhotos, privacy) and their faces' attributes to choose
+    # what to learn; it changes faces only through the matcher.
+    "cleanup": ("watchlist_members", "member_faces"),
     # What the GraphQL API serves (services/graphql/entities.py); never images or the change log.
     "graphql": (*GALLERY[:4], "cameras", "video_records", *SEEN[1:5], "individuals", "individual_tracklets"),
 }
