@@ -60,6 +60,10 @@ log = logging.getLogger(__name__)
 
 LOCK_KEY = 0x464741  # "FGA": every cleanup replica's auto-learn lock (lease.py's is 0x464743)
 RUNS_KEPT_DAYS = 90
+# Each run also looks again at the last OVERLAP_S before the previous run's end: a match result
+# stamped just before that end but committed after it is not missed (a face looked at twice is
+# harmless: once learnt it is a member face and left out, otherwise it competes again).
+OVERLAP_S = 60.0
 REQUESTED_RUN_WAIT_S = 60.0  # a requested run waits this long for a run in progress to finish
 LEARNT_TYPE = "AutoLearn"  # a member face's `type` once learnt (SmartFace's FaceType)
 
@@ -144,20 +148,21 @@ def _int(value: str | None) -> int:
 async def candidates(
     conn: asyncpg.Connection, since: datetime | None, until: datetime, min_score: int
 ) -> dict[str, list[Candidate]]:
-    """Per member: the camera faces (with a template) matched to it in (since, until], the best
-    of each tracklet, leaving out faces that already are member faces."""
+    """Per member: the camera faces (with a template) matched to it in (since - OVERLAP_S, until],
+    the best of each tracklet, leaving out faces that already are member faces."""
     rows = await conn.fetch(
         """SELECT DISTINCT ON (r.watchlist_member_id, r.tracklet_id)
                   r.watchlist_member_id AS member_id, r.face_id, r.score,
                   f.face->>'quality' AS quality, f.face->>'face_mask_confidence' AS mask
              FROM seen_match_results r
              JOIN seen_faces f ON f.id = r.face_id
-            WHERE r.created_at > coalesce($1, '-infinity'::timestamptz) AND r.created_at <= $2
+            WHERE r.created_at > coalesce($1 - make_interval(secs => $4), '-infinity'::timestamptz)
+              AND r.created_at <= $2
               AND r.score >= $3 AND r.watchlist_member_id IS NOT NULL AND f.template IS NOT NULL
               AND NOT EXISTS (SELECT 1 FROM member_faces m WHERE m.id = r.face_id::text)
             ORDER BY r.watchlist_member_id, r.tracklet_id,
                      coalesce((f.face->>'quality')::numeric, 0) DESC, r.score DESC, r.created_at DESC""",
-        since, until, min_score,
+        since, until, min_score, OVERLAP_S,
     )  # fmt: skip
     found: dict[str, list[Candidate]] = {}
     for r in rows:
@@ -202,15 +207,18 @@ class AutoLearner:
 
     def __init__(self, ctx: ServiceContext, settings: CleanupSettings, auto_learn: Followed[WatchlistAutoLearnConfig]):
         self.ctx, self.settings, self.auto_learn = ctx, settings, auto_learn
-        self.changed_at = datetime.min.replace(tzinfo=UTC)  # AutoLearn's last change announced here
+        # The start time whose run this replica saw made (or not due) under the lock: nothing to
+        # look at until the next one.
+        self.settled: datetime | None = None
         self.totals = {"runs": 0, "learnt": 0, "replaced": 0, "lastRun": None}
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
     def changed(self, _config: WatchlistAutoLearnConfig) -> None:
-        """AutoLearn changed: from now on its start time counts (a start time already passed
-        today waits for tomorrow, as SmartFace does)."""
-        self.changed_at = datetime.now(UTC)
+        """AutoLearn changed: look again now. (Its start time counts from the change on, read from
+        `setup_values.updated_at` under the lock: a start time already passed today waits for
+        tomorrow, as DbCleanup's does.)"""
+        self.settled = None
         self._wake.set()
 
     def stats(self) -> dict[str, object]:
@@ -228,7 +236,8 @@ class AutoLearner:
     async def _run_forever(self) -> None:
         while True:
             try:
-                if self.auto_learn.value.enabled:
+                config = self.auto_learn.value
+                if config.enabled and schedule.latest_start(config.execution_start_time, _now()) != self.settled:
                     await self.run("schedule")
             except asyncio.CancelledError:
                 raise
@@ -255,15 +264,18 @@ class AutoLearner:
                 if trigger == "request":
                     raise Conflict("An auto-learn run is in progress; try again when it has finished.")
                 return None
-            try:
-                config = await setup.read(conn, setup.AUTO_LEARN)
-                if trigger == "schedule" and not (
-                    config.enabled and schedule.due(config.execution_start_time, await self._baseline(conn), _now())
-                ):
-                    return None
+            # The lock goes with the connection (closed below, or dropped by Postgres).
+            config = await setup.read(conn, setup.AUTO_LEARN)
+            if trigger == "request":
                 return await self._run(conn, trigger, config)
-            finally:
-                await conn.execute("SELECT pg_advisory_unlock($1)", LOCK_KEY)
+            now = _now()
+            start = schedule.latest_start(config.execution_start_time, now)
+            if config.enabled and schedule.due(config.execution_start_time, await self._baseline(conn), now):
+                done = await self._run(conn, trigger, config)
+                self.settled = start
+                return done
+            self.settled = start
+            return None
         finally:
             with contextlib.suppress(Exception):
                 await conn.close()
@@ -285,7 +297,7 @@ class AutoLearner:
                       (SELECT updated_at FROM setup_values WHERE key = $1) AS changed""",
             setup.AUTO_LEARN.key,
         )
-        known = [at for at in (row["ran"], row["changed"], self.changed_at) if at is not None and at.year > 1]
+        known = [at for at in (row["ran"], row["changed"]) if at is not None]
         return max(known) if known else _now()
 
     async def _run(
