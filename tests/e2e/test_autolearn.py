@@ -32,7 +32,7 @@ from shared.messages import matcher as m
 from shared.messages.autolearn import AutoLearnCompleted
 from tests.e2e.test_image_storage import image_store
 from tests.e2e.test_seen import SEEN_TABLES
-from tests.support import FACES, Cluster, photo_b64, truncate
+from tests.support import FACES, Cluster, photo_b64, truncate, wait_until
 
 ENROLLED = "img1.jpg"  # person01's enrolment photo
 SAME_PERSON = ["img2.jpg", "img10.jpg", "img11.jpg", "img4.jpg"]  # person01 as a camera saw them
@@ -184,10 +184,9 @@ async def test_a_member_learns_a_camera_face_and_search_then_scores_higher(scene
     assert image is not None
     r = scene.api.get(f"/api/v1/Images/{image}")
     assert r.status_code == 200 and r.headers["content-type"] == "image/jpeg"
-    # The matcher's index follows at once (the gateway waits for the change it was told of).
-    after = search_score(scene, SAME_PERSON[0])
-    assert after > before, (before, after)
-    # A second run finds nothing new: what was looked at is not looked at again.
+    # The matcher's index follows (the gateways hear of the change and wait for it).
+    wait_until(lambda: search_score(scene, SAME_PERSON[0]) > before, 10, f"Search scoring above {before}")
+    # A second run learns nothing new: the face is the member's already.
     again = await run_auto_learn(scene)
     assert again.learnt == [] and again.since == done.until
 
@@ -215,7 +214,7 @@ async def test_enrolled_photos_stay_the_cap_holds_and_only_a_better_face_replace
     assert done.learnt == [] and done.replaced == [] and learnt_ids(scene) == {second.face_id}
 
     # Full: of two better faces the best takes the place, and replaces the weaker learnt one.
-    best, _ = await seen(scene, [p3, p2])
+    best, runner_up = await seen(scene, [p3, p2])
     done = await run_auto_learn(scene)
     assert [f.face_id for f in done.learnt] == [best.face_id]
     assert [f.face_id for f in done.replaced] == [second.face_id]
@@ -226,10 +225,13 @@ async def test_enrolled_photos_stay_the_cap_holds_and_only_a_better_face_replace
     auto_learn(scene.api, maxAutoLearnFacesCount=2)
     (third,) = await seen(scene, [p2])
     await run_auto_learn(scene)
-    assert learnt_ids(scene) == {best.face_id, third.face_id}
+    # The last run looked again at the minute before (autolearn.OVERLAP_S): the earlier sighting
+    # of the same photo competes too, at the same quality.
+    (next_best,) = learnt_ids(scene) - {best.face_id}
+    assert next_best in {third.face_id, runner_up.face_id}
     auto_learn(scene.api, maxAutoLearnFacesCount=1)
     done = await run_auto_learn(scene)
-    assert done.learnt == [] and [f.face_id for f in done.replaced] == [third.face_id]
+    assert done.learnt == [] and [f.face_id for f in done.replaced] == [next_best]
     assert learnt_ids(scene) == {best.face_id} and enrolled < {f["id"] for f in member_faces(scene)}
 
 
