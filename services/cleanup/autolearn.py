@@ -210,7 +210,8 @@ class AutoLearner:
         # The start time whose run this replica saw made (or not due) under the lock: nothing to
         # look at until the next one.
         self.settled: datetime | None = None
-        self.totals = {"runs": 0, "learnt": 0, "replaced": 0, "lastRun": None}
+        self.runs = self.learnt = self.replaced = 0  # this replica's, since it started
+        self.last_run: datetime | None = None
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -222,7 +223,9 @@ class AutoLearner:
         self._wake.set()
 
     def stats(self) -> dict[str, object]:
-        return dict(self.totals)
+        """This replica's runs, in its `$SRV.STATS` (`autoLearn`)."""
+        last = self.last_run.isoformat() if self.last_run else None
+        return {"runs": self.runs, "learnt": self.learnt, "replaced": self.replaced, "lastRun": last}
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run_forever(), name="auto-learn")
@@ -340,10 +343,8 @@ class AutoLearner:
             "DELETE FROM auto_learn_runs WHERE started_at < clock_timestamp() - make_interval(days => $1)",
             RUNS_KEPT_DAYS,
         )
-        self.totals.update(
-            runs=int(self.totals["runs"] or 0) + 1, learnt=int(self.totals["learnt"] or 0) + len(learnt),
-            replaced=int(self.totals["replaced"] or 0) + len(replaced), lastRun=done.finished_at.isoformat(),
-        )  # fmt: skip
+        self.runs, self.learnt, self.replaced = self.runs + 1, self.learnt + len(learnt), self.replaced + len(replaced)
+        self.last_run = done.finished_at
         await self.ctx.bus.publish_event(subjects.AUTO_LEARN_COMPLETED.subject(done.run_id), done)
         log.info("auto-learn %s (%s): %d members, learnt %d, replaced %d", done.run_id, trigger, done.members,
                  len(learnt), len(replaced))  # fmt: skip
