@@ -3,6 +3,8 @@ learnt faces they replace, by the AutoLearn values; enrolled faces never enter i
 
 from __future__ import annotations
 
+import msgspec
+
 from services.cleanup.autolearn import Candidate, Learnt, cluster_of, eligible, plan
 from shared.messages.setup import WatchlistAutoLearnConfig
 
@@ -45,11 +47,7 @@ def test_a_better_face_replaces_the_weakest_learnt_one_and_a_worse_one_nothing()
 def test_faces_already_learnt_are_not_learnt_twice_and_a_lower_cap_drops_the_weakest_first() -> None:
     learnt = [Learnt("x", 6000, "NoMask"), Learnt("y", 3000, "NoMask")]
     assert plan(learnt, [seen("x", 9000)], CONFIG).add == []
-    smaller = WatchlistAutoLearnConfig(**{**_fields(CONFIG), "max_auto_learn_faces_count": 1})
+    smaller = msgspec.structs.replace(CONFIG, max_auto_learn_faces_count=1)
     chosen = plan([*learnt, Learnt("w", 1000, "NoMask")], [seen("n", 7000)], smaller)
     assert [c.face_id for c, _ in chosen.add] == ["n"]
     assert [f.face_id for f in chosen.remove] == ["w", "y", "x"]  # the weakest first
-
-
-def _fields(config: WatchlistAutoLearnConfig) -> dict[str, object]:
-    return {name: getattr(config, name) for name in config.__struct_fields__}
