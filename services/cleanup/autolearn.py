@@ -156,7 +156,7 @@ async def candidates(
                   f.face->>'quality' AS quality, f.face->>'face_mask_confidence' AS mask
              FROM seen_match_results r
              JOIN seen_faces f ON f.id = r.face_id
-            WHERE r.created_at > coalesce($1 - make_interval(secs => $4), '-infinity'::timestamptz)
+            WHERE r.created_at > coalesce($1::timestamptz - make_interval(secs => $4::float8), '-infinity'::timestamptz)
               AND r.created_at <= $2
               AND r.score >= $3 AND r.watchlist_member_id IS NOT NULL AND f.template IS NOT NULL
               AND NOT EXISTS (SELECT 1 FROM member_faces m WHERE m.id = r.face_id::text)
