@@ -36,6 +36,9 @@ CALLS: dict[str, tuple[str, ...]] = {
     "gateway": ("matcher", "camera_ingest", "detector", "extractor", "cleanup", "grouping"),
     "camera_ingest": ("matcher", "detector", "extractor"),
     "grouping": ("camera_ingest",),  # an image uploaded to a record grouping becomes a frame there
+    # Auto-learn reads the camera faces it chose (camera_ingest) and adds and removes member faces
+    # through the matcher.
+    "cleanup": ("matcher", "camera_ingest"),
 }
 # The services whose replicas' discovery statistics ($SRV.STATS) a service reads: the cleanup
 # prunes the gallery's change log below what every matcher replica has applied.
@@ -60,7 +63,7 @@ ANNOUNCES: dict[str, tuple[subjects.Event, ...]] = {
         subjects.SETUP_CHANGES,  # image storage
         *subjects.EDGE_STREAM_CHANGES,
     ),
-    "cleanup": (subjects.SETUP_CHANGES, subjects.CLEANUP_COMPLETED),  # the other Setup values
+    "cleanup": (subjects.SETUP_CHANGES, subjects.CLEANUP_COMPLETED, subjects.AUTO_LEARN_COMPLETED),
     "grouping": (subjects.GROUPING_PROGRESSED, *subjects.INDIVIDUAL_EVENTS),
 }
 # Core-NATS subjects outside requests and events that a service publishes: live camera previews
@@ -84,7 +87,7 @@ FOLLOWS: dict[str, tuple[str, ...]] = {
         subjects.WATCHLIST_EVENTS_FILTER,
         subjects.CAMERA_PREVIEW_WANTED,
     ),
-    "cleanup": (subjects.SETUP_CHANGES.filter,),  # DbCleanup
+    "cleanup": (subjects.SETUP_CHANGES.filter,),  # DbCleanup, AutoLearn
     "grouping": (subjects.TRACKLET_SUMMARISED.filter,),  # the tracklets it groups
     "graphql": tuple(subjects.EVENTS_STREAM_SUBJECTS),  # GraphQL subscriptions relay any event
 }

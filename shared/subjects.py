@@ -151,6 +151,9 @@ SETUP_PREVIEW_GET = rpc("cleanup", "preview", "get")
 SETUP_PREVIEW_SET = rpc("cleanup", "preview", "set")
 SETUP_VIDEO_STORAGE_GET = rpc("cleanup", "video_storage", "get")
 SETUP_VIDEO_STORAGE_SET = rpc("cleanup", "video_storage", "set")
+# cleanup: run auto-learn now (Facegate, internal: tests and operators' tools; the daily run starts
+# at AutoLearn's executionStartTime).
+AUTO_LEARN_RUN = rpc("cleanup", "auto_learn", "run")
 
 # camera_ingest: video records (recorded footage analysed as fast as the workers allow).
 VIDEO_RECORD_CREATE = rpc("camera_ingest", "video_record", "create")
@@ -309,3 +312,5 @@ IMAGE_STORAGE_CHANGED = SETUP_CHANGES.subject("image_storage")
 
 # What each cleanup run removed (the run's id last).
 CLEANUP_COMPLETED = Event("cleanup", "completed")
+# What each auto-learn run learnt and replaced (the run's id last).
+AUTO_LEARN_COMPLETED = Event("autolearn", "completed")

@@ -21,7 +21,7 @@ from services.camera_ingest.session import SettingsLoader, StreamSession, camera
 from services.camera_ingest.settings import IngestSettings
 from shared.errors import ServiceUnavailable
 from shared.messages import events as ev
-from shared.messages.setup import FaceFeaturesConfigFeaturesConfig
+from shared.messages.setup import FaceFeaturesConfigFeaturesConfig, VideoDataStorageConfig
 from shared.runtime import ServiceContext
 from shared.setup import Followed
 
@@ -57,10 +57,12 @@ class FramePipeline:
         images: ImageStore | None = None,
         setup_features: Followed[FaceFeaturesConfigFeaturesConfig] | None = None,
         previews: Previews | None = None,
+        setup_video: Followed[VideoDataStorageConfig] | None = None,
     ) -> None:
         self.ctx, self.settings, self.images = ctx, settings or IngestSettings(), images
         self.setup_features = setup_features
         self.previews = previews
+        self.setup_video = setup_video
         self.sessions: dict[str, StreamSession] = {}
         self._sweeper: asyncio.Task[None] | None = None
         self._warned: dict[str, float] = {}
@@ -77,6 +79,7 @@ class FramePipeline:
             found = StreamSession.create(
                 self.ctx, camera_id, self.images, self.settings.tracklet_timeout_s, self.settings.confirm_votes,
                 load_settings=load_settings, setup_features=self.setup_features, previews=self.previews,
+                setup_video=self.setup_video,
             )  # fmt: skip
             self.sessions[camera_id] = found
         if self._sweeper is None:

@@ -7,9 +7,10 @@ Only while someone watches: a gateway streaming a preview sends `PreviewWanted` 
 WANTED_FOR_S costs nothing. The preview runs at the camera's analysis rate (redetectionTime),
 the frames whose faces are known.
 
-Colours: face boxes in Setup/Preview's faceBoundingBoxColor (FACE_BOX_COLOR, its default, until
-camera_ingest follows that setting); a face that matched a member is labelled with their name
-on the colour of the watchlist it matched in (its previewColor).
+Colours: face boxes in Setup/Preview's faceBoundingBoxColor, followed at once when it changes
+(shared/setup.py; FACE_BOX_COLOR, its default, before the value is known); a face that matched a
+member is labelled with their name on the colour of the watchlist it matched in (its
+previewColor). Facegate detects no pedestrians or objects: their colours have nothing to box.
 """
 
 from __future__ import annotations
@@ -29,7 +30,9 @@ from shared.bus import Bus
 from shared.imaging import encode_jpeg
 from shared.messages.cameras import PreviewFrame, PreviewWanted
 from shared.messages.matcher import Candidate
+from shared.messages.setup import PreviewConfig
 from shared.runtime import ServiceContext
+from shared.setup import Followed
 
 log = logging.getLogger(__name__)
 
@@ -92,9 +95,15 @@ def marked(box: tuple[float, float, float, float], candidates: list[Candidate]) 
 class Previews:
     """Which cameras someone watches, and their frames to them (one per replica)."""
 
-    def __init__(self, bus: Bus) -> None:
+    def __init__(self, bus: Bus, setup: Followed[PreviewConfig] | None = None) -> None:
+        """`setup`: Setup/Preview as this replica follows it (None: the default colours)."""
         self.bus = bus
+        self.setup = setup
         self._wanted_until: dict[str, float] = {}
+
+    def box_color(self) -> str:
+        """The face box colour Setup/Preview says now."""
+        return self.setup.value.face_bounding_box_color if self.setup is not None else FACE_BOX_COLOR
 
     async def start(self) -> None:
         await self.bus.nc.subscribe(subjects.CAMERA_PREVIEW_WANTED, cb=self._on_wanted)
@@ -121,7 +130,7 @@ class Previews:
         if not self.wanted(camera_id):
             return
         try:
-            jpeg = await ctx.run_blocking(draw_preview, image, faces, max_dimension)
+            jpeg = await ctx.run_blocking(draw_preview, image, faces, max_dimension, self.box_color())
             await self.bus.publish(subjects.camera_preview(camera_id), PreviewFrame(camera_id, captured_at, jpeg))
         except Exception:  # a preview is a view: the faces, events and storage must go on
             log.exception("preview of camera %s failed", camera_id)

@@ -38,7 +38,7 @@ from shared.messages.video_records import (
     VideoRecordUpdateRequest,
 )
 from shared.runtime import ServiceContext
-from shared.setup import FEATURES, Followed
+from shared.setup import FEATURES, PREVIEW, VIDEO_STORAGE, Followed
 
 log = logging.getLogger(__name__)
 
@@ -114,9 +114,17 @@ async def setup(
     features = Followed(FEATURES)
     await features.start(ctx, settings.image_sweep_s)
     ctx.on_shutdown.append(features.stop)
-    previews = Previews(ctx.bus)
+    # Setup/Preview: the colour previews box faces in (re-read as often as the features).
+    preview_setup = Followed(PREVIEW)
+    await preview_setup.start(ctx, settings.image_sweep_s)
+    ctx.on_shutdown.append(preview_setup.stop)
+    previews = Previews(ctx.bus, preview_setup)
     await previews.start()
-    pipeline = FramePipeline(ctx, settings, images, features, previews)
+    # Setup/DataStorage/Video: `None` stores nothing cameras see (only match events go out).
+    video_storage = Followed(VIDEO_STORAGE)
+    await video_storage.start(ctx, settings.image_sweep_s)
+    ctx.on_shutdown.append(video_storage.stop)
+    pipeline = FramePipeline(ctx, settings, images, features, previews, video_storage)
     scheduler = Scheduler(ctx, settings, board, pipeline, box, video)
     await scheduler.start()
     ctx.extra_stats["cameras"] = scheduler.stats

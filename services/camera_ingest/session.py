@@ -44,7 +44,7 @@ from shared.messages import events as ev
 from shared.messages import faces as wire
 from shared.messages import matcher as m
 from shared.messages.cameras import Camera, CameraSpoofDetectorConfig, VideoFaceDetectorConfig
-from shared.messages.setup import FaceFeaturesConfigFeaturesConfig, FeaturesConfig
+from shared.messages.setup import FaceFeaturesConfigFeaturesConfig, FeaturesConfig, VideoDataStorageConfig
 from shared.runtime import ServiceContext
 from shared.setup import Followed
 from shared.smartface_values import runs
@@ -192,6 +192,8 @@ class StreamSession:
     # The Setup's Features (shared/setup.py), followed by camera_ingest's service; None: all on.
     setup_features: Followed[FaceFeaturesConfigFeaturesConfig] | None = None
     previews: Previews | None = None  # live previews of cameras (whoever watches)
+    # Setup/DataStorage/Video, followed by camera_ingest's service; None: `All`.
+    setup_video: Followed[VideoDataStorageConfig] | None = None
 
     @classmethod
     def create(
@@ -204,16 +206,22 @@ class StreamSession:
         load_settings: SettingsLoader = camera_settings,
         setup_features: Followed[FaceFeaturesConfigFeaturesConfig] | None = None,
         previews: Previews | None = None,
+        setup_video: Followed[VideoDataStorageConfig] | None = None,
     ) -> StreamSession:
         tracker = Tracker(TrackerConfig(timeout_s=timeout_s))
         return cls(
             ctx, camera_id, images, tracker, confirm_votes, load_settings,
-            setup_features=setup_features, previews=previews,
+            setup_features=setup_features, previews=previews, setup_video=setup_video,
         )  # fmt: skip
 
     def switches(self) -> FeaturesConfig:
         """Which face attributes are computed and stored now."""
         return self.setup_features.value.face_features_config if self.setup_features else analysis.ALL_ON
+
+    def stores_data(self) -> bool:
+        """Setup/DataStorage/Video `All`: what the camera sees is stored (and its database
+        notifications sent); `None`: nothing is, only match.found and match.missed are announced."""
+        return self.setup_video is None or self.setup_video.value.storage_mode == "All"
 
     async def settings(self) -> AnalysisSettings | None:
         if self._settings is None or time.monotonic() - self._settings_at > CONFIG_TTL_S:
@@ -338,8 +346,9 @@ class StreamSession:
     # --- storing and announcing ---
 
     async def store(self, state: Tracklet, seen: p.SeenFace) -> None:
-        """Store a face (its frame and tracklet first, when not yet) and announce it."""
-        if seen.stored:
+        """Store a face (its frame and tracklet first, when not yet) and announce it (not at all
+        while Setup/DataStorage/Video is `None`)."""
+        if seen.stored or not self.stores_data():
             return
         keep_crop = state.keep_images and bool(seen.analysed.detected.crop)
         written: list[Written] = []

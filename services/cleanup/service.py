@@ -3,6 +3,7 @@ time runs it: lease.py)."""
 
 from __future__ import annotations
 
+from services.cleanup.autolearn import AutoLearner
 from services.cleanup.scheduler import Scheduler
 from services.cleanup.search_sessions import SessionsCleanup
 from services.cleanup.settings import load_cleanup_settings
@@ -20,7 +21,7 @@ from shared.messages.setup import (
     WatchlistAutoLearnConfig,
 )
 from shared.runtime import ServiceContext
-from shared.setup import DB_CLEANUP, SEARCH_SESSIONS_CLEANUP, Followed
+from shared.setup import AUTO_LEARN, DB_CLEANUP, SEARCH_SESSIONS_CLEANUP, Followed
 
 
 async def setup(ctx: ServiceContext) -> None:
@@ -59,3 +60,14 @@ async def setup(ctx: ServiceContext) -> None:
     ctx.on_shutdown.append(scheduler.stop)
     ctx.on_shutdown.append(db_cleanup.stop)
     ctx.on_shutdown.append(sessions.config.stop)
+
+    # Watchlist auto-learn (autolearn.py): daily at executionStartTime, or now when asked.
+    auto_learn = Followed(AUTO_LEARN)
+    learner = AutoLearner(ctx, settings, auto_learn)
+    auto_learn.on_change = learner.changed
+    await auto_learn.start(ctx, settings.setup_refresh_s)
+    await add(subjects.AUTO_LEARN_RUN, Empty, learner.run_now)
+    await learner.start()
+    ctx.extra_stats["autoLearn"] = learner.stats
+    ctx.on_shutdown.append(learner.stop)
+    ctx.on_shutdown.append(auto_learn.stop)

@@ -53,7 +53,8 @@ _EDGE_MQTT = "devices speak Facegate's MQTT topics and payloads to NATS's MQTT l
 _EDGE = f"`clientId` is one MQTT topic level: letters, digits, '-' and '_'; {_EDGE_MQTT}"
 DIFFERENCES: dict[Operation, str] = {
     ("POST", "/api/v1/WatchlistMembers/Register"): (
-        f"{_MEMBER_FACE}; {_VALIDATION}; `keepAutoLearnPhotos` keeps the whole photos (no auto-learn in Facegate)"
+        f"{_MEMBER_FACE}; {_VALIDATION}; `keepAutoLearnPhotos` keeps the whole photos, and the camera "
+        "crops of the faces auto-learn adds to the member"
     ),
     ("POST", "/api/v1/WatchlistMembers/{id}/AddNewFace"): f"{_MEMBER_FACE}; {_VALIDATION}",
     ("POST", "/api/v1/WatchlistMembers/{id}/AddFaceFromSystem"): (

@@ -105,7 +105,8 @@ async def register(
     bus: Bus, freshness: GalleryFreshness, req: RegisterWatchlistMemberRequest, keep_photos: bool = False
 ) -> WatchlistMemberWithRelatedData:
     """A new member from photos; `keep_photos` (FACEGATE_KEEP_REGISTRATION_PHOTOS), or the
-    request's keepAutoLearnPhotos, keeps the whole photos beside the crops."""
+    request's keepAutoLearnPhotos, keeps the whole photos beside the crops; keepAutoLearnPhotos
+    also stays with the member: the faces auto-learn adds keep the camera's crop."""
     check_resources(
         faceDetectorResourceId=req.face_detector_resource_id,
         templateGeneratorResourceId=req.template_generator_resource_id,
@@ -123,7 +124,7 @@ async def register(
             m.RegisterMemberRequest(
                 id=req.id or str(uuid.uuid4()), display_name=req.display_name, full_name=req.full_name,
                 note=req.note, labels=req.labels or [], privacy=req.privacy, watchlist_ids=req.watchlist_ids,
-                faces=new_faces,
+                faces=new_faces, keep_auto_learn_photos=req.keep_auto_learn_photos,
             ),
             m.RegisterMemberReply,
         )  # fmt: skip

@@ -103,6 +103,10 @@ class FaceHandlers:
             member = await members.insert(conn, member_id, fields)
             if member is None:
                 raise Conflict(f"Watchlist member '{member_id}' already exists.")
+            if req.keep_auto_learn_photos:  # read by auto-learn (services/cleanup/autolearn.py)
+                await conn.execute(
+                    "UPDATE watchlist_members SET keep_auto_learn_photos = true WHERE id = $1", member_id
+                )
             await members.link_to_many(conn, member_id, wl_ids)
             ids = await self._insert_faces(conn, member_id, req.faces, photos)
             stored = await faces.get_many(conn, ids)

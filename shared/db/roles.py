@@ -34,6 +34,7 @@ TABLE_OWNERS: dict[str, str] = {
     **dict.fromkeys(("cameras", "video_records", *SEEN, "setup_values", "edge_streams"), "camera_ingest"),
     "audit_log": "gateway",  # services/gateway/audit.py
     "cleanup_runs": "cleanup",
+    "auto_learn_runs": "cleanup",  # services/cleanup/autolearn.py (migration 0075)
     **dict.fromkeys(GROUPING, "grouping"),  # services/grouping (migration 0060)
     **dict.fromkeys(SEARCH_SESSIONS, "matcher"),  # Faces/Search (migration 0070, services/matcher/face_search.py)
 }
@@ -66,6 +67,9 @@ READS: dict[str, tuple[str, ...]] = {
     # Edge streams: the watchlists synchronised to devices (members and their templates) and the
     # members a device's own matches name (services/camera_ingest/edge_sync.py).
     "camera_ingest": GALLERY[:5],
+    # Auto-learn reads members (keepAutoLearnPhotos, privacy) and their faces' attributes to choose
+    # what to learn; it changes faces only through the matcher.
+    "cleanup": ("watchlist_members", "member_faces"),
     # What the GraphQL API serves (services/graphql/entities.py); never images or the change log.
     "graphql": (
         *GALLERY[:4], "cameras", "video_records", *SEEN[1:5], "individuals", "individual_tracklets", *SEARCH_SESSIONS,

@@ -18,6 +18,7 @@ import yaml
 
 from shared import subjects
 from shared.messages import events as ev
+from shared.messages.autolearn import AutoLearnCompleted
 from shared.messages.cameras import CameraEvent, CameraStatus
 from shared.messages.edge_streams import (
     EdgeResultsMessage,
@@ -118,6 +119,9 @@ CHANNELS = [
     Channel("cleanupCompleted", subjects.CLEANUP_COMPLETED.address("runId"), "runId", CleanupCompleted,
             "Facegate: a cleanup run finished (DbCleanup's schedule, maxFramesCount, or hourly maintenance) "
             "and what it removed."),
+    Channel("autoLearnCompleted", subjects.AUTO_LEARN_COMPLETED.address("runId"), "runId", AutoLearnCompleted,
+            "Facegate: a watchlist auto-learn run finished (at AutoLearn's executionStartTime, or asked for) "
+            "and the faces members learnt and lost."),
 ]  # fmt: skip
 
 

@@ -108,6 +108,8 @@ class RegisterMemberRequest(msgspec.Struct, frozen=True, kw_only=True):
     privacy: PrivacySettings | None = None
     watchlist_ids: Annotated[list[Id], msgspec.Meta(min_length=1)]
     faces: Annotated[list[NewFace], msgspec.Meta(min_length=1, max_length=MAX_FACES_PER_REQUEST)]
+    # Register's keepAutoLearnPhotos: faces auto-learn adds to this member keep the camera's crop.
+    keep_auto_learn_photos: bool = False
 
 
 class RegisterMemberReply(msgspec.Struct, frozen=True, kw_only=True):

@@ -119,6 +119,17 @@ BAD: list[tuple[str, dict[str, Any], str]] = [
     ("Preview", {**PREVIEW, "faceBoundingBoxColor": "red"}, "faceBoundingBoxColor"),
     ("Preview", {**PREVIEW, "objectBoundingBoxColor": "#12345"}, "objectBoundingBoxColor"),
     ("DataStorage/Video", {"storageMode": "Some"}, "storageMode"),
+    ("DataStorage/Video", {"storageMode": None}, "storageMode"),  # "None" is a mode, null is not
+    ("DataStorage/Video", {}, "storageMode"),
+    ("DataStorage/Video", {"storageMode": "none"}, "storageMode"),  # SmartFace's spelling only
+    ("SearchSessionsCleanup", {"maxItemsCount": None, "maxSessionAge": None, "interval": None}, "enabled"),
+    ("Watchlists/AutoLearn", {**AUTO_LEARN, "maskedSelectionThreshold": -1}, "maskedSelectionThreshold"),
+    ("Watchlists/AutoLearn", {**AUTO_LEARN, "faceMaskConfidenceThreshold": 10001}, "faceMaskConfidenceThreshold"),
+    ("Watchlists/AutoLearn", {k: v for k, v in AUTO_LEARN.items() if k != "selectionThreshold"},
+     "selectionThreshold"),
+    ("Watchlists/AutoLearn", {**AUTO_LEARN, "maxAutoLearnFacesCount": 101}, "maxAutoLearnFacesCount"),
+    ("Preview", {"pedestrianBoundingBoxColor": "#000000"}, "faceBoundingBoxColor"),
+    ("Preview", {**PREVIEW, "pedestrianBoundingBoxColor": None}, "pedestrianBoundingBoxColor"),
 ]  # fmt: skip
 
 
@@ -149,3 +160,21 @@ def test_features_switched_off_are_not_computed_and_come_back_on(client: httpx.C
     assert detected(client)[2] is not None
     assert client.put("/api/v1/Setup/Features", json={"faceFeaturesConfig": FEATURES}).status_code == 200
     wait_until(lambda: None not in detected(client), 10, "age and roll back on")
+
+
+def test_data_storage_video_answers_smartfaces_modes_never_null(client: httpx.Client) -> None:
+    """`storageMode` is SmartFace's VideoDataStorageMode, the strings `None` and `All` (`All` by
+    default), in answers and in the served OpenAPI document alike; null is no mode."""
+    assert client.get("/api/v1/Setup/DataStorage/Video").json() == {"storageMode": "All"}
+    schema = client.get("/swagger/v1/swagger.json").json()["components"]["schemas"]
+    config = schema["VideoDataStorageConfig"]
+    assert config["required"] == ["storageMode"]
+    mode = config["properties"]["storageMode"]
+    if "$ref" in mode:
+        mode = schema[mode["$ref"].rsplit("/", 1)[1]]
+    assert sorted(mode["enum"]) == ["All", "None"] and mode.get("type") == "string", mode
+    for value in ("None", "All"):
+        assert client.put("/api/v1/Setup/DataStorage/Video", json={"storageMode": value}).json() == {
+            "storageMode": value
+        }
+        assert client.get("/api/v1/Setup/DataStorage/Video").json() == {"storageMode": value}

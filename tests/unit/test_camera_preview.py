@@ -5,6 +5,8 @@ only for cameras someone asked for in the last seconds."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
@@ -13,7 +15,9 @@ import msgspec
 import numpy as np
 
 from services.camera_ingest.preview import WANTED_FOR_S, Marked, Previews, draw_preview, rgb
-from shared.messages.cameras import PreviewWanted
+from shared.messages.cameras import PreviewFrame, PreviewWanted
+from shared.messages.setup import PreviewConfig
+from shared.setup import PREVIEW, Followed
 
 
 def decoded(jpeg: bytes) -> np.ndarray:
@@ -52,3 +56,31 @@ async def test_frames_only_for_cameras_someone_asked_for_lately() -> None:
     assert previews.wanted("cam") and not previews.wanted("other")
     previews._wanted_until["cam"] = time.monotonic() - 0.01  # WANTED_FOR_S later, no new ask
     assert WANTED_FOR_S > 1 and not previews.wanted("cam")
+
+
+async def test_faces_are_boxed_in_the_colour_setup_preview_says_now() -> None:
+    """Setup/Preview's faceBoundingBoxColor as the replica follows it (a change announced
+    replaces `value` at once): the next frame is boxed in the new colour."""
+    published: list[PreviewFrame] = []
+
+    async def publish(_subject: str, frame: PreviewFrame) -> None:
+        published.append(frame)
+
+    async def run_blocking(fn: Callable[..., Any], *args: Any) -> Any:
+        return fn(*args)
+
+    followed = Followed(PREVIEW)
+    previews = Previews(SimpleNamespace(publish=publish), followed)  # type: ignore[arg-type]
+    ctx = SimpleNamespace(run_blocking=run_blocking)
+    previews._wanted_until["cam"] = time.monotonic() + WANTED_FOR_S
+    frame = np.full((240, 320, 3), 96, np.uint8)
+
+    async def left_edge_of_a_box() -> np.ndarray:
+        await previews.offer(ctx, "cam", datetime.now(UTC), frame, [Marked((100, 60, 200, 180))], 640)  # type: ignore[arg-type]
+        return decoded(published[-1].jpeg)[120, 100]
+
+    assert near(await left_edge_of_a_box(), rgb("#00ff00"))  # the default before any change
+    followed.value = PreviewConfig(
+        face_bounding_box_color="#ff00ff", pedestrian_bounding_box_color="#000", object_bounding_box_color=None
+    )
+    assert near(await left_edge_of_a_box(), (255, 0, 255))
