@@ -48,6 +48,8 @@ ANNOUNCES: dict[str, tuple[subjects.Event, ...]] = {
         subjects.MATCH_STORED,
         subjects.LIVENESS_RESULT,
         subjects.TRACKLET_COMPLETED,
+        subjects.PEDESTRIAN_INSERTED,
+        subjects.OBJECT_INSERTED,
         subjects.VIDEO_RECORD_CHANGED,
         subjects.VIDEO_RECORD_PROGRESSED,
         subjects.VIDEO_RECORD_DELETED,

@@ -17,6 +17,7 @@ from services.gateway.audit_api import AuditController
 from services.gateway.bodies import SmartFaceRequest
 from services.gateway.cameras import CameraController
 from services.gateway.console import console_routes
+from services.gateway.detection import DETECTION_CONTROLLERS
 from services.gateway.freshness import GalleryFreshness
 from services.gateway.groupings import GROUPING_CONTROLLERS
 from services.gateway.idempotency import IdempotencyStore, idempotency_middleware
@@ -52,6 +53,7 @@ CONTROLLERS = [
     VideoRecordController,
     *GROUPING_CONTROLLERS,
     IndividualController,
+    *DETECTION_CONTROLLERS,
     SetupController,
     SmartFaceSetupController,
     AuditController,

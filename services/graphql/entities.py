@@ -289,6 +289,39 @@ INDIVIDUAL = Entity(
 )
 
 
+# Pedestrians and objects cameras stored (camera_ingest's, migration 0080): their columns, the
+# rest of SmartFace's fields from the jsonb by snake_case name. `objectType` is SmartFace's
+# ObjectType of the detection (pedestrian 2, generic object 3, as faces are 1).
+_SEEN_BODY_FIELDS = {
+    "id": "{t}.id", "trackletId": "{t}.tracklet_id", "frameId": "{t}.frame_id", "imageDataId": "{t}.image_id",
+    "streamId": "{t}.camera_id", "createdAt": "{t}.created_at", "updatedAt": "{t}.updated_at",
+}  # fmt: skip
+
+PEDESTRIAN = Entity(
+    name="Pedestrian",
+    type_name="Pedestrian",
+    source="seen_pedestrians",
+    fields={**_SEEN_BODY_FIELDS, "objectType": "2", "pose": "'UNSPECIFIED'"},
+    json="pedestrian",
+    relations={
+        "tracklet": Relation("Tracklet", False, "trackletId", "{c}.id"),
+        "frame": Relation("Frame", False, "frameId", "{c}.id"),
+    },
+)
+
+GENERIC_OBJECT = Entity(
+    name="GenericObject",
+    type_name="GenericObject",
+    source="seen_objects",
+    fields={**_SEEN_BODY_FIELDS, "objectType": "3", "genericObjectType": "{t}.object_type"},
+    json="object",
+    relations={
+        "tracklet": Relation("Tracklet", False, "trackletId", "{c}.id"),
+        "frame": Relation("Frame", False, "frameId", "{c}.id"),
+    },
+)
+
+
 def _camera(path: str, sql_type: str) -> str:
     """A field of the camera's stored REST answer (`config`, JSON text): `a.b` is a nested key."""
     keys = path.split(".")
@@ -406,12 +439,12 @@ VIDEO_RECORD = Entity(
 ENTITIES: dict[str, Entity] = {
     e.name: e
     for e in (WATCHLIST, WATCHLIST_MEMBER, LABEL, FACE, MEMBER_FACE, TRACKLET, MEMBER_TRACKLET_ENTITY, FRAME,
-              MATCH_RESULT, CAMERA, VIDEO_RECORD, INDIVIDUAL)
+              MATCH_RESULT, CAMERA, VIDEO_RECORD, INDIVIDUAL, PEDESTRIAN, GENERIC_OBJECT)
 }  # fmt: skip
 
 # The entity each query root reads.
 ROOTS: dict[str, str] = {
     "watchlists": "Watchlist", "watchlistMembers": "WatchlistMember", "faces": "Face", "frames": "Frame",
     "tracklets": "Tracklet", "matchResults": "MatchResult", "cameras": "Camera", "videoRecords": "VideoRecord",
-    "individuals": "Individual",
+    "individuals": "Individual", "pedestrians": "Pedestrian", "genericObjects": "GenericObject",
 }  # fmt: skip

@@ -24,12 +24,13 @@ GALLERY = (
     "watchlists", "watchlist_members", "watchlist_links", "member_faces", "template_changes", "gallery_identity",
 )  # fmt: skip
 SEEN = ("seen_images", "seen_frames", "seen_tracklets", "seen_faces", "seen_match_results", "seen_image_garbage")
+BODIES = ("seen_pedestrians", "seen_objects")  # migration 0080: pedestrians and objects cameras saw
 GROUPING = (
     "groupings", "grouping_inputs", "grouping_tracklets", "individuals", "individual_tracklets", "grouping_splits",
 )  # fmt: skip
 TABLE_OWNERS: dict[str, str] = {
     **dict.fromkeys(GALLERY, "matcher"),
-    **dict.fromkeys(("cameras", "video_records", *SEEN, "setup_values"), "camera_ingest"),
+    **dict.fromkeys(("cameras", "video_records", *SEEN, *BODIES, "setup_values"), "camera_ingest"),
     "audit_log": "gateway",  # services/gateway/audit.py
     "cleanup_runs": "cleanup",
     **dict.fromkeys(GROUPING, "grouping"),  # services/grouping (migration 0060)
@@ -59,7 +60,7 @@ READS: dict[str, tuple[str, ...]] = {
     # tracklets of the faces it groups (camera_ingest's).
     "grouping": ("cameras", "video_records", "seen_frames", "seen_tracklets"),
     # What the GraphQL API serves (services/graphql/entities.py); never images or the change log.
-    "graphql": (*GALLERY[:4], "cameras", "video_records", *SEEN[1:5], "individuals", "individual_tracklets"),
+    "graphql": (*GALLERY[:4], "cameras", "video_records", *SEEN[1:5], *BODIES, "individuals", "individual_tracklets"),
 }
 # Columns a reader never gets (column grants leave them out): images, templates and camera
 # credentials, which GraphQL does not serve (it answers imageDataId, never the bytes).
