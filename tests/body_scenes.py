@@ -42,6 +42,16 @@ class BodyScene:
     name: str
     rgb: np.ndarray
     truths: list[Box] = field(default_factory=list)
+    kinds: list[str] = field(default_factory=list)  # per truth: "person" or an object type
+
+
+# Objects (and a person) from scikit-image's sample data (tests/registry_images.py): the region
+# of the photo pasted, and the labelled box in it (by eye), of each.
+OBJECT_SOURCES: dict[str, tuple[str, Box, Box]] = {
+    "chelsea.png": ("cat", (0, 0, 451, 300), (0, 0, 420, 300)),
+    "motorcycle_left.png": ("motorcycle", (80, 40, 720, 470), (15, 25, 600, 410)),
+    "astronaut.png": ("person", (0, 0, 512, 512), (15, 10, 365, 512)),
+}
 
 
 def portraits() -> list[Path]:
@@ -79,6 +89,30 @@ def portrait_scenes(seed: int = 21, count: int = 24) -> list[BodyScene]:
     rng = np.random.default_rng(seed)
     photos = portraits()
     return [portrait_scene(rng, photos, 1 + i % 3, i) for i in range(count)]
+
+
+def object_scenes(sources: dict[str, np.ndarray], seed: int = 21, count: int = 12) -> list[BodyScene]:
+    """960x640 backdrops holding each of `sources` (OBJECT_SOURCES' photos, RGB) once, side by
+    side in a random order, each 160 to 300 px high; truths are the labelled boxes carried through."""
+    rng = np.random.default_rng(seed)
+    scenes = []
+    for index in range(count):
+        scene = BodyScene(f"objects-{index:02d}", background(rng, 960, 640))
+        names = [n for n in OBJECT_SOURCES if n in sources]
+        slot = 960 // max(1, len(names))
+        for i, name in enumerate(rng.permutation(names)):
+            kind, (rx0, ry0, rx1, ry1), (bx0, by0, bx1, by1) = OBJECT_SOURCES[str(name)]
+            region = sources[str(name)][ry0:ry1, rx0:rx1]
+            h = int(rng.integers(160, 300))
+            w = min(slot - 10, int(region.shape[1] * h / region.shape[0]))
+            h = int(region.shape[0] * w / region.shape[1])
+            scale = w / region.shape[1]
+            x, y = i * slot + int(rng.integers(0, max(1, slot - w))), int(rng.integers(0, 640 - h))
+            scene.rgb[y : y + h, x : x + w] = cv2.resize(region, (w, h), interpolation=cv2.INTER_AREA)
+            scene.truths.append((x + bx0 * scale, y + by0 * scale, x + bx1 * scale, y + by1 * scale))
+            scene.kinds.append(kind)
+        scenes.append(scene)
+    return scenes
 
 
 def sample_photos(models_dir: Path) -> dict[str, np.ndarray]:

@@ -27,7 +27,13 @@ from services.camera_ingest import cameras, records
 from services.camera_ingest.decoder import SampledFrame
 from services.camera_ingest.image_store import ImageStore, Written
 from services.camera_ingest.payloads import FrameRef
-from services.camera_ingest.pedestrians import insert_object, insert_pedestrian, object_json, pedestrian_json
+from services.camera_ingest.pedestrians import (
+    Placement,
+    insert_object,
+    insert_pedestrian,
+    object_json,
+    pedestrian_json,
+)
 from services.camera_ingest.tracker import Detection, Tracker, TrackerConfig
 from shared import blobs, subjects
 from shared.imaging import encode_jpeg
@@ -267,13 +273,13 @@ class BodySession:
                     x0, y0, x1, y1 = body.box
                     size = (max(1, round(x1 - x0)), max(1, round(y1 - y0)))
                     crop_id = await self.images.save(conn, self.camera_id, "crop", size, body.crop, written)
-                ids = {"camera_id": self.camera_id, "tracklet_id": state.id, "frame_id": ref.id, "image_id": crop_id}
+                where = Placement(self.camera_id, state.id, ref.id, crop_id)
                 if isinstance(body, wire.DetectedPedestrian):
                     data = pedestrian_json(body, seen.count, seen.processed_at, area)
-                    row_id = await insert_pedestrian(conn, **ids, body=data)
+                    row_id = await insert_pedestrian(conn, where, data)
                 else:
                     data = object_json(body, seen.count, seen.processed_at, area)
-                    row_id = await insert_object(conn, **ids, body=data)
+                    row_id = await insert_object(conn, where, data)
         except asyncpg.ForeignKeyViolationError:  # the tracklet or frame was deleted via the API
             await self.images.discard(written)
             return

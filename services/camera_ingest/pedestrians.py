@@ -88,7 +88,7 @@ def object_json(o: DetectedObject, count: int, processed_at: datetime, frame_are
 
 def to_pedestrian(row: asyncpg.Record) -> Pedestrian:
     stored = dict(row["pedestrian"])
-    fields = {k: stored.get(k) for k in Pedestrian.__struct_fields__ if k not in COLUMNS}
+    fields: dict[str, Any] = {k: stored.get(k) for k in Pedestrian.__struct_fields__ if k not in COLUMNS}
     fields["poses"] = list(stored.get("poses") or [])
     fields["object_attributes"] = [ObjectAttribute(**a) for a in stored.get("object_attributes") or []]
     if isinstance(fields.get("processed_at"), str):
@@ -101,40 +101,36 @@ def to_pedestrian(row: asyncpg.Record) -> Pedestrian:
     )  # fmt: skip
 
 
-async def insert_pedestrian(
-    conn: asyncpg.Connection,
-    *,
-    camera_id: str,
-    tracklet_id: str,
-    frame_id: str,
-    image_id: str | None,
-    body: dict[str, Any],
-) -> str:
+@dataclass(frozen=True)
+class Placement:
+    """Where a stored pedestrian or object belongs: camera, tracklet, frame, and its crop."""
+
+    camera_id: str
+    tracklet_id: str
+    frame_id: str
+    image_id: str | None
+
+    def args(self) -> tuple[uuid.UUID, uuid.UUID, uuid.UUID, uuid.UUID | None]:
+        crop = uuid.UUID(self.image_id) if self.image_id else None
+        return uuid.UUID(self.camera_id), uuid.UUID(self.tracklet_id), uuid.UUID(self.frame_id), crop
+
+
+async def insert_pedestrian(conn: asyncpg.Connection, where: Placement, body: dict[str, Any]) -> str:
     key = uuid.uuid4()
     await conn.execute(
         "INSERT INTO seen_pedestrians (id, camera_id, tracklet_id, frame_id, image_id, pedestrian) "
         "VALUES ($1, $2, $3, $4, $5, $6)",
-        key, uuid.UUID(camera_id), uuid.UUID(tracklet_id), uuid.UUID(frame_id),
-        uuid.UUID(image_id) if image_id else None, body,
+        key, *where.args(), body,
     )  # fmt: skip
     return str(key)
 
 
-async def insert_object(
-    conn: asyncpg.Connection,
-    *,
-    camera_id: str,
-    tracklet_id: str,
-    frame_id: str,
-    image_id: str | None,
-    body: dict[str, Any],
-) -> str:
+async def insert_object(conn: asyncpg.Connection, where: Placement, body: dict[str, Any]) -> str:
     key = uuid.uuid4()
     await conn.execute(
         "INSERT INTO seen_objects (id, camera_id, tracklet_id, frame_id, image_id, object_type, object) "
         "VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        key, uuid.UUID(camera_id), uuid.UUID(tracklet_id), uuid.UUID(frame_id),
-        uuid.UUID(image_id) if image_id else None, body["generic_object_type"], body,
+        key, *where.args(), body["generic_object_type"], body,
     )  # fmt: skip
     return str(key)
 

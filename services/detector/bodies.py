@@ -70,6 +70,11 @@ CENTERNET_HEADS = ("tower_0/keypoints", "tower_0/wh")
 PERSON_FLOOR = 0.1
 OBJECT_FLOOR = 0.1
 MAX_PEAKS = 100
+# MoveNet also takes animals and motorbikes for people (a cat at 0.70, a motorbike at 0.53): a
+# pedestrian must also be a person to CenterNet (its person class at CONFIRM_SCORE or more,
+# overlapping; benchmarks/bodies.py).
+CONFIRM_SCORE = 0.15
+CONFIRM_IOU = 0.3
 NMS_IOU = 0.6  # two peaks of one class whose boxes overlap this much are one thing
 
 
@@ -168,17 +173,26 @@ class MoveNet(OnnxModel):
 
 
 class CenterNet(OnnxModel):
-    def objects(
-        self, rgb: np.ndarray, classes: np.ndarray
-    ) -> list[tuple[int, tuple[float, float, float, float], float]]:
-        """(COCO class, box in image px, score 0..1) of every object of `classes` found, best first."""
+    def heatmaps(self, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, Letterbox]:
+        """(class heatmaps HxWx80, box sides HxWx4, the letterbox) of one image."""
         square, fit = letterbox(rgb, CENTERNET_SIDE)
         out = self.run(square[None].astype(np.float32), list(CENTERNET_HEADS))
-        heat, sides = out[CENTERNET_HEADS[0]][0], out[CENTERNET_HEADS[1]][0]
+        return out[CENTERNET_HEADS[0]][0], out[CENTERNET_HEADS[1]][0], fit
+
+    def objects(
+        self,
+        rgb: np.ndarray,
+        classes: np.ndarray,
+        maps: tuple[np.ndarray, np.ndarray, Letterbox] | None = None,
+        floor: float = OBJECT_FLOOR,
+    ) -> list[tuple[int, tuple[float, float, float, float], float]]:
+        """(COCO class, box in image px, score 0..1) of every object of `classes` found, best first
+        (`maps`: the image's heatmaps when already computed)."""
+        heat, sides, fit = maps if maps is not None else self.heatmaps(rgb)
         masked = np.zeros_like(heat)
         masked[..., classes] = heat[..., classes]
         found = []
-        for cy, cx, c in peaks(masked, OBJECT_FLOOR):
+        for cy, cx, c in peaks(masked, floor):
             left, top, right, bottom = sides[cy, cx]
             x, y = cx * STRIDE, cy * STRIDE
             corners = fit.to_image(np.array([[x - left, y - top], [x + right, y + bottom]], np.float64)).reshape(4)
@@ -188,6 +202,16 @@ class CenterNet(OnnxModel):
             if not any(k[0] == item[0] and _iou(k[1], item[1]) > NMS_IOU for k in kept):
                 kept.append(item)
         return kept
+
+
+def confirmed(box: tuple[float, float, float, float], people: list[tuple[float, float, float, float]]) -> bool:
+    """Whether CenterNet also sees a person there: one of its person boxes overlaps `box` by
+    CONFIRM_IOU or has its centre inside it."""
+    for other in people:
+        cx, cy = (other[0] + other[2]) / 2, (other[1] + other[3]) / 2
+        if _iou(box, other) >= CONFIRM_IOU or (box[0] <= cx <= box[2] and box[1] <= cy <= box[3]):
+            return True
+    return False
 
 
 def _distinct(
@@ -225,12 +249,15 @@ class BodyDetector:
         """The pedestrians and objects of a decoded image (HxWx3 RGB uint8) that pass their configs
         (none asked: none looked for), largest first."""
         people: list[DetectedPedestrian] = []
+        maps = self.centernet.heatmaps(rgb) if pedestrians is not None or objects is not None else None
         if pedestrians is not None:
+            persons = [b for _, b, _ in self.centernet.objects(rgb, np.array([0]), maps, CONFIRM_SCORE)]
             for box, score, points in self.movenet.people(rgb):
                 confidence, size = min(10000, round(10000 * score)), _size(box)
                 if (
                     confidence < pedestrians.confidence_threshold
                     or not pedestrians.min_pedestrian_size <= size <= pedestrians.max_pedestrian_size
+                    or not confirmed(box, persons)
                 ):
                     continue
                 crop = _crop(rgb, box) if include_crops else b""
@@ -244,7 +271,7 @@ class BodyDetector:
         if objects is not None:
             wanted = objects.types or OBJECT_TYPES
             classes = np.array([COCO.index(t) for t in wanted])
-            for c, box, score in self.centernet.objects(rgb, classes):
+            for c, box, score in self.centernet.objects(rgb, classes, maps):
                 confidence, size = min(10000, round(10000 * score)), _size(box)
                 if (
                     confidence < objects.confidence_threshold

@@ -18,11 +18,12 @@ import numpy as np
 import pytest
 
 from services.camera_ingest import records
-from services.camera_ingest.pedestrians import insert_object, insert_pedestrian, object_json, pedestrian_json
+from services.camera_ingest.pedestrians import Placement, insert_object, insert_pedestrian, object_json, pedestrian_json
 from shared.db.pool import init_connection
 from shared.messages.bodies import DetectedObject, DetectedPedestrian, Keypoint
-from tests.body_scenes import portrait_scenes, score
+from tests.body_scenes import OBJECT_SOURCES, object_scenes, portrait_scenes, score
 from tests.graphql_client import query
+from tests.registry_images import sample
 from tests.support import Cluster, assert_problem, truncate
 
 BODY_TABLES = ("seen_pedestrians", "seen_objects", "seen_frames", "seen_tracklets", "seen_images", "cameras")
@@ -79,13 +80,27 @@ def test_detect_finds_the_people_placed_in_a_scene(client: httpx.Client) -> None
     )
 
 
-def test_detect_objects_only_when_asked_and_of_the_types_asked(client: httpx.Client) -> None:
-    scene = portrait_scenes(count=1)[0]
+def test_detect_finds_the_objects_placed_in_a_scene_and_only_the_types_asked(client: httpx.Client) -> None:
+    sources = {n: rgb for n in OBJECT_SOURCES if (rgb := sample(n)) is not None}
+    if not sources:
+        pytest.skip("scikit-image's sample photos could not be fetched (tests/registry_images.py)")
+    scene = object_scenes(sources, count=1)[0]
+    every = detect(
+        client, png(scene.rgb), objectDetectorResourceId="sfe_object_any_remote", includeCrops=True, **PEOPLE
+    )
+    for kind in ("cat", "motorcycle"):
+        truths = [t for t, k in zip(scene.truths, scene.kinds, strict=True) if k == kind]
+        things = [o for o in every["objects"] if o["type"] == kind]
+        assert score([box(o) for o in things], truths) == (1, 0), every["objects"]
+        assert things[0]["objectOrderOnFrameForType"] == 1 and things[0]["quality"] >= 3000
+        assert base64.b64decode(things[0]["cropImage"])[:2] == b"\xff\xd8"
+    astronaut = [t for t, k in zip(scene.truths, scene.kinds, strict=True) if k == "person"]
+    assert score([box(p) for p in every["pedestrians"]], astronaut) == (1, 0)  # the cat is no pedestrian
     asked = {"objectDetectorResourceId": "sfe_object_any_remote",
-             "objectDetectorConfig": {"objectTypesConfiguration": {"detectCar": True}}}  # fmt: skip
+             "objectDetectorConfig": {"confidenceThreshold": 3000,
+                                     "objectTypesConfiguration": {"detectCar": True, "detectCat": True}}}  # fmt: skip
     answer = detect(client, png(scene.rgb), **asked)
-    assert answer["pedestrians"] == []
-    assert all(o["type"] == "car" for o in answer["objects"])
+    assert answer["pedestrians"] == [] and [o["type"] for o in answer["objects"]] == ["cat"]
     nothing = detect(client, png(scene.rgb))  # both "none": nothing looked for
     assert nothing == {"pedestrians": [], "objects": []}
 
@@ -128,17 +143,17 @@ async def _seed(database_url: str, camera: str) -> dict[str, list[str]]:
             for _ in range(2 if t < 2 else 1):
                 frame = str(uuid.uuid4())
                 await records.insert_frame(conn, frame, camera, None, at, 0)
-                where = {"camera_id": camera, "tracklet_id": tracklet, "frame_id": frame, "image_id": None}
+                where = Placement(camera, tracklet, frame, None)
                 if t < 2:
                     p = DetectedPedestrian(order=1, box=(90.0, 40.0, 130.0, 260.0), confidence=8000, size=220.0,
                                            keypoints=points)  # fmt: skip
                     body = pedestrian_json(p, 1, at, 640 * 480)
-                    ids["pedestrians"].append(await insert_pedestrian(conn, **where, body=body))
+                    ids["pedestrians"].append(await insert_pedestrian(conn, where, body))
                 else:
                     o = DetectedObject(
                         type="car", order=1, box=(300.0, 200.0, 500.0, 300.0), confidence=7000, size=200.0
                     )
-                    ids["objects"].append(await insert_object(conn, **where, body=object_json(o, 1, at, 640 * 480)))
+                    ids["objects"].append(await insert_object(conn, where, object_json(o, 1, at, 640 * 480)))
     finally:
         await conn.close()
     return ids
