@@ -179,6 +179,8 @@ TRACKLET = Entity(
     },
     relations={
         "faces": Relation("Face", True, "id", "{c}.tracklet_id"),
+        "pedestrians": Relation("Pedestrian", True, "id", "{c}.tracklet_id"),
+        "genericObjects": Relation("GenericObject", True, "id", "{c}.tracklet_id"),
         "matchResults": Relation("MatchResult", True, "id", "{c}.tracklet_id"),
         "individuals": Relation(
             "Individual",
@@ -226,7 +228,11 @@ FRAME = Entity(
         "receivedAt": "{t}.received_at",
         "positionInMs": "{t}.position_ms",
     },
-    relations={"faces": Relation("Face", True, "id", "{c}.frame_id")},
+    relations={
+        "faces": Relation("Face", True, "id", "{c}.frame_id"),
+        "pedestrians": Relation("Pedestrian", True, "id", "{c}.frame_id"),
+        "genericObjects": Relation("GenericObject", True, "id", "{c}.frame_id"),
+    },
 )
 
 MATCH_RESULT = Entity(

@@ -44,7 +44,18 @@ ENUMS_AS_NAMED = frozenset({"SortEnumType", "MatchResultType"})
 # Object types whose relation fields (those taking `where`/`order`, or naming another type)
 # read Postgres; other types are notifications or settings whose fields are plain values.
 ENTITY_TYPES = frozenset(
-    {"Watchlist", "WatchlistMember", "Face", "Frame", "Tracklet", "MatchResult", "Camera", "Individual"}
+    {
+        "Watchlist",
+        "WatchlistMember",
+        "Face",
+        "Frame",
+        "Tracklet",
+        "MatchResult",
+        "Camera",
+        "Individual",
+        "Pedestrian",
+        "GenericObject",
+    }
 )
 
 

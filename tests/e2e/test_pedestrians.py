@@ -211,3 +211,7 @@ def test_graphql_pedestrians_and_generic_objects(
         {"t": ids["tracklets"][1]},
     )
     assert [p["id"] for p in filtered["pedestrians"]["items"]] == ids["pedestrians"][2:]
+    nested = query(cluster.graphql_url, "{ tracklets { items { id pedestrians { id } genericObjects { id } } } }")
+    by_id = {t["id"]: t for t in nested["tracklets"]["items"]}
+    assert [p["id"] for p in by_id[ids["tracklets"][0]]["pedestrians"]] == ids["pedestrians"][:2]
+    assert [o["id"] for o in by_id[ids["tracklets"][2]]["genericObjects"]] == ids["objects"]
