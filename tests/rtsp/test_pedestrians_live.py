@@ -82,16 +82,17 @@ def test_a_person_without_a_face_gives_a_pedestrian_tracklet(
                                       "confidenceThreshold": 2500},
         )  # fmt: skip
         events = wait_events(
-            pipeline.servers.nats_url, camera, lambda es: any(e.kind == "pedestrians.insert" for e in es), 90,
+            pipeline.servers.nats_url, camera, lambda es: any(e.kind == "pedestrian.created" for e in es), 90,
             "a stored pedestrian",
         )  # fmt: skip
     finally:
         server.stop()
         api.delete(f"/api/v1/Cameras/{camera}")
-    inserted = [e.body for e in events if e.kind == "pedestrians.insert"]
-    first = inserted[0]
+    inserted = [e for e in events if e.kind == "pedestrian.created"]
+    assert inserted[0].topic == "pedestrians.insert"
+    first = inserted[0].body
     assert first["streamId"] == camera and first["pose"] == "UNSPECIFIED" and first["size"] >= 60
-    assert not [e for e in events if e.kind == "faces.insert"]  # the face is hidden: no face stored
+    assert not [e for e in events if e.kind == "face.created"]  # the face is hidden: no face stored
     stored = api.get("/api/v1/Pedestrians", params={"PageSize": 100}).json()["items"]
     assert first["id"] in [p["id"] for p in stored]
     tracklet = api.get(f"/api/v1/Tracklet/{first['trackletId']}")
