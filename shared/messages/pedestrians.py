@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -12,6 +12,62 @@ from shared.messages.cameras import ObjectDetectorConfigRequest, PedestrianDetec
 from shared.messages.identification import ImageData
 
 ResourceId = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+# SmartFace's pedestrian attributes (none computed by Facegate: `objectAttributes` is empty).
+AttributeType = Literal[
+    "Hat",
+    "Glasses",
+    "ShortSleeve",
+    "LongSleeve",
+    "UpperStripe",
+    "UpperLogo",
+    "UpperPlaid",
+    "UpperSplice",
+    "LowerStripe",
+    "LowerPattern",
+    "LongCoat",
+    "Trousers",
+    "Shorts",
+    "SkirtOrDress",
+    "Boots",
+    "HandBag",
+    "ShoulderBag",
+    "Backpack",
+    "HoldObjectsInFront",
+    "IsSenior",
+    "IsAdult",
+    "IsChild",
+    "IsMale",
+    "IsFemale",
+    "Front",
+    "Side",
+    "Back",
+    "HatConfidence",
+    "GlassesConfidence",
+    "ShortSleeveConfidence",
+    "LongSleeveConfidence",
+    "UpperStripeConfidence",
+    "UpperLogoConfidence",
+    "UpperPlaidConfidence",
+    "UpperSpliceConfidence",
+    "LowerStripeConfidence",
+    "LowerPatternConfidence",
+    "LongCoatConfidence",
+    "TrousersConfidence",
+    "ShortsConfidence",
+    "SkirtOrDressConfidence",
+    "BootsConfidence",
+    "HandBagConfidence",
+    "ShoulderBagConfidence",
+    "BackpackConfidence",
+    "HoldObjectsInFrontConfidence",
+    "IsSeniorConfidence",
+    "IsAdultConfidence",
+    "IsChildConfidence",
+    "FemaleConfidence",
+    "FrontConfidence",
+    "SideConfidence",
+    "BackConfidence",
+]
 
 
 class DetectionRequest(msgspec.Struct, frozen=True, rename="camel"):
@@ -66,7 +122,7 @@ class DetectionResponse(msgspec.Struct, frozen=True, rename="camel"):
 
 
 class ObjectAttribute(msgspec.Struct, frozen=True, rename="camel"):
-    type: str
+    type: AttributeType
     float_value: float | None = None
     bool_value: bool | None = None
 
