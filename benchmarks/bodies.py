@@ -67,8 +67,8 @@ def main() -> None:
           f"precision {precision:.2f} ({fp} false)")  # fmt: skip
     print(f"  centernet person class: recall {cn_tp / truth:.2f}, precision {cn_tp / max(1, cn_tp + cn_fp):.2f}")
     counted = found_total = 0
-    for name, rgb in sample_photos(models).items():
-        result = detector.detect_rgb(rgb, people, objects)
+    for name, photo in sample_photos(models).items():
+        result = detector.detect_rgb(photo, people, objects)
         counted += PEOPLE_IN_SAMPLES[name]
         found_total += min(len(result.pedestrians), PEOPLE_IN_SAMPLES[name])
         extra = max(0, len(result.pedestrians) - PEOPLE_IN_SAMPLES[name])
@@ -102,10 +102,10 @@ def main() -> None:
             recall = f"{a / t:.2f} ({a}/{t})" if t else "-"
             print(f"  {kind}: recall {recall}, false {b}")
         print(f"  MoveNet alone (no confirmation): {unconfirmed} false pedestrians (the cat, the motorbike)")
-        for name, rgb in sources.items():  # each photo whole, as it is in the package
-            alone = [round(s, 2) for _, s, _ in detector.movenet.people(rgb) if 10000 * s >= args.threshold]
-            kept = len(detector.detect_rgb(rgb, people, None).pedestrians)
-            print(f"  {name} whole: MoveNet alone finds people scored {alone}; confirmed pedestrians {kept}")
+        for name, whole in sources.items():  # each photo whole, as it is in the package
+            scores = [round(p, 2) for _, p, _ in detector.movenet.people(whole) if 10000 * p >= args.threshold]
+            kept = len(detector.detect_rgb(whole, people, None).pedestrians)
+            print(f"  {name} whole: MoveNet alone finds people scored {scores}; confirmed pedestrians {kept}")
     print(f"time per 960x640 image (both models, 1 thread): median {1000 * statistics.median(times):.0f} ms")
     print(f"COCO classes: {len(COCO)}")
 

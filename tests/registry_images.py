@@ -59,4 +59,5 @@ def sample(name: str) -> np.ndarray | None:
         return None
     with zipfile.ZipFile(found) as archive:
         data = np.frombuffer(archive.read(f"skimage/data/{name}"), np.uint8)
-    return cv2.cvtColor(cv2.imdecode(data, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+    bgr = cv2.imdecode(data, cv2.IMREAD_COLOR)
+    return None if bgr is None else cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
