@@ -4,9 +4,11 @@ announced. Real RTSP server, detector (faces, pedestrians) and camera_ingest."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import cv2
 import httpx
@@ -14,8 +16,11 @@ import numpy as np
 import pytest
 
 from shared.embedded import free_port
+from shared.messages.bodies import object_type_number
+from tests.graphql_client import Subscriber, query
+from tests.registry_images import sample
 from tests.rtsp.conftest import RtspServer
-from tests.rtsp.events import wait_events
+from tests.rtsp.events import Event, wait_events
 from tests.rtsp.test_pipeline import SEEN_TABLES, running_pipeline, watch
 from tests.support import FACES, Cluster, truncate
 
@@ -57,7 +62,11 @@ def faceless_person(api: httpx.Client, height: int) -> np.ndarray:
 
 def serve_person(api: httpx.Client, folder: Path, walk: int = 20, empty: int = 15) -> RtspServer:
     """640x360 frames: the faceless person crossing left to right, then an empty picture."""
-    person = faceless_person(api, 300)
+    return serve_crossing(faceless_person(api, 300), folder, walk, empty)
+
+
+def serve_crossing(person: np.ndarray, folder: Path, walk: int = 20, empty: int = 15) -> RtspServer:
+    """640x360 frames: `person` (BGR, at most 360 px high) crossing left to right, then nothing."""
     folder.mkdir(parents=True, exist_ok=True)
     h, w = person.shape[:2]
     for i in range(walk + empty):
@@ -71,29 +80,72 @@ def serve_person(api: httpx.Client, folder: Path, walk: int = 20, empty: int = 1
     return server
 
 
+PEDESTRIAN_INSERTED = """subscription { pedestrianInserted { id trackletId streamId pose size quality noseX
+  shoulderLeftY } }"""
+
+
 def test_a_person_without_a_face_gives_a_pedestrian_tracklet(
     api: httpx.Client, pipeline: Cluster, tmp_path: Path
 ) -> None:
-    server = serve_person(api, tmp_path / "walk")
-    try:
-        camera = watch(
-            api, server.url, pedestrianDetectorResourceId="cpu_remote", pedestrianSaveStrategy="Balanced",
-            pedestrianDetectorConfig={"minPedestrianSize": 60, "maxPedestrianSize": 2000, "maxPedestrians": 5,
-                                      "confidenceThreshold": 2500},
-        )  # fmt: skip
-        events = wait_events(
-            pipeline.servers.nats_url, camera, lambda es: any(e.kind == "pedestrian.created" for e in es), 90,
-            "a stored pedestrian",
-        )  # fmt: skip
-    finally:
-        server.stop()
-        api.delete(f"/api/v1/Cameras/{camera}")
+    async def live() -> tuple[str, list[Event], dict[str, Any]]:
+        async with Subscriber(pipeline.graphql_url, "graphql-transport-ws", PEDESTRIAN_INSERTED) as subscriber:
+            server = await asyncio.to_thread(serve_person, api, tmp_path / "walk")
+            camera = ""
+            try:
+                camera = await asyncio.to_thread(
+                    watch, api, server.url, pedestrianDetectorResourceId="cpu_remote",
+                    pedestrianSaveStrategy="Balanced",
+                    pedestrianDetectorConfig={"minPedestrianSize": 60, "maxPedestrianSize": 2000,
+                                              "maxPedestrians": 5, "confidenceThreshold": 2500},
+                )  # fmt: skip
+                notified = (await subscriber.next(90))["data"]["pedestrianInserted"]
+                events = await asyncio.to_thread(
+                    wait_events, pipeline.servers.nats_url, camera,
+                    lambda es: any(e.kind == "pedestrian.created" for e in es), 90, "a stored pedestrian",
+                )  # fmt: skip
+            finally:
+                server.stop()
+                if camera:
+                    await asyncio.to_thread(api.delete, f"/api/v1/Cameras/{camera}")
+            return camera, events, notified
+
+    camera, events, notified = asyncio.run(live())
     inserted = [e for e in events if e.kind == "pedestrian.created"]
     assert inserted[0].topic == "pedestrians.insert"
     first = inserted[0].body
     assert first["streamId"] == camera and first["pose"] == "UNSPECIFIED" and first["size"] >= 60
+    assert notified["id"] in {e.body["id"] for e in inserted} and notified["streamId"] == camera
+    assert notified["pose"] == "UNSPECIFIED" and notified["noseX"] is not None
     assert not [e for e in events if e.kind == "face.created"]  # the face is hidden: no face stored
     stored = api.get("/api/v1/Pedestrians", params={"PageSize": 100}).json()["items"]
     assert first["id"] in [p["id"] for p in stored]
     tracklet = api.get(f"/api/v1/Tracklet/{first['trackletId']}")
     assert tracklet.status_code == 200, tracklet.text
+
+
+def test_a_cat_passing_gives_a_stored_object_that_graphql_reads(
+    api: httpx.Client, pipeline: Cluster, tmp_path: Path
+) -> None:
+    cat = sample("chelsea.png")
+    if cat is None:
+        pytest.skip("scikit-image's sample photos could not be fetched (tests/registry_images.py)")
+    server = serve_crossing(cv2.cvtColor(cat, cv2.COLOR_RGB2BGR), tmp_path / "cat")
+    camera = ""
+    try:
+        camera = watch(
+            api, server.url, faceDetectorResourceId="none", objectDetectorResourceId="sfe_object_cpu_remote",
+            objectDetectorConfig={"confidenceThreshold": 3000, "objectTypesConfiguration": {"detectCat": True}},
+        )  # fmt: skip
+        events = wait_events(
+            pipeline.servers.nats_url, camera, lambda es: any(e.kind == "object.created" for e in es), 90,
+            "a stored object",
+        )  # fmt: skip
+    finally:
+        server.stop()
+        if camera:
+            api.delete(f"/api/v1/Cameras/{camera}")
+    (first, *_) = [e for e in events if e.kind == "object.created"]
+    assert first.topic == "objects.insert" and first.body["genericObjectType"] == object_type_number("cat")
+    assert not [e for e in events if e.kind == "pedestrian.created"]  # the camera did not ask for them
+    found = query(pipeline.graphql_url, "{ genericObjects { items { id genericObjectType streamId } } }")
+    assert {"id": first.body["id"], "genericObjectType": 10, "streamId": camera} in found["genericObjects"]["items"]
