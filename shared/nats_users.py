@@ -57,6 +57,8 @@ ANNOUNCES: dict[str, tuple[subjects.Event, ...]] = {
         subjects.LIVENESS_RESULT,
         subjects.TRACKLET_COMPLETED,
         subjects.TRACKLET_SUMMARISED,  # internal: for grouping only
+        subjects.PEDESTRIAN_INSERTED,
+        subjects.OBJECT_INSERTED,
         subjects.VIDEO_RECORD_CHANGED,
         subjects.VIDEO_RECORD_PROGRESSED,
         subjects.VIDEO_RECORD_DELETED,

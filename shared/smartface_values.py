@@ -75,6 +75,13 @@ EDGE_STREAM: Mapping[str, tuple[str, ...]] = {
     "objectSaveStrategy": _SAVE,
 }
 
+# POST /api/v1/Detect: SmartFace's detection units only ("none": that kind is not looked for).
+_SFE_OBJECT = ("none", "sfe_object_cpu_remote", "sfe_object_gpu_remote", "sfe_object_any_remote")
+DETECT: Mapping[str, tuple[str, ...]] = {
+    "pedestrianDetectorResourceId": _SFE_OBJECT,
+    "objectDetectorResourceId": _SFE_OBJECT,
+}
+
 # Flag names a save strategy may also be made of (SmartFace's defaults use them).
 SAVE_FLAGS: Mapping[str, tuple[str, ...]] = {
     "faceSaveStrategy": ("FirstFace", "BestFace"),

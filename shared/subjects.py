@@ -135,6 +135,9 @@ SEEN_TRACKLET_LIST = rpc("camera_ingest", "tracklet", "list")
 SEEN_TRACKLET_GET = rpc("camera_ingest", "tracklet", "get")
 SEEN_TRACKLET_DELETE = rpc("camera_ingest", "tracklet", "delete")
 SEEN_IMAGE_GET = rpc("camera_ingest", "image", "get")
+PEDESTRIAN_LIST = rpc("camera_ingest", "pedestrian", "list")
+PEDESTRIAN_GET = rpc("camera_ingest", "pedestrian", "get")
+PEDESTRIAN_DELETE = rpc("camera_ingest", "pedestrian", "delete")
 IMAGE_STORAGE_GET = rpc("camera_ingest", "image_storage", "get")
 IMAGE_STORAGE_SET = rpc("camera_ingest", "image_storage", "set")
 
@@ -202,6 +205,7 @@ INDIVIDUAL_MERGE = rpc("grouping", "individual", "merge")
 
 # Detector and extractor: faces in an image, then templates and attributes of their crops.
 DETECTOR_DETECT = rpc("detector", "faces", "detect")
+DETECTOR_BODIES = rpc("detector", "bodies", "detect")  # pedestrians and objects
 EXTRACTOR_EXTRACT = rpc("extractor", "faces", "extract")
 EXTRACTOR_MODEL = rpc("extractor", "model", "info")
 
@@ -284,6 +288,9 @@ MATCH_MISSED = Event("match", "missed")
 MATCH_STORED = Event("match", "stored")
 LIVENESS_RESULT = Event("liveness", "result")
 TRACKLET_COMPLETED = Event("tracklet", "completed")
+# Pedestrians and objects a camera stored (per its pedestrianSaveStrategy / objectSaveStrategy).
+PEDESTRIAN_INSERTED = Event("pedestrian", "created")
+OBJECT_INSERTED = Event("object", "created")
 # Facegate, internal: an ended tracklet's template (its faces' mean), which the grouping service
 # clusters. Templates are biometric data: never on the public events stream.
 TRACKLET_SUMMARISED = Event("tracklet", "summarised", INTERNAL_PREFIX)

@@ -14,6 +14,7 @@ from datetime import datetime
 
 from services.camera_ingest import payloads as p
 from services.camera_ingest import records
+from services.camera_ingest.bodies import BodySessions
 from services.camera_ingest.decoder import SampledFrame
 from services.camera_ingest.image_store import ImageStore
 from services.camera_ingest.preview import Previews
@@ -66,6 +67,8 @@ class FramePipeline:
         self.sessions: dict[str, StreamSession] = {}
         self._sweeper: asyncio.Task[None] | None = None
         self._warned: dict[str, float] = {}
+        # Pedestrians and objects, for the cameras that ask (services/camera_ingest/bodies.py).
+        self.bodies = BodySessions(ctx, images, self.settings.tracklet_timeout_s) if ctx and images else None
 
     @property
     def analysing(self) -> bool:
@@ -93,6 +96,8 @@ class FramePipeline:
         started = time.perf_counter()
         try:
             await self.session(frame.camera_id).process(frame)
+            if self.bodies is not None:
+                await self.bodies.process(frame)
             stats.analysed += 1
         except ServiceUnavailable as exc:
             stats.failed += 1
@@ -131,6 +136,8 @@ class FramePipeline:
         session = self.sessions.pop(camera_id, None)
         if session is not None:
             await session.close()
+        if self.bodies is not None:
+            await self.bodies.close(camera_id)
 
     def _warn(self, camera_id: str, why: str) -> None:
         now = time.monotonic()
@@ -146,3 +153,8 @@ class FramePipeline:
                     await session.sweep()
                 except Exception:  # Postgres or NATS away: the next sweep retries
                     log.exception("camera %s: ending tracklets failed", session.camera_id)
+            if self.bodies is not None:
+                try:
+                    await self.bodies.sweep()
+                except Exception:
+                    log.exception("ending pedestrian and object tracklets failed")

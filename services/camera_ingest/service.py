@@ -12,6 +12,7 @@ from services.camera_ingest.edge_mqtt import EdgePublisher
 from services.camera_ingest.edge_sync import EdgeSync
 from services.camera_ingest.handlers import CameraHandlers
 from services.camera_ingest.image_store import ImageStore
+from services.camera_ingest.pedestrians import PedestrianHandlers
 from services.camera_ingest.pipeline import FramePipeline
 from services.camera_ingest.preview import Previews
 from services.camera_ingest.scheduler import Scheduler
@@ -85,6 +86,10 @@ async def setup(
     await add(subjects.IMAGE_STORAGE_GET, Empty, seen.get_image_storage)
     await add(subjects.IMAGE_STORAGE_SET, ImageDataStorageConfig, seen.set_image_storage)
     await add(subjects.SEEN_FRAME_UPLOAD, UploadedFrame, UploadHandlers(ctx, images).store)
+    walkers = PedestrianHandlers(ctx, images)
+    await add(subjects.PEDESTRIAN_LIST, SeenQuery, walkers.list_pedestrians)
+    await add(subjects.PEDESTRIAN_GET, ById, walkers.get_pedestrian)
+    await add(subjects.PEDESTRIAN_DELETE, ById, walkers.delete_pedestrian)
     video = video or VideoSettings()
     v = VideoRecordHandlers(ctx, video, images)
     await add(subjects.VIDEO_RECORD_CREATE, VideoRecordCreateRequest, v.create)

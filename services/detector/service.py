@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import partial
 
+from services.detector.bodies_service import setup_bodies
 from services.detector.engine import Detector
 from shared import blobs
 from shared.image_limits import opencv_capped
@@ -32,3 +33,4 @@ async def setup(ctx: ServiceContext) -> None:
         )
 
     await ctx.host.add(DETECTOR_DETECT, DetectRequest, detect)
+    await setup_bodies(ctx, directory)  # pedestrians and objects (POST /api/v1/Detect, cameras)

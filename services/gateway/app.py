@@ -17,6 +17,7 @@ from services.gateway.audit_api import AuditController
 from services.gateway.bodies import SmartFaceRequest
 from services.gateway.cameras import CameraController
 from services.gateway.console import console_routes
+from services.gateway.detection import DETECTION_CONTROLLERS
 from services.gateway.edge_streams import EdgeStreamController
 from services.gateway.face_search import CONTROLLERS as FACE_SEARCH_CONTROLLERS
 from services.gateway.freshness import GalleryFreshness
@@ -57,6 +58,7 @@ CONTROLLERS = [
     EdgeStreamController,
     *GROUPING_CONTROLLERS,
     IndividualController,
+    *DETECTION_CONTROLLERS,
     SetupController,
     SmartFaceSetupController,
     AuditController,

@@ -81,8 +81,6 @@ DIFFERENCES: dict[Operation, str] = {
 # Path prefix -> what brings it (the first matching prefix wins, so longer ones come first).
 # Each must still name an operation that is not implemented (the contract test says so).
 PLANNED: dict[str, str] = {
-    "/api/v1/Detect": "pedestrian and object detection (later issue)",
-    "/api/v1/Pedestrians": "pedestrian detection (later issue)",
 }
 
 

@@ -140,6 +140,11 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/LiveGroupings/{groupingId}/UnlinkStreams"): CHANGE,
     ("POST", "/api/v1/LiveGroupings/{groupingId}/LinkCameras"): CHANGE,
     ("POST", "/api/v1/LiveGroupings/{groupingId}/UnlinkCameras"): CHANGE,
+    # Pedestrians and objects (issue 21)
+    ("POST", "/api/v1/Detect"): SEARCH,
+    ("GET", "/api/v1/Pedestrians"): READ,
+    ("GET", "/api/v1/Pedestrians/{id}"): READ,
+    ("DELETE", "/api/v1/Pedestrians/{id}"): CHANGE,
     ("GET", "/api/v1/Individuals"): READ,
     ("GET", "/api/v1/Individuals/{id}"): READ,
     ("DELETE", "/api/v1/Individuals/{id}"): CHANGE,

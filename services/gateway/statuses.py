@@ -134,6 +134,10 @@ SMARTFACE_STATUSES: dict[Operation, tuple[int, ...]] = {
     ("POST", "/api/v1/EdgeStreams/Settings/Synchronize"): (204,),
     ("PUT", "/api/v1/EdgeStreams/{id}/WatchlistSynchronization"): (200, 400, 404),
     ("GET", "/api/v1/EdgeStreams/{id}/WatchlistSynchronization"): (200, 404),
+    ("POST", "/api/v1/Detect"): (200, 400, 408),
+    ("GET", "/api/v1/Pedestrians"): (200, 400),
+    ("GET", "/api/v1/Pedestrians/{id}"): (200, 404),
+    ("DELETE", "/api/v1/Pedestrians/{id}"): (204, 404),
 }
 
 ALWAYS_ALLOWED = frozenset({401, 403, 413, 429, 503})

@@ -180,6 +180,8 @@ TRACKLET = Entity(
     },
     relations={
         "faces": Relation("Face", True, "id", "{c}.tracklet_id"),
+        "pedestrians": Relation("Pedestrian", True, "id", "{c}.tracklet_id"),
+        "genericObjects": Relation("GenericObject", True, "id", "{c}.tracklet_id"),
         "matchResults": Relation("MatchResult", True, "id", "{c}.tracklet_id"),
         "individuals": Relation(
             "Individual",
@@ -227,7 +229,11 @@ FRAME = Entity(
         "receivedAt": "{t}.received_at",
         "positionInMs": "{t}.position_ms",
     },
-    relations={"faces": Relation("Face", True, "id", "{c}.frame_id")},
+    relations={
+        "faces": Relation("Face", True, "id", "{c}.frame_id"),
+        "pedestrians": Relation("Pedestrian", True, "id", "{c}.frame_id"),
+        "genericObjects": Relation("GenericObject", True, "id", "{c}.frame_id"),
+    },
 )
 
 MATCH_RESULT = Entity(
@@ -312,6 +318,38 @@ SEARCH_SESSION_OBJECT = Entity(
     fields={"searchSessionId": "{t}.search_session_id", "visualObjectId": "{t}.face_id", "score": "{t}.score"},
     relations={"face": Relation("Face", False, "visualObjectId", "{c}.id")},
     order=("(-{t}.similarity)", "{t}.face_id"),
+)
+
+# Pedestrians and objects cameras stored (camera_ingest's, migration 0080): their columns, the
+# rest of SmartFace's fields from the jsonb by snake_case name. `objectType` is SmartFace's
+# ObjectType of the detection (pedestrian 2, generic object 3, as faces are 1).
+_SEEN_BODY_FIELDS = {
+    "id": "{t}.id", "trackletId": "{t}.tracklet_id", "frameId": "{t}.frame_id", "imageDataId": "{t}.image_id",
+    "streamId": "{t}.camera_id", "createdAt": "{t}.created_at", "updatedAt": "{t}.updated_at",
+}  # fmt: skip
+
+PEDESTRIAN = Entity(
+    name="Pedestrian",
+    type_name="Pedestrian",
+    source="seen_pedestrians",
+    fields={**_SEEN_BODY_FIELDS, "objectType": "2", "pose": "'UNSPECIFIED'"},
+    json="pedestrian",
+    relations={
+        "tracklet": Relation("Tracklet", False, "trackletId", "{c}.id"),
+        "frame": Relation("Frame", False, "frameId", "{c}.id"),
+    },
+)
+
+GENERIC_OBJECT = Entity(
+    name="GenericObject",
+    type_name="GenericObject",
+    source="seen_objects",
+    fields={**_SEEN_BODY_FIELDS, "objectType": "3", "genericObjectType": "{t}.object_type"},
+    json="object",
+    relations={
+        "tracklet": Relation("Tracklet", False, "trackletId", "{c}.id"),
+        "frame": Relation("Frame", False, "frameId", "{c}.id"),
+    },
 )
 
 
@@ -432,12 +470,14 @@ VIDEO_RECORD = Entity(
 ENTITIES: dict[str, Entity] = {
     e.name: e
     for e in (WATCHLIST, WATCHLIST_MEMBER, LABEL, FACE, MEMBER_FACE, TRACKLET, MEMBER_TRACKLET_ENTITY, FRAME,
-              MATCH_RESULT, CAMERA, VIDEO_RECORD, INDIVIDUAL, SEARCH_SESSION, SEARCH_SESSION_OBJECT)
+              MATCH_RESULT, CAMERA, VIDEO_RECORD, INDIVIDUAL, SEARCH_SESSION, SEARCH_SESSION_OBJECT, PEDESTRIAN,
+              GENERIC_OBJECT)
 }  # fmt: skip
 
 # The entity each query root reads.
 ROOTS: dict[str, str] = {
     "watchlists": "Watchlist", "watchlistMembers": "WatchlistMember", "faces": "Face", "frames": "Frame",
     "tracklets": "Tracklet", "matchResults": "MatchResult", "cameras": "Camera", "videoRecords": "VideoRecord",
-    "individuals": "Individual", "searchSessions": "SearchSession",
+    "individuals": "Individual", "searchSessions": "SearchSession", "pedestrians": "Pedestrian",
+    "genericObjects": "GenericObject",
 }  # fmt: skip

@@ -45,7 +45,7 @@ ENUMS_AS_NAMED = frozenset({"SortEnumType", "MatchResultType"})
 # read Postgres; other types are notifications or settings whose fields are plain values.
 ENTITY_TYPES = frozenset(
     {"Watchlist", "WatchlistMember", "Face", "Frame", "Tracklet", "MatchResult", "Camera", "Individual",
-     "SearchSession", "SearchSessionObject"}
+     "SearchSession", "SearchSessionObject", "Pedestrian", "GenericObject"}
 )
 
 

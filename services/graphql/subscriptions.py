@@ -6,7 +6,7 @@ its subscription is registered with NATS (flushed before the first event is awai
 
 The payloads are the NATS events' JSON as they are: they already carry the fields of the
 schema's notification types (shared/messages/events.py). Subscriptions whose events Facegate
-does not produce (pedestrians, grouping progress, ...) are accepted and stay
+does not produce (grouping progress, ...) are accepted and stay
 silent, never an error.
 """
 
@@ -40,6 +40,8 @@ FED: dict[str, subjects.Event] = {
     "matchResultInsert": ev.MATCH_STORED.event,
     "trackletCompleted": ev.TRACKLET_COMPLETED.event,
     "videoRecordNotificationStateChanged": subjects.VIDEO_RECORD_CHANGED,
+    "pedestrianInserted": subjects.PEDESTRIAN_INSERTED,
+    "objectInserted": subjects.OBJECT_INSERTED,
 }
 # Events a slow subscriber may lag behind before the oldest are dropped for it.
 QUEUE_SIZE = 1000

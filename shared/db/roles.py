@@ -26,12 +26,13 @@ GALLERY = (
 )  # fmt: skip
 SEEN = ("seen_images", "seen_frames", "seen_tracklets", "seen_faces", "seen_match_results", "seen_image_garbage")
 SEARCH_SESSIONS = ("search_sessions", "search_session_objects")
+BODIES = ("seen_pedestrians", "seen_objects")  # migration 0080: pedestrians and objects cameras saw
 GROUPING = (
     "groupings", "grouping_inputs", "grouping_tracklets", "individuals", "individual_tracklets", "grouping_splits",
 )  # fmt: skip
 TABLE_OWNERS: dict[str, str] = {
     **dict.fromkeys(GALLERY, "matcher"),
-    **dict.fromkeys(("cameras", "video_records", *SEEN, "setup_values", "edge_streams"), "camera_ingest"),
+    **dict.fromkeys(("cameras", "video_records", *SEEN, *BODIES, "setup_values", "edge_streams"), "camera_ingest"),
     "audit_log": "gateway",  # services/gateway/audit.py
     "cleanup_runs": "cleanup",
     "auto_learn_runs": "cleanup",  # services/cleanup/autolearn.py (migration 0075)
@@ -72,7 +73,8 @@ READS: dict[str, tuple[str, ...]] = {
     "cleanup": ("watchlist_members", "member_faces"),
     # What the GraphQL API serves (services/graphql/entities.py); never images or the change log.
     "graphql": (
-        *GALLERY[:4], "cameras", "video_records", *SEEN[1:5], "individuals", "individual_tracklets", *SEARCH_SESSIONS,
+        *GALLERY[:4], "cameras", "video_records", *SEEN[1:5], *BODIES, "individuals", "individual_tracklets",
+        *SEARCH_SESSIONS,
     ),
 }
 # Service -> table -> the only columns it reads (instead of all but UNREAD_COLUMNS): Faces/Search

@@ -17,6 +17,7 @@ import msgspec
 import yaml
 
 from shared import subjects
+from shared.messages import body_events
 from shared.messages import events as ev
 from shared.messages.autolearn import AutoLearnCompleted
 from shared.messages.cameras import CameraEvent, CameraStatus
@@ -68,6 +69,12 @@ CHANNELS = [
             "spoofDetectorResourceIds ask for distant or nearby liveness; thresholds from its spoofDetectorConfig."),
     _camera(ev.TRACKLET_COMPLETED, "trackletCompleted", ev.TrackletCompletedNotification,
             "No face of the tracklet was seen for the tracklet timeout (or the stream stopped)."),
+    _camera(body_events.PEDESTRIAN_INSERTED, "pedestrianInserted", body_events.PedestrianInsertedNotification,
+            "A pedestrian a camera saw was stored (by its pedestrianSaveStrategy; only for a camera whose "
+            "pedestrianDetectorResourceId is not none): box, body points, tracklet and frame."),
+    _camera(body_events.OBJECT_INSERTED, "objectInserted", body_events.ObjectInsertNotification,
+            "An object a camera saw was stored (by its objectSaveStrategy; only for a camera whose "
+            "objectDetectorResourceId is not none); genericObjectType numbers SmartFace's object types."),
     Channel("videoRecordChanged", subjects.VIDEO_RECORD_CHANGED.address("videoRecordId"), "videoRecordId",
             VideoRecordNotificationStateChanged,
             "A video record was created or changed, or its analysis changed state (PROCESSING when a replica "

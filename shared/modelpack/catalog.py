@@ -46,6 +46,10 @@ class ModelSpec(msgspec.Struct, frozen=True):
     offset: float = 0.0
     # Max abs difference allowed between ONNX and the original runtime (None: no runtime).
     tolerance: float | None = 1e-3
+    # TF.js graphs cut before their own post-processing (done in Python): the nodes kept as outputs
+    # (empty: the signature's), and the fixed (h, w) of an input that takes any size.
+    outputs: tuple[str, ...] = ()
+    input_size: tuple[int, int] | None = None
 
     @property
     def version(self) -> str:
@@ -117,6 +121,43 @@ MODELS: tuple[ModelSpec, ...] = (
         origin="human-models liveness: 32x32 face-with-context crop -> [fake, live] softmax",
         task="distant passive liveness",
         scale=1 / 255,
+    ),
+    ModelSpec(
+        name="movenet-multipose",
+        package=HUMAN_MODELS,
+        path="models/movenet-multipose.json",
+        kind="tfjs-graph",
+        licence="Apache-2.0 (Google MoveNet.MultiPose Lightning, TF Hub); package MIT",
+        origin="google movenet/multipose/lightning via human-models; CenterNet heads kept, decoded in Python",
+        task="people: box, 17 body keypoints (pedestrians)",
+        # The raw CenterNet heads (logits, offsets, scales in output-grid cells), before the graph's
+        # own top-k decoding: services/detector/movenet.py decodes them.
+        outputs=tuple(
+            f"StatefulPartitionedCall/{head}/BiasAdd"
+            for head in (
+                "center_0/conv2d_4",
+                "box_scale_0/conv2d_5",
+                "box_offset_0/conv2d_6",
+                "kpt_heatmap_0/conv2d_7",
+                "kpt_regress_0/conv2d_8",
+                "kpt_offset_0/conv2d_9",
+            )
+        ),
+        input_size=(256, 256),
+        tolerance=2e-3,
+    ),
+    ModelSpec(
+        name="centernet",
+        package=HUMAN_MODELS,
+        path="models/centernet.json",
+        kind="tfjs-graph",
+        licence="package MIT (human-models); upstream 610265158/mobilenetv3_centernet (see docs/models.md)",
+        origin="MobileNet-v3 CenterNet trained on COCO (80 classes), via human-models",
+        task="objects: box and COCO class (genericObjects)",
+        # Class heatmap (sigmoid) and box sides (px), before the graph's own top-k decoding:
+        # services/detector/centernet.py decodes them.
+        outputs=("tower_0/keypoints", "tower_0/wh"),
+        tolerance=2e-3,
     ),
 )
 

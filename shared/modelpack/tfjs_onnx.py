@@ -96,6 +96,7 @@ class _Builder:
         self.inits: dict[str, onnx.TensorProto] = {}
         self.alias: dict[str, str] = {}
         self.counter = 0
+        self.factors: dict[str, np.ndarray] = {}  # ResizeBilinear node -> (h, w) scale factors
 
     def name(self, ref: str) -> str:
         """Resolve a TF input reference ("node", "node:0") to the ONNX value name."""
@@ -308,16 +309,29 @@ def _relu6(b: _Builder, node: dict[str, Any]) -> None:
 
 
 def _resize_bilinear(b: _Builder, node: dict[str, Any]) -> None:
-    """ResizeBilinear to a constant size, on the H and W axes of an NHWC tensor."""
-    size = b.const_value(node["input"][1]).astype(np.int64)
+    """ResizeBilinear to a constant size, or by a constant factor (Keras UpSampling2D on an input of
+    any size: the size is the tensor's own shape times a constant, see `_upsampling_factors`), on the
+    H and W axes of an NHWC tensor."""
+    factor = b.factors.get(node["name"])
     if _attr(node, "align_corners", False):
         mode = "align_corners"
     elif _attr(node, "half_pixel_centers", False):
         mode = "half_pixel"
     else:
         mode = "asymmetric"  # TF's legacy default: src = dst * in / out
-    ins = [b.name(node["input"][0]), "", "", b.const("size", size)]
-    b.add("Resize", ins, node["name"], mode="linear", axes=[1, 2], coordinate_transformation_mode=mode)
+    if factor is not None:  # all four axes (onnxruntime mishandles `axes` with scales)
+        scales = np.array([1.0, factor[0], factor[1], 1.0], np.float32)
+        ins = [b.name(node["input"][0]), "", b.const("scales", scales)]
+        b.add("Resize", ins, node["name"], mode="linear", coordinate_transformation_mode=mode)
+        return
+    # sizes of all four axes: the input's batch and channels (read from its shape) around (h, w)
+    x = b.name(node["input"][0])
+    shape = b.add("Shape", [x], b.tmp(node["name"] + "_shape"))
+    batch = b.add("Slice", [shape, b.ints("b", [0]), b.ints("e", [1])], b.tmp(node["name"] + "_n"))
+    channels = b.add("Slice", [shape, b.ints("b", [3]), b.ints("e", [4])], b.tmp(node["name"] + "_c"))
+    hw = b.const("size", b.const_value(node["input"][1]).astype(np.int64))
+    sizes = b.add("Concat", [batch, hw, channels], b.tmp(node["name"] + "_sizes"), axis=0)
+    b.add("Resize", [x, "", "", sizes], node["name"], mode="linear", coordinate_transformation_mode=mode)
 
 
 def _depth_to_space(b: _Builder, node: dict[str, Any]) -> None:
@@ -326,6 +340,50 @@ def _depth_to_space(b: _Builder, node: dict[str, Any]) -> None:
     y = b.add("Transpose", [b.name(node["input"][0])], b.tmp(out + "_nchw"), perm=TO_NCHW)
     y = b.add("DepthToSpace", [y], b.tmp(out + "_d2s"), blocksize=_attr(node, "block_size"), mode="DCR")
     b.add("Transpose", [y], out, perm=TO_NHWC)
+
+
+def _cast(b: _Builder, node: dict[str, Any]) -> None:
+    """Cast to float (an integer image input made float: the graph input is float already)."""
+    if node.get("attr", {}).get("DstT", {}).get("type") != "DT_FLOAT":
+        raise UnsupportedOpError(f"Cast to {node.get('attr', {}).get('DstT')}")
+    b.add("Cast", [b.name(node["input"][0])], node["name"], to=TensorProto.FLOAT)
+
+
+def _upsampling_factors(
+    nodes: dict[str, dict[str, Any]], weights: dict[str, np.ndarray]
+) -> dict[str, tuple[np.ndarray, set[str]]]:
+    """ResizeBilinear nodes whose size is `Mul(StridedSlice(Shape(x)), const)` of their own input x
+    (Keras UpSampling2D): {resize node: ((h, w) factors, the size nodes it makes unneeded)}."""
+    found: dict[str, tuple[np.ndarray, set[str]]] = {}
+    for node in nodes.values():
+        if node["op"] != "ResizeBilinear" or node["input"][1] in weights:
+            continue
+        mul = nodes.get(node["input"][1])
+        if mul is None or mul["op"] != "Mul":
+            continue
+        consts = [i for i in mul["input"] if i in weights]
+        others = [nodes.get(i) for i in mul["input"] if i not in weights]
+        if len(consts) != 1 or len(others) != 1 or others[0] is None or others[0]["op"] != "StridedSlice":
+            continue
+        shape = nodes.get(others[0]["input"][0])
+        if shape is None or shape["op"] != "Shape" or shape["input"][0] != node["input"][0]:
+            continue
+        factor = np.broadcast_to(weights[consts[0]].astype(np.float32), (2,)).copy()
+        found[node["name"]] = (factor, {mul["name"], others[0]["name"], shape["name"]})
+    return found
+
+
+def _ancestors(nodes: dict[str, dict[str, Any]], outputs: list[str], skip: set[str]) -> set[str]:
+    """The nodes that `outputs` depend on (size computations in `skip` left out)."""
+    seen: set[str] = set()
+    stack = [o.split(":")[0] for o in outputs]
+    while stack:
+        name = stack.pop()
+        if name in seen or name in skip or name not in nodes:
+            continue
+        seen.add(name)
+        stack.extend(i.split(":")[0].lstrip("^") for i in nodes[name].get("input", []))
+    return seen
 
 
 def _identity(b: _Builder, node: dict[str, Any]) -> None:
@@ -370,23 +428,40 @@ CONVERTERS: dict[str, Callable[[_Builder, dict[str, Any]], None]] = {
     "Pad": _pad,
     "PadV2": _pad,
     "Identity": _identity,
+    "Cast": _cast,
     "ResizeBilinear": _resize_bilinear,
     "DepthToSpace": _depth_to_space,
 }
 
 
-def convert(model_json: Path, outputs: list[str] | None = None, name: str | None = None) -> onnx.ModelProto:
+def convert(
+    model_json: Path,
+    outputs: list[str] | None = None,
+    name: str | None = None,
+    input_size: tuple[int, int] | None = None,
+) -> onnx.ModelProto:
     """Build an ONNX model from a TF.js graph model.
 
     `outputs` names the TF nodes to expose (default: the signature outputs, else every node no
-    other node consumes). The input keeps the TF.js shape, with a symbolic batch dimension.
+    other node consumes); only the nodes they depend on are converted, so a graph can be cut
+    before post-processing that Facegate does in Python. The input keeps the TF.js shape, with a
+    symbolic batch dimension; `input_size` (h, w) fixes the height and width of an input that
+    takes any size.
     """
     spec = json.loads(model_json.read_text())
     nodes: list[dict[str, Any]] = spec["modelTopology"]["node"]
     b = _Builder(load_weights(model_json))
+    by_name = {n["name"]: n for n in nodes}
+    upsampling = _upsampling_factors(by_name, b.weights)
+    skip = {n for _, unneeded in upsampling.values() for n in unneeded}
+    b.factors = {k: factor for k, (factor, _) in upsampling.items()}
+    wanted = _default_outputs(spec) if outputs is None else outputs
+    needed = _ancestors(by_name, wanted, skip)
     graph_inputs: list[onnx.ValueInfoProto] = []
     for node in nodes:
         op = node["op"]
+        if node["name"] not in needed:
+            continue
         if op == "Const":
             value = b.weights.get(node["name"])
             if value is not None:
@@ -394,6 +469,8 @@ def convert(model_json: Path, outputs: list[str] | None = None, name: str | None
             continue
         if op == "Placeholder":
             dims = [int(d["size"]) for d in node["attr"]["shape"]["shape"]["dim"]]
+            if input_size is not None:
+                dims[1:3] = input_size
             shape: list[int | str] = ["batch" if i == 0 else d for i, d in enumerate(dims)]
             graph_inputs.append(helper.make_tensor_value_info(node["name"], TensorProto.FLOAT, shape))
             continue
@@ -401,7 +478,6 @@ def convert(model_json: Path, outputs: list[str] | None = None, name: str | None
         if converter is None:
             raise UnsupportedOpError(f"{op} (node {node['name']})")
         converter(b, node)
-    wanted = _default_outputs(spec) if outputs is None else outputs
     graph_outputs = []
     for out in wanted:
         ref = b.name(out)

@@ -25,7 +25,8 @@ async function main() {
   };
   const model = await tf.loadGraphModel(handler);
   const input = readInput(inputFile, dims);
-  const x = tf.tensor(input.data, input.shape);
+  // An integer input (MoveNet takes int32 pixels) gets the same integral values as int32.
+  const x = tf.tensor(input.data, input.shape, model.inputs[0].dtype || 'float32');
   // One item at a time: some graphs (blazeface) have a fixed batch of 1.
   const parts = outputs.map(() => []);
   const shapes = outputs.map(() => null);

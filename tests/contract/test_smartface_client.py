@@ -7,6 +7,7 @@ clients do."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import importlib
 import uuid
@@ -492,6 +493,40 @@ def test_live_groupings(sf: SmartFace) -> None:
     sf.call("DELETE", f"{LIVE}/{{groupingId}}", 204, gid)
     sf.call("DELETE", f"{LIVE}/{{groupingId}}", 404, gid)
     sf.call("DELETE", "/api/v1/Cameras/{id}", 204, camera.id)
+
+
+def test_detect_and_pedestrians(sf: SmartFace, cluster: Cluster) -> None:
+    """POST /api/v1/Detect on a scene with people, and a camera's stored pedestrians listed, read
+    and deleted."""
+    from tests.body_scenes import portrait_scenes
+    from tests.e2e.test_pedestrians import BODY_TABLES, _seed, png
+
+    scene = next(s for s in portrait_scenes(count=6) if len(s.truths) == 3)
+    body = sf.models.DetectionRequest(
+        image=sf.models.ImageData(data=png(scene.rgb)), pedestrian_detector_resource_id="sfe_object_cpu_remote",
+        object_detector_resource_id="sfe_object_cpu_remote", include_crops=True,
+    )  # fmt: skip
+    found = sf.call("POST", "/api/v1/Detect", 200, body=body)
+    assert len(found.pedestrians) >= 2 and found.pedestrians[0].pedestrian_order == 1
+    bad = sf.models.DetectionRequest(
+        image=sf.models.ImageData(data=png(scene.rgb)), pedestrian_detector_resource_id="cpu",
+        object_detector_resource_id="none",
+    )  # fmt: skip
+    sf.call("POST", "/api/v1/Detect", 400, body=bad)
+    truncate(cluster.servers.database_url, BODY_TABLES)
+    camera = sf.call(
+        "POST", "/api/v1/Cameras", 201, body=sf.models.CameraCreateRequest(name="street", source="rtsp://x/y")
+    )
+    ids = asyncio.run(_seed(cluster.servers.database_url, str(camera.id)))
+    page = sf.call("GET", "/api/v1/Pedestrians", 200, page_size=10, show_total_count=True)
+    assert page.total_items_count == 4 and [str(p.id) for p in page.items] == ids["pedestrians"]
+    one = sf.call("GET", "/api/v1/Pedestrians/{id}", 200, ids["pedestrians"][0])
+    assert str(one.stream_id) == str(camera.id) and one.nose_x == 100.0
+    sf.call("DELETE", "/api/v1/Pedestrians/{id}", 204, ids["pedestrians"][0])
+    sf.call("GET", "/api/v1/Pedestrians/{id}", 404, ids["pedestrians"][0])
+    sf.call("DELETE", "/api/v1/Pedestrians/{id}", 404, ids["pedestrians"][0])
+    sf.call("DELETE", "/api/v1/Cameras/{id}", 204, camera.id)
+    truncate(cluster.servers.database_url, BODY_TABLES)
 
 
 def test_the_scenario_drove_every_implemented_operation(sf: SmartFace, request: pytest.FixtureRequest) -> None:

@@ -9,7 +9,7 @@ import msgspec
 import pytest
 import yaml
 
-from shared.messages import asyncapi
+from shared.messages import asyncapi, body_events
 from shared.messages import events as ev
 from shared.messages import video_records as vr
 
@@ -40,6 +40,7 @@ SMARTFACE_DTOS: dict[str, type[msgspec.Struct]] = {
     "TrackletCompletedNotificationDTO": ev.TrackletCompletedNotification,
     "VideoRecordNotificationStateChangedDTO": vr.VideoRecordNotificationStateChanged,
     "ProgressMessageDTO": vr.ProgressMessage,
+    "PedestrianInsertedNotificationDTO": body_events.PedestrianInsertedNotification,
 }
 LIVENESS_FIELDS = ["faceId", "trackletId", "streamId", "performed", "passed", "distantLivenessSpoofCheck",
                    "nearbyLivenessSpoofCheck"]  # fmt: skip

@@ -110,8 +110,8 @@ async def test_depth_and_complexity_limits(client: httpx.AsyncClient) -> None:
 
 
 async def test_roots_without_data_answer_an_empty_segment(client: httpx.AsyncClient) -> None:
-    r = await post(client, "{ pedestrians { items { id } pageInfo { hasNextPage hasPreviousPage } totalCount } }")
-    assert r.json() == {"data": {"pedestrians": {
+    r = await post(client, "{ scopes { items { id } pageInfo { hasNextPage hasPreviousPage } totalCount } }")
+    assert r.json() == {"data": {"scopes": {
         "items": [], "pageInfo": {"hasNextPage": False, "hasPreviousPage": False}, "totalCount": 0}}}  # fmt: skip
 
 

@@ -14,7 +14,7 @@ from shared.auth import Role
 SEARCHES = {
     ("POST", "/api/v1/Watchlists/Search"), ("POST", "/api/v1/Watchlists/SearchByTemplate"),
     ("POST", "/api/v1/Faces/Verify"), ("POST", "/api/v1/Faces/SpoofCheck"), ("POST", "/api/v1/Faces/Detect"),
-    ("POST", "/api/v1/Individuals/Search"), ("POST", "/api/v1/Faces/Search"),
+    ("POST", "/api/v1/Individuals/Search"), ("POST", "/api/v1/Faces/Search"), ("POST", "/api/v1/Detect"),
 }  # fmt: skip
 OPEN_PATHS = {"/healthz", "/readyz", "/metrics", "/", "/graphql"}
 
