@@ -17,6 +17,7 @@ from services.camera_ingest.settings import IngestSettings, VideoSettings
 from services.camera_ingest.status import StatusBoard
 from services.camera_ingest.uploads import UploadHandlers
 from services.camera_ingest.video_handlers import VideoRecordHandlers
+from services.camera_ingest.video_sources import record_policy
 from shared import subjects
 from shared.bus import Empty
 from shared.encryption import SecretBox
@@ -77,7 +78,7 @@ async def setup(
     await add(subjects.IMAGE_STORAGE_SET, ImageDataStorageConfig, seen.set_image_storage)
     await add(subjects.SEEN_FRAME_UPLOAD, UploadedFrame, UploadHandlers(ctx, images).store)
     video = video or VideoSettings()
-    v = VideoRecordHandlers(ctx, video, images)
+    v = VideoRecordHandlers(ctx, video, images, record_policy(settings.source_policy()))
     await add(subjects.VIDEO_RECORD_CREATE, VideoRecordCreateRequest, v.create)
     await add(subjects.VIDEO_RECORD_UPDATE, VideoRecordUpdateRequest, v.update)
     await add(subjects.VIDEO_RECORD_GET, ById, v.get)
