@@ -156,6 +156,18 @@ class StreamClock:
         return now
 
 
+def video_stream(container: av.container.InputContainer, threads: int) -> av.video.stream.VideoStream:
+    """The container's (first) video stream, decoded with `threads` FFmpeg threads (0: FFmpeg
+    decides; frame and slice threading); NoVideo when it has none."""
+    if not container.streams.video:
+        raise NoVideo("the source has no video stream")
+    video = container.streams.video[0]
+    video.codec_context.thread_count = threads
+    if threads != 1:
+        video.thread_type = "AUTO"
+    return video
+
+
 def decode_once(
     camera_id: str,
     source: str,
@@ -189,12 +201,7 @@ def decode_once(
             raise NoAnswer(f"the camera took the connection but did not answer within {waited:.0f} s") from exc
         raise
     try:
-        if not container.streams.video:
-            raise NoVideo("the source has no video stream")
-        video = container.streams.video[0]
-        video.codec_context.thread_count = settings.decoder_threads
-        if settings.decoder_threads != 1:
-            video.thread_type = "AUTO"
+        video = video_stream(container, settings.decoder_threads)
         sampler = Sampler(interval_ms / 1000)
         clock = StreamClock()
         decoded = sampled = 0
