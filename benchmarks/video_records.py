@@ -4,7 +4,8 @@
     .venv/bin/python benchmarks/video_records.py --seconds 60 --sizes 1280x720 --cores 4
 
 In one process pinned to `--cores` CPUs: the record's decoder thread (video_decoder.py, as
-camera_ingest runs it: every frame decoded, the sampled ones converted to RGB, a bounded queue)
+camera_ingest runs it: what sampling needs decoded, the sampled frames converted to RGB, a bounded
+queue)
 feeds `--cores` analysis threads, each taking a sampled frame through what the workers do for
 it: JPEG encoding (camera_ingest), detection and extraction with the shipped models
 (services/extractor/pipeline.py, the detector's and extractor's engines, one inference thread
@@ -17,8 +18,10 @@ then per size: the frames decoded of the file's (the decoder skips what sampling
 video_decoder.py), the speed as a multiple of real time (video duration / wall time) and the
 share of the work (CPU time of the threads, summed; every step runs single-threaded in its own
 thread, so a busy machine slows the speed but not the shares) spent in decode, JPEG, detect,
-extract and match. Not included: the NATS, Postgres and event hops of the services (a few ms per frame,
-overlapped by the frames in flight), so a cluster on the same cores is somewhat slower.
+extract and match, and the CPU time per analysed frame with the speed it allows on idle cores
+(cores / (CPU time per frame x analysed fps): what the measured speed would be on a machine
+nobody else uses). Not included: the NATS, Postgres and event hops of the services (a few ms per
+frame, overlapped by the frames in flight), so a cluster on the same cores is somewhat slower.
 """
 
 from __future__ import annotations
@@ -140,9 +143,12 @@ def run(
     total = sum(clock.spent.values())
     shares = ", ".join(f"{step} {100 * clock.spent[step] / total:.0f} %" for step in STEPS)
     decoded = ended[0].decoded if ended else 0
+    per_frame = total / max(1, len(futures))
     print(
         f"  {decoded} of {frames} frames decoded, {len(futures)} analysed ({matched} matched "
-        f"faces) in {wall:.1f} s: {seconds / wall:.2f}x real time; work: {shares}"
+        f"faces) in {wall:.1f} s: {seconds / wall:.2f}x real time; work: {shares}; "
+        f"{1000 * per_frame:.0f} ms of CPU per analysed frame, so {cores} idle cores would do about "
+        f"{cores / (per_frame * fps):.1f}x real time"
     )
 
 

@@ -287,27 +287,8 @@ class CameraUpdateRequest(msgspec.Struct, frozen=True, rename="camel"):
     object_detector_config: ObjectDetectorConfigRequest | None = None
 
 
-class FaceStreamSettings(msgspec.Struct, frozen=True, rename="camel"):
-    """The face settings a camera and a video record answer alike (same names and shapes)."""
-
-    face_detector_config: VideoFaceDetectorConfig
-    face_detector_resource_id: str
-    template_generator_resource_id: str
-    redetection_time: int
-    template_generation_time: int
-    track_motion_optimization: str
-    face_save_strategy: str
-    mask_image_path: str | None
-    save_frame_image_data: bool
-    image_quality: int
-    mpe_g1_preview_enabled: bool
-    mpe_g1_preview_port: int
-    mpe_g1_video_bitrate: int
-    preview_max_dimension: int
-
-
-class Camera(FaceStreamSettings, frozen=True, rename="camel"):
-    """A camera as SmartFace answers it: every field present (the face settings first)."""
+class Camera(msgspec.Struct, frozen=True, rename="camel"):
+    """A camera as SmartFace answers it: every field present."""
 
     spoof_detector_resource_ids: list[str]
     palm_spoof_detector_resource_ids: list[str]
@@ -315,15 +296,29 @@ class Camera(FaceStreamSettings, frozen=True, rename="camel"):
     name: str
     source: str
     enabled: bool
+    face_detector_config: VideoFaceDetectorConfig
     pedestrian_detector_config: VideoPedestrianDetectorConfig
     palm_detector_config: VideoPalmDetectorConfig
+    face_detector_resource_id: str
+    template_generator_resource_id: str
     pedestrian_detector_resource_id: str
     pedestrian_extractor_resource_id: str
     palm_detector_resource_id: str
     palm_template_generator_resource_id: str
+    redetection_time: int
+    template_generation_time: int
+    track_motion_optimization: str
     track_speed_accuracy_mode: str
+    face_save_strategy: str
     pedestrian_save_strategy: str | None
     object_save_strategy: str | None
+    mask_image_path: str | None
+    save_frame_image_data: bool
+    image_quality: int
+    mpe_g1_preview_enabled: bool
+    mpe_g1_preview_port: int
+    mpe_g1_video_bitrate: int
+    preview_max_dimension: int
     service_name: str
     spoof_detector_config: CameraSpoofDetectorConfig
     palm_spoof_detector_config: CameraPalmSpoofDetectorConfig

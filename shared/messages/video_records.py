@@ -17,7 +17,6 @@ import msgspec
 from shared.messages.cameras import (
     Dimension,
     FaceDetectorConfigRequest,
-    FaceStreamSettings,
     IntervalMs,
     JpegQuality,
     Name,
@@ -102,16 +101,31 @@ class VideoRecordUpdateRequest(VideoRecordOptions, frozen=True, rename="camel", 
     matching_config: VideoRecordMatchingConfigUpdateRequest | None = None
 
 
-class VideoRecordSettings(FaceStreamSettings, frozen=True, rename="camel"):
+class VideoRecordSettings(msgspec.Struct, frozen=True, rename="camel"):
     """What a record's analysis uses and echoes, stored as JSON in `video_records.config`: a
-    camera's face settings and the record's matching."""
+    camera's face settings (the same names and shapes as `Camera`'s) and the record's matching."""
 
+    face_detector_config: VideoFaceDetectorConfig
+    face_detector_resource_id: str
+    template_generator_resource_id: str
+    redetection_time: int
+    template_generation_time: int
+    track_motion_optimization: str
+    face_save_strategy: str
+    mask_image_path: str | None
+    save_frame_image_data: bool
+    image_quality: int
+    mpe_g1_preview_enabled: bool
+    mpe_g1_preview_port: int
+    mpe_g1_video_bitrate: int
+    preview_max_dimension: int
     matching_config: VideoRecordMatchingConfig
     description: str | None
 
 
 class VideoRecord(VideoRecordSettings, frozen=True, rename="camel"):
-    """A video record as SmartFace answers it: every field present."""
+    """A video record as SmartFace answers it: every field present (its settings, then the
+    record's own fields)."""
 
     state: VideoState
     id: uuid.UUID

@@ -12,7 +12,6 @@ import http.server
 import itertools
 import json
 import os
-import threading
 import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -29,7 +28,7 @@ from tests.graphql_client import query
 from tests.rtsp.conftest import FAST_INGEST
 from tests.rtsp.events import Event, camera_events, wait_workers
 from tests.rtsp.media import Scene, write_clip
-from tests.support import REPO, Cluster, assert_problem, photo_b64, truncate, wait_until
+from tests.support import REPO, Cluster, assert_problem, photo_b64, serve_http, truncate, wait_until
 
 # seen_match_results go with seen_faces and seen_tracklets (their TRUNCATE trigger; naming the table
 # in the same TRUNCATE would truncate it twice in one statement).
@@ -42,8 +41,9 @@ STRANGER_PHOTO = "img20.jpg"  # person03, in no watchlist
 # 3 s the stranger, 1 s empty.
 TWO_PASSES: list[Scene] = [(None, 1), (MEMBER_PHOTO_VIDEO, 3), (None, 3), (STRANGER_PHOTO, 3), (None, 1)]
 INTERVAL_MS = 200
-# The replicas' settings: the cameras' address policy allows loopback here (a recording served
-# from this machine), which a record's URL follows as a camera's would.
+# The replicas' settings: the cameras' address policy allows 127.0.0.0/8 here (a recording served
+# from this machine; not ::1, which the rest of the suite allows too), and a record's URL follows
+# it as a camera's would.
 VIDEO_ENV = {"FACEGATE_VIDEO_PROGRESS_INTERVAL_S": "0.5", "FACEGATE_CAMERA_SOURCE_ALLOW_NETWORKS": "127.0.0.0/8"}
 
 
@@ -267,15 +267,8 @@ def test_a_recording_is_analysed_into_tracklets_at_their_times_in_the_video(
 @pytest.fixture
 def served(folder: Path) -> Iterator[str]:
     """The video folder over HTTP on 127.0.0.1 (no ranges: read from start to end), its base URL."""
-    handler = partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve_http(partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))) as base:
+        yield base
 
 
 def test_recording_urls_follow_the_camera_address_policy(api: httpx.Client, folder: Path, served: str) -> None:
