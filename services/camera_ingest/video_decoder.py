@@ -59,6 +59,9 @@ class Failed:
 SKIP_NONREF_FRAMES = 3
 # Seek to the next sampled frame when it lies this many keyframe gaps ahead, and this far.
 SEEK_GAPS, SEEK_MIN_S = 2, 1.0
+# A seek whose first frame is this much past where it was meant to land is tried again from a
+# keyframe gap further back, up to this far back.
+LANDED_LATE_S, SEEK_BACK_MAX_S = 0.1, 10.0
 
 Item = SampledFrame | Opened | Ended | Failed
 # Hands an item to the pipeline, waiting while its queue is full; False when the run stopped.
@@ -150,7 +153,8 @@ class _Reader:
     decoder skips frames no other frame refers to (B-frames: about half of a camera's H.264 with
     B-frames, none of one without; a sampled frame is then at most a frame or two late, stamped
     with its own time); when the next sampled frame is further ahead than SEEK_GAPS keyframe
-    gaps (and SEEK_MIN_S), a file is seeked to the keyframe before it instead of decoded through.
+    gaps (and SEEK_MIN_S), a file is seeked to the keyframe before it instead of decoded through
+    (a seek that lands late is tried again from further back; one that fails decodes through).
     Only sampled frames are converted to RGB (the conversion costs as much as decoding)."""
 
     def __init__(
@@ -188,12 +192,21 @@ class _Reader:
             sampler.next_due = self.start_s
         skip_nonref = self.interval_s * self.rate >= SKIP_NONREF_FRAMES  # once frames have timestamps
         seekable = seekable and bool(self.base) and self.duration_ms is not None
-        target = self.start_s if self.start_s > 0 and self.base else None
+        # (where to be, how far before it to seek) of the next seek; a seek that lands late (a
+        # format without a keyframe index seeks to a packet, and decoding starts at the keyframe
+        # after it) is tried again from further back.
+        target: tuple[float, float] | None = (self.start_s, 0.0) if self.start_s > 0 and self.base else None
+        landing: tuple[float, float] | None = None
         decoded = sampled = 0
         offset = self.start_s
         while True:
             if target is not None:
-                self.seek(target)
+                try:
+                    self.seek(max(0.0, target[0] - target[1]))
+                    landing = target
+                except av.error.FFmpegError as exc:  # not seekable after all: decode through
+                    log.info("video record %s: seeking failed (%s); decoding on", self.record_id, exc)
+                    seekable = False
                 target = None
             for frame in self.container.decode(self.video):
                 if stop.is_set():
@@ -206,6 +219,12 @@ class _Reader:
                 else:  # no timestamps (raw streams): frame count at the declared rate
                     offset = (self.start_s if self.base else 0.0) + decoded / self.rate  # seeked when base
                 decoded += 1
+                if landing is not None:
+                    wanted, back = landing
+                    landing = None
+                    if offset > wanted + LANDED_LATE_S and back < SEEK_BACK_MAX_S:
+                        target = (wanted, back + max(self._gap(), SEEK_MIN_S))
+                        break
                 if frame.key_frame:
                     self.keyframes = [*self.keyframes[-1:], offset]
                 if offset < self.start_s - 1e-3 or not sampler.due(offset):
@@ -215,23 +234,26 @@ class _Reader:
                 if not put(SampledFrame(self.record_id, sampled, captured, offset, image)):
                     return None
                 sampled += 1
-                if seekable and self._worth_seeking(offset, sampler):
-                    target = sampler.next_due
+                if seekable and sampler.next_due is not None and self._worth_seeking(offset, sampler.next_due):
+                    target = (sampler.next_due, 0.0)
                     break
             if target is None:
                 break
         end_ms = max(int(self.start_s * 1000), int(offset * 1000))
         return Ended(end_ms, truncated(end_ms, self.duration_ms, settings.truncated_tolerance_s), decoded)
 
-    def _worth_seeking(self, offset: float, sampler: Sampler) -> bool:
+    def _gap(self) -> float:
+        """Seconds between the last two keyframes decoded (0 before two were)."""
+        return self.keyframes[1] - self.keyframes[0] if len(self.keyframes) == 2 else 0.0
+
+    def _worth_seeking(self, offset: float, due: float) -> bool:
         """The next sampled frame lies keyframes ahead (not in the last interval of the file,
         which is decoded through, so that its end and a truncation are seen)."""
-        if len(self.keyframes) < 2 or sampler.next_due is None or self.duration_ms is None:
+        gap = self._gap()
+        if gap <= 0 or self.duration_ms is None:
             return False
-        gap = self.keyframes[1] - self.keyframes[0]
-        ahead = sampler.next_due - offset
         last = self.duration_ms / 1000 - self.interval_s
-        return gap > 0 and ahead >= max(SEEK_GAPS * gap, SEEK_MIN_S) and sampler.next_due < last
+        return due - offset >= max(SEEK_GAPS * gap, SEEK_MIN_S) and due < last
 
 
 def truncated(end_ms: int, duration_ms: int | None, tolerance_s: float) -> str | None:
