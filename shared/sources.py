@@ -27,6 +27,7 @@ whatever characters they hold.
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import re
 import socket
@@ -211,6 +212,24 @@ def check_source(source: str, policy: SourcePolicy) -> SourceUrl:
     url = parse(source, policy)
     check_addresses(url, resolve(url.host, url.port), policy)
     return url
+
+
+# How long a create or update waits for a source's host to resolve. A host that does not resolve
+# in time (or at all) is accepted: the check before every connection refuses it then.
+RESOLVE_TIMEOUT_S = 3.0
+
+
+async def check_source_now(source: str, policy: SourcePolicy, timeout_s: float = RESOLVE_TIMEOUT_S) -> None:
+    """`check_source` when a source is saved (a camera's or a video record's): its host resolved
+    now, without blocking the loop, so that a name of a loopback or metadata address is refused
+    at once. SourceRefused when refused; a host that does not resolve within `timeout_s` passes."""
+    url = parse(source, policy)
+    loop = asyncio.get_running_loop()
+    try:
+        infos = await asyncio.wait_for(loop.getaddrinfo(url.host, url.port, type=socket.SOCK_STREAM), timeout_s)
+    except (OSError, TimeoutError):
+        return
+    check_addresses(url, (ipaddress.ip_address(info[4][0]) for info in infos), policy)
 
 
 def protocol_whitelist(source: str) -> str | None:

@@ -9,18 +9,19 @@ import hmac
 import html
 import json
 import secrets
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+
+from tests.support import serve_http
 
 ISSUER = "https://idp.example/realms/facegate"
 AUDIENCE = "facegate-api"
@@ -103,14 +104,8 @@ def serve_jwks(idp: IdentityProvider) -> Iterator[str]:
         def log_message(self, *_args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/jwks"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve_http(Handler) as base:
+        yield f"{base}/jwks"
 
 
 @dataclass
@@ -201,12 +196,6 @@ def serve_oidc(idp: IdentityProvider, client_id: str, roles: list[str]) -> Itera
         def log_message(self, *_args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    issuer = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serve_http(Handler) as base:
+        issuer = base  # the handler reads it at request time
         yield issuer
-    finally:
-        server.shutdown()
-        server.server_close()

@@ -6,11 +6,14 @@ import asyncio
 import base64
 import csv
 import os
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from http.server import ThreadingHTTPServer
 from pathlib import Path
+from socketserver import BaseRequestHandler
 from typing import Any
 
 import asyncpg
@@ -109,6 +112,18 @@ def own_servers(root: Path) -> Iterator[tuple[EmbeddedServers, Servers]]:
         yield embedded, servers
     finally:
         embedded.stop()
+
+
+@contextmanager
+def serve_http(handler: Callable[..., BaseRequestHandler]) -> Iterator[str]:
+    """An HTTP server on 127.0.0.1 in a thread for the block: its base URL."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def wait_until(check: object, timeout: float = 30, what: str = "condition") -> None:

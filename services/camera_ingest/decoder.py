@@ -117,7 +117,9 @@ def open_options(source: str, settings: IngestSettings) -> dict[str, str]:
 
 class Sampler:
     """Picks one frame per interval of stream time (wall time when frames carry none); a jump in
-    the timestamps (stream restarted, clock wrapped) starts the schedule afresh."""
+    the timestamps (stream restarted, clock wrapped) starts the schedule afresh. After a gap of
+    more than an interval (frames lost or skipped, a seek that landed late) the slots it missed
+    go: one frame is taken, not a burst of consecutive ones to catch up."""
 
     def __init__(self, interval_s: float) -> None:
         self.interval_s = interval_s
@@ -129,7 +131,8 @@ class Sampler:
             self.next_due = t + self.interval_s
             return True
         if t >= self.next_due - 1e-6:  # sums of intervals drift by float rounding (0.2 * 3 > 0.6)
-            self.next_due += self.interval_s
+            while self.next_due <= t + 1e-6:  # at most 10 rounds: a longer gap is a jump
+                self.next_due += self.interval_s
             return True
         return False
 
@@ -154,6 +157,18 @@ class StreamClock:
                 return wall
         self.anchor = (now, stream_time)
         return now
+
+
+def video_stream(container: av.container.InputContainer, threads: int) -> av.video.stream.VideoStream:
+    """The container's (first) video stream, decoded with `threads` FFmpeg threads (0: FFmpeg
+    decides; frame and slice threading); NoVideo when it has none."""
+    if not container.streams.video:
+        raise NoVideo("the source has no video stream")
+    video = container.streams.video[0]
+    video.codec_context.thread_count = threads
+    if threads != 1:
+        video.thread_type = "AUTO"
+    return video
 
 
 def decode_once(
@@ -189,12 +204,7 @@ def decode_once(
             raise NoAnswer(f"the camera took the connection but did not answer within {waited:.0f} s") from exc
         raise
     try:
-        if not container.streams.video:
-            raise NoVideo("the source has no video stream")
-        video = container.streams.video[0]
-        video.codec_context.thread_count = settings.decoder_threads
-        if settings.decoder_threads != 1:
-            video.thread_type = "AUTO"
+        video = video_stream(container, settings.decoder_threads)
         sampler = Sampler(interval_ms / 1000)
         clock = StreamClock()
         decoded = sampled = 0

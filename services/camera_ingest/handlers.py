@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
-import socket
 import uuid
 from dataclasses import dataclass
-from ipaddress import ip_address
 
 import msgspec
 
@@ -20,11 +17,7 @@ from shared.errors import NotFound, ValidationFailed
 from shared.messages.cameras import Camera, CameraCreateRequest, CameraEvent, CameraStatus, CameraUpdateRequest
 from shared.messages.common import ById
 from shared.runtime import ServiceContext
-from shared.sources import SourcePolicy, SourceRefused, check_addresses, parse, redact_url
-
-# How long a create or update waits for the source's host to resolve. A host that does not
-# resolve in time (or at all) is accepted: the check before every connection refuses it then.
-RESOLVE_TIMEOUT_S = 3.0
+from shared.sources import SourcePolicy, SourceRefused, check_source_now, redact_url
 
 
 @dataclass
@@ -43,15 +36,7 @@ class CameraHandlers:
         """400 naming `source` when the policy refuses it (shared/sources.py); its host is
         resolved now, so that a name of a loopback or metadata address is refused at once."""
         try:
-            url = parse(source, self.policy)
-            loop = asyncio.get_running_loop()
-            try:
-                infos = await asyncio.wait_for(
-                    loop.getaddrinfo(url.host, url.port, type=socket.SOCK_STREAM), RESOLVE_TIMEOUT_S
-                )
-            except (OSError, TimeoutError):
-                return
-            check_addresses(url, (ip_address(info[4][0]) for info in infos), self.policy)
+            await check_source_now(source, self.policy)
         except SourceRefused as exc:
             raise ValidationFailed(f"source: {exc}", errors={"source": [str(exc)]}) from None
 

@@ -21,6 +21,7 @@ from services.camera_ingest.settings import EdgeSettings, IngestSettings, VideoS
 from services.camera_ingest.status import StatusBoard
 from services.camera_ingest.uploads import UploadHandlers
 from services.camera_ingest.video_handlers import VideoRecordHandlers
+from services.camera_ingest.video_sources import record_policy
 from shared import subjects
 from shared.bus import Empty
 from shared.encryption import SecretBox
@@ -91,7 +92,7 @@ async def setup(
     await add(subjects.PEDESTRIAN_GET, ById, walkers.get_pedestrian)
     await add(subjects.PEDESTRIAN_DELETE, ById, walkers.delete_pedestrian)
     video = video or VideoSettings()
-    v = VideoRecordHandlers(ctx, video, images)
+    v = VideoRecordHandlers(ctx, video, images, record_policy(settings.source_policy()))
     await add(subjects.VIDEO_RECORD_CREATE, VideoRecordCreateRequest, v.create)
     await add(subjects.VIDEO_RECORD_UPDATE, VideoRecordUpdateRequest, v.update)
     await add(subjects.VIDEO_RECORD_GET, ById, v.get)

@@ -69,7 +69,8 @@ class IngestSettings(msgspec.Struct, frozen=True, kw_only=True):
     # source may have (rtsp, rtsps; add http, https for HTTP streams), and the networks a source
     # may reach although loopback, link-local or otherwise internal (comma-separated CIDRs, e.g.
     # 127.0.0.0/8,::1/128 for a camera simulator on this machine). Cloud metadata addresses only
-    # by an entry that is exactly that address.
+    # by an entry that is exactly that address. Video records' URLs follow the same networks
+    # (with all four schemes: video_sources.py).
     source_schemes: str = DEFAULT_SCHEMES
     source_allow_networks: str = ""
 

@@ -29,6 +29,7 @@ from shared.messages.video_records import (
     VideoRecordUpdateRequest,
 )
 from shared.runtime import ServiceContext
+from shared.sources import SourcePolicy
 
 
 def utc(value: datetime) -> datetime:
@@ -45,9 +46,10 @@ class VideoRecordHandlers:
     ctx: ServiceContext
     settings: VideoSettings
     images: ImageStore
+    policy: SourcePolicy = video_sources.DEFAULT_POLICY  # for URLs: video_sources.record_policy
 
     async def create(self, req: VideoRecordCreateRequest) -> VideoRecord:
-        video_sources.check(req.source, self.settings.folder)
+        await video_sources.check(req.source, self.settings.folder, self.policy)
         recorded_at = utc(req.recorded_at) if req.recorded_at is not None else datetime.now(UTC)
         async with self.ctx.db.acquire() as conn:
             row = await videos.insert(
@@ -57,12 +59,16 @@ class VideoRecordHandlers:
         return videos.to_record(row)
 
     async def update(self, req: VideoRecordUpdateRequest) -> VideoRecord:
+        async with self.ctx.db.acquire() as conn:
+            stored = await videos.get_row(conn, str(req.id))
+        if stored is None:
+            raise not_found(req.id)
+        if req.source != stored["source"]:  # checked outside the transaction: it may wait for DNS
+            await video_sources.check(req.source, self.settings.folder, self.policy)
         async with self.ctx.db.acquire() as conn, conn.transaction():
             stored = await videos.get_row(conn, str(req.id))
             if stored is None:
                 raise not_found(req.id)
-            if req.source != stored["source"]:
-                video_sources.check(req.source, self.settings.folder)
             recorded_at = utc(req.recorded_at) if req.recorded_at is not None else stored["recorded_at"]
             settings = updated_settings(videos.to_settings(stored), req)
             row = await videos.update(conn, req.id, req.name, req.source, req.enabled, recorded_at, settings)

@@ -20,6 +20,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
+from functools import partial
 
 import asyncpg
 
@@ -28,8 +29,8 @@ from services.camera_ingest.decoder import SampledFrame
 from services.camera_ingest.image_store import ImageStore
 from services.camera_ingest.session import AnalysisSettings, Prepared, SaveStrategy, StreamSession, detector_config
 from services.camera_ingest.settings import IngestSettings, VideoSettings
-from services.camera_ingest.video_decoder import Ended, Failed, Item, Opened, Put, start_thread
-from services.camera_ingest.video_sources import SourceRefused, resolve
+from services.camera_ingest.video_decoder import Ended, Failed, Item, Opened, Put, decode_record, start_thread
+from services.camera_ingest.video_sources import SourceRefused, record_policy, resolve
 from services.camera_ingest.videos import RecordSpec
 from shared.errors import FacegateError, RequestTimeout, ServiceUnavailable
 from shared.messages.video_records import VideoRecordSettings, VideoState
@@ -141,15 +142,15 @@ class RecordRunner:
             load_settings=record_settings,
         )  # fmt: skip
         try:
-            source = resolve(run.record.source, self.video.folder)
+            source = resolve(run.record.source, self.video.folder, record_policy(self.ingest.source_policy()))
         except SourceRefused as exc:
             await self._finish(session, progress, "Error", str(exc))
             return
         frames: asyncio.Queue[Item] = asyncio.Queue(self.video.frame_queue)
-        start_thread(
-            self.record_id, source, run.resume_ms, self.spec.sample_interval_ms, run.record.recorded_at,
-            self._putter(frames), self._stop_thread, self.video, self.ingest,
-        )  # fmt: skip
+        start_thread(self.record_id, partial(
+            decode_record, self.record_id, source, run.resume_ms, self.spec.sample_interval_ms,
+            run.record.recorded_at, self._putter(frames), self._stop_thread, self.video, self.ingest,
+        ))  # fmt: skip
         prepared: asyncio.Queue[tuple[SampledFrame, asyncio.Task[Prepared | None]] | Item] = asyncio.Queue(
             self.video.frames_in_flight
         )

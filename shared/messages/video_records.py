@@ -51,7 +51,22 @@ class VideoRecordMatchingConfigUpdateRequest(msgspec.Struct, frozen=True, rename
     max_results_count: MaxResults
 
 
-class VideoRecordCreateRequest(msgspec.Struct, frozen=True, rename="camel"):
+class VideoRecordOptions(msgspec.Struct, frozen=True, rename="camel", kw_only=True):
+    """The optional fields of a create and an update request, alike in both."""
+
+    recorded_at: datetime | None = None
+    face_detector_resource_id: Text | None = None
+    template_generator_resource_id: Text | None = None
+    track_motion_optimization: Text | None = None
+    face_save_strategy: Text | None = None
+    mpe_g1_preview_enabled: bool | None = None
+    mpe_g1_preview_port: Port | None = None
+    mpe_g1_video_bitrate: Bitrate | None = None
+    preview_max_dimension: Dimension | None = None
+    description: Text | None = None
+
+
+class VideoRecordCreateRequest(VideoRecordOptions, frozen=True, rename="camel", kw_only=True):
     """POST /api/v1/VideoRecords. `null` for an optional field means its default
     (services/camera_ingest/video_config.py). `source`: a file under the ingest workers' video
     folder (FACEGATE_VIDEO_FOLDER, absolute or relative to it) or an http(s):// or rtsp:// URL
@@ -60,26 +75,16 @@ class VideoRecordCreateRequest(msgspec.Struct, frozen=True, rename="camel"):
     name: Name
     source: Source
     enabled: bool | None = None
-    recorded_at: datetime | None = None
     face_detector_config: FaceDetectorConfigRequest | None = None
-    face_detector_resource_id: Text | None = None
-    template_generator_resource_id: Text | None = None
     redetection_time: IntervalMs | None = None
     template_generation_time: IntervalMs | None = None
-    track_motion_optimization: Text | None = None
-    face_save_strategy: Text | None = None
     mask_image_path: Text | None = None
     save_frame_image_data: bool | None = None
     image_quality: JpegQuality | None = None
-    mpe_g1_preview_enabled: bool | None = None
-    mpe_g1_preview_port: Port | None = None
-    mpe_g1_video_bitrate: Bitrate | None = None
-    preview_max_dimension: Dimension | None = None
     matching_config: VideoRecordMatchingConfigCreateRequest | None = None
-    description: Text | None = None
 
 
-class VideoRecordUpdateRequest(msgspec.Struct, frozen=True, rename="camel"):
+class VideoRecordUpdateRequest(VideoRecordOptions, frozen=True, rename="camel", kw_only=True):
     """PUT /api/v1/VideoRecords: replaces the record `id` (404 when unknown). Optional fields left
     out (or null) keep their stored value; `maskImagePath` is required and null clears it."""
 
@@ -93,21 +98,12 @@ class VideoRecordUpdateRequest(msgspec.Struct, frozen=True, rename="camel"):
     mask_image_path: Text | None
     save_frame_image_data: bool
     image_quality: JpegQuality
-    recorded_at: datetime | None = None
-    face_detector_resource_id: Text | None = None
-    template_generator_resource_id: Text | None = None
-    track_motion_optimization: Text | None = None
-    face_save_strategy: Text | None = None
-    mpe_g1_preview_enabled: bool | None = None
-    mpe_g1_preview_port: Port | None = None
-    mpe_g1_video_bitrate: Bitrate | None = None
-    preview_max_dimension: Dimension | None = None
     matching_config: VideoRecordMatchingConfigUpdateRequest | None = None
-    description: Text | None = None
 
 
 class VideoRecordSettings(msgspec.Struct, frozen=True, rename="camel"):
-    """What a record's analysis uses and echoes, stored as JSON in `video_records.config`."""
+    """What a record's analysis uses and echoes, stored as JSON in `video_records.config`: a
+    camera's face settings (the same names and shapes as `Camera`'s) and the record's matching."""
 
     face_detector_config: VideoFaceDetectorConfig
     face_detector_resource_id: str
@@ -127,8 +123,9 @@ class VideoRecordSettings(msgspec.Struct, frozen=True, rename="camel"):
     description: str | None
 
 
-class VideoRecord(msgspec.Struct, frozen=True, rename="camel"):
-    """A video record as SmartFace answers it: every field present."""
+class VideoRecord(VideoRecordSettings, frozen=True, rename="camel"):
+    """A video record as SmartFace answers it: every field present (its settings, then the
+    record's own fields)."""
 
     state: VideoState
     id: uuid.UUID
@@ -137,22 +134,6 @@ class VideoRecord(msgspec.Struct, frozen=True, rename="camel"):
     recorded_at: datetime
     video_duration_ms: int | None
     enabled: bool
-    face_detector_config: VideoFaceDetectorConfig
-    face_detector_resource_id: str
-    template_generator_resource_id: str
-    redetection_time: int
-    template_generation_time: int
-    track_motion_optimization: str
-    face_save_strategy: str
-    mask_image_path: str | None
-    save_frame_image_data: bool
-    image_quality: int
-    mpe_g1_preview_enabled: bool
-    mpe_g1_preview_port: int
-    mpe_g1_video_bitrate: int
-    preview_max_dimension: int
-    matching_config: VideoRecordMatchingConfig
-    description: str | None
     processing_start_time: datetime | None
     processing_duration_ms: int | None
 

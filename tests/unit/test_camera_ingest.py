@@ -36,6 +36,13 @@ def test_sampler_restarts_its_schedule_when_timestamps_jump() -> None:
     assert not sampler.due(5.1) and sampler.due(5.2)
 
 
+def test_sampler_skips_the_slots_a_gap_missed_instead_of_catching_up() -> None:
+    sampler = Sampler(0.2)
+    assert sampler.due(0.0) and sampler.due(0.2)
+    assert sampler.due(0.96)  # frames from 0.24 to 0.92 lost: one frame, on the same grid
+    assert [t for t in (1.0, 1.04, 1.08, 1.12, 1.16, 1.2) if sampler.due(t)] == [1.0, 1.2]
+
+
 @pytest.mark.parametrize(
     ("exc", "state", "words"),
     [

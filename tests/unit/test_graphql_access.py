@@ -22,7 +22,7 @@ from shared.auth import Authenticator, hash_key, parse_api_keys
 from shared.logs import TrustedProxies
 
 KEY = "fg_dashboard-key"
-SILENT = "subscription { pedestrianInserted { id } }"  # accepted, never fed: no NATS needed
+SILENT = "subscription { pedestrianProcessed { frameInformation { streamId } } }"  # accepted, never fed: no NATS
 
 
 def secured_app() -> GraphQLApp:
@@ -110,7 +110,7 @@ def test_graphql_transport_ws_takes_credentials_from_the_payload_or_the_upgrade_
             assert ws.receive_json() == {"type": "pong"}  # the subscription runs (silent)
     lines = [r.message for r in caplog.records if r.name == "facegate.access"]
     assert len(lines) == 3 and all(
-        re.fullmatch(r"method=WS path=/graphql/ status=101 .* subject=dashboard .* fields=pedestrianInserted", line)
+        re.fullmatch(r"method=WS path=/graphql/ status=101 .* subject=dashboard .* fields=pedestrianProcessed", line)
         for line in lines
     ), lines
 

@@ -3,6 +3,7 @@ real files (made with PyAV from ../shared/faces photos) decoded as a record's an
 
 from __future__ import annotations
 
+import asyncio
 import os
 import threading
 import uuid
@@ -15,14 +16,16 @@ import msgspec
 import numpy as np
 import pytest
 
+from services.camera_ingest import video_decoder
 from services.camera_ingest.decoder import SampledFrame
 from services.camera_ingest.settings import IngestSettings, VideoSettings, load_video_settings
 from services.camera_ingest.video_config import new_settings, updated_settings
 from services.camera_ingest.video_decoder import Ended, Failed, Item, Opened, decode_record, truncated
-from services.camera_ingest.video_sources import SourceRefused, check, resolve
+from services.camera_ingest.video_sources import SourceRefused, check, record_policy, resolve
 from shared.errors import ValidationFailed
 from shared.messages.video_records import VideoRecordCreateRequest, VideoRecordUpdateRequest, state_enum
-from tests.rtsp.media import write_clip
+from shared.sources import SourcePolicy
+from tests.rtsp.media import write_clip, write_h264
 
 RECORDED = datetime(2024, 5, 6, 7, 8, 9, tzinfo=UTC)
 
@@ -56,7 +59,7 @@ def test_files_outside_the_video_folder_are_refused_whatever_the_path_says(folde
     with pytest.raises(SourceRefused, match="FACEGATE_VIDEO_FOLDER"):
         resolve("walk.mp4", "")
     with pytest.raises(ValidationFailed) as refused:
-        check("../x.mp4", str(folder))
+        asyncio.run(check("../x.mp4", str(folder)))
     assert refused.value.errors == {"source": ["the file is outside the video folder (FACEGATE_VIDEO_FOLDER)"]}
 
 
@@ -68,6 +71,36 @@ def test_urls_of_recordings_allow_only_their_own_protocols(folder: Path) -> None
             resolve(source, str(folder))
     # FFmpeg's meta-protocols without "//" are file names inside the folder, opened as files only.
     assert resolve("concat:a.mp4|b.mp4", str(folder)) == resolve(str(folder / "concat:a.mp4|b.mp4"), str(folder))
+
+
+@pytest.mark.parametrize(
+    ("source", "why"),
+    [
+        ("http://127.0.0.1:8080/rec.mp4", "a loopback address"),
+        ("http://localhost/rec.mkv", "a loopback address"),
+        ("https://169.254.169.254/latest/meta-data/", "a cloud metadata address"),
+        ("rtsp://[fe80::1]/rec", "a link-local address"),
+        ("rtsps://0.0.0.0/rec", "an unspecified address"),
+        ("http://10.0.0.1/rec mp4", "spaces or control characters"),
+    ],
+)
+def test_recording_urls_are_refused_where_a_cameras_would_be(folder: Path, source: str, why: str) -> None:
+    with pytest.raises(ValidationFailed) as refused:
+        asyncio.run(check(source, str(folder)))
+    assert refused.value.errors is not None and why in refused.value.errors["source"][0], refused.value.errors
+
+
+def test_recording_urls_the_policy_allows_are_accepted_and_checked_again_before_opening(folder: Path) -> None:
+    for source in ("http://192.0.2.10/exports/lobby.mp4", "rtsp://10.1.2.3:8554/rec", "https://[2001:db8::7]/a.mkv"):
+        asyncio.run(check(source, str(folder)))
+    # The cameras' allowed networks allow a record's URL too; their schemes do not limit records.
+    local = record_policy(SourcePolicy.parse("rtsp", "127.0.0.0/8"))
+    asyncio.run(check("http://127.0.0.1:8080/rec.mp4", str(folder), local))
+    assert resolve("http://127.0.0.1:8080/rec.mp4", str(folder), local).policy == local
+    # Right before opening, the name is resolved again: refused, never connected to.
+    (failed,) = read(folder, "http://localhost:9/rec.mp4")
+    assert isinstance(failed, Failed) and failed.reason.startswith("localhost resolves to"), failed
+    assert "a loopback address (FACEGATE_CAMERA_SOURCE_ALLOW_NETWORKS can allow it)" in failed.reason
 
 
 def test_a_create_request_gets_smartfaces_defaults_and_an_update_keeps_what_it_leaves_out() -> None:
@@ -119,7 +152,7 @@ def test_a_file_is_read_to_its_end_sampled_by_video_time_and_stamped_recorded_at
 ) -> None:
     items = read(folder, name)
     assert isinstance(items[0], Opened) and items[0].duration_ms is not None and 3900 <= items[0].duration_ms <= 4100
-    assert items[-1] == Ended(3900, None)
+    assert isinstance(items[-1], Ended) and (items[-1].end_ms, items[-1].truncated) == (3900, None)
     frames = frames_of(items)
     assert [round(f.stream_time_s or 0, 3) for f in frames] == [round(0.2 * i, 3) for i in range(20)]
     assert all(f.captured_at == RECORDED + timedelta(seconds=f.stream_time_s or 0) for f in frames)
@@ -156,6 +189,49 @@ def audio_only(path: Path) -> Path:
             out.mux(sound.encode(frame))
         out.mux(sound.encode(None))
     return path
+
+
+@pytest.fixture(scope="module")
+def camera_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """12 s of H.264 as a camera records it: 25 fps, B-frames, a keyframe a second."""
+    root = tmp_path_factory.mktemp("camera")
+    write_h264(root / "camera.mp4", 640, 360, 12)
+    write_h264(root / "camera.ts", 640, 360, 12)  # MPEG-TS: no keyframe index, seeks land on any packet
+    return root
+
+
+def test_frames_no_other_refers_to_are_not_decoded_when_sampling_skips_them(camera_file: Path) -> None:
+    every = read(camera_file, "camera.mp4", interval_ms=40)  # every frame sampled: all decoded
+    assert len(frames_of(every)) == 300 and isinstance(every[-1], Ended) and every[-1].decoded == 300
+    items = read(camera_file, "camera.mp4", interval_ms=200)  # 5 frames an interval: B-frames skipped
+    frames, end = frames_of(items), items[-1]
+    assert isinstance(end, Ended) and end.decoded < 250 and end.truncated is None, end
+    times = [f.stream_time_s or 0 for f in frames]
+    assert len(times) == 60 and times == sorted(times)
+    assert all(-1e-3 < t - 0.2 * i < 0.09 for i, t in enumerate(times)), times  # a frame or two late at most
+
+
+@pytest.mark.parametrize("name", ["camera.mp4", "camera.ts"])
+def test_sparse_sampling_seeks_over_keyframe_gaps(
+    camera_file: Path, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    seeks: list[float] = []
+    seek = video_decoder._Reader.seek
+
+    def counted(self: video_decoder._Reader, offset_s: float) -> None:
+        seeks.append(offset_s)
+        seek(self, offset_s)
+
+    monkeypatch.setattr(video_decoder._Reader, "seek", counted)
+    items = read(camera_file, name, interval_ms=3000)
+    times = [round(f.stream_time_s or 0, 2) for f in frames_of(items)]
+    assert [round(t) for t in times] == [0, 3, 6, 9] and all(t - round(t) < 0.09 for t in times), times
+    end = items[-1]
+    assert isinstance(end, Ended) and end.truncated is None and end.end_ms >= 11_900, end
+    # (A seek that lands past 6 s, on the keyframe after the packet it found, is tried from further back.)
+    assert seeks[0] == 6.0 and end.decoded <= 76 + 150 + 25, (seeks, end)  # 0-3 s and 5-12 s at most
+    resumed = [round(f.stream_time_s or 0, 2) for f in frames_of(read(camera_file, name, 4000, 2500))]
+    assert resumed[0] == 4.0 and [round(t) for t in resumed] == [4, 7, 9, 12], resumed
 
 
 def test_bad_files_end_with_a_reason(folder: Path) -> None:
