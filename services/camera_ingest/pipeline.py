@@ -75,7 +75,7 @@ class FramePipeline:
         if found is None:
             found = StreamSession.create(
                 self.ctx, camera_id, self.images, self.settings.tracklet_timeout_s, self.settings.confirm_votes,
-                setup_features=self.setup_features, previews=self.previews,
+                setup_features=self.setup_features, previews=self.previews, narrow=True,
             )  # fmt: skip
             self.sessions[camera_id] = found
         if self._sweeper is None:
