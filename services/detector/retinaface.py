@@ -113,15 +113,20 @@ class RetinaFace(OnnxModel):
     ) -> list[Found]:
         """Every face of `rgb` (HxWx3 uint8) from `min_face_size` px up, scoring at least
         `min_score`, best first (one or two passes: `passes`). With `regions` (x0, y0, x1, y1),
-        only in those parts of the photo, each read at the scales the whole photo would be (the
-        same faces found the same way, at a fraction of the cost)."""
+        only in those parts of the photo: each pass resizes the whole photo as without regions
+        and reads the regions' windows of it, their corners on the network's 32 px grid, so a
+        face inside a region is seen as in the whole photo, at a fraction of the cost."""
         height, width = rgb.shape[:2]
-        areas = [(0, 0, width, height)] if not regions else [a for r in regions if (a := clip(r, width, height))]
         found: list[Found] = []
         for scale, largest in passes(width, height, min_face_size):
-            for x0, y0, x1, y1 in areas:
-                part = rgb if (x1 - x0, y1 - y0) == (width, height) else rgb[y0:y1, x0:x1]
-                found += [shift(f, x0, y0) for f in self.detect(part, scale, min_score) if f.size < largest]
+            if regions:
+                resized, sx, sy = _resized(rgb, scale)
+                windows = [w for r in regions if (w := window(r, sx, sy, resized.shape[1], resized.shape[0]))]
+                for x0, y0, x1, y1 in windows:
+                    part = resized[y0:y1, x0:x1]
+                    found += [f for f in self._infer(part, (x0, y0), sx, sy, min_score) if f.size < largest]
+            else:
+                found += [f for f in self.detect(rgb, scale, min_score) if f.size < largest]
         if len(found) < 2:
             return found
         chosen = nms(np.array([f.box for f in found]), np.array([f.score for f in found]), NMS_IOU)
@@ -130,12 +135,15 @@ class RetinaFace(OnnxModel):
     def detect(self, rgb: np.ndarray, scale: float = 1.0, min_score: float = 0.5) -> list[Found]:
         """Every face of `rgb` (HxWx3 uint8) scoring at least `min_score`, the photo resized by
         `scale` first (see `scale_for`), best first; coordinates in the photo's pixels."""
-        height, width = rgb.shape[:2]
-        h, w = max(32, round(height * scale)), max(32, round(width * scale))
-        sx, sy = w / width, h / height  # the exact scales after rounding
-        if (h, w) != (height, width):
-            inter = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
-            rgb = cv2.resize(rgb, (w, h), interpolation=inter)
+        resized, sx, sy = _resized(rgb, scale)
+        return self._infer(resized, (0, 0), sx, sy, min_score)
+
+    def _infer(
+        self, rgb: np.ndarray, corner: tuple[int, int], sx: float, sy: float, min_score: float
+    ) -> list[Found]:
+        """The faces of `rgb`, a window with top-left `corner` of a photo resized by (sx, sy);
+        coordinates in the photo's pixels."""
+        h, w = rgb.shape[:2]
         # Pad to a multiple of 32 with the mean colour (0 after mean subtraction): every grid
         # then covers the photo exactly and the network's upsampling steps line up.
         ph, pw = -(-h // 32) * 32, -(-w // 32) * 32
@@ -147,6 +155,7 @@ class RetinaFace(OnnxModel):
         if keep.size == 0:
             return []
         prior = anchors(ph, pw)[keep]
+        prior[:, :2] += np.asarray(corner, np.float32)
         loc, pts = loc[0, keep], landmarks[0, keep].reshape(-1, 5, 2)
         centre = prior[:, :2] + loc[:, :2] * VARIANCES[0] * prior[:, 2:]
         size = prior[:, 2:] * np.exp(loc[:, 2:] * VARIANCES[1])
@@ -156,19 +165,24 @@ class RetinaFace(OnnxModel):
         return [Found(box=boxes[i], five=five[i], score=float(scores[keep][i])) for i in chosen]
 
 
-def clip(region: Box, width: int, height: int) -> tuple[int, int, int, int] | None:
-    """`region` in whole pixels within a `width` x `height` photo; None when nothing is left."""
-    x0, y0 = max(0, int(np.floor(region[0]))), max(0, int(np.floor(region[1])))
-    x1, y1 = min(width, int(np.ceil(region[2]))), min(height, int(np.ceil(region[3])))
-    return (x0, y0, x1, y1) if x1 - x0 >= 2 and y1 - y0 >= 2 else None
+def _resized(rgb: np.ndarray, scale: float) -> tuple[np.ndarray, float, float]:
+    """`rgb` resized by `scale` (at least 32 px a side) and the exact scales after rounding."""
+    height, width = rgb.shape[:2]
+    h, w = max(32, round(height * scale)), max(32, round(width * scale))
+    if (h, w) != (height, width):
+        inter = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+        rgb = cv2.resize(rgb, (w, h), interpolation=inter)
+    return rgb, w / width, h / height
 
 
-def shift(face: Found, dx: float, dy: float) -> Found:
-    """`face` found in a part of a photo whose top-left corner is (dx, dy), in the photo's pixels."""
-    if dx == 0 and dy == 0:
-        return face
-    offset = np.array([dx, dy], np.float32)
-    return Found(box=face.box + np.tile(offset, 2), five=face.five + offset, score=face.score)
+def window(region: Box, sx: float, sy: float, width: int, height: int) -> tuple[int, int, int, int] | None:
+    """`region` (photo pixels) in a `width` x `height` resize of the photo by (sx, sy), its
+    top-left corner moved back onto the 32 px grid; None when nothing of it is left."""
+    x0, y0 = max(0, int(region[0] * sx)), max(0, int(region[1] * sy))
+    x1, y1 = min(width, int(np.ceil(region[2] * sx))), min(height, int(np.ceil(region[3] * sy)))
+    if x1 - x0 < 2 or y1 - y0 < 2:
+        return None
+    return (x0 // 32 * 32, y0 // 32 * 32, x1, y1)
 
 
 def nms(boxes: np.ndarray, scores: np.ndarray, iou: float) -> list[int]:

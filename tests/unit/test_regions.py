@@ -1,7 +1,7 @@
 """Where a camera's frame is searched (services/camera_ingest/regions.py): whole frames at least
 every FULL_EVERY_S, between them regions around tracked faces and where the picture moved,
 nothing in a still empty scene; and the detector reading only those regions
-(services/detector/retinaface.py's clip and shift)."""
+(services/detector/retinaface.py's windows of the resized frame)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from services.camera_ingest.regions import (
     small_grey,
 )
 from services.camera_ingest.tracker import Detection, Track, Tracker
-from services.detector.retinaface import Found, clip, shift
+from services.detector.retinaface import window
 
 W, H = 1280, 720
 INTERVAL = 0.2  # 5 analysed frames per second
@@ -158,10 +158,11 @@ def test_tracker_measures_velocity() -> None:
     assert t.velocity == (100.0, 20.0)
 
 
-def test_clip_and_shift_map_a_region_back_to_the_frame() -> None:
-    assert clip((-10.5, 5.2, 100.1, 800), W, H) == (0, 5, 101, H)
-    assert clip((1300, 0, 1400, 10), W, H) is None
-    face = Found(box=np.array([1, 2, 11, 12], np.float32), five=np.zeros((5, 2), np.float32) + 5, score=0.9)
-    moved = shift(face, 100, 50)
-    assert moved.box.tolist() == [101, 52, 111, 62] and moved.five[0].tolist() == [105, 55]
-    assert moved.score == 0.9 and shift(face, 0, 0) is face
+def test_a_region_is_read_as_a_window_of_the_resized_frame_on_the_network_grid() -> None:
+    # 1280x720 read at 0.6859 (minFaceSize 35): 878x494.
+    sx, sy = 878 / 1280, 494 / 720
+    x0, y0, x1, y1 = window((500.0, 300.0, 700.0, 460.0), sx, sy, 878, 494)  # type: ignore[misc]
+    assert x0 % 32 == 0 and y0 % 32 == 0 and x0 <= 500 * sx < x0 + 32 and y0 <= 300 * sy < y0 + 32
+    assert (x1, y1) == (int(np.ceil(700 * sx)), int(np.ceil(460 * sy)))
+    assert window((-50.0, -10.0, 2000.0, 900.0), sx, sy, 878, 494) == (0, 0, 878, 494)
+    assert window((1300.0, 0.0, 1400.0, 10.0), sx, sy, 878, 494) is None
