@@ -127,8 +127,7 @@ def small_grey(rgb: np.ndarray, side: int) -> np.ndarray:
 def moved(before: np.ndarray, now: np.ndarray, width: int, height: int, config: NarrowingConfig) -> list[Box]:
     """The areas of a `width` x `height` frame that changed between two `small_grey` images of
     it, enlarged, in frame pixels (the whole frame when they are too many)."""
-    changed = (cv2.absdiff(before, now) > config.motion_level).astype(np.uint8)
-    changed = cv2.dilate(changed, np.ones((3, 3), np.uint8))
+    changed = cv2.dilate((cv2.absdiff(before, now) > config.motion_level).astype(np.uint8), np.ones((3, 3), np.uint8))
     count, _, stats, _ = cv2.connectedComponentsWithStats(changed, connectivity=8)
     if count - 1 > config.motion_areas:
         return [(0.0, 0.0, float(width), float(height))]

@@ -161,7 +161,9 @@ def test_tracker_measures_velocity() -> None:
 def test_a_region_is_read_as_a_window_of_the_resized_frame_on_the_network_grid() -> None:
     # 1280x720 read at 0.6859 (minFaceSize 35): 878x494.
     sx, sy = 878 / 1280, 494 / 720
-    x0, y0, x1, y1 = window((500.0, 300.0, 700.0, 460.0), sx, sy, 878, 494)  # type: ignore[misc]
+    got = window((500.0, 300.0, 700.0, 460.0), sx, sy, 878, 494)
+    assert got is not None
+    x0, y0, x1, y1 = got
     assert x0 % 32 == 0 and y0 % 32 == 0 and x0 <= 500 * sx < x0 + 32 and y0 <= 300 * sy < y0 + 32
     assert (x1, y1) == (int(np.ceil(700 * sx)), int(np.ceil(460 * sy)))
     assert window((-50.0, -10.0, 2000.0, 900.0), sx, sy, 878, 494) == (0, 0, 878, 494)
