@@ -41,6 +41,7 @@ MAX_SIDE = 2560
 MIN_SIDE = 320
 NMS_IOU = 0.4
 Box = tuple[float, float, float, float]  # x0, y0, x1, y1 in photo pixels
+EDGE = 2.0  # px: a face found in a region must lie this far inside the region's edges
 OVERVIEW = 640  # px, the longer side of the pass that finds the large faces
 # A face under this size in the overview pass (px of its input) is taken from the detail pass.
 SMALL_IN_OVERVIEW = 40.0
@@ -123,8 +124,10 @@ class RetinaFace(OnnxModel):
                 resized, sx, sy = _resized(rgb, scale)
                 windows = [w for r in regions if (w := window(r, sx, sy, resized.shape[1], resized.shape[0]))]
                 for x0, y0, x1, y1 in windows:
+                    inner = _inner((x0, y0, x1, y1), sx, sy, resized.shape[1], resized.shape[0])
                     part = resized[y0:y1, x0:x1]
-                    found += [f for f in self._infer(part, (x0, y0), sx, sy, min_score) if f.size < largest]
+                    faces = self._infer(part, (x0, y0), sx, sy, min_score)
+                    found += [f for f in faces if f.size < largest and _within(f.box, inner)]
             else:
                 found += [f for f in self.detect(rgb, scale, min_score) if f.size < largest]
         if len(found) < 2:
@@ -173,6 +176,22 @@ def _resized(rgb: np.ndarray, scale: float) -> tuple[np.ndarray, float, float]:
         inter = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
         rgb = cv2.resize(rgb, (w, h), interpolation=inter)
     return rgb, w / width, h / height
+
+
+def _inner(window: tuple[int, int, int, int], sx: float, sy: float, width: int, height: int) -> Box:
+    """A window's bounds in the photo's pixels, EDGE px inside its edges where they cut the
+    photo (open where they are the photo's own edges)."""
+    x0, y0, x1, y1 = window
+    return (
+        x0 / sx + EDGE if x0 > 0 else -np.inf, y0 / sy + EDGE if y0 > 0 else -np.inf,
+        x1 / sx - EDGE if x1 < width else np.inf, y1 / sy - EDGE if y1 < height else np.inf,
+    )  # fmt: skip
+
+
+def _within(box: np.ndarray, bounds: Box) -> bool:
+    """Whether a face's box lies within `bounds`: one cut by a region's edge (a neighbour's face
+    half in it) gives a box at or over that edge and is left to its own region or a full pass."""
+    return bool(box[0] >= bounds[0] and box[1] >= bounds[1] and box[2] <= bounds[2] and box[3] <= bounds[3])
 
 
 def window(region: Box, sx: float, sy: float, width: int, height: int) -> tuple[int, int, int, int] | None:

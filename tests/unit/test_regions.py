@@ -20,7 +20,7 @@ from services.camera_ingest.regions import (
     small_grey,
 )
 from services.camera_ingest.tracker import Detection, Track, Tracker
-from services.detector.retinaface import window
+from services.detector.retinaface import _inner, _within, window
 
 W, H = 1280, 720
 INTERVAL = 0.2  # 5 analysed frames per second
@@ -168,3 +168,13 @@ def test_a_region_is_read_as_a_window_of_the_resized_frame_on_the_network_grid()
     assert (x1, y1) == (int(np.ceil(700 * sx)), int(np.ceil(460 * sy)))
     assert window((-50.0, -10.0, 2000.0, 900.0), sx, sy, 878, 494) == (0, 0, 878, 494)
     assert window((1300.0, 0.0, 1400.0, 10.0), sx, sy, 878, 494) is None
+
+
+def test_a_face_cut_by_a_regions_edge_is_left_out() -> None:
+    # A window of a 878x494 resize of 1280x720 (sx = sy = 0.686): its left and top edges cut the frame, its
+    # right and bottom are the frame's own.
+    bounds = _inner((320, 192, 878, 494), 878 / 1280, 494 / 720, 878, 494)
+    assert bounds[0] == pytest.approx(320 * 1280 / 878 + 2) and bounds[2] == np.inf and bounds[3] == np.inf
+    assert _within(np.array([600.0, 400.0, 700.0, 520.0]), bounds)
+    assert not _within(np.array([460.0, 400.0, 560.0, 520.0]), bounds)  # over the left edge: half a face
+    assert _within(np.array([1200.0, 650.0, 1290.0, 730.0]), bounds)  # at the frame's own edge
