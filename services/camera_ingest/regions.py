@@ -171,6 +171,7 @@ class Narrowing:
             live = [t for t in tracks if 0 <= at - t.last_at < timeout_s]
             regions = merge([*(around(t, at, width, height, c) for t in live), *changed])
             if sum(area(r) for r in regions) <= c.most_of_frame * width * height:
-                return Look(whole=False, regions=regions)
+                plain = [(float(x0), float(y0), float(x1), float(y1)) for x0, y0, x1, y1 in regions]
+                return Look(whole=False, regions=plain)  # plain floats: they travel in the detector's request
         self.full_at = at
         return Look(whole=True)
