@@ -1,45 +1,85 @@
-"""Streams per core that camera_ingest decodes at 5 analysed frames per second.
+"""Camera streams per core at 5 analysed frames per second: decoding alone, and with the
+analysis of the sampled frames.
 
     .venv/bin/python benchmarks/cameras.py                 # 720p and 1080p, 25 fps H.264
     .venv/bin/python benchmarks/cameras.py --seconds 20 --fps 30 --analysed-fps 5
+    .venv/bin/python benchmarks/cameras.py --decode-only   # no models, no cluster
 
-Makes H.264 files of a face walking across the frame (from ../shared/faces/ photos, in a temp
-folder), then runs camera_ingest's own decode loop (`decoder.decode_once`, one FFmpeg thread
-per stream as in production, sampled frames converted to RGB) as fast as it goes, and reports
-the CPU seconds one second of video costs. A camera must decode every frame (H.264 frames
-depend on each other) but converts only the sampled ones, so the figure depends on the camera's
-frame rate and resolution more than on the analysed rate. Streams per core = 1 / (CPU seconds
-per video second). Decode only: the face pipeline's cost comes on top.
+Makes H.264 files of a face walking across the frame (tests/rtsp/media.py, from ../shared/faces/
+photos, in a temp folder: sensor noise, x264 superfast, a keyframe a second, 2 Mbit/s at 720p).
 
-Then, unless `--decode-only`, it runs benchmarks/camera_pipeline.py (a whole cluster on a live
-RTSP stream) for the end-to-end delay from a frame to its match event.
+Decoding: camera_ingest's own decode loop (`decoder.decode_once`, one FFmpeg thread per stream
+as in production, sampled frames converted to RGB) as fast as it goes; the CPU seconds one
+second of video costs. A camera decodes every frame (H.264 frames depend on each other) and
+converts only the sampled ones.
+
+Analysis: the sampled frames, in order, through what the workers do for each, on this thread
+with one inference thread per model (one core): where to look (camera_ingest's regions.py:
+the frame's difference from the previous one), JPEG encoding (camera_ingest, imageQuality 90),
+detection with a camera's default faceDetectorConfig (minFaceSize 35; the detector's engine,
+decoding the JPEG as the detector service does), extraction of the faces due a template (a
+new face always; a tracked one every `--template-ms`, the camera's templateGenerationTime,
+SmartFace's default 500 ms: every third frame at 5 fps), and the tracker. Two scenes, the
+walking face (the video's sampled frames) and nobody in view (its background with fresh sensor
+noise each frame), each analysed two ways:
+- "narrowed": as camera_ingest runs it (services/camera_ingest/regions.py): the whole frame
+  at least every second, between those only the regions around the tracked faces and where
+  the picture changed, nothing at all (no JPEG, no detection) in a still scene;
+- "whole": every frame searched whole (no narrowing), for comparison.
+Not included: the matcher's search (1-2 % of the work: benchmarks/video_records.py), the NATS,
+Postgres and event hops. Streams per core = 1 / (CPU seconds per video second, decoding plus
+analysis). Every figure is the median of `--repeat` runs (CPU time, not wall time: on a shared
+machine wall time measures the neighbours too; CPU time still inflates when they share the
+core's caches and hyper-threads).
+
+Then, unless `--decode-only` or `--no-pipeline`, it runs benchmarks/camera_pipeline.py (a whole
+cluster on a live RTSP stream) for the end-to-end delay from a frame to its match event.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+
+import numpy as np
 
 # Run as a script: the test media helpers live in tests/, which is not an installed package.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from services.camera_ingest.analysis import features
 from services.camera_ingest.decoder import SampledFrame, decode_once
+from services.camera_ingest.regions import Look, Narrowing
+from services.camera_ingest.session import detector_config
 from services.camera_ingest.settings import IngestSettings
-from shared.messages.cameras import CameraState
+from services.camera_ingest.tracker import Detection, Tracker
+from services.extractor.pipeline import FacePipeline
+from shared.analysis import combine, extraction
+from shared.imaging import encode_jpeg
+from shared.messages.cameras import CameraState, VideoFaceDetectorConfig
+from shared.settings import load_settings
 from tests.rtsp.media import write_h264
+
+DETECTOR = detector_config(VideoFaceDetectorConfig(min_face_size=35, max_face_size=600, max_faces=20,
+                                                   confidence_threshold=450))  # fmt: skip
+FEATURES = features(distant=False, nearby=False)  # a camera's faces with every attribute on
+IMAGE_QUALITY = 90  # a camera's imageQuality default
+TIMEOUT_S = 2.0  # the tracklet timeout's default
 
 
 class CountingSink:
-    """Counts what the decoder reports (the pipeline's hand-off is not measured)."""
+    """Counts what the decoder reports; keeps the sampled frames when asked."""
 
-    def __init__(self) -> None:
+    def __init__(self, keep: bool = False) -> None:
         self.frames = self.analysed = 0
+        self.kept: list[SampledFrame] | None = [] if keep else None
 
     def connecting(self, attempt: int) -> None:
         pass
@@ -52,6 +92,8 @@ class CountingSink:
 
     def sampled(self, frame: SampledFrame) -> None:
         self.analysed += 1
+        if self.kept is not None:
+            self.kept.append(frame)
 
 
 def measure(path: Path, analysed_fps: float, streams: int) -> tuple[float, float, int, int]:
@@ -70,7 +112,76 @@ def measure(path: Path, analysed_fps: float, streams: int) -> tuple[float, float
     for t in threads:
         t.join()
     return (time.process_time() - cpu, time.perf_counter() - wall,
-            sum(s.frames for s in sinks), sum(s.analysed for s in sinks))
+            sum(s.frames for s in sinks), sum(s.analysed for s in sinks))  # fmt: skip
+
+
+def sampled_frames(path: Path, analysed_fps: float) -> list[SampledFrame]:
+    sink = CountingSink(keep=True)
+    decode_once("bench", str(path), int(1000 / analysed_fps), sink, threading.Event(), IngestSettings(), False)
+    assert sink.kept is not None
+    return sink.kept
+
+
+class Analysis:
+    """One camera's analysis of its sampled frames, in order (a fresh tracker per run)."""
+
+    def __init__(self, pipeline: FacePipeline, narrow: bool, template_every_s: float) -> None:
+        self.pipeline = pipeline
+        self.narrowing = Narrowing() if narrow else None
+        self.tracker = Tracker()
+        self.template_every_s = template_every_s
+        self.faces = self.narrowed = self.templates = 0
+        self.detect_s = 0.0  # CPU seconds in the detector (JPEG decoding included)
+
+    def frame(self, at: float, rgb: np.ndarray) -> None:
+        """What camera_ingest's session does for a frame (session.StreamSession.prepare, track)."""
+        look = Look(whole=True)
+        if self.narrowing is not None:
+            look = self.narrowing.look(at, rgb, list(self.tracker.tracks.values()), TIMEOUT_S)
+            self.narrowed += not look.whole
+        self.tracker.expire(at)
+        if look.nothing:  # a still scene, nobody tracked: no JPEG, no detection
+            return
+        jpeg = encode_jpeg(rgb, IMAGE_QUALITY)
+        started = time.process_time()
+        detected = self.pipeline.detector.detect(jpeg, DETECTOR, regions=look.regions)
+        self.detect_s += time.process_time() - started
+        every_s = self.template_every_s
+        chosen, request = extraction(detected, FEATURES, lambda d: self.tracker.template_due(at, d.box, every_s))
+        extracted = self.pipeline.extractor.extract(request) if request is not None else None
+        found = combine(detected, chosen, extracted)
+        self.tracker.assign(at, [
+            Detection(f.detected.box, np.frombuffer(f.extracted.template, "<f4") if f.extracted.template else None)
+            for f in found.faces
+        ])  # fmt: skip
+        self.faces += len(found.faces)
+        self.templates += len(chosen)
+
+
+def cpu_of(run: Callable[[], None]) -> float:
+    started = time.process_time()
+    run()
+    return time.process_time() - started
+
+
+def analyse_all(
+    pipeline: FacePipeline, frames: list[np.ndarray], fps: float, narrow: bool, template_every_s: float
+) -> tuple[float, Analysis]:
+    """CPU seconds to analyse `frames` (RGB, sampled at `fps`) in order, and the run's counts."""
+    analysis = Analysis(pipeline, narrow, template_every_s)
+
+    def run() -> None:
+        for i, rgb in enumerate(frames):
+            analysis.frame(i / fps, rgb)
+
+    return cpu_of(run), analysis
+
+
+def empty_frames(width: int, height: int, count: int) -> list[np.ndarray]:
+    """The test videos' background with sensor noise (8 draws, repeated): nobody in view."""
+    rng = np.random.default_rng(0)
+    noisy = [np.clip(96 + rng.normal(0, 6, (height, width, 3)), 0, 255).astype(np.uint8) for _ in range(8)]
+    return [noisy[i % len(noisy)] for i in range(count)]
 
 
 def main() -> None:
@@ -79,28 +190,58 @@ def main() -> None:
     parser.add_argument("--fps", type=int, default=25, help="frame rate of the camera")
     parser.add_argument("--analysed-fps", type=float, default=5, help="sampled frames per second")
     parser.add_argument("--sizes", default="1280x720,1920x1080")
-    parser.add_argument("--decode-only", action="store_true", help="skip the frame-to-match delay")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per figure (their median is printed)")
+    parser.add_argument("--template-ms", type=int, default=500,
+                        help="the camera's templateGenerationTime (SmartFace's default 500)")  # fmt: skip
+    parser.add_argument("--decode-only", action="store_true", help="decoding alone: no models, no cluster")
+    parser.add_argument("--no-pipeline", action="store_true", help="skip the frame-to-match delay")
     args = parser.parse_args()
     cores = os.cpu_count() or 1
-    print(f"{cores} cores; {args.fps} fps H.264 camera, {args.analysed_fps:g} analysed fps, {args.seconds:g} s videos")
+    fps = args.analysed_fps
+    print(f"{cores} cores (load average {os.getloadavg()[0]:.1f}); {args.fps} fps H.264 camera, {fps:g} analysed fps, "
+          f"templateGenerationTime {args.template_ms} ms, {args.seconds:g} s videos; medians of {args.repeat} runs")
+    pipeline = None
+    if not args.decode_only:
+        pipeline = FacePipeline.from_settings(load_settings(), threads=1)
+        pipeline.warm_up()
     with tempfile.TemporaryDirectory() as tmp:
         for size in args.sizes.split(","):
             width, height = (int(v) for v in size.split("x"))
             path = write_h264(Path(tmp) / f"{size}.mp4", width, height, args.seconds, args.fps)
-            measure(path, args.analysed_fps, 1)  # warm up (file cache, codec init)
-            # Best of three: on a shared machine other processes only ever add time.
-            cpu, wall, decoded, sampled = min(measure(path, args.analysed_fps, 1) for _ in range(3))
-            per_video_second = cpu / args.seconds
-            two_wall = min(measure(path, args.analysed_fps, 2)[1] for _ in range(3))
+            measure(path, fps, 1)  # warm up (file cache, codec init)
+            runs = [measure(path, fps, 1) for _ in range(args.repeat)]
+            cpu = statistics.median(r[0] for r in runs)
+            wall = statistics.median(r[1] for r in runs)
+            _, _, decoded, sampled = runs[0]
+            decode = cpu / args.seconds  # CPU s per video second
+            two_wall = statistics.median(measure(path, fps, 2)[1] for _ in range(args.repeat))
             print(
-                f"{height}p: {decoded} frames decoded, {sampled} analysed; "
-                f"{per_video_second * 1000:.0f} ms CPU per video second -> "
-                f"{1 / per_video_second:.1f} streams per core ({cores / per_video_second:.0f} on {cores} cores); "
+                f"{height}p decoding alone: {decoded} frames decoded, {sampled} sampled; "
+                f"{decode * 1000:.0f} ms CPU per video second -> {1 / decode:.1f} streams per core; "
                 f"2 streams at once: {two_wall / wall:.2f}x the wall time of one"
             )
-    if not args.decode_only:
-        pipeline = Path(__file__).with_name("camera_pipeline.py")
-        subprocess.run([sys.executable, str(pipeline), "--passes", "5"], check=True)
+            if pipeline is None:
+                continue
+            walking = [f.image for f in sampled_frames(path, fps)]
+            nobody = empty_frames(width, height, len(walking))
+            template_s = args.template_ms / 1000
+            analyse_all(pipeline, walking[:5], fps, False, template_s)  # warm up this size
+            for scene, frames in (("a face walking across", walking), ("nobody in view", nobody)):
+                for name, narrow in (("narrowed", True), ("whole", False)):
+                    timed = [analyse_all(pipeline, frames, fps, narrow, template_s) for _ in range(args.repeat)]
+                    spent = statistics.median(t for t, _ in timed)
+                    detecting = statistics.median(a.detect_s for _, a in timed)
+                    counts = timed[0][1]
+                    per_second = spent / len(frames) * fps
+                    print(
+                        f"{height}p with analysis, {scene}, {name}: {1000 * spent / len(frames):.1f} ms CPU per "
+                        f"analysed frame, detection {1000 * detecting / len(frames):.1f} of them ({counts.faces} "
+                        f"faces in {len(frames)} frames, {counts.templates} templates, {counts.narrowed} frames "
+                        f"narrowed) -> {1 / (decode + per_second):.1f} streams per core"
+                    )
+    if not (args.decode_only or args.no_pipeline):
+        pipeline_script = Path(__file__).with_name("camera_pipeline.py")
+        subprocess.run([sys.executable, str(pipeline_script), "--passes", "5"], check=True)
 
 
 if __name__ == "__main__":

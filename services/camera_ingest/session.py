@@ -33,6 +33,7 @@ from services.camera_ingest.decoder import SampledFrame
 from services.camera_ingest.identity import Hit, Identity
 from services.camera_ingest.image_store import ImageStore, Written
 from services.camera_ingest.preview import Previews, marked
+from services.camera_ingest.regions import Look, Narrowing
 from services.camera_ingest.tracker import Detection, Track, Tracker, TrackerConfig
 from shared import subjects
 from shared.analysis import Analysed, Analysis, analyse
@@ -194,6 +195,8 @@ class StreamSession:
     previews: Previews | None = None  # live previews of cameras (whoever watches)
     # Setup/DataStorage/Video, followed by camera_ingest's service; None: `All`.
     setup_video: Followed[VideoDataStorageConfig] | None = None
+    # A camera's: where each frame is searched (regions.py); None: every frame whole.
+    narrowing: Narrowing | None = None
 
     @classmethod
     def create(
@@ -207,11 +210,13 @@ class StreamSession:
         setup_features: Followed[FaceFeaturesConfigFeaturesConfig] | None = None,
         previews: Previews | None = None,
         setup_video: Followed[VideoDataStorageConfig] | None = None,
+        narrow: bool = False,
     ) -> StreamSession:
         tracker = Tracker(TrackerConfig(timeout_s=timeout_s))
         return cls(
             ctx, camera_id, images, tracker, confirm_votes, load_settings,
             setup_features=setup_features, previews=previews, setup_video=setup_video,
+            narrowing=Narrowing() if narrow else None,
         )  # fmt: skip
 
     def switches(self) -> FeaturesConfig:
@@ -256,15 +261,22 @@ class StreamSession:
         settings = await self.settings()
         if settings is None or not settings.detects:
             return None
-        jpeg = await self.ctx.run_blocking(encode_jpeg, frame.image, settings.image_quality)
-        features = analysis.features(*settings.liveness, self.switches())
         at = frame.captured_at.timestamp()
-        wanted = None
-        if settings.template_generation_ms > settings.redetection_ms:
-            # Templates less often than detection: a face the boxes follow gets one that often.
-            every_s = settings.template_generation_ms / 1000
-            wanted = lambda d: self.tracker.template_due(at, d.box, every_s)  # noqa: E731
-        found = await analyse(self.ctx.bus, jpeg, settings.detector, features, wanted=wanted)
+        look = Look(whole=True)
+        if self.narrowing is not None:  # frames come one at a time, after the previous one's tracking
+            tracks, timeout_s = list(self.tracker.tracks.values()), self.tracker.config.timeout_s
+            look = await self.ctx.run_blocking(self.narrowing.look, at, frame.image, tracks, timeout_s)
+        if look.nothing:  # a still scene, nobody tracked, no full detection due
+            jpeg, found = b"", Analysis(width=frame.image.shape[1], height=frame.image.shape[0], faces=[])
+        else:
+            jpeg = await self.ctx.run_blocking(encode_jpeg, frame.image, settings.image_quality)
+            features = analysis.features(*settings.liveness, self.switches())
+            wanted = None
+            if settings.template_generation_ms > settings.redetection_ms:
+                # Templates less often than detection: a face the boxes follow gets one that often.
+                every_s = settings.template_generation_ms / 1000
+                wanted = lambda d: self.tracker.template_due(at, d.box, every_s)  # noqa: E731
+            found = await analyse(self.ctx.bus, jpeg, settings.detector, features, wanted=wanted, regions=look.regions)
         with_templates = [f for f in found.faces if f.extracted.template is not None] if settings.match else []
         model = with_templates[0].extracted.template_model if with_templates else ""
         templates = [f.extracted.template or b"" for f in with_templates]

@@ -43,6 +43,9 @@ class Track:
     box: Box
     faces: int = 1
     template_at: float | None = None  # when its last template was made
+    # Pixels per second its box's centre moved between its last two faces (regions.py looks
+    # for it where that motion takes it).
+    velocity: tuple[float, float] = (0.0, 0.0)
     # Sum of the templates seen: its direction is a steadier description of the person than any
     # one frame (pose, blur), so bridging compares with the normalised mean.
     template_sum: np.ndarray | None = field(default=None, repr=False)
@@ -122,6 +125,8 @@ class Tracker:
                 started = True
             else:
                 track = self.tracks[chosen[i]]
+                if at > track.last_at:
+                    track.velocity = _velocity(track.box, d.box, at - track.last_at)
                 track.last_at, track.box, track.faces = at, d.box, track.faces + 1
                 started = False
             if d.template is not None:
@@ -155,3 +160,10 @@ class Tracker:
         ended = sorted(self.tracks.values(), key=lambda t: t.started_at)
         self.tracks.clear()
         return ended
+
+
+def _velocity(before: Box, after: Box, seconds: float) -> tuple[float, float]:
+    """How fast the centre moved from `before` to `after` (pixels per second)."""
+    dx = (after[0] + after[2] - before[0] - before[2]) / 2
+    dy = (after[1] + after[3] - before[1] - before[3]) / 2
+    return dx / seconds, dy / seconds

@@ -3,7 +3,9 @@
 `Detector.detect` is blocking and thread-safe; the service runs it in the bounded pool.
 RetinaFace finds the faces, reading the photo resized so that the smallest face the request
 asks for (`minFaceSize`) is just large enough for it (small faces are found, large frames stay
-cheap), and at most 640 px for the large faces (services/detector/retinaface.py). FaceMesh
+cheap), and at most 640 px for the large faces (services/detector/retinaface.py); a camera's
+frame between whole-frame detections only in the regions it is asked to read (around tracked
+faces, where the picture moved: services/camera_ingest/regions.py). FaceMesh
 then reads each face for the five landmarks the face is aligned with, the head pose and a
 face-presence score: a candidate RetinaFace is unsure of (score under 0.9) must also be a face
 to the mesh. On the detection benchmark (benchmarks/detection.py) no false face scored 0.9 or
@@ -16,6 +18,7 @@ lists them largest first.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import msgspec
@@ -23,7 +26,7 @@ import numpy as np
 
 from services.detector import quality
 from services.detector.facemesh import FaceMesh, Mesh
-from services.detector.retinaface import Found, RetinaFace
+from services.detector.retinaface import Box, Found, RetinaFace
 from shared.face_choice import best_first
 from shared.imaging import align, chip_corners, decode_image, encode_jpeg
 from shared.inference import Device
@@ -62,16 +65,27 @@ class Detector:
         self.facemesh.warm_up()
 
     def detect(
-        self, image: bytes, config: FaceDetectorConfig = DEFAULT_CONFIG, *, include_crops: bool = True
+        self,
+        image: bytes,
+        config: FaceDetectorConfig = DEFAULT_CONFIG,
+        *,
+        include_crops: bool = True,
+        regions: Sequence[Box] = (),
     ) -> DetectResponse:
-        """Decode once, detect, and describe every face that passes `config`."""
-        return self.detect_rgb(decode_image(image), config, include_crops=include_crops)
+        """Decode once, detect, and describe every face that passes `config` (only in
+        `regions` when given: a camera's frame between whole-frame detections)."""
+        return self.detect_rgb(decode_image(image), config, include_crops=include_crops, regions=regions)
 
     def detect_rgb(
-        self, rgb: np.ndarray, config: FaceDetectorConfig = DEFAULT_CONFIG, *, include_crops: bool = True
+        self,
+        rgb: np.ndarray,
+        config: FaceDetectorConfig = DEFAULT_CONFIG,
+        *,
+        include_crops: bool = True,
+        regions: Sequence[Box] = (),
     ) -> DetectResponse:
         """`detect` on a decoded photo (HxWx3 RGB uint8)."""
-        kept, rejected = self._candidates(rgb, config)
+        kept, rejected = self._candidates(rgb, config, regions)
         described = [_describe(rgb, found, mesh) for found, mesh in kept]
         chips = {id(face): chip for face, chip in described}
         chosen = best_first([face for face, _ in described])[: config.max_faces]
@@ -84,9 +98,11 @@ class Detector:
             width=rgb.shape[1], height=rgb.shape[0], faces=faces, detector=self.name, rejected=rejected
         )
 
-    def _candidates(self, rgb: np.ndarray, config: FaceDetectorConfig) -> tuple[list[Candidate], list[str]]:
+    def _candidates(
+        self, rgb: np.ndarray, config: FaceDetectorConfig, regions: Sequence[Box] = ()
+    ) -> tuple[list[Candidate], list[str]]:
         """(faces that pass `config`; why each other face found was turned away)."""
-        found = _whole_faces(self.retinaface.faces(rgb, config.min_face_size, CANDIDATE_SCORE))
+        found = _whole_faces(self.retinaface.faces(rgb, config.min_face_size, CANDIDATE_SCORE, regions))
         meshes = self.facemesh.meshes(rgb, [(f.box, f.five[:2]) for f in found])
         kept: list[Candidate] = []
         rejected: list[str] = []

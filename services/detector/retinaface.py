@@ -18,6 +18,7 @@ BGR input minus (104, 117, 127), anchor decoding with variances 0.1 and 0.2.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import cv2
@@ -39,6 +40,8 @@ MAX_UPSCALE = 2.0
 MAX_SIDE = 2560
 MIN_SIDE = 320
 NMS_IOU = 0.4
+Box = tuple[float, float, float, float]  # x0, y0, x1, y1 in photo pixels
+EDGE = 2.0  # px: a face found in a region must lie this far inside the region's edges
 OVERVIEW = 640  # px, the longer side of the pass that finds the large faces
 # A face under this size in the overview pass (px of its input) is taken from the detail pass.
 SMALL_IN_OVERVIEW = 40.0
@@ -106,12 +109,27 @@ class RetinaFace(OnnxModel):
     def warm_up(self) -> None:
         self.detect(np.zeros((480, 640, 3), np.uint8), 1.0, 0.5)
 
-    def faces(self, rgb: np.ndarray, min_face_size: float, min_score: float = 0.5) -> list[Found]:
+    def faces(
+        self, rgb: np.ndarray, min_face_size: float, min_score: float = 0.5, regions: Sequence[Box] = ()
+    ) -> list[Found]:
         """Every face of `rgb` (HxWx3 uint8) from `min_face_size` px up, scoring at least
-        `min_score`, best first (one or two passes: `passes`)."""
+        `min_score`, best first (one or two passes: `passes`). With `regions` (x0, y0, x1, y1),
+        only in those parts of the photo: each pass resizes the whole photo as without regions
+        and reads the regions' windows of it, their corners on the network's 32 px grid, so a
+        face inside a region is seen as in the whole photo, at a fraction of the cost."""
+        height, width = rgb.shape[:2]
         found: list[Found] = []
-        for scale, largest in passes(rgb.shape[1], rgb.shape[0], min_face_size):
-            found += [f for f in self.detect(rgb, scale, min_score) if f.size < largest]
+        for scale, largest in passes(width, height, min_face_size):
+            if regions:
+                resized, sx, sy = _resized(rgb, scale)
+                windows = [w for r in regions if (w := window(r, sx, sy, resized.shape[1], resized.shape[0]))]
+                for x0, y0, x1, y1 in windows:
+                    inner = _inner((x0, y0, x1, y1), sx, sy, resized.shape[1], resized.shape[0])
+                    part = resized[y0:y1, x0:x1]
+                    faces = self._infer(part, (x0, y0), sx, sy, min_score)
+                    found += [f for f in faces if f.size < largest and _within(f.box, inner)]
+            else:
+                found += [f for f in self.detect(rgb, scale, min_score) if f.size < largest]
         if len(found) < 2:
             return found
         chosen = nms(np.array([f.box for f in found]), np.array([f.score for f in found]), NMS_IOU)
@@ -120,12 +138,15 @@ class RetinaFace(OnnxModel):
     def detect(self, rgb: np.ndarray, scale: float = 1.0, min_score: float = 0.5) -> list[Found]:
         """Every face of `rgb` (HxWx3 uint8) scoring at least `min_score`, the photo resized by
         `scale` first (see `scale_for`), best first; coordinates in the photo's pixels."""
-        height, width = rgb.shape[:2]
-        h, w = max(32, round(height * scale)), max(32, round(width * scale))
-        sx, sy = w / width, h / height  # the exact scales after rounding
-        if (h, w) != (height, width):
-            inter = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
-            rgb = cv2.resize(rgb, (w, h), interpolation=inter)
+        resized, sx, sy = _resized(rgb, scale)
+        return self._infer(resized, (0, 0), sx, sy, min_score)
+
+    def _infer(
+        self, rgb: np.ndarray, corner: tuple[int, int], sx: float, sy: float, min_score: float
+    ) -> list[Found]:
+        """The faces of `rgb`, a window with top-left `corner` of a photo resized by (sx, sy);
+        coordinates in the photo's pixels."""
+        h, w = rgb.shape[:2]
         # Pad to a multiple of 32 with the mean colour (0 after mean subtraction): every grid
         # then covers the photo exactly and the network's upsampling steps line up.
         ph, pw = -(-h // 32) * 32, -(-w // 32) * 32
@@ -137,6 +158,7 @@ class RetinaFace(OnnxModel):
         if keep.size == 0:
             return []
         prior = anchors(ph, pw)[keep]
+        prior[:, :2] += np.asarray(corner, np.float32)
         loc, pts = loc[0, keep], landmarks[0, keep].reshape(-1, 5, 2)
         centre = prior[:, :2] + loc[:, :2] * VARIANCES[0] * prior[:, 2:]
         size = prior[:, 2:] * np.exp(loc[:, 2:] * VARIANCES[1])
@@ -144,6 +166,42 @@ class RetinaFace(OnnxModel):
         five = (prior[:, None, :2] + pts * VARIANCES[0] * prior[:, None, 2:]) / np.array([sx, sy], np.float32)
         chosen = nms(boxes, scores[keep], NMS_IOU)
         return [Found(box=boxes[i], five=five[i], score=float(scores[keep][i])) for i in chosen]
+
+
+def _resized(rgb: np.ndarray, scale: float) -> tuple[np.ndarray, float, float]:
+    """`rgb` resized by `scale` (at least 32 px a side) and the exact scales after rounding."""
+    height, width = rgb.shape[:2]
+    h, w = max(32, round(height * scale)), max(32, round(width * scale))
+    if (h, w) != (height, width):
+        inter = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+        rgb = cv2.resize(rgb, (w, h), interpolation=inter)
+    return rgb, w / width, h / height
+
+
+def _inner(window: tuple[int, int, int, int], sx: float, sy: float, width: int, height: int) -> Box:
+    """A window's bounds in the photo's pixels, EDGE px inside its edges where they cut the
+    photo (open where they are the photo's own edges)."""
+    x0, y0, x1, y1 = window
+    return (
+        x0 / sx + EDGE if x0 > 0 else -np.inf, y0 / sy + EDGE if y0 > 0 else -np.inf,
+        x1 / sx - EDGE if x1 < width else np.inf, y1 / sy - EDGE if y1 < height else np.inf,
+    )  # fmt: skip
+
+
+def _within(box: np.ndarray, bounds: Box) -> bool:
+    """Whether a face's box lies within `bounds`: one cut by a region's edge (a neighbour's face
+    half in it) gives a box at or over that edge and is left to its own region or a full pass."""
+    return bool(box[0] >= bounds[0] and box[1] >= bounds[1] and box[2] <= bounds[2] and box[3] <= bounds[3])
+
+
+def window(region: Box, sx: float, sy: float, width: int, height: int) -> tuple[int, int, int, int] | None:
+    """`region` (photo pixels) in a `width` x `height` resize of the photo by (sx, sy), its
+    top-left corner moved back onto the 32 px grid; None when nothing of it is left."""
+    x0, y0 = max(0, int(region[0] * sx)), max(0, int(region[1] * sy))
+    x1, y1 = min(width, int(np.ceil(region[2] * sx))), min(height, int(np.ceil(region[3] * sy)))
+    if x1 - x0 < 2 or y1 - y0 < 2:
+        return None
+    return (x0 // 32 * 32, y0 // 32 * 32, x1, y1)
 
 
 def nms(boxes: np.ndarray, scores: np.ndarray, iou: float) -> list[int]:

@@ -28,9 +28,8 @@ async def setup(ctx: ServiceContext) -> None:
 
     async def detect(request: DetectRequest) -> DetectResponse:
         image = await blobs.unwrap(ctx.bus, request.image)
-        return await ctx.run_blocking(
-            partial(detector.detect, image, request.face_detector_config, include_crops=request.include_crops)
-        )
+        config, crops, regions = request.face_detector_config, request.include_crops, request.regions
+        return await ctx.run_blocking(partial(detector.detect, image, config, include_crops=crops, regions=regions))
 
     await ctx.host.add(DETECTOR_DETECT, DetectRequest, detect)
     await setup_bodies(ctx, directory)  # pedestrians and objects (POST /api/v1/Detect, cameras)

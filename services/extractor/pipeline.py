@@ -7,13 +7,14 @@ answers the same `Analysis`, so what it measures is what the services answer.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from services.detector.engine import DEFAULT_CONFIG, Detector
 from services.extractor.engine import Extractor
 from shared.analysis import Analysis, Wanted, combine, extraction
 from shared.inference import Device
-from shared.messages.faces import FaceDetectorConfig, FaceFeaturesConfig
+from shared.messages.faces import Box, FaceDetectorConfig, FaceFeaturesConfig
 from shared.modelpack import ensure_models
 from shared.settings import Settings
 
@@ -38,9 +39,11 @@ class FacePipeline:
         detector_config: FaceDetectorConfig = DEFAULT_CONFIG,
         features: FaceFeaturesConfig | None = None,
         wanted: Wanted | None = None,
+        regions: Sequence[Box] = (),
     ) -> Analysis:
         """Every face of `image` (largest first) with its extracted features (those `wanted`,
-        default all), as shared.analysis.analyse answers over the bus."""
-        detected = self.detector.detect(image, detector_config)
+        default all), only in `regions` when given, as shared.analysis.analyse answers over the
+        bus."""
+        detected = self.detector.detect(image, detector_config, regions=regions)
         chosen, request = extraction(detected, features or FaceFeaturesConfig(), wanted)
         return combine(detected, chosen, self.extractor.extract(request) if request is not None else None)

@@ -14,6 +14,7 @@ import msgspec
 from shared.blobs import Blob
 
 Score10k = Annotated[int, msgspec.Meta(ge=0, le=10000)]
+Box = tuple[float, float, float, float]  # x0, y0, x1, y1 in image pixels
 
 
 class FaceDetectorConfig(msgspec.Struct, frozen=True, kw_only=True):
@@ -71,11 +72,15 @@ class Pose(msgspec.Struct, frozen=True, kw_only=True):
 
 class DetectRequest(msgspec.Struct, frozen=True, kw_only=True):
     """rpc.detector.faces.detect: one encoded image (JPEG, PNG, BMP, WebP, TIFF), inline or by
-    reference to the blob store when larger than a NATS message (shared.blobs.wrap)."""
+    reference to the blob store when larger than a NATS message (shared.blobs.wrap).
+    `regions` (x0, y0, x1, y1 in image pixels) narrows the search to those areas (a camera's
+    frame between two whole-frame detections: services/camera_ingest/regions.py); empty: the
+    whole image."""
 
     image: Blob
     face_detector_config: FaceDetectorConfig = FaceDetectorConfig()
     include_crops: bool = True
+    regions: list[Box] = []
 
 
 class DetectedFace(msgspec.Struct, frozen=True, kw_only=True):

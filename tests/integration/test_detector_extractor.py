@@ -96,6 +96,28 @@ async def test_detect_then_extract_over_the_bus(bus: Bus) -> None:
         assert face.age is not None and face.nearby_liveness is not None and face.distant_liveness is not None
 
 
+async def test_regions_narrow_the_search_and_answer_in_the_photos_pixels(bus: Bus) -> None:
+    """A camera's frame between full detections (services/camera_ingest/regions.py): only the
+    faces inside the regions asked for, where the whole photo has them."""
+    photo = (FACES / "photos" / "selfie-many-people.jpg").read_bytes()
+    whole = await detect(bus, photo)
+    x0, y0, x1, y1 = whole.faces[0].box
+    pad = (x1 - x0) / 2
+    region = (x0 - pad, y0 - pad, x1 + pad, y1 + pad)
+    blob = await blobs.wrap(bus, photo)
+    try:
+        request = DetectRequest(image=blob, face_detector_config=ANY_SIZE, regions=[region])
+        narrowed = await bus.request(DETECTOR_DETECT, request, DetectResponse)
+    finally:
+        await blobs.release(bus, blob)
+    assert (narrowed.width, narrowed.height) == (whole.width, whole.height)
+    assert 1 <= len(narrowed.faces) < len(whole.faces)
+    near = 0.1 * (x1 - x0)  # px: the same face (the grid of anchors falls elsewhere on it in a region)
+    for face in narrowed.faces:  # each a face of the whole photo, in the photo's pixels
+        assert min(np.abs(np.subtract(face.box, w.box)).max() for w in whole.faces) < near
+    assert min(np.abs(np.subtract(whole.faces[0].box, f.box)).max() for f in narrowed.faces) < near
+
+
 async def test_same_person_matches_across_photos(bus: Bus) -> None:
     templates = []
     for name in ("img1.jpg", "img2.jpg", "img3.jpg"):  # person01, person01, person05

@@ -26,17 +26,26 @@ def _face(photo: str, side: int) -> np.ndarray:
 
 
 def walking_face(
-    width: int, height: int, count: int, photo: str = DEFAULT_PHOTO, other: str | None = None
+    width: int,
+    height: int,
+    count: int,
+    photo: str = DEFAULT_PHOTO,
+    other: str | None = None,
+    other_from: int = 0,
+    size: float = 0.5,
 ) -> list[np.ndarray]:
-    """`count` BGR frames of one photo (scaled to half the frame height) crossing the frame
-    from left to right; with `other`, a second person crosses from right to left below the
-    first (each in one half of the frame, so that their faces never overlap)."""
-    side = max(16, height // 2)
+    """`count` BGR frames of one photo (scaled to `size` of the frame height, default half)
+    crossing the frame from left to right; with `other`, a second person crosses from right to
+    left below the first (each in one half of the frame, so that their faces never overlap), in
+    the frames from `other_from` on (entering the picture while the first is in view)."""
+    side = max(16, int(height * min(size, 0.5)))
     walkers = [(_face(photo, side), False)] + ([(_face(other, side), True)] if other else [])
     frames = []
     for i in range(count):
         frame = np.full((height, width, 3), 96, dtype=np.uint8)
         for row, (face, leftwards) in enumerate(walkers):
+            if row == 1 and i < other_from:
+                continue
             fh, fw = face.shape[:2]
             step = (count - 1 - i) if leftwards else i
             x = int((width - fw) * step / max(1, count - 1))
@@ -54,12 +63,13 @@ def write_jpegs(
     photo: str = DEFAULT_PHOTO,
     empty: int = 0,
     other: str | None = None,
+    other_from: int = 0,
 ) -> str:
     """Write the frames as frame000.jpg...; return the printf pattern multifilesrc takes.
     `empty` frames without a face follow the walk: looped, each pass is one person passing
-    (with `other`, two people passing each other)."""
+    (with `other`, two people passing each other; the second from frame `other_from` on)."""
     folder.mkdir(parents=True, exist_ok=True)
-    frames = walking_face(width, height, count, photo, other)
+    frames = walking_face(width, height, count, photo, other, other_from)
     frames += [np.full((height, width, 3), 96, dtype=np.uint8) for _ in range(empty)]
     for i, frame in enumerate(frames):
         cv2.imwrite(str(folder / f"frame{i:03d}.jpg"), frame, [cv2.IMWRITE_JPEG_QUALITY, 85])

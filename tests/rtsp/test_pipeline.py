@@ -20,6 +20,7 @@ import asyncpg
 import httpx
 import pytest
 
+from services.camera_ingest.regions import FULL_EVERY_S
 from shared.embedded import free_port
 from tests.rtsp.conftest import FAST_INGEST, RtspServer
 from tests.rtsp.events import Event, camera_events, wait_events, wait_workers
@@ -410,6 +411,36 @@ def test_two_people_passing_each_other_get_a_tracklet_and_an_answer_each(
     # The two were in view at the same time: their tracklets overlap.
     first, second = sorted(loop, key=lambda t: stamp(t["timeAppeared"]))
     assert stamp(second["timeAppeared"]) < stamp(first["timeDisappeared"])
+
+
+def test_a_person_entering_while_another_is_tracked_is_found_within_the_full_detection_bound(
+    api: httpx.Client, pipeline: Cluster, member: dict[str, str], tmp_path: Path
+) -> None:
+    """Between full detections a camera reads only the regions around its tracked faces and
+    where the picture moved (services/camera_ingest/regions.py): the stranger who enters 1.2 s
+    after the member, away from him, is still found: at the latest FULL_EVERY_S plus one
+    sampling interval after entering (a little more allowed for a frame dropped under load)."""
+    enters_s, walk = 1.2, 40  # 10 fps: the stranger is in view from 1.2 s to 4 s of each loop
+    frames = write_jpegs(tmp_path / "enter", count=walk, photo=MEMBER_PHOTO_VIDEO, empty=15,
+                         other=STRANGER_PHOTO, other_from=int(enters_s * 10))  # fmt: skip
+    server = RtspServer(frames, free_port())
+    server.start()
+    try:
+        camera = watch(api, server.url)
+
+        def three_loops(events: list[Event]) -> bool:
+            return len(passes([e.body for e in events if e.kind == "tracklet.completed"])) >= 3
+
+        events = wait_events(pipeline.servers.nats_url, camera, three_loops, 150, "three loops of the video")
+    finally:
+        server.stop()
+    loop = passes([e.body for e in events if e.kind == "tracklet.completed"])[1]  # the first may be cut
+    assert len(loop) == 2, [(t["timeAppeared"], t["timeDisappeared"]) for t in loop]
+    walker, entering = sorted(loop, key=lambda t: stamp(t["timeAppeared"]))
+    assert of(events, "match.found", walker["id"]) and of(events, "match.missed", entering["id"])
+    # The member appears at the loop's start (his first sampled frame: within one interval).
+    late = stamp(entering["timeAppeared"]) - stamp(walker["timeAppeared"]) - enters_s
+    assert late <= FULL_EVERY_S + 2 * INTERVAL_MS / 1000, late
 
 
 def test_a_stopped_replica_ends_its_tracklets_with_their_events_before_it_exits(

@@ -1,0 +1,78 @@
+"""A camera's narrowed detection with the real detector (services/camera_ingest/regions.py):
+between full detections only the regions around tracked faces and where the picture moved are
+read, the faces found there are those the whole frame gives, and a face that enters while
+another is tracked is found in the first frame it is in (it moved), and without motion within
+FULL_EVERY_S plus one frame interval. The frames are the RTSP tests' walking faces
+(tests/rtsp/media.py), sampled at 5 fps as a camera's at 720p."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from services.camera_ingest.regions import FULL_EVERY_S, Narrowing, NarrowingConfig
+from services.camera_ingest.tracker import Detection, Tracker, iou
+from services.extractor.pipeline import FacePipeline
+from shared.messages.faces import Box, DetectedFace, FaceDetectorConfig
+from tests.rtsp.media import walking_face
+
+WIDTH, HEIGHT = 1280, 720
+INTERVAL = 0.2  # s, 5 analysed frames per second
+TIMEOUT = 2.0  # the tracklet timeout's default
+CAMERA = FaceDetectorConfig(min_face_size=35, max_face_size=600, max_faces=20)  # a camera's defaults
+WALKER, ENTERING = "img1.jpg", "img20.jpg"
+ENTERS_AT = 7  # the second person's first frame: between two full detections (frames 5 and 10)
+PHOTO = 0.25  # of the frame's height: the photos' faces are about 65 px wide, as a camera sees people
+
+
+def detect(pipeline: FacePipeline, rgb: np.ndarray, regions: list[Box]) -> list[DetectedFace]:
+    return pipeline.detector.detect_rgb(rgb, CAMERA, include_crops=False, regions=regions).faces
+
+
+def inside(box: Box, region: Box) -> bool:
+    return region[0] <= box[0] and region[1] <= box[1] and box[2] <= region[2] and box[3] <= region[3]
+
+
+def walk(pipeline: FacePipeline, narrowing: Narrowing) -> tuple[list[bool], list[bool], list[bool]]:
+    """The walker crosses the top half; the second person is in the bottom half from frame
+    ENTERS_AT on. Per frame: (read in regions only, the walker found, the second one found)."""
+    frames = walking_face(WIDTH, HEIGHT, 30, WALKER, other=ENTERING, other_from=ENTERS_AT, size=PHOTO)
+    tracker = Tracker()
+    narrowed: list[bool] = []
+    walker_found: list[bool] = []
+    entering_found: list[bool] = []
+    for i, bgr in enumerate(frames):
+        at = i * INTERVAL
+        rgb = np.ascontiguousarray(bgr[..., ::-1])
+        look = narrowing.look(at, rgb, tracker.tracks.values(), TIMEOUT)
+        faces = [] if look.nothing else detect(pipeline, rgb, look.regions)
+        tracker.assign(at, [Detection(f.box) for f in faces])
+        narrowed.append(not look.whole)
+        walker_found.append(any((f.box[1] + f.box[3]) / 2 < HEIGHT / 2 for f in faces))
+        entering_found.append(any((f.box[1] + f.box[3]) / 2 > HEIGHT / 2 for f in faces))
+        if look.regions and i % 3 == 1:  # now and then: the regions give what the whole frame gives there
+            whole = detect(pipeline, rgb, [])
+            there = [w for w in whole if any(inside(w.box, r) for r in look.regions)]
+            assert len(there) == len(faces), (there, faces)
+            for f in faces:
+                assert max(iou(f.box, w.box) for w in there) > 0.9
+    assert sum(narrowed) >= len(frames) // 2, narrowed  # most frames were read in regions only
+    assert all(walker_found), walker_found  # the tracked face is followed in its region
+    assert not any(entering_found[:ENTERS_AT])
+    return narrowed, walker_found, entering_found
+
+
+def test_a_face_walking_into_a_stream_is_found_in_the_first_frame_it_is_in(pipeline: FacePipeline) -> None:
+    """The second person appears between two full detections, where the picture changed."""
+    narrowed, _, entering_found = walk(pipeline, Narrowing())
+    assert narrowed[ENTERS_AT] and entering_found[ENTERS_AT], (narrowed, entering_found)
+    assert all(entering_found[ENTERS_AT:]), entering_found
+
+
+def test_without_motion_a_face_entering_is_found_by_the_next_full_detection(pipeline: FacePipeline) -> None:
+    """Motion is not relied on: with none seen, the full detections find the newcomer within
+    FULL_EVERY_S plus one frame interval."""
+    narrowed, _, entering_found = walk(pipeline, Narrowing(NarrowingConfig(motion_level=255)))
+    first = entering_found.index(True)
+    assert first > ENTERS_AT and not narrowed[first]  # away from the tracked face: a full detection found it
+    assert (first - ENTERS_AT) * INTERVAL <= FULL_EVERY_S + INTERVAL + 1e-9
+    assert all(entering_found[first:]), entering_found  # and from then on its region follows it
