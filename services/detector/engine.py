@@ -27,7 +27,7 @@ import numpy as np
 from services.detector import quality
 from services.detector.facemesh import FaceMesh, Mesh
 from services.detector.retinaface import Box, Found, RetinaFace
-from shared.face_choice import best_first
+from shared.face_choice import best_first, preference
 from shared.imaging import align, chip_corners, decode_image, encode_jpeg
 from shared.inference import Device
 from shared.messages.faces import DetectedFace, DetectResponse, FaceDetectorConfig, Landmarks, Point
@@ -42,6 +42,9 @@ CONFIDENCE_FLOOR = round(10000 * CANDIDATE_SCORE)
 # least PRESENCE.
 SURE_SCORE = 0.9
 PRESENCE = 0.5
+# A one-face request skips a large photo's detail pass when the overview's chosen face is this
+# many times the detail pass's size ceiling (see Detector._one_face_from_overview).
+ONE_FACE_MARGIN = 1.5
 # A candidate whose box lies mostly inside a better one's and is at least 0.4 of its size is a
 # part of that face (an eye and a cheek of a large, blurred face), not a face of its own; a
 # small face inside a large box (a face on a T-shirt, a face behind) is kept.
@@ -102,7 +105,39 @@ class Detector:
         self, rgb: np.ndarray, config: FaceDetectorConfig, regions: Sequence[Box] = ()
     ) -> tuple[list[Candidate], list[str]]:
         """(faces that pass `config`; why each other face found was turned away)."""
+        if config.max_faces == 1 and not regions:
+            settled = self._one_face_from_overview(rgb, config)
+            if settled is not None:
+                return settled
         found = _whole_faces(self.retinaface.faces(rgb, config.min_face_size, CANDIDATE_SCORE, regions))
+        return self._judged(rgb, config, found)
+
+    def _one_face_from_overview(
+        self, rgb: np.ndarray, config: FaceDetectorConfig
+    ) -> tuple[list[Candidate], list[str]] | None:
+        """Where one face is wanted (Verify, SpoofCheck, largest-face enrolment) of a photo read
+        in two passes: the overview pass alone, when the face it finds wins under the one-face
+        rule (shared/face_choice.py) against any face the detail pass could add. Those are all
+        under the detail pass's size ceiling, so a sure, good face larger than it by a margin
+        (mesh and detector sizes differ by up to a fifth) cannot lose. Saves the detail pass,
+        the costliest read of a large photo (benchmarks/search.py: Verify of two ~2 Mpx photos)."""
+        first = self.retinaface.overview(rgb, config.min_face_size, CANDIDATE_SCORE)
+        if first is None:
+            return None
+        found, ceiling = first
+        kept, rejected = self._judged(rgb, config, _whole_faces(found))
+        if not kept:
+            return None
+        best = best_first([_describe(rgb, face, mesh)[0] for face, mesh in kept])[0]
+        sure, good = preference(best)[:2]
+        if sure and good and best.face_size >= ONE_FACE_MARGIN * ceiling:
+            return kept, rejected
+        return None
+
+    def _judged(
+        self, rgb: np.ndarray, config: FaceDetectorConfig, found: list[Found]
+    ) -> tuple[list[Candidate], list[str]]:
+        """Of the faces `found`: those that pass `config`, and why each other was turned away."""
         meshes = self.facemesh.meshes(rgb, [(f.box, f.five[:2]) for f in found])
         kept: list[Candidate] = []
         rejected: list[str] = []

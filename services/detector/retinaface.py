@@ -135,6 +135,19 @@ class RetinaFace(OnnxModel):
         chosen = nms(np.array([f.box for f in found]), np.array([f.score for f in found]), NMS_IOU)
         return [found[i] for i in chosen]
 
+    def overview(
+        self, rgb: np.ndarray, min_face_size: float, min_score: float = 0.5
+    ) -> tuple[list[Found], float] | None:
+        """The first of the two passes `faces` makes over a large photo: its faces and the size
+        (photo px) that every face of the second, detail pass stays under; None for a photo
+        read in one pass."""
+        height, width = rgb.shape[:2]
+        found = passes(width, height, min_face_size)
+        if len(found) < 2:
+            return None
+        (scale, _), (_, ceiling) = found
+        return self.detect(rgb, scale, min_score), ceiling
+
     def detect(self, rgb: np.ndarray, scale: float = 1.0, min_score: float = 0.5) -> list[Found]:
         """Every face of `rgb` (HxWx3 uint8) scoring at least `min_score`, the photo resized by
         `scale` first (see `scale_for`), best first; coordinates in the photo's pixels."""

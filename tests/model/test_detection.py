@@ -149,3 +149,26 @@ def test_small_faces_are_found_when_asked_for(pipeline: FacePipeline) -> None:
     assert len(found) == 1 and 16 <= found[0].face_size <= 25
     assert abs(found[0].landmarks.left_eye.x - (600 + face.landmarks.left_eye.x * scale)) < 4
     assert pipeline.detector.detect(_encode(".png", frame), FaceDetectorConfig(min_face_size=35)).faces == []
+
+
+def test_one_face_requests_choose_as_the_whole_detection_does(pipeline: FacePipeline) -> None:
+    """A one-face request may skip a large photo's detail pass (Detector._one_face_from_overview);
+    the face it takes is still the one the rule takes of every face found, on every photo."""
+    detect = pipeline.detector.detect
+    two_pass = 0
+    for path in sorted((FACES / "photos").iterdir()):
+        data = path.read_bytes()
+        every = detect(data, FaceDetectorConfig(max_faces=100)).faces
+        one = detect(data, FaceDetectorConfig(max_faces=1)).faces
+        if not every:
+            assert one == [], path.name
+            continue
+        (chosen,) = one
+        expected = best_first(every)[0]
+        assert (chosen.landmarks.left_eye.x, chosen.landmarks.left_eye.y) == (
+            expected.landmarks.left_eye.x,
+            expected.landmarks.left_eye.y,
+        ), path.name
+        image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+        two_pass += pipeline.detector.retinaface.overview(image[..., ::-1], 35, 0.5) is not None
+    assert two_pass > 10  # large photos, read in two passes: where the shortcut applies
