@@ -169,6 +169,6 @@ def test_one_face_requests_choose_as_the_whole_detection_does(pipeline: FacePipe
             expected.landmarks.left_eye.x,
             expected.landmarks.left_eye.y,
         ), path.name
-        image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+        image = np.asarray(cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR))
         two_pass += pipeline.detector.retinaface.overview(image[..., ::-1], 35, 0.5) is not None
     assert two_pass > 10  # large photos, read in two passes: where the shortcut applies
