@@ -34,6 +34,7 @@ from services.camera_ingest.pedestrians import (
     object_json,
     pedestrian_json,
 )
+from services.camera_ingest.preview import Marked
 from services.camera_ingest.tracker import Detection, Tracker, TrackerConfig
 from shared import blobs, subjects
 from shared.imaging import encode_jpeg
@@ -177,16 +178,16 @@ class BodySession:
             found = self.trackers[kind] = Tracker(TrackerConfig(timeout_s=self.timeout_s))
         return found
 
-    async def process(self, frame: SampledFrame) -> None:
+    async def process(self, frame: SampledFrame) -> list[Marked]:
         """Detect, follow, store and announce the frame's pedestrians and objects, if the camera
-        asks for them (else only end what the frame's time ends)."""
+        asks for them (else only end what the frame's time ends); their boxes, for the preview."""
         at = frame.captured_at.timestamp()
         settings = await self.settings()
         if settings is None or not settings.asks:
             if self.tracks:
                 async with self.lock:
                     await self._expire(at, settings)
-            return
+            return []
         jpeg = await self.ctx.run_blocking(encode_jpeg, frame.image, settings.image_quality)
         blob = await blobs.wrap(self.ctx.bus, jpeg)
         try:
@@ -228,6 +229,9 @@ class BodySession:
                             state.best = seen
                     if keep is not None and ((started and keep.first) or keep.every):
                         await self.store(state, seen, settings)
+        return [Marked(p.box, kind="pedestrian") for p in found.pedestrians] + [
+            Marked(o.box, kind="object") for o in found.objects
+        ]
 
     async def _expire(self, at: float, settings: BodySettings | None) -> None:
         for tracker in self.trackers.values():
@@ -341,8 +345,8 @@ class BodySessions:
             found = self.sessions[camera_id] = BodySession(self.ctx, camera_id, self.images, self.timeout_s)
         return found
 
-    async def process(self, frame: SampledFrame) -> None:
-        await self.session(frame.camera_id).process(frame)
+    async def process(self, frame: SampledFrame) -> list[Marked]:
+        return await self.session(frame.camera_id).process(frame)
 
     async def sweep(self) -> None:
         for s in list(self.sessions.values()):

@@ -95,9 +95,9 @@ class FramePipeline:
             return
         started = time.perf_counter()
         try:
-            await self.session(frame.camera_id).process(frame)
-            if self.bodies is not None:
-                await self.bodies.process(frame)
+            # Pedestrians and objects first: the preview boxes them with the frame's faces.
+            bodies = await self.bodies.process(frame) if self.bodies is not None else []
+            await self.session(frame.camera_id).process(frame, bodies)
             stats.analysed += 1
         except ServiceUnavailable as exc:
             stats.failed += 1

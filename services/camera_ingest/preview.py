@@ -7,10 +7,11 @@ Only while someone watches: a gateway streaming a preview sends `PreviewWanted` 
 WANTED_FOR_S costs nothing. The preview runs at the camera's analysis rate (redetectionTime),
 the frames whose faces are known.
 
-Colours: face boxes in Setup/Preview's faceBoundingBoxColor, followed at once when it changes
-(shared/setup.py; FACE_BOX_COLOR, its default, before the value is known); a face that matched a
-member is labelled with their name on the colour of the watchlist it matched in (its
-previewColor). Facegate detects no pedestrians or objects: their colours have nothing to box.
+Colours: face boxes in Setup/Preview's faceBoundingBoxColor, pedestrians' in its
+pedestrianBoundingBoxColor and objects' in objectBoundingBoxColor (cameras that ask for them,
+bodies.py), followed at once when they change (shared/setup.py; the defaults before the value is
+known); a face that matched a member is labelled with their name on the colour of the watchlist
+it matched in (its previewColor).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import logging
 import time
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal
 
 import cv2
 import msgspec
@@ -38,17 +40,30 @@ log = logging.getLogger(__name__)
 
 WANTED_FOR_S = 3.0  # a gateway asks every second: three missed asks and the preview stops
 FACE_BOX_COLOR = "#00ff00"  # Setup/Preview's default faceBoundingBoxColor
+PEDESTRIAN_BOX_COLOR = "#0000ff"  # its default pedestrianBoundingBoxColor
+OBJECT_BOX_COLOR = "#ffff00"  # its default objectBoundingBoxColor
+MarkKind = Literal["face", "pedestrian", "object"]
 PREVIEW_QUALITY = 80
 
 
 @dataclass(frozen=True)
 class Marked:
-    """A face to draw: its box (x0, y0, x1, y1) in frame pixels, and for a matched face the
-    member's name and the watchlist's colour."""
+    """A face (or pedestrian, or object) to draw: its box (x0, y0, x1, y1) in frame pixels, and
+    for a matched face the member's name and the watchlist's colour."""
 
     box: tuple[float, float, float, float]
     label: str | None = None
     label_color: str | None = None
+    kind: MarkKind = "face"
+
+
+@dataclass(frozen=True)
+class BoxColors:
+    """Setup/Preview's colours of each kind of box."""
+
+    face: str = FACE_BOX_COLOR
+    pedestrian: str = PEDESTRIAN_BOX_COLOR
+    object: str = OBJECT_BOX_COLOR
 
 
 def rgb(color: str) -> tuple[int, int, int]:
@@ -62,7 +77,7 @@ def rgb(color: str) -> tuple[int, int, int]:
         return 0, 255, 0
 
 
-def draw_preview(image: np.ndarray, faces: list[Marked], max_dimension: int, box_color: str = FACE_BOX_COLOR) -> bytes:
+def draw_preview(image: np.ndarray, faces: list[Marked], max_dimension: int, colors: BoxColors = BoxColors()) -> bytes:
     """The RGB frame scaled to at most `max_dimension` a side, boxes and labels drawn, as JPEG."""
     scale = min(1.0, max_dimension / max(image.shape[:2]))
     # Drawn on a copy: the frame itself goes on to storage.
@@ -70,6 +85,7 @@ def draw_preview(image: np.ndarray, faces: list[Marked], max_dimension: int, box
     thickness = max(2, round(max(shown.shape[:2]) / 320))
     for face in faces:
         x0, y0, x1, y1 = (round(v * scale) for v in face.box)
+        box_color = getattr(colors, face.kind)
         cv2.rectangle(shown, (x0, y0), (x1, y1), rgb(box_color), thickness)
         if face.label:
             font, size = cv2.FONT_HERSHEY_SIMPLEX, 0.5 * thickness / 2 + 0.2
@@ -101,9 +117,16 @@ class Previews:
         self.setup = setup
         self._wanted_until: dict[str, float] = {}
 
-    def box_color(self) -> str:
-        """The face box colour Setup/Preview says now."""
-        return self.setup.value.face_bounding_box_color if self.setup is not None else FACE_BOX_COLOR
+    def box_colors(self) -> BoxColors:
+        """The box colours Setup/Preview says now."""
+        if self.setup is None:
+            return BoxColors()
+        value = self.setup.value
+        return BoxColors(
+            value.face_bounding_box_color,
+            value.pedestrian_bounding_box_color,
+            value.object_bounding_box_color or OBJECT_BOX_COLOR,
+        )
 
     async def start(self) -> None:
         await self.bus.nc.subscribe(subjects.CAMERA_PREVIEW_WANTED, cb=self._on_wanted)
@@ -130,7 +153,7 @@ class Previews:
         if not self.wanted(camera_id):
             return
         try:
-            jpeg = await ctx.run_blocking(draw_preview, image, faces, max_dimension, self.box_color())
+            jpeg = await ctx.run_blocking(draw_preview, image, faces, max_dimension, self.box_colors())
             await self.bus.publish(subjects.camera_preview(camera_id), PreviewFrame(camera_id, captured_at, jpeg))
         except Exception:  # a preview is a view: the faces, events and storage must go on
             log.exception("preview of camera %s failed", camera_id)

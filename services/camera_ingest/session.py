@@ -19,7 +19,7 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -32,7 +32,7 @@ from services.camera_ingest import payloads as p
 from services.camera_ingest.decoder import SampledFrame
 from services.camera_ingest.identity import Hit, Identity
 from services.camera_ingest.image_store import ImageStore, Written
-from services.camera_ingest.preview import Previews, marked
+from services.camera_ingest.preview import Marked, Previews, marked
 from services.camera_ingest.regions import Look, Narrowing
 from services.camera_ingest.tracker import Detection, Track, Tracker, TrackerConfig
 from shared import subjects
@@ -247,19 +247,22 @@ class StreamSession:
 
     # --- per frame ---
 
-    async def process(self, frame: SampledFrame) -> None:
+    async def process(self, frame: SampledFrame, bodies: Sequence[Marked] = ()) -> None:
+        """One sampled frame; `bodies`: its pedestrians and objects, boxed on the preview too."""
         self.frames_in_flight += 1
         self.frame_taken_at = time.monotonic()
         try:
-            await self.track(frame, await self.prepare(frame))
+            await self.track(frame, await self.prepare(frame, bodies))
         finally:
             self.frames_in_flight -= 1
 
-    async def prepare(self, frame: SampledFrame) -> Prepared | None:
+    async def prepare(self, frame: SampledFrame, bodies: Sequence[Marked] = ()) -> Prepared | None:
         """Encode, detect, extract and search (frames may be here at once); None when the stream
         is gone or analyses nothing (faceDetectorResourceId "none": sweeps end its tracklets)."""
         settings = await self.settings()
         if settings is None or not settings.detects:
+            if settings is not None:
+                await self._preview(frame, settings, list(bodies))
             return None
         at = frame.captured_at.timestamp()
         look = Look(whole=True)
@@ -282,12 +285,16 @@ class StreamSession:
         templates = [f.extracted.template or b"" for f in with_templates]
         candidates = await analysis.search(self.ctx.bus, templates, model, settings.max_candidates)
         by_face = dict(zip((id(f) for f in with_templates), candidates, strict=True))
-        if self.previews is not None and settings.preview_max_dimension > 0:
-            faces = [marked(f.detected.box, by_face.get(id(f), [])) for f in found.faces]
-            await self.previews.offer(
-                self.ctx, self.camera_id, frame.captured_at, frame.image, faces, settings.preview_max_dimension
-            )
+        faces = [marked(f.detected.box, by_face.get(id(f), [])) for f in found.faces]
+        await self._preview(frame, settings, [*faces, *bodies])
         return Prepared(settings, jpeg, found, by_face)
+
+    async def _preview(self, frame: SampledFrame, settings: AnalysisSettings, marks: list[Marked]) -> None:
+        """The frame with its boxes to whoever watches the camera's preview."""
+        if self.previews is not None and settings.preview_max_dimension > 0:
+            await self.previews.offer(
+                self.ctx, self.camera_id, frame.captured_at, frame.image, marks, settings.preview_max_dimension
+            )
 
     async def track(self, frame: SampledFrame, prepared: Prepared | None) -> None:
         """The tracker's part, in frame order: end what the frame's time ends, then follow, store

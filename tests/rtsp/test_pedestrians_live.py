@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -80,6 +81,25 @@ def serve_crossing(person: np.ndarray, folder: Path, walk: int = 20, empty: int 
     return server
 
 
+def preview_boxes_a_pedestrian(cluster: Cluster, camera_id: str, timeout: float = 90) -> bool:
+    """Whether the camera's MJPEG preview shows a box in Setup/Preview's default pedestrian colour
+    (#0000ff) within `timeout` s (the served picture has no such blue)."""
+    deadline = time.monotonic() + timeout
+    with cluster.http() as client, client.stream("GET", f"/api/v1/Cameras/{camera_id}/Preview", timeout=timeout) as r:
+        assert r.status_code == 200, r.read()
+        buffer = b""
+        for chunk in r.iter_bytes():
+            buffer += chunk
+            while (start := buffer.find(b"\xff\xd8")) >= 0 and (end := buffer.find(b"\xff\xd9", start)) >= 0:
+                jpeg, buffer = buffer[start : end + 2], buffer[end + 2 :]
+                bgr = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
+                if bgr is not None and int(((bgr[..., 0] > 170) & (bgr[..., 1] < 90) & (bgr[..., 2] < 90)).sum()) > 200:
+                    return True
+            if time.monotonic() > deadline:
+                return False
+    return False
+
+
 PEDESTRIAN_INSERTED = """subscription { pedestrianInserted { id trackletId streamId pose size quality noseX
   shoulderLeftY } }"""
 
@@ -98,7 +118,9 @@ def test_a_person_without_a_face_gives_a_pedestrian_tracklet(
                     pedestrianDetectorConfig={"minPedestrianSize": 60, "maxPedestrianSize": 2000,
                                               "maxPedestrians": 5, "confidenceThreshold": 2500},
                 )  # fmt: skip
+                boxed = asyncio.create_task(asyncio.to_thread(preview_boxes_a_pedestrian, pipeline, camera))
                 notified = (await subscriber.next(90))["data"]["pedestrianInserted"]
+                assert await boxed, "the preview never boxed the pedestrian"
                 events = await asyncio.to_thread(
                     wait_events, pipeline.servers.nats_url, camera,
                     lambda es: any(e.kind == "pedestrian.created" for e in es), 90, "a stored pedestrian",

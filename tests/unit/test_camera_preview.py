@@ -14,7 +14,7 @@ import cv2
 import msgspec
 import numpy as np
 
-from services.camera_ingest.preview import WANTED_FOR_S, Marked, Previews, draw_preview, rgb
+from services.camera_ingest.preview import WANTED_FOR_S, BoxColors, Marked, Previews, draw_preview, rgb
 from shared.messages.cameras import PreviewFrame, PreviewWanted
 from shared.messages.setup import PreviewConfig
 from shared.setup import PREVIEW, Followed
@@ -84,3 +84,11 @@ async def test_faces_are_boxed_in_the_colour_setup_preview_says_now() -> None:
         face_bounding_box_color="#ff00ff", pedestrian_bounding_box_color="#000", object_bounding_box_color=None
     )
     assert near(await left_edge_of_a_box(), (255, 0, 255))
+
+
+def test_pedestrians_and_objects_are_boxed_in_their_own_colours() -> None:
+    frame = np.full((240, 320, 3), 96, np.uint8)
+    marks = [Marked((20, 20, 100, 220), kind="pedestrian"), Marked((200, 100, 300, 200), kind="object")]
+    shown = decoded(draw_preview(frame, marks, 640, BoxColors(pedestrian="#0000ff", object="#ff00ff")))
+    assert near(shown[120, 20], rgb("#0000ff"))  # the pedestrian's left edge
+    assert near(shown[150, 200], rgb("#ff00ff"))  # the object's left edge
