@@ -6,6 +6,7 @@ import asyncio
 import base64
 import csv
 import os
+import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -186,17 +187,27 @@ def answering(nats_url: str, names: list[str]) -> set[str]:
     return asyncio.run(ping())
 
 
+@dataclass
+class ClusterServices(ServiceProcesses):
+    """The cluster's processes, the first replica of each worker with its health port (/metrics),
+    restarts by a test included (a second replica does not get it: the port is taken)."""
+
+    health_ports: dict[str, int] = field(default_factory=dict)
+
+    def start(self, name: str, index: int = 0, extra_env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+        if index == 0 and name in self.health_ports:
+            extra_env = {"FACEGATE_HEALTH_PORT": str(self.health_ports[name]), **(extra_env or {})}
+        return super().start(name, index, extra_env)
+
+
 def start_cluster(servers: Servers, names: list[str]) -> Cluster:
     port, graphql_port = free_port(), free_port()
     env = {**servers.env(), "FACEGATE_GATEWAY_PORT": str(port), "FACEGATE_GRAPHQL_PORT": str(graphql_port),
            "FACEGATE_GATEWAY_HOST": "127.0.0.1"}  # fmt: skip
-    services = ServiceProcesses(env, service_env=servers.service_env)
-    # The first replica of each worker answers /metrics (a second replica, started by a test,
-    # does not: the port is taken).
     health_ports = {name: free_port() for name in names if name != "gateway"}
+    services = ClusterServices(env, service_env=servers.service_env, health_ports=health_ports)
     for name in names:
-        extra = {"FACEGATE_HEALTH_PORT": str(health_ports[name])} if name in health_ports else None
-        services.start(name, 0, extra)
+        services.start(name, 0)
     cluster = Cluster(servers, services, f"http://127.0.0.1:{port}", f"http://127.0.0.1:{graphql_port}", health_ports)
     cluster.wait_ready(names)
     return cluster

@@ -52,6 +52,8 @@ SHARED_RIGHTS: dict[str, dict[str, str]] = {
     "cleanup": {
         "setup_values": WRITE,
         **dict.fromkeys(SEEN[:5], "SELECT, DELETE"),
+        # Its orphaned-image sweep reads every table that points at seen_images (retention.py).
+        **dict.fromkeys(BODIES, "SELECT, DELETE"),
         "seen_image_garbage": WRITE,  # its sweep locks rows (FOR UPDATE needs UPDATE)
         "template_changes": "SELECT, DELETE",
         "gallery_identity": "SELECT",

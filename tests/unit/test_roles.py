@@ -24,6 +24,19 @@ def test_every_table_a_migration_creates_has_an_owning_service() -> None:
     assert set(OWNER_RIGHTS) <= set(TABLE_OWNERS) and set(UNREAD_COLUMNS) <= created_tables()
 
 
+def test_the_cleanup_reads_every_table_that_points_at_camera_images() -> None:
+    """Its orphaned-image sweep asks each of them whether an image is still used (a table it may
+    not read stops every cleanup run)."""
+    text = "\n".join(p.read_text() for p in sorted(MIGRATIONS.glob("*.sql")))
+    pointing = set()
+    for table, body in re.findall(r"CREATE TABLE (?:IF NOT EXISTS )?(\w+) \((.*?)\n\);", text, re.S | re.I):
+        if "REFERENCES seen_images" in body:
+            pointing.add(table)
+    assert pointing >= {"seen_faces", "seen_pedestrians"}
+    readable = {t for t, rights in SHARED_RIGHTS["cleanup"].items() if "SELECT" in rights}
+    assert pointing <= readable | {t for t, owner in TABLE_OWNERS.items() if owner == "cleanup"}
+
+
 def test_a_service_subscribes_only_to_its_own_requests_and_reads_no_one_elses_inbox() -> None:
     for service in subjects.SERVICES:
         allowed = service_permissions(service)["subscribe"]["allow"]
