@@ -20,7 +20,9 @@ def test_degree_grows_with_the_size_class(size: int, m: int) -> None:
     assert build_params(size, DEFAULTS) == BuildParams(m=m, ef_construction=200)
 
 
-@pytest.mark.parametrize(("size", "ef"), [(1_000, 64), (200_000, 160), (500_000, 320), (1_000_000, 512)])
+@pytest.mark.parametrize(
+    ("size", "ef"), [(1_000, 96), (100_000, 274), (200_000, 320), (500_000, 448), (1_000_000, 640)]
+)
 def test_ef_at_the_measured_sizes(size: int, ef: int) -> None:
     assert search_ef(size, DEFAULTS) == ef
 
@@ -31,7 +33,7 @@ def test_ef_never_falls_as_the_gallery_grows() -> None:
     assert efs == sorted(efs)
     assert efs[-1] == tuning.EF_MAX
     # Beyond the last measured size it grows as the square root of the size.
-    assert search_ef(4_000_000, DEFAULTS) == 1024
+    assert search_ef(4_000_000, DEFAULTS) == 1280
 
 
 def test_ef_is_never_below_a_class_degree() -> None:
