@@ -40,9 +40,9 @@ class SizeClass:
 
 # docs/matcher.md ("Parameters by size") gives the measurements behind each number.
 CLASSES = (
-    SizeClass(0, 200_000, m=16, ef_construction=200, ef_low=96, ef_high=320),
-    SizeClass(200_000, 500_000, m=24, ef_construction=200, ef_low=320, ef_high=448),
-    SizeClass(500_000, 1_000_000, m=32, ef_construction=200, ef_low=448, ef_high=640),
+    SizeClass(0, 200_000, m=16, ef_construction=200, ef_low=96, ef_high=384),
+    SizeClass(200_000, 500_000, m=24, ef_construction=200, ef_low=384, ef_high=512),
+    SizeClass(500_000, 1_000_000, m=32, ef_construction=200, ef_low=512, ef_high=640),
 )
 
 

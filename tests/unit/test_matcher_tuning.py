@@ -21,7 +21,7 @@ def test_degree_grows_with_the_size_class(size: int, m: int) -> None:
 
 
 @pytest.mark.parametrize(
-    ("size", "ef"), [(1_000, 96), (100_000, 274), (200_000, 320), (500_000, 448), (1_000_000, 640)]
+    ("size", "ef"), [(1_000, 96), (100_000, 321), (200_000, 384), (500_000, 512), (1_000_000, 640)]
 )
 def test_ef_at_the_measured_sizes(size: int, ef: int) -> None:
     assert search_ef(size, DEFAULTS) == ef
