@@ -156,8 +156,8 @@ class Gallery:
         """Rebuild one model's graph with the parameters for its size and without deleted slots,
         while searches and changes go on: vectors are copied a chunk at a time under the read
         lock, the new graph is built outside any lock, and the changes applied meanwhile are
-        carried over under the write lock before the swap (the set difference of the labels:
-        ~0.1 s at 1M). Memory holds both graphs until the swap. False when nothing was swapped
+        carried over under the write lock before the swap (the set difference of the labels).
+        Memory holds both graphs until the swap. False when nothing was swapped
         (not due any more, the index was replaced meanwhile, or `cancel` was set: it is looked
         at between chunks, a few seconds apart at 1M)."""
         with self.lock.read():
