@@ -1,18 +1,26 @@
-"""The matcher's index at scale: queries/s, recall, memory, build and cold start.
+"""The matcher's index at scale: recall@1, query latency, memory, build and cold start, with the
+default settings (HNSW parameters chosen from the size: services/matcher/tuning.py).
 
-    .venv/bin/python benchmarks/matcher.py                      # 100k x 512, a few minutes
-    .venv/bin/python benchmarks/matcher.py --size 1000000       # the issue's 1M x 512 run:
-        # ~25 min on 2 cores (the build dominates), ~10 GB of memory at the peak (templates,
-        # index, Redis copy, restored copy); --dim 128 (the shipped dlib model) is ~4x cheaper.
+    .venv/bin/python benchmarks/matcher.py                       # 100k and 1M x 128 (~25 min on 2 cores)
+    .venv/bin/python benchmarks/matcher.py --size 100000         # a couple of minutes
+    .venv/bin/python benchmarks/matcher.py --size 20000 100000 300000 --grow --skip-servers
+        # one gallery grown from empty in batches, rebuilt as the replica would at each size
+        # class, measured at each size given
+    .venv/bin/python benchmarks/matcher.py --size 1000000 --m 16 --ef 128   # pinned settings
+
+Each size is built the way a replica loads from Postgres (it knows the final size first, so the
+graph is built once with that size's parameters); 1M x 128 takes ~10+ min to build on 2 cores
+and ~6 GB at the peak (templates, ground truth, index; with servers also the Redis copy and the
+restored one). 128-d is the shipped model's template length; --dim 512 for larger models.
 
 Synthetic templates shaped like real ones (services/matcher/synthetic.py): identities of 1-4
 samples at cosine ~0.5-0.8 to each other, strangers near 0 (std ~0.09), identities in look-alike
 groups (`--flat`: without, the worst case for a graph); each query is a fresh sample of an
 enrolled identity. It measures, through the matcher's own code (`ModelIndex`, `cache`):
 - build time of the HNSW graph (2 threads) and memory per million templates (RSS growth);
-- queries/s on one core (one query per call, as the service searches) and on two threads,
-  recall@1 against exact search, for a few `ef` values; the reported one is the fastest `ef`
-  reaching recall@1 0.99 (else the best recall);
+- recall@1 (the exact nearest template found, face for face; and its member) against exact
+  search, query latency p50/p99 and queries/s on one core (one query per call, as the service
+  searches), and queries/s on two threads, at the size's own `ef` (and any `--ef` given);
 - exact numpy search one query at a time, for the ratio;
 - cold start: load from Redis (download, checksum, load) vs rebuild from Postgres (read every
   template, then build), against embedded servers on free ports (never a configured Redis or
@@ -24,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import shutil
 import tempfile
 import threading
@@ -32,10 +41,11 @@ import uuid
 from pathlib import Path
 
 import asyncpg
+import msgspec
 import numpy as np
 import redis.asyncio as aioredis
 
-from services.matcher import cache
+from services.matcher import cache, tuning
 from services.matcher.config import MatcherConfig
 from services.matcher.gallery import Gallery
 from services.matcher.index import ModelIndex
@@ -51,13 +61,17 @@ def rss_bytes() -> int:
     return 0
 
 
-def search_rate(index: ModelIndex, probes: np.ndarray, threads: int) -> tuple[float, list[int]]:
-    """Queries/s of `index.search` one query per call, spread over `threads` threads."""
+def search_rate(index: ModelIndex, probes: np.ndarray, threads: int) -> tuple[float, list[int], list[float]]:
+    """Queries/s of `index.search` one query per call, spread over `threads` threads; the label
+    found per query and each query's latency (seconds)."""
     found = [0] * len(probes)
+    latency = [0.0] * len(probes)
 
     def work(rows: range) -> None:
         for i in rows:
+            t0 = time.perf_counter()
             hit = index.search(probes[i : i + 1], 1, lambda _m, _s: True, -1.0, lambda: [])[0]
+            latency[i] = time.perf_counter() - t0
             found[i] = hit[0][2] if hit else -1
 
     parts = [range(t, len(probes), threads) for t in range(threads)]
@@ -67,7 +81,7 @@ def search_rate(index: ModelIndex, probes: np.ndarray, threads: int) -> tuple[fl
         w.start()
     for w in workers:
         w.join()
-    return len(probes) / (time.perf_counter() - started), found
+    return len(probes) / (time.perf_counter() - started), found, latency
 
 
 async def postgres_figures(url: str, templates: np.ndarray, owner: np.ndarray) -> float:
@@ -122,67 +136,117 @@ async def redis_cold_start(url: str, g: Gallery, cfg: MatcherConfig) -> tuple[fl
         await client.aclose()
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--size", type=int, default=100_000, help="templates in the gallery")
-    parser.add_argument("--dim", type=int, default=512, help="template length")
-    parser.add_argument("--queries", type=int, default=2000, help="probe templates")
-    parser.add_argument("--ef", type=int, nargs="*", default=[48, 64, 96, 128], help="hnswlib ef values to try")
-    parser.add_argument("--m", type=int, default=MatcherConfig().hnsw_m, help="hnswlib M")
-    parser.add_argument(
-        "--ef-construction", type=int, default=MatcherConfig().hnsw_ef_construction,
-        help="hnswlib build effort (a low one builds 1M in minutes: same file size, so the same cold start)",
-    )  # fmt: skip
-    parser.add_argument("--flat", action="store_true", help="identities without look-alike groups (worst case)")
-    parser.add_argument("--skip-servers", action="store_true", help="no Redis/Postgres cold-start figures")
-    args = parser.parse_args()
+class Measured(msgspec.Struct):
+    size: int
+    ef: int
+    recall: float
+    member_recall: float
+    rate: float
+    p50_ms: float
+    p99_ms: float
 
-    templates, owner, centres = gallery(args.size, args.dim, flat=args.flat)
-    probes = queries(args.queries, owner, centres)
+
+def measure(
+    index: ModelIndex, templates: np.ndarray, owner: np.ndarray, centres: np.ndarray, count: int, efs: list[int]
+) -> list[Measured]:
+    """Recall@1 and latency of `index` (holding `templates`) at its own ef, then at `efs`."""
+    size = len(templates)
+    probes = queries(count, owner[:size], centres)
     chunks = np.array_split(probes, max(1, len(probes) // 256))
     exact = np.concatenate([np.argmax(p @ templates.T, axis=1) for p in chunks])
-    print(f"gallery: {args.size} x {args.dim}, {len(np.unique(owner))} identities, {len(probes)} queries")
-
-    cfg = MatcherConfig(exact_max=0, hnsw_m=args.m, hnsw_ef_construction=args.ef_construction)
-    before = rss_bytes()
-    started = time.perf_counter()
-    g = Gallery(cfg, threads=2)
-    index = g.models["bench"] = ModelIndex(args.dim, cfg)
-    for start in range(0, args.size, 100_000):
-        end = min(start + 100_000, args.size)
-        index.add([f"f{i}" for i in range(start, end)], [f"m{o}" for o in owner[start:end]], templates[start:end], 2)
-    build = time.perf_counter() - started
-    gb_per_million = (rss_bytes() - before) / args.size * 1e6 / 1e9
-    print(f"build: {build:.1f} s on 2 threads (M {args.m}, ef_construction {cfg.hnsw_ef_construction})")
-    print(f"memory: {gb_per_million:.2f} GB per million (RSS growth; vectors+graph estimate "
-          f"{index.nbytes / args.size * 1e6 / 1e9:.2f})")
-
     want = np.array([f"f{i}" for i in exact])
-    chosen: tuple[int, float, float] | None = None
-    best: tuple[int, float, float] = (0, 0.0, -1.0)
     assert index._hnsw is not None
-    for ef in args.ef:
+    own = int(index._hnsw.ef)
+    out = []
+    for ef in [own, *[e for e in efs if e != own]]:
         index._hnsw.set_ef(ef)
-        rate, found = search_rate(index, probes, 1)
+        rate, found, latency = search_rate(index, probes, 1)
         recall = float(np.mean(np.array([index.face_of.get(f, "") for f in found]) == want))
         rows = [int(index.face_of[f][1:]) if f >= 0 else 0 for f in found]
         member_recall = float(np.mean(owner[rows] == owner[exact]))
-        print(f"ef {ef}: {rate:.0f} q/s on one core, recall@1 {recall:.4f} (member {member_recall:.4f})")
-        if recall >= 0.99 and chosen is None:
-            chosen = (ef, rate, recall)
-        if recall > best[2]:
-            best = (ef, rate, recall)
-    ef, rate1, recall = chosen or best
-    index._hnsw.set_ef(ef)
-    rate2, _ = search_rate(index, probes, 2)
-    print(f"ef {ef}: {rate2:.0f} q/s on two threads")
+        ms = np.percentile(np.array(latency) * 1000, [50, 99])
+        m = Measured(size, ef, recall, member_recall, rate, float(ms[0]), float(ms[1]))
+        note = "(the size's own ef)" if ef == own else ""
+        print(
+            f"  {size} templates, ef {ef}: recall@1 {recall:.4f} (member {member_recall:.4f}), "
+            f"p50 {m.p50_ms:.2f} ms, p99 {m.p99_ms:.2f} ms, {rate:.0f} q/s on one core {note}"
+        )
+        out.append(m)
+    index._hnsw.set_ef(own)
+    return out
 
-    sample = probes[: min(300, len(probes))]
+
+def build(cfg: MatcherConfig, templates: np.ndarray, owner: np.ndarray, dim: int) -> tuple[Gallery, ModelIndex, float]:
+    """The gallery as a replica loads it from Postgres: the final size announced first, then
+    the faces in batches (2 threads)."""
+    g = Gallery(cfg, threads=2)
+    size = len(templates)
+    index = g.models["bench"] = ModelIndex(dim, cfg, expected=size)
+    started = time.perf_counter()
+    for start in range(0, size, 100_000):
+        end = min(start + 100_000, size)
+        index.add([f"f{i}" for i in range(start, end)], [f"m{o}" for o in owner[start:end]], templates[start:end], 2)
+    g.maintain()  # nothing is due when the size was announced
+    return g, g.models["bench"], time.perf_counter() - started
+
+
+def describe(index: ModelIndex) -> str:
+    built = index.built
+    assert built is not None
+    return f"M {built.m}, ef_construction {built.ef_construction}, ef {index.ef}"
+
+
+def describe_pins(cfg: MatcherConfig, params: str) -> str:
+    pinned = cfg.hnsw_m is not None or cfg.hnsw_ef_construction is not None
+    return f"{'pinned' if pinned else 'defaults'}: {params}"
+
+
+def grow(args: argparse.Namespace, cfg: MatcherConfig) -> None:
+    """One gallery grown from empty in batches of `--batch`, the due rebuilds run after each
+    batch (a replica runs them in the background), measured at each `--size`."""
+    top = max(args.size)
+    templates, owner, centres = gallery(top, args.dim, flat=args.flat)
+    g = Gallery(cfg, threads=2)
+    started = time.perf_counter()
+    rebuild_s = 0.0
+    for start in range(0, top, args.batch):
+        end = min(start + args.batch, top)
+        if "bench" not in g.models:
+            g.models["bench"] = ModelIndex(args.dim, cfg)
+        index = g.models["bench"]
+        index.add([f"f{i}" for i in range(start, end)], [f"m{o}" for o in owner[start:end]], templates[start:end], 2)
+        t0 = time.perf_counter()
+        if g.maintain():
+            rebuild_s += time.perf_counter() - t0
+            print(f"  rebuilt at {end} templates in {time.perf_counter() - t0:.1f} s: {describe(g.models['bench'])}")
+        if end in args.size:
+            index = g.models["bench"]
+            print(f"{end} templates ({describe(index)}), {time.perf_counter() - started:.0f} s so far, "
+                  f"{rebuild_s:.0f} s of it rebuilding")  # fmt: skip
+            measure(index, templates[:end], owner, centres, args.queries, args.ef)
+
+
+def one_size(args: argparse.Namespace, cfg: MatcherConfig, size: int) -> None:
+    templates, owner, centres = gallery(size, args.dim, flat=args.flat)
+    print(f"gallery: {size} x {args.dim}, {len(np.unique(owner))} identities, {args.queries} queries")
+    gc.collect()
+    before = rss_bytes()
+    g, index, build_s = build(cfg, templates, owner, args.dim)
+    gb_per_million = (rss_bytes() - before) / size * 1e6 / 1e9
+    print(f"build: {build_s:.1f} s on 2 threads ({describe(index)})")
+    print(f"memory: {gb_per_million:.2f} GB per million (RSS growth; vectors+graph estimate "
+          f"{index.nbytes / size * 1e6 / 1e9:.2f})")  # fmt: skip
+    index_params = describe(index)
+    first = measure(index, templates, owner, centres, args.queries, args.ef)[0]
+    rate2, _, _ = search_rate(index, queries(args.queries, owner, centres), 2)
+    print(f"  ef {first.ef}: {rate2:.0f} q/s on two threads")
+
+    sample = queries(min(300, args.queries), owner, centres)
     started = time.perf_counter()
     for q in sample:
         int(np.argmax(templates @ q))
     exact_rate = len(sample) / (time.perf_counter() - started)
-    print(f"exact numpy, one query at a time: {exact_rate:.0f} q/s ({rate1 / exact_rate:.1f}x slower than HNSW)")
+    print(f"exact numpy, one query at a time: {exact_rate:.0f} q/s")
 
     cold = float("nan")
     if not args.skip_servers:
@@ -194,15 +258,43 @@ def main() -> None:
             print(f"cache: saved to Redis in {saved:.1f} s; cold start from Redis {cold:.1f} s")
             del g, index
             read = asyncio.run(postgres_figures(servers.database_url, templates, owner))
-            print(f"rebuild from Postgres: read {read:.1f} s + build {build:.1f} s = {read + build:.1f} s")
+            print(f"rebuild from Postgres: read {read:.1f} s + build {build_s:.1f} s = {read + build_s:.1f} s")
         finally:
             servers.stop()
             shutil.rmtree(root, ignore_errors=True)
 
     print(
-        f"matcher: {args.size} templates, {rate1:.0f} q/s per core, recall@1 {recall:.4f}, "
-        f"{gb_per_million:.2f} GB per million, cold start {cold:.1f} s, exact {exact_rate:.0f} q/s"
+        f"matcher: {size} x {args.dim} ({describe_pins(cfg, index_params)}): recall@1 {first.recall:.4f}, "
+        f"p50 {first.p50_ms:.2f} ms, p99 {first.p99_ms:.2f} ms, "
+        f"{first.rate:.0f} q/s per core, {gb_per_million:.2f} GB per million, cold start {cold:.1f} s, "
+        f"build {build_s:.0f} s"
     )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--size", type=int, nargs="+", default=[100_000, 1_000_000], help="gallery sizes")
+    parser.add_argument("--dim", type=int, default=128, help="template length (128: the shipped model)")
+    parser.add_argument("--queries", type=int, default=2000, help="probe templates")
+    parser.add_argument("--ef", type=int, nargs="*", default=[], help="hnswlib ef values to try beside the size's own")
+    parser.add_argument("--m", type=int, default=None, help="pin hnswlib M (default: from the size)")
+    parser.add_argument(
+        "--ef-construction", type=int, default=None,
+        help="pin hnswlib build effort (a low one builds 1M in minutes: same file size, so the same cold start)",
+    )  # fmt: skip
+    parser.add_argument("--flat", action="store_true", help="identities without look-alike groups (worst case)")
+    parser.add_argument("--skip-servers", action="store_true", help="no Redis/Postgres cold-start figures")
+    parser.add_argument("--grow", action="store_true", help="grow one gallery in batches, measure at each --size")
+    parser.add_argument("--batch", type=int, default=50_000, help="templates per batch with --grow")
+    args = parser.parse_args()
+    # Searched with HNSW at every measured size (a default replica searches up to 10k exactly).
+    cfg = MatcherConfig(hnsw_m=args.m, hnsw_ef_construction=args.ef_construction)
+    print(f"{'clustered' if not args.flat else 'flat'} synthetic templates, settings: {tuning.policy(cfg)}")
+    if args.grow:
+        grow(args, cfg)
+    else:
+        for size in args.size:
+            one_size(args, cfg, size)
 
 
 if __name__ == "__main__":

@@ -6,9 +6,12 @@ files' bytes in segments `<key>:<generation>:<file>:<n>` (Redis strings stop at 
 512 HNSW file is ~2.3 GB). A new generation is written in full before the manifest points to it;
 the old one expires a while later, so a replica reading it meanwhile still finds it whole.
 
-Nothing is trusted blindly: a manifest of another format, database or index parameters, a
-position ahead of the log (restored database) or behind its oldest row (pruned log), a missing
-segment or a CRC mismatch raises `CacheInvalid`, and the caller rebuilds from Postgres.
+Nothing is trusted blindly: a manifest of another format or database, a position ahead of the
+log (restored database) or behind its oldest row (pruned log), a missing segment or a CRC
+mismatch raises `CacheInvalid`, and the caller rebuilds from Postgres. Index parameters are not
+a reason: each graph file carries its own `M`/`ef_construction`, `ef` is set from the size on
+load, and a graph whose parameters do not fit its size or the settings any more is rebuilt in
+the background after the load (tuning.py) and saved back.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from typing import cast
 import msgspec
 import redis.asyncio as aioredis
 
+from services.matcher import tuning
 from services.matcher.config import MatcherConfig
 from services.matcher.gallery import Gallery
 from services.matcher.index import ModelIndex
@@ -52,6 +56,9 @@ class Manifest(msgspec.Struct, frozen=True):
     files: list[CachedFile]
     saved_at: float
     saved_by: str
+    # model -> the parameters its graph was built with ("exact" for a matrix): a snapshot at
+    # the same position replaces the cached one when they differ (a rebuilt graph).
+    graphs: dict[str, str] = {}
 
 
 class GalleryMeta(msgspec.Struct, frozen=True):
@@ -59,11 +66,17 @@ class GalleryMeta(msgspec.Struct, frozen=True):
     models: list[str]
     watchlists_of: dict[str, list[str]]
     thresholds: dict[str, int]
+    graphs: dict[str, str] = {}
+
+
+def graph_of(index: ModelIndex) -> str:
+    built = index.built
+    return "exact" if built is None else f"M={built.m},efc={built.ef_construction}"
 
 
 def params_of(cfg: MatcherConfig) -> str:
-    """Index parameters a cached graph was built with; other ones mean a rebuild."""
-    return f"M={cfg.hnsw_m},efc={cfg.hnsw_ef_construction},exact_max={cfg.exact_max}"
+    """The parameter rule and settings a snapshot was written under (for people reading it)."""
+    return tuning.policy(cfg)
 
 
 # ---- gallery <-> folder (blocking; run in the worker threads) ----
@@ -79,6 +92,7 @@ def snapshot(gallery: Gallery, folder: Path) -> int:
             models=names,
             watchlists_of={m: sorted(w) for m, w in gallery.watchlists_of.items()},
             thresholds=dict(gallery.thresholds),
+            graphs={name: graph_of(gallery.models[name]) for name in names},
         )
         for i, name in enumerate(names):
             gallery.models[name].save(folder / f"model{i}")
@@ -106,14 +120,16 @@ def restore(folder: Path, cfg: MatcherConfig, threads: int) -> Gallery:
 
 async def save(redis: aioredis.Redis, cfg: MatcherConfig, folder: Path, seq: int, database: str, instance: str) -> bool:
     """Upload `folder` as the newest cached gallery; False when another replica is saving or
-    the cache already reflects `seq` or later."""
+    the cache already reflects a later position, or this one with the same graphs."""
     key = cfg.cache_key
     lock = f"{key}:lock"
     if not await redis.set(lock, instance, nx=True, ex=OLD_GENERATION_TTL_S):
         return False
     try:
         old = await _manifest(redis, key)
-        if old is not None and old.database == database and old.seq >= seq:
+        graphs = msgspec.msgpack.decode((folder / "gallery.msgpack").read_bytes(), type=GalleryMeta).graphs
+        same_graphs = old is not None and old.seq == seq and old.graphs == graphs
+        if old is not None and old.database == database and (old.seq > seq or same_graphs):
             return False
         generation = f"{seq}-{instance}-{int(time.time())}"
         files = []
@@ -128,6 +144,7 @@ async def save(redis: aioredis.Redis, cfg: MatcherConfig, folder: Path, seq: int
             files=files,
             saved_at=time.time(),
             saved_by=instance,
+            graphs=graphs,
         )
         await redis.set(f"{key}:manifest", msgspec.msgpack.encode(manifest))
         if old is not None:
@@ -185,7 +202,8 @@ async def fetch(
     if manifest.database != database:
         raise CacheInvalid("written for another database")
     if manifest.params != params_of(cfg):
-        raise CacheInvalid(f"built with {manifest.params}, configured {params_of(cfg)}")
+        log.info("cached gallery written under %s, configured %s: graphs that do not fit are rebuilt "
+                 "after the load", manifest.params, params_of(cfg))  # fmt: skip
     if manifest.seq > newest:
         raise CacheInvalid(f"position {manifest.seq} is ahead of the change log ({newest})")
     if oldest > manifest.seq + 1:

@@ -82,11 +82,13 @@ async def read_everything(conn: asyncpg.Connection, batch: int) -> AsyncIterator
         links = await conn.fetch(
             "SELECT member_id, array_agg(watchlist_id) AS watchlists FROM watchlist_links GROUP BY member_id"
         )
+        sizes = await conn.fetch("SELECT model_name, count(*) AS n FROM member_faces GROUP BY model_name")
         yield ChangeSet(
             after=0,
             upto=0,
             members={r["member_id"]: list(r["watchlists"]) for r in links},
             watchlists={t["id"]: int(t["threshold"]) for t in thresholds},
+            sizes={r["model_name"]: int(r["n"]) for r in sizes},
         )
         cursor = conn.cursor("SELECT id, member_id, model_name, template FROM member_faces")
         chunk: list[FaceRow] = []

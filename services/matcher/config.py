@@ -27,11 +27,12 @@ class MatcherConfig(msgspec.Struct, frozen=True, kw_only=True):
     # an HNSW graph is built. Exact search reads every template per query (~1 ms for 10k x 512,
     # memory-bound), so small sites lose no recall and still answer ~1k searches/s per core.
     exact_max: Annotated[int, msgspec.Meta(ge=0)] = 10_000
-    # HNSW graph degree and build effort (hnswlib `M`, `ef_construction`).
-    hnsw_m: Annotated[int, msgspec.Meta(ge=4, le=128)] = 16
-    hnsw_ef_construction: Annotated[int, msgspec.Meta(ge=16)] = 200
-    # Search breadth (hnswlib `ef`): recall against speed; benchmarks/matcher.py measures both.
-    hnsw_ef: Annotated[int, msgspec.Meta(ge=8)] = 128
+    # HNSW graph degree, build effort and search breadth (hnswlib `M`, `ef_construction`, `ef`).
+    # Unset (the default): chosen from the gallery's size (services/matcher/tuning.py) so that
+    # recall@1 stays >= 0.99 up to 1M templates; set, the value holds for every size.
+    hnsw_m: Annotated[int, msgspec.Meta(ge=4, le=128)] | None = None
+    hnsw_ef_construction: Annotated[int, msgspec.Meta(ge=16)] | None = None
+    hnsw_ef: Annotated[int, msgspec.Meta(ge=8)] | None = None
     # Candidates taken from the index per wanted result before the watchlist filter.
     oversample: Annotated[int, msgspec.Meta(ge=1)] = 4
     # Compact an index (rebuild without deleted slots) when deleted slots exceed this fraction.

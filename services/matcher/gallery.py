@@ -8,6 +8,7 @@ and are applied under the write lock; searches run under the read lock in the wo
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -45,6 +46,9 @@ class ChangeSet:
     members: dict[str, list[str]] = field(default_factory=dict)
     # watchlist -> threshold now (None: deleted)
     watchlists: dict[str, int | None] = field(default_factory=dict)
+    # model -> templates the load is about to bring (a load from Postgres says so first, so that
+    # each graph is built for its final size rather than rebuilt on the way; tuning.py)
+    sizes: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -89,12 +93,18 @@ class Gallery:
         self.members_in: dict[str, set[str]] = {}
         self.thresholds: dict[str, int] = {}
         self.seq = 0
+        self.expected: dict[str, int] = {}
+        self.rebuilds = 0
 
     # ---- changes (each call takes the write lock) ----
 
     def apply(self, changes: ChangeSet) -> None:
         """Bring the gallery to `changes.upto`; replaying a change twice is harmless."""
         with self.lock.write():
+            for model, size in changes.sizes.items():
+                self.expected[model] = size
+                if model in self.models:
+                    self.models[model].expected = size
             for face_id in changes.removed_faces:
                 self._drop_face(face_id)
             by_model: dict[str, list[FaceRow]] = {}
@@ -126,7 +136,7 @@ class Gallery:
             log.warning("skipping %d faces of model %s: %s", len(rows), model, exc.detail)
             return
         if index is None:
-            index = self.models[model] = ModelIndex(vectors.shape[1], self.cfg)
+            index = self.models[model] = ModelIndex(vectors.shape[1], self.cfg, self.expected.get(model, 0))
         index.add([r.face_id for r in rows], [r.member_id for r in rows], vectors, self.threads)
 
     def _set_membership(self, member: str, watchlists: list[str]) -> None:
@@ -137,17 +147,51 @@ class Gallery:
             for wl in watchlists:
                 self.members_in.setdefault(wl, set()).add(member)
 
-    def compact(self) -> None:
-        """Rebuild indexes with many deleted slots (read lock while building, write to swap)."""
-        for name, index in list(self.models.items()):
-            if not index.needs_compaction():
-                continue
+    def due_for_rebuild(self) -> list[str]:
+        """Models whose graph should be rebuilt (deleted slots, or grown into a larger size class).
+        Only the replica's single writer calls it, so the indexes do not change meanwhile."""
+        return [name for name, index in self.models.items() if index.needs_rebuild()]
+
+    def rebuild(self, name: str, chunk: int = 10_000, cancel: threading.Event | None = None) -> bool:
+        """Rebuild one model's graph with the parameters for its size and without deleted slots,
+        while searches and changes go on: vectors are copied a chunk at a time under the read
+        lock, the new graph is built outside any lock, and the changes applied meanwhile are
+        carried over under the write lock before the swap (the set difference of the labels).
+        Memory holds both graphs until the swap. False when nothing was swapped
+        (not due any more, the index was replaced meanwhile, or `cancel` was set: it is looked
+        at between chunks, a few seconds apart at 1M)."""
+        with self.lock.read():
+            index = self.models.get(name)
+            if index is None or not index.needs_rebuild():
+                return False
+            old = (index.built, len(index), index.deleted)
+            fresh, labels = index.rebuild_begin()
+        copied: set[int] = set()
+        for start in range(0, len(labels), chunk):
+            if cancel is not None and cancel.is_set():
+                return False
             with self.lock.read():
-                fresh = index.compacted(self.threads)
-            with self.lock.write():
-                if self.models.get(name) is index:  # no change came in between (single writer)
-                    self.models[name] = fresh
-            log.info("compacted index %s: %d templates, %d deleted slots freed", name, len(fresh), index.deleted)
+                if self.models.get(name) is not index:
+                    return False
+                present, vectors = index.rebuild_copy(labels[start : start + chunk])
+            ModelIndex.rebuild_add(fresh, present, vectors, self.threads)
+            copied.update(present.tolist())
+        with self.lock.write():
+            if self.models.get(name) is not index:
+                return False
+            index.rebuild_finish(fresh, copied, self.threads)
+            self.models[name] = fresh
+            self.rebuilds += 1
+        log.info(
+            "rebuilt index %s: %s, %d templates, %d deleted slots -> %s, %d templates, ef %s",
+            name, *old, fresh.built, len(fresh), fresh.ef,
+        )  # fmt: skip
+        return True
+
+    def maintain(self) -> list[str]:
+        """Every due rebuild, one after the other (tests and benchmarks; the replica runs
+        `rebuild` in the background)."""
+        return [name for name in self.due_for_rebuild() if self.rebuild(name)]
 
     # ---- search (read lock) ----
 

@@ -8,12 +8,16 @@
   only which candidates the graph visits. Candidates are grouped by member, every face of a
   candidate member is scored exactly (a member's best face wins even when the graph found a
   sibling first), and each result's score is re-computed with numpy from the stored vector.
-- The caller holds the gallery's RWLock: `search*` under read, everything else under write.
+- `M`, `ef_construction` and `ef` follow the gallery's size (tuning.py): `ef` is set after
+  every change, a graph whose size outgrew its degree is rebuilt (`rebuild_*`).
+- The caller holds the gallery's RWLock: `search*` under read, everything else under write
+  (except `rebuild_*`, whose docstrings say what they need).
 """
 
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Literal
@@ -23,7 +27,9 @@ import msgspec
 import numpy as np
 import numpy.typing as npt
 
+from services.matcher import tuning
 from services.matcher.config import MatcherConfig
+from services.matcher.tuning import BuildParams
 
 log = logging.getLogger(__name__)
 
@@ -54,9 +60,12 @@ class IndexMeta(msgspec.Struct, frozen=True):
 class ModelIndex:
     """Templates of one model (one dimension), searchable by cosine similarity."""
 
-    def __init__(self, dim: int, cfg: MatcherConfig) -> None:
+    def __init__(self, dim: int, cfg: MatcherConfig, expected: int = 0) -> None:
         self.dim = dim
         self.cfg = cfg
+        # The size this index is about to reach (a load from Postgres counts the faces first):
+        # its graph is built for that size rather than rebuilt on the way there.
+        self.expected = expected
         self._matrix: Vectors = np.zeros((0, dim), np.float32)
         self._alive: npt.NDArray[np.bool_] = np.zeros(0, np.bool_)
         self._rows = 0  # rows of the matrix in use (alive or free)
@@ -77,13 +86,30 @@ class ModelIndex:
         return "exact" if self._hnsw is None else "hnsw"
 
     @property
+    def built(self) -> BuildParams | None:
+        """What the graph was built with (None in exact mode)."""
+        if self._hnsw is None:
+            return None
+        return BuildParams(m=self._hnsw.M, ef_construction=self._hnsw.ef_construction)
+
+    @property
+    def ef(self) -> int | None:
+        return None if self._hnsw is None else int(self._hnsw.ef)
+
+    @property
     def nbytes(self) -> int:
         """Memory of the vectors and graph (hnswlib's layout), without the Python dicts."""
         if self._hnsw is None:
             return int(self._matrix.nbytes + self._alive.nbytes)
-        level0 = self.dim * 4 + 4 + self.cfg.hnsw_m * 2 * 4 + 8
-        upper = (self.cfg.hnsw_m * 4 + 4) / max(self.cfg.hnsw_m, 2) * 1.1  # ~1/M elements per upper level
+        m = self._hnsw.M
+        level0 = self.dim * 4 + 4 + m * 2 * 4 + 8
+        upper = (m * 4 + 4) / max(m, 2) * 1.1  # ~1/M elements per upper level
         return int(self._hnsw.get_max_elements() * (level0 + HNSW_ELEMENT_OVERHEAD + upper))
+
+    def _tune(self) -> None:
+        """Search breadth for the current size (write lock: hnswlib's ef is shared state)."""
+        if self._hnsw is not None:
+            self._hnsw.set_ef(tuning.search_ef(len(self), self.cfg))
 
     # ---- mutations (write lock) ----
 
@@ -93,13 +119,15 @@ class ModelIndex:
         if not face_ids:
             return
         labels = self._add_exact(vectors) if self._hnsw is None else self._add_hnsw(vectors, threads)
-        for label, face_id, member_id in zip(labels, face_ids, member_ids, strict=True):
+        for label, face_id, member in zip(labels, face_ids, member_ids, strict=True):
+            member_id = sys.intern(member)  # one string per member, not one per face (~60 MB per 1M faces)
             self.face_of[label] = face_id
             self.label_of[face_id] = label
             self.member_of[label] = member_id
             self.labels_of_member.setdefault(member_id, []).append(label)
         if self._hnsw is None and len(self) > self.cfg.exact_max:
             self._to_hnsw(threads)
+        self._tune()
 
     def remove(self, face_ids: Iterable[str]) -> None:
         """Remove faces (unknown ids are ignored: replaying a change twice is harmless)."""
@@ -119,6 +147,7 @@ class ModelIndex:
             else:
                 self._hnsw.mark_deleted(label)
                 self.deleted += 1
+        self._tune()
 
     def _add_exact(self, vectors: Vectors) -> list[int]:
         reused = [self._free.pop() for _ in range(min(len(self._free), len(vectors)))]
@@ -148,21 +177,30 @@ class ModelIndex:
         self.deleted = max(0, self.deleted - len(vectors))
         return labels
 
-    def _new_hnsw(self, capacity: int) -> hnswlib.Index:
+    def target_params(self) -> BuildParams:
+        """What a graph built now would use: the class of the size (or the expected one); a
+        denser graph than that is kept unless the settings pin `M`."""
+        want = tuning.build_params(max(len(self), self.expected), self.cfg)
+        built = self.built
+        if built is not None and self.cfg.hnsw_m is None and built.m > want.m:
+            return BuildParams(m=built.m, ef_construction=max(built.ef_construction, want.ef_construction))
+        return want
+
+    def _new_hnsw(self, capacity: int, params: BuildParams) -> hnswlib.Index:
         index = hnswlib.Index(space="ip", dim=self.dim)
         index.init_index(
             max_elements=max(capacity, 1024),
-            M=self.cfg.hnsw_m,
-            ef_construction=self.cfg.hnsw_ef_construction,
+            M=params.m,
+            ef_construction=params.ef_construction,
             allow_replace_deleted=True,
         )
-        index.set_ef(self.cfg.hnsw_ef)
+        index.set_ef(tuning.search_ef(capacity, self.cfg))
         return index
 
     def _to_hnsw(self, threads: int) -> None:
         """The gallery outgrew exact search: build the graph, drop the matrix."""
         labels = np.flatnonzero(self._alive[: self._rows])
-        index = self._new_hnsw(2 * len(labels))
+        index = self._new_hnsw(max(2 * len(labels), int(self.expected * 1.05)), self.target_params())
         index.add_items(self._matrix[labels], labels, num_threads=threads)
         self._hnsw, self._next_label = index, self._rows
         self._matrix, self._alive, self._free = np.zeros((0, self.dim), np.float32), np.zeros(0, np.bool_), []
@@ -171,20 +209,55 @@ class ModelIndex:
     def needs_compaction(self) -> bool:
         return self._hnsw is not None and self.deleted > self.cfg.compact_ratio * max(len(self), 1)
 
-    def compacted(self, threads: int) -> ModelIndex:
-        """A copy without deleted slots (same labels); build it under the read lock, swap it in
-        under the write lock. Chunks keep the extra memory to one chunk of vectors."""
-        fresh = ModelIndex(self.dim, self.cfg)
-        fresh.face_of, fresh.label_of = dict(self.face_of), dict(self.label_of)
-        fresh.member_of = dict(self.member_of)
-        fresh.labels_of_member = {m: list(ls) for m, ls in self.labels_of_member.items()}
-        fresh._next_label = self._next_label
+    def needs_rebuild(self) -> bool:
+        """Too many deleted slots, or a graph built for a smaller size class (or other pins)."""
+        built = self.built
+        if built is None:
+            return False
+        return self.needs_compaction() or tuning.needs_rebuild(built, max(len(self), self.expected), self.cfg)
+
+    # ---- rebuilding beside live changes (gallery.py drives it) ----
+    # begin (read lock) -> add chunks of vectors (each copied under the read lock, added to the
+    # private new graph without any lock) -> finish (write lock): the changes applied to this
+    # index meanwhile are carried over, so neither searches nor replication wait for the build.
+
+    def rebuild_begin(self) -> tuple[ModelIndex, npt.NDArray[np.int64]]:
+        """(read lock) An empty graph with the target parameters, and the live labels to copy."""
         labels = np.fromiter(self.face_of, np.int64, len(self.face_of))
-        fresh._hnsw = self._new_hnsw(int(len(labels) * 1.25))
-        for start in range(0, len(labels), 50_000):
-            chunk = labels[start : start + 50_000]
-            fresh._hnsw.add_items(self.vectors(chunk), chunk, num_threads=threads)
-        return fresh
+        fresh = ModelIndex(self.dim, self.cfg, self.expected)
+        fresh._hnsw = self._new_hnsw(int(len(labels) * 1.25), self.target_params())
+        return fresh, labels
+
+    def rebuild_copy(self, labels: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.int64], Vectors]:
+        """(read lock) Those of `labels` still live, and copies of their vectors."""
+        present = np.asarray([lab for lab in labels.tolist() if lab in self.face_of], np.int64)
+        return present, self.vectors(present) if len(present) else np.zeros((0, self.dim), np.float32)
+
+    @staticmethod
+    def rebuild_add(fresh: ModelIndex, labels: npt.NDArray[np.int64], vectors: Vectors, threads: int) -> None:
+        """(no lock: `fresh` is not shared yet) Add copied vectors to the new graph."""
+        assert fresh._hnsw is not None
+        if len(labels):
+            fresh._hnsw.add_items(vectors, labels, num_threads=threads)
+
+    def rebuild_finish(self, fresh: ModelIndex, copied: set[int], threads: int) -> None:
+        """(write lock) Make `fresh` hold what this index holds now: same labels and maps (moved,
+        not copied: this index is dropped at the swap); labels added since their chunk was copied
+        are added, labels removed since are marked deleted."""
+        assert fresh._hnsw is not None
+        fresh.face_of, fresh.label_of = self.face_of, self.label_of
+        fresh.member_of, fresh.labels_of_member = self.member_of, self.labels_of_member
+        fresh._next_label = self._next_label
+        added = np.asarray(sorted(set(self.face_of) - copied), np.int64)
+        if len(added):
+            needed = fresh._hnsw.get_current_count() + len(added)
+            if needed > fresh._hnsw.get_max_elements():
+                fresh._hnsw.resize_index(max(needed, 2 * fresh._hnsw.get_max_elements()))
+            fresh._hnsw.add_items(self.vectors(added), added, num_threads=threads)
+        for label in copied.difference(self.face_of):
+            fresh._hnsw.mark_deleted(label)
+            fresh.deleted += 1
+        fresh._tune()
 
     # ---- search (read lock) ----
 
@@ -361,15 +434,16 @@ class ModelIndex:
         else:
             hnsw = hnswlib.Index(space="ip", dim=meta.dim)
             hnsw.load_index(str(folder / "vectors.bin"), allow_replace_deleted=True)
-            hnsw.set_ef(cfg.hnsw_ef)
             if hnsw.get_current_count() < len(meta.labels):
                 raise ValueError("HNSW index holds fewer elements than its metadata")
             index._hnsw = hnsw
             index._next_label = meta.next_label
             index.deleted = meta.deleted
-        for label, face_id, member_id in zip(meta.labels, meta.face_ids, meta.member_ids, strict=True):
+        for label, face_id, member in zip(meta.labels, meta.face_ids, meta.member_ids, strict=True):
+            member_id = sys.intern(member)
             index.face_of[label] = face_id
             index.label_of[face_id] = label
             index.member_of[label] = member_id
             index.labels_of_member.setdefault(member_id, []).append(label)
+        index._tune()
         return index

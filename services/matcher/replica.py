@@ -10,9 +10,12 @@
   the safety net for a missed event (NATS down while a write committed).
 - Read-your-writes: a write's reply carries its `seq`; a search with `min_seq` makes this
   replica catch up at once (not waiting for the event) and fails with 503 if it cannot.
-- One task applies changes, compacts and snapshots (single writer of the gallery); snapshots
-  are uploaded to Redis in the background after `cache_save_changes` changes or
+- One task applies changes and snapshots (single writer of the gallery); snapshots are
+  uploaded to Redis in the background after `cache_save_changes` changes or
   `cache_save_interval_s` seconds.
+- A graph that grew into a larger size class (tuning.py) or holds many deleted slots is rebuilt
+  in a background thread while searches and changes go on (`Gallery.rebuild`); once swapped in,
+  the gallery is saved to Redis at once, so replicas that start later load the new graph.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import contextlib
 import logging
 import shutil
 import tempfile
+import threading
 import time
 from collections.abc import Coroutine
 from pathlib import Path
@@ -68,6 +72,8 @@ class Replica:
         self._retry_save_at = 0.0
         self._tasks: set[asyncio.Task[None]] = set()
         self._upload: asyncio.Task[None] | None = None
+        self._rebuilding: asyncio.Task[None] | None = None
+        self._stopping = threading.Event()  # ends a rebuild running in its thread
 
     # ---- lifecycle ----
 
@@ -92,6 +98,7 @@ class Replica:
         self._spawn(self._follow())
 
     async def stop(self) -> None:
+        self._stopping.set()
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -209,10 +216,24 @@ class Replica:
 
     async def _maintain(self) -> None:
         async with self._writer:
-            if any(index.needs_compaction() for index in self.gallery.models.values()):
-                await self.ctx.run_blocking(self.gallery.compact)
+            if self._rebuilding is None or self._rebuilding.done():
+                due = self.gallery.due_for_rebuild()
+                if due:
+                    self._rebuilding = self._spawn(self._rebuild(self.gallery, due))
             if self._save_due():
                 await self._snapshot()
+
+    async def _rebuild(self, gallery: Gallery, names: list[str]) -> None:
+        """Rebuild graphs in a thread of its own (not the search pool); changes keep flowing."""
+        for name in names:
+            try:
+                swapped = await asyncio.to_thread(gallery.rebuild, name, 10_000, self._stopping)
+            except Exception:
+                log.exception("rebuilding index %s failed", name)
+                continue
+            if swapped and gallery is self.gallery:
+                self._must_save = True
+                self._poke.set()  # save now rather than at the next poll
 
     def _save_due(self) -> bool:
         if self.ctx.redis is None or self.cfg.cache_save_changes == 0:

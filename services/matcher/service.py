@@ -30,6 +30,7 @@ async def setup(ctx: ServiceContext) -> None:
     await ctx.bus.ensure_event_stream()
     replica = Replica(ctx, load_config())
     await replica.start()
+    ctx.on_shutdown.append(replica.stop)  # ends a graph rebuild running in its thread
     ctx.extra_stats["index"] = replica.stats
     ctx.metrics.append(lambda: metrics_text(replica.stats()))
     h = GalleryHandlers(ctx, replica)

@@ -56,7 +56,10 @@ async def received(nc: NatsClient, subject: str, publisher: NatsClient, sent: st
     await nc.flush()
     await publisher.publish(sent, b"payload")
     await publisher.flush()
-    await asyncio.sleep(0.3)
+    for _ in range(20):  # up to 2 s on a busy machine; what is refused never comes
+        if got:
+            break
+        await asyncio.sleep(0.1)
     return got
 
 
