@@ -27,7 +27,7 @@ class ObjectAttributeNotification(msgspec.Struct, frozen=True, rename="camel"):
 
 
 class _Stored(msgspec.Struct, frozen=True, rename="camel", kw_only=True):
-    """The fields every stored detection's notification has (faces, pedestrians, objects)."""
+    """The fields a stored pedestrian's or object's notification has (as a face's has them, events.py)."""
 
     id: str
     image_data_id: str | None

@@ -4,7 +4,7 @@
 
 import { api, query } from "./api.js";
 import { announce, busy, field, fill, h, when } from "./dom.js";
-import { storedImage } from "./thumbs.js";
+import { laterImage } from "./thumbs.js";
 
 const RECORDS = "/api/v1/VideoRecords";
 const GROUPINGS = "/api/v1/RecordGroupings";
@@ -27,14 +27,8 @@ function duration(ms) {
 
 /** The first face of a tracklet with a stored image (its crop), or a grey square. */
 function trackletFace(trackletId, alt) {
-  const slot = h("span", { class: "thumb placeholder", "aria-busy": "true" });
-  api("GET", `/api/v1/Faces${query({ TrackletId: trackletId, PageSize: 5 })}`)
-    .then((page) => {
-      const face = page.items.find((f) => f.imageDataId);
-      slot.replaceWith(face ? storedImage(face.imageDataId, alt) : h("span", { class: "thumb placeholder" }, "no image"));
-    })
-    .catch(() => slot.replaceWith(h("span", { class: "thumb placeholder" }, "no image")));
-  return slot;
+  const firstImage = (page) => page.items.find((f) => f.imageDataId)?.imageDataId ?? null;
+  return laterImage(() => api("GET", `/api/v1/Faces${query({ TrackletId: trackletId, PageSize: 5 })}`).then(firstImage), alt);
 }
 
 /** #/records: the video records and record groupings, with forms to add either. */
@@ -253,10 +247,8 @@ export async function renderGrouping(main, id) {
 }
 
 function individual(person, index) {
-  const slot = h("span", { class: "thumb placeholder", "aria-busy": "true" });
-  api("GET", `/api/v1/Faces/${encodeURIComponent(person.bestFaceId)}`)
-    .then((face) => slot.replaceWith(face.imageDataId ? storedImage(face.imageDataId, `Best face of individual ${index + 1}`) : h("span", { class: "thumb placeholder" }, "no image")))
-    .catch(() => slot.replaceWith(h("span", { class: "thumb placeholder" }, "no image")));
+  const bestFace = () => api("GET", `/api/v1/Faces/${encodeURIComponent(person.bestFaceId)}`).then((face) => face.imageDataId);
+  const slot = laterImage(bestFace, `Best face of individual ${index + 1}`);
   return h("li", { class: "face individual" }, slot, h("small", {}, `Individual ${index + 1}`),
     person.entranceTime ? h("small", {}, `${when(person.entranceTime)} to ${when(person.exitTime)}`) : null);
 }

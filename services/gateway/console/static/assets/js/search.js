@@ -6,7 +6,7 @@
 import { allPages, api, base64Of, query } from "./api.js";
 import { busy, field, fill, h, swatch, when, withColor } from "./dom.js";
 import { photoPicker } from "./photos.js";
-import { memberPhoto, storedImage } from "./thumbs.js";
+import { imageOrNone, memberPhoto } from "./thumbs.js";
 
 /** #/search */
 export async function render(main) {
@@ -101,7 +101,7 @@ function inHistory(cameras) {
       if (answer.session.state === "Failed") throw new Error(`The search failed: ${answer.session.error || "search again"}`);
       const hits = answer.items.map((hit) =>
         h("li", { class: "face history" },
-          hit.imageDataId ? storedImage(hit.imageDataId, `Face seen at ${when(hit.faceCreatedAt)}`) : h("span", { class: "thumb placeholder" }, "no image"),
+          imageOrNone(hit.imageDataId, `Face seen at ${when(hit.faceCreatedAt)}`),
           h("small", { class: "score" }, `score ${hit.score}`),
           h("small", {}, when(hit.faceCreatedAt)),
           h("small", {}, names.get(hit.streamId) || "a video record or edge stream")));
@@ -137,7 +137,7 @@ function seenFaces(cameras) {
       return h(
         "li",
         { class: "face" },
-        face.imageDataId ? storedImage(face.imageDataId, `Face at ${when(face.createdAt)}`) : h("span", { class: "thumb placeholder" }, "no image"),
+        imageOrNone(face.imageDataId, `Face at ${when(face.createdAt)}`),
         h("small", {}, when(face.createdAt)),
         params.CameraId ? h("small", {}, names.get(params.CameraId)) : null,
         open,

@@ -18,6 +18,21 @@ export function storedImage(imageDataId, alt, maxSize = 160) {
   return slot;
 }
 
+/** `storedImage` of an id that may be missing: a grey "no image" square then. */
+export function imageOrNone(imageDataId, alt) {
+  return imageDataId ? storedImage(imageDataId, alt) : h("span", { class: "thumb placeholder" }, "no image");
+}
+
+/** The stored image whose id `findId()` (a promise, null for none) gives; a busy grey square
+ * until it is known. */
+export function laterImage(findId, alt) {
+  const slot = h("span", { class: "thumb placeholder", "aria-busy": "true" });
+  findId()
+    .then((id) => slot.replaceWith(imageOrNone(id, alt)))
+    .catch(() => slot.replaceWith(imageOrNone(null, alt)));
+  return slot;
+}
+
 function missing(slot) {
   slot.removeAttribute("aria-busy");
   slot.replaceChildren("no image");
