@@ -2,66 +2,85 @@
 
     .venv/bin/python benchmarks/video_records.py                    # 720p and 1080p, 2 cores
     .venv/bin/python benchmarks/video_records.py --seconds 60 --sizes 1280x720 --cores 4
+    .venv/bin/python benchmarks/video_records.py --narrowing both   # with and without narrowing
 
-In one process pinned to `--cores` CPUs: the record's decoder thread (video_decoder.py, as
-camera_ingest runs it: what sampling needs decoded, the sampled frames converted to RGB, a bounded
-queue)
-feeds `--cores` analysis threads, each taking a sampled frame through what the workers do for
-it: JPEG encoding (camera_ingest), detection and extraction with the shipped models
-(services/extractor/pipeline.py, the detector's and extractor's engines, one inference thread
-each) and the match (the matcher's ModelIndex, exact search over `--gallery` templates with the
-enrolled member among them). The file is H.264 as a camera records it (tests/rtsp/media.py:
-sensor noise, x264 superfast, a keyframe a second, 2 Mbit/s at 720p), a face walking across.
+In one process pinned to `--cores` CPUs, the stages of camera_ingest's record runner
+(video_runner.py) with what the workers do for each sampled frame:
+- decode: the record's decoder (video_decoder.py, as camera_ingest runs it: only what sampling
+  needs decoded, the sampled frames converted to RGB), in this thread, one FFmpeg thread;
+- narrow: where the frame is searched, asked in frame order ahead of the tracker as the runner's
+  feeder does (StreamSession.look, regions.py: the whole frame at least once a second, between
+  those only around the tracked faces, moved on by the frames the tracker is behind, and where
+  the picture moved; nothing at all in a still empty scene). `--narrowing off` reads every
+  frame whole (as records did before);
+- then `--cores` analysis threads, `--in-flight` frames at once (FACEGATE_VIDEO_FRAMES_IN_FLIGHT):
+  jpeg (camera_ingest encodes the frame for the detector, at the record's imageQuality 90),
+  jpeg-dec (the detector decodes it), detect and extract (the shipped models:
+  services/extractor/pipeline.py, the detector's and extractor's engines, one inference thread
+  each; a frame read in regions only costs detection there; the age/gender model's side thread
+  is counted in extract), match (the matcher's ModelIndex, exact search over `--gallery`
+  templates with the enrolled member among them);
+- track: the tracker takes the analysed frames in frame order (the regions of the next frames
+  follow its tracklets).
+The file is H.264 as a camera records it (tests/rtsp/media.py: sensor noise, x264 superfast,
+a keyframe a second, 2 Mbit/s at 720p), a face walking across it, as large as `--face` of the
+frame's height (0.5: the photo's face about 130 px wide at 720p; 0.25 as a camera far off sees).
 
-It prints the date, the cores and the load average (before and after: the machine may be shared),
-then per size: the frames decoded of the file's (the decoder skips what sampling does not need:
-video_decoder.py), the speed as a multiple of real time (video duration / wall time) and the
-share of the work (CPU time of the threads, summed; every step runs single-threaded in its own
-thread, so a busy machine slows the speed but not the shares) spent in decode, JPEG, detect,
-extract and match, and the CPU time per analysed frame with the speed it allows on idle cores
-(cores / (CPU time per frame x analysed fps): what the measured speed would be on a machine
-nobody else uses). Not included: the NATS, Postgres and event hops of the services (a few ms per
-frame, overlapped by the frames in flight), so a cluster on the same cores is somewhat slower.
+It prints the date, the cores and the load average (before and after: the machine may be
+shared), then per size and narrowing: the frames decoded of the file's, the frames read whole,
+in regions only and not at all, the matched faces; the measured speed (video duration / wall
+time: depends on what else runs on the machine); the CPU time of each stage per second of video
+(thread CPU time, summed over threads: a busy machine slows the wall time, not these) with its
+share; and the speed the CPU time allows on `--cores` idle cores (cores / CPU seconds per video
+second: what the wall-time figure would be on a machine nobody else uses, if the stages overlap
+fully, which the frames in flight are for). Not included: the NATS hops between camera_ingest
+and the workers, Postgres writes, image storage and events (see docs/video_records.md).
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import os
 import sys
 import tempfile
 import threading
 import time
-from collections import defaultdict
-from concurrent.futures import ThreadPoolExecutor
+from collections import defaultdict, deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/ holds the media helpers
+
+import numpy as np
 
 from services.camera_ingest.analysis import features
 from services.camera_ingest.decoder import SampledFrame
-from services.camera_ingest.session import detector_config
+from services.camera_ingest.regions import Look, Narrowing
+from services.camera_ingest.session import ahead, detector_config
 from services.camera_ingest.settings import IngestSettings, VideoSettings
+from services.camera_ingest.tracker import Detection, Tracker
 from services.camera_ingest.video_decoder import Ended, Failed, Item, decode_record
 from services.camera_ingest.video_sources import Openable
 from services.extractor.pipeline import FacePipeline
 from services.matcher.config import MatcherConfig
 from services.matcher.index import ModelIndex
-from shared.analysis import extraction
-from shared.imaging import encode_jpeg
+from shared.analysis import Wanted, extraction
+from shared.imaging import decode_image, encode_jpeg
 from shared.messages.cameras import VideoFaceDetectorConfig
+from shared.messages.faces import DetectedFace
 from shared.settings import load_settings
+from shared.threads import apply, plan
 from tests.rtsp.media import write_h264
 from tests.support import FACES
 
-STEPS = ("decode", "jpeg", "detect", "extract", "match")
+STEPS = ("decode", "narrow", "jpeg", "jpeg-dec", "detect", "extract", "match", "track", "other")
 DETECTOR = detector_config(VideoFaceDetectorConfig(min_face_size=35, max_face_size=600, max_faces=20,
                                                    confidence_threshold=450))  # fmt: skip
-
+QUALITY = 90  # a record's imageQuality default (video_config.py)
 FEATURES = features(distant=False, nearby=False)  # what a camera's faces get with every attribute on
+Result = tuple[float, list[Detection], int]  # a frame's time, its faces, the members matched
 
 
 class Clock:
@@ -89,66 +108,149 @@ def gallery(pipeline: FacePipeline, size: int) -> ModelIndex:
     return index
 
 
-def analyse(frame: SampledFrame, pipeline: FacePipeline, index: ModelIndex, clock: Clock) -> int:
-    """One sampled frame as the workers take it; the members matched."""
+class Tracking:
+    """The tracker stage's state, shared with the analysis threads (`template_due`) under a lock,
+    as the event loop shares it in camera_ingest."""
+
+    def __init__(self, template_every_s: float, interval_s: float) -> None:
+        self.tracker, self.lock = Tracker(), threading.Lock()
+        self.tracked_at: float | None = None  # the last frame the tracker took
+        self.looked_at: float | None = None  # the last frame narrowing was asked about
+        self.every_s = template_every_s if template_every_s > interval_s else 0.0
+
+    def wanted(self, at: float) -> Wanted | None:
+        """StreamSession.prepare's choice: templates less often than detection when the record's
+        templateGenerationTime is longer than its redetectionTime."""
+        if not self.every_s:
+            return None
+
+        def due(face: DetectedFace) -> bool:
+            with self.lock:
+                return self.tracker.template_due(at, face.box, self.every_s)
+
+        return due
+
+
+def at_of(frame: SampledFrame) -> float:
+    return frame.captured_at.timestamp()
+
+
+def side_cpu() -> float:
+    """CPU seconds of the extractor's side threads (services/extractor/engine.py: the age/gender
+    model of a request runs there, beside its template model)."""
+    threads = [t for t in threading.enumerate() if t.name.startswith("extractor-side") and t.ident is not None]
+    return sum(time.clock_gettime(time.pthread_getcpuclockid(t.ident)) for t in threads if t.ident is not None)
+
+
+def analyse(
+    frame: SampledFrame, look: Look, tracking: Tracking, pipeline: FacePipeline, index: ModelIndex, clock: Clock
+) -> Result:
+    """One sampled frame as StreamSession.prepare and the workers take it."""
+    at = frame.captured_at.timestamp()
+    if look.nothing:  # a still scene, nobody tracked, no full detection due: not even a JPEG
+        return at, [], 0
     t0 = time.thread_time()
-    jpeg = encode_jpeg(frame.image, 90)
+    jpeg = encode_jpeg(frame.image, QUALITY)
     t1 = time.thread_time()
-    detected = pipeline.detector.detect(jpeg, DETECTOR)
+    rgb = decode_image(jpeg)  # what Detector.detect does first
     t2 = time.thread_time()
-    _, request = extraction(detected, FEATURES)
-    extracted = pipeline.extractor.extract(request) if request is not None else None
+    detected = pipeline.detector.detect_rgb(rgb, DETECTOR, regions=look.regions)
     t3 = time.thread_time()
-    matched = 0
-    if extracted is not None:
-        queries = np.vstack([np.frombuffer(f.template or b"", "<f4") for f in extracted.faces if f.template])
-        hits = index.search(queries, 1, lambda _m, s: s >= 0.5, 0.0, list)
-        matched = sum(1 for h in hits if h)
+    chosen, request = extraction(detected, FEATURES, tracking.wanted(at))
+    extracted = pipeline.extractor.extract(request) if request is not None else None
     t4 = time.thread_time()
-    for step, seconds in (("jpeg", t1 - t0), ("detect", t2 - t1), ("extract", t3 - t2), ("match", t4 - t3)):
+    matched = 0
+    templates: list[np.ndarray | None] = [None] * len(detected.faces)
+    for i, face in zip(chosen, extracted.faces if extracted is not None else [], strict=True):
+        templates[i] = np.frombuffer(face.template, "<f4") if face.template else None
+    found = [t for t in templates if t is not None]
+    if found:
+        hits = index.search(np.vstack(found), 1, lambda _m, s: s >= 0.5, 0.0, list)
+        matched = sum(1 for h in hits if h)
+    t5 = time.thread_time()
+    for step, seconds in (("jpeg", t1 - t0), ("jpeg-dec", t2 - t1), ("detect", t3 - t2), ("extract", t4 - t3),
+                          ("match", t5 - t4)):  # fmt: skip
         clock.add(step, seconds)
-    return matched
+    return at, [Detection(d.box, t) for d, t in zip(detected.faces, templates, strict=True)], matched
 
 
 def run(
-    path: Path, frames: int, seconds: float, fps: float, cores: int, pipeline: FacePipeline, index: ModelIndex
-) -> None:
+    path: Path, frames: int, seconds: float, fps: float, cores: int, in_flight_max: int, narrow: bool,
+    template_ms: int, pipeline: FacePipeline, index: ModelIndex,
+) -> None:  # fmt: skip
     clock = Clock()
-    in_flight = threading.Semaphore(cores * 2)
+    tracking = Tracking(template_ms / 1000, 1 / fps)
+    tracker = tracking.tracker
+    in_flight = threading.Semaphore(in_flight_max)
     pool = ThreadPoolExecutor(cores)
-    futures = []
+    pending: deque[Future[Result]] = deque()
     ended: list[Ended] = []
+    narrowing = Narrowing() if narrow else None
+    looks = {"whole": 0, "regions": 0, "nothing": 0}
+    matched = 0
+
+    def follow(block: bool) -> None:
+        """The tracker stage: the analysed frames in frame order (those done, or all)."""
+        nonlocal matched
+        while pending and (block or pending[0].done()):
+            at, detections, found = pending.popleft().result()
+            t0 = time.thread_time()
+            with tracking.lock:
+                tracker.expire(at)
+                tracker.assign(at, detections)
+                tracking.tracked_at = at
+            clock.add("track", time.thread_time() - t0)
+            matched += found
 
     def put(item: Item) -> bool:
         if isinstance(item, SampledFrame):
+            follow(block=False)
+            t0 = time.thread_time()
+            look = Look(whole=True)
+            if narrowing is not None:  # StreamSession.look, in frame order
+                at, looked_at, tracking.looked_at = at_of(item), tracking.looked_at, at_of(item)
+                with tracking.lock:
+                    tracks, tracked_at = [copy.copy(t) for t in tracker.tracks.values()], tracking.tracked_at
+                if looked_at is not None and tracked_at is not None and tracked_at < looked_at:
+                    tracks = [ahead(t, looked_at - tracked_at) for t in tracks]
+                look = narrowing.look(at, item.image, tracks, tracker.config.timeout_s)
+            clock.add("narrow", time.thread_time() - t0)
+            looks["whole" if look.whole else "regions" if look.regions else "nothing"] += 1
             in_flight.acquire()  # (waiting costs no CPU time)
-            future = pool.submit(analyse, item, pipeline, index, clock)
+            future = pool.submit(analyse, item, look, tracking, pipeline, index, clock)
             future.add_done_callback(lambda _f: in_flight.release())
-            futures.append(future)
+            pending.append(future)
         elif isinstance(item, Failed):
             raise SystemExit(f"{path.name}: {item.reason}")
         elif isinstance(item, Ended):
             ended.append(item)
         return True
 
-    started, cpu = time.perf_counter(), time.thread_time()
+    started, cpu, process, side = time.perf_counter(), time.thread_time(), time.process_time(), side_cpu()
     source = Openable(str(path), "file", is_file=True)
     video = VideoSettings(decoder_threads=1)  # FFmpeg decodes in this thread: its CPU time is decode's
     recorded = datetime.now(UTC)
     decode_record("bench", source, 0, int(1000 / fps), recorded, put, threading.Event(), video, IngestSettings())
-    clock.add("decode", time.thread_time() - cpu)  # (includes the RGB conversion of sampled frames)
-    matched = sum(f.result() for f in futures)
-    wall = time.perf_counter() - started
+    own = time.thread_time() - cpu  # this thread's: decoding (with the RGB conversion), narrowing, tracking
+    clock.add("decode", own - clock.spent["narrow"] - clock.spent["track"])
+    follow(block=True)
+    wall, process = time.perf_counter() - started, time.process_time() - process
     pool.shutdown()
+    clock.add("extract", side_cpu() - side)  # the age/gender model, beside the template model
+    clock.add("other", process - sum(clock.spent.values()))  # the process's CPU time outside the steps
     total = sum(clock.spent.values())
-    shares = ", ".join(f"{step} {100 * clock.spent[step] / total:.0f} %" for step in STEPS)
+    analysed = sum(looks.values())
     decoded = ended[0].decoded if ended else 0
-    per_frame = total / max(1, len(futures))
+    stages = ", ".join(
+        f"{step} {clock.spent[step] / seconds:.3f} ({100 * clock.spent[step] / total:.0f} %)" for step in STEPS
+    )
     print(
-        f"  {decoded} of {frames} frames decoded, {len(futures)} analysed ({matched} matched "
-        f"faces) in {wall:.1f} s: {seconds / wall:.2f}x real time; work: {shares}; "
-        f"{1000 * per_frame:.0f} ms of CPU per analysed frame, so {cores} idle cores would do about "
-        f"{cores / (per_frame * fps):.1f}x real time"
+        f"  narrowing {'on' if narrow else 'off'}: {decoded} of {frames} frames decoded, {analysed} analysed "
+        f"({looks['whole']} whole, {looks['regions']} in regions, {looks['nothing']} not read), {matched} matched "
+        f"faces\n    measured: {seconds / wall:.2f}x real time ({wall:.1f} s for {seconds:g} s of video)\n"
+        f"    CPU s per video s: {stages}; total {total / seconds:.3f}, "
+        f"{1000 * total / max(1, analysed):.0f} ms per analysed frame\n"
+        f"    on {cores} idle cores: {cores * seconds / total:.1f}x real time"
     )
 
 
@@ -160,24 +262,38 @@ def main() -> None:
     parser.add_argument("--analysed-fps", type=float, default=5, help="sampled frames per second of video")
     parser.add_argument("--cores", type=int, default=2, help="CPUs the process is pinned to")
     parser.add_argument("--gallery", type=int, default=10_000, help="templates the matcher searches")
+    parser.add_argument("--face", type=float, default=0.25, help="the walking photo's height / the frame's")
+    parser.add_argument("--template-ms", type=int, default=500,
+                        help="templateGenerationTime (a record's default: 500; at most the sampling interval: "
+                        "a template for every face of every frame)")  # fmt: skip
+    parser.add_argument("--narrowing", choices=("on", "off", "both"), default="on")
+    parser.add_argument("--in-flight", type=int, default=4, help="frames analysed at once (frames_in_flight)")
     args = parser.parse_args()
     available = sorted(os.sched_getaffinity(0))
     os.sched_setaffinity(0, available[: args.cores])
+    # Every service's pools (shared/threads.py, FACEGATE_WORKER_THREADS 2): BLAS 1 thread, OpenCV
+    # cores / 2; one thread each also keeps every step's CPU time in the thread that asked for it.
+    apply(plan(2, args.cores))
     pipeline = FacePipeline.from_settings(load_settings(), threads=1)
     pipeline.warm_up()
     index = gallery(pipeline, args.gallery)
-    load = os.getloadavg()[0]
-    print(f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {args.cores} cores (load average {load:.1f}); {args.fps} fps "
-          f"H.264, {args.analysed_fps:g} analysed fps, {args.seconds:g} s videos, a gallery of {args.gallery} "
-          "templates")  # fmt: skip
+    load = os.getloadavg()
+    print(f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {args.cores} cores (load average {load[0]:.1f} {load[1]:.1f} "
+          f"{load[2]:.1f}, {os.cpu_count()} CPUs); {args.fps} fps H.264, {args.analysed_fps:g} analysed fps, "
+          f"{args.seconds:g} s videos, face {args.face:g} of the height, templateGenerationTime {args.template_ms} "
+          f"ms, {args.in_flight} frames in flight, a gallery of {args.gallery} templates")  # fmt: skip
+    modes = {"on": [True], "off": [False], "both": [False, True]}[args.narrowing]
     with tempfile.TemporaryDirectory() as tmp:
         for size in args.sizes.split(","):
             width, height = (int(v) for v in size.split("x"))
-            path = write_h264(Path(tmp) / f"{size}.mp4", width, height, args.seconds, args.fps)
+            path = write_h264(Path(tmp) / f"{size}.mp4", width, height, args.seconds, args.fps, face=args.face)
             print(f"{height}p:")
             frames = int(args.seconds * args.fps)
-            run(path, frames, args.seconds, args.analysed_fps, args.cores, pipeline, index)
-    print(f"load average at the end {os.getloadavg()[0]:.1f}")
+            for narrow in modes:
+                run(path, frames, args.seconds, args.analysed_fps, args.cores, args.in_flight, narrow,
+                    args.template_ms, pipeline, index)  # fmt: skip
+    load = os.getloadavg()
+    print(f"load average at the end {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}")
 
 
 if __name__ == "__main__":

@@ -27,8 +27,9 @@ within the same bound, and continues its tracklet (the tracker bridges by templa
 is within the tracklet timeout.
 
 Pure logic on the frame's pixels, no I/O: the stream session asks `Narrowing.look` before each
-frame's detection, frames one at a time in order. Video records do not narrow: their frames
-are analysed several at once, ahead of the tracker.
+frame's detection, frames one at a time in order. A video record's frames are asked in order
+too, but ahead of the tracker (several are analysed at once): its tracklets are a few frames
+behind, which `around` covers as it does a face unseen for that long.
 """
 
 from __future__ import annotations

@@ -168,8 +168,9 @@ class Scheduler:
         if isinstance(spec, EdgeSpec):
             return EdgeRunner(spec, self.ctx, self.pipeline)
         if isinstance(spec, RecordSpec):
-            assert self.pipeline.images is not None
-            return RecordRunner(spec, self.token, self.ctx, self.settings, self.video, self.pipeline.images)
+            images, features = self.pipeline.images, self.pipeline.setup_features
+            assert images is not None
+            return RecordRunner(spec, self.token, self.ctx, self.settings, self.video, images, features)
         return StreamRunner(spec, self.ctx.host.instance_id, self.settings, self.board, self.pipeline)
 
     async def _enabled_streams(self) -> list[Spec]:

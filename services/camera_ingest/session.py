@@ -16,6 +16,8 @@ one stream's state changes in one task at a time.
 from __future__ import annotations
 
 import asyncio
+import copy
+import dataclasses
 import logging
 import time
 import uuid
@@ -197,6 +199,8 @@ class StreamSession:
     setup_video: Followed[VideoDataStorageConfig] | None = None
     # A camera's: where each frame is searched (regions.py); None: every frame whole.
     narrowing: Narrowing | None = None
+    looked_at: float | None = None  # the time of the last frame `look` was asked for
+    tracked_at: float | None = None  # and of the last frame `track` took
 
     @classmethod
     def create(
@@ -256,19 +260,37 @@ class StreamSession:
         finally:
             self.frames_in_flight -= 1
 
-    async def prepare(self, frame: SampledFrame, bodies: Sequence[Marked] = ()) -> Prepared | None:
+    async def look(self, frame: SampledFrame, *, ahead_of_tracking: bool = False) -> Look:
+        """Where to search `frame` (regions.py; the whole of it where the stream does not narrow),
+        asked once per frame in frame order. A camera's frame asks after the previous one's
+        tracking; a video record's ahead of it, as its frames are prepared several at once: the
+        tracker is then behind by the frames still in the pipeline (`ahead_of_tracking`), and its
+        tracklets are looked for as if it were not (`ahead`). Motion is between consecutive
+        sampled frames either way."""
+        if self.narrowing is None:
+            return Look(whole=True)
+        at, looked_at, self.looked_at = frame.captured_at.timestamp(), self.looked_at, frame.captured_at.timestamp()
+        # Copies: a record's tracker moves on (`track`) while the regions are worked out.
+        tracks = [copy.copy(t) for t in self.tracker.tracks.values()]
+        if ahead_of_tracking and looked_at is not None and self.tracked_at is not None and self.tracked_at < looked_at:
+            tracks = [ahead(t, looked_at - self.tracked_at) for t in tracks]
+        return await self.ctx.run_blocking(self.narrowing.look, at, frame.image, tracks, self.tracker.config.timeout_s)
+
+    async def prepare(
+        self, frame: SampledFrame, bodies: Sequence[Marked] = (), look: Look | None = None
+    ) -> Prepared | None:
         """Encode, detect, extract and search (frames may be here at once); None when the stream
-        is gone or analyses nothing (faceDetectorResourceId "none": sweeps end its tracklets)."""
+        is gone or analyses nothing (faceDetectorResourceId "none": sweeps end its tracklets).
+        `look`: where to search, asked beforehand in frame order (`look`); None: asked here (a
+        camera's frames come one at a time, after the previous one's tracking)."""
         settings = await self.settings()
         if settings is None or not settings.detects:
             if settings is not None:
                 await self._preview(frame, settings, list(bodies))
             return None
         at = frame.captured_at.timestamp()
-        look = Look(whole=True)
-        if self.narrowing is not None:  # frames come one at a time, after the previous one's tracking
-            tracks, timeout_s = list(self.tracker.tracks.values()), self.tracker.config.timeout_s
-            look = await self.ctx.run_blocking(self.narrowing.look, at, frame.image, tracks, timeout_s)
+        if look is None:
+            look = await self.look(frame)
         if look.nothing:  # a still scene, nobody tracked, no full detection due
             jpeg, found = b"", Analysis(width=frame.image.shape[1], height=frame.image.shape[0], faces=[])
         else:
@@ -299,10 +321,11 @@ class StreamSession:
     async def track(self, frame: SampledFrame, prepared: Prepared | None) -> None:
         """The tracker's part, in frame order: end what the frame's time ends, then follow, store
         and announce its faces."""
+        at = frame.captured_at.timestamp()
+        self.tracked_at = at
         if prepared is None:
             return
         settings, found = prepared.settings, prepared.found
-        at = frame.captured_at.timestamp()
         async with self.lock:
             for track in self.tracker.expire(at):
                 await self.finish(track)
@@ -498,6 +521,18 @@ class StreamSession:
                     await self.finish(track)
                 except Exception:  # the others must still end
                     log.exception("camera %s: ending tracklet %s failed", self.camera_id, track.id)
+
+
+def ahead(track: Track, behind: float) -> Track:
+    """`track` as the tracker would hold it `behind` seconds later had it followed the frames
+    still in the pipeline (a video record's, analysed ahead of its tracking): its box moved on
+    by its velocity, seen that much later. Where to look for its face then widens by one
+    sampling interval (regions.around), not by the time the tracker is behind: that face is
+    also where the picture changed if it moved off its course (a walker turning), and the next
+    full detection finds it if it stopped, within the bound narrowing keeps (regions.py)."""
+    x0, y0, x1, y1 = track.box
+    dx, dy = track.velocity[0] * behind, track.velocity[1] * behind
+    return dataclasses.replace(track, box=(x0 + dx, y0 + dy, x1 + dx, y1 + dy), last_at=track.last_at + behind)
 
 
 def crop_side(crop: bytes) -> int:

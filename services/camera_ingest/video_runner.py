@@ -1,10 +1,13 @@
 """One video record's analysis on this replica, from where the last run left off to the end.
 
 Three stages overlap: the decoder thread (video_decoder.py) fills a small queue with sampled
-frames; a feeder starts each frame's `prepare` (JPEG, detection, extraction, search) as soon as
-fewer than `frames_in_flight` are in the pipeline; the tracker takes the prepared frames in
-frame order (`track`). Each stage waits for the next, so memory stays bounded whatever the
-file's length, and the workers are kept busy rather than paced by the video's frame rate.
+frames; a feeder asks where each frame is searched (`look`, in frame order: a camera's
+narrowing, regions.py; recorded footage is mostly still background, so most frames are read
+only around the tracked faces and where the picture moved) and starts its `prepare` (JPEG,
+detection, extraction, search) as soon as fewer than `frames_in_flight` are in the pipeline;
+the tracker takes the prepared frames in frame order (`track`). Each stage waits for the next,
+so memory stays bounded whatever the file's length, and the workers are kept busy rather than
+paced by the video's frame rate.
 
 Every `progress_interval_s` the position is stored and announced (progressMessage); where no
 tracklet is live (a "quiet" frame: every tracklet seen so far is complete and stored), that
@@ -27,14 +30,17 @@ import asyncpg
 from services.camera_ingest import video_events, videos
 from services.camera_ingest.decoder import SampledFrame
 from services.camera_ingest.image_store import ImageStore
+from services.camera_ingest.regions import Look
 from services.camera_ingest.session import AnalysisSettings, Prepared, SaveStrategy, StreamSession, detector_config
 from services.camera_ingest.settings import IngestSettings, VideoSettings
 from services.camera_ingest.video_decoder import Ended, Failed, Item, Opened, Put, decode_record, start_thread
 from services.camera_ingest.video_sources import SourceRefused, record_policy, resolve
 from services.camera_ingest.videos import RecordSpec
 from shared.errors import FacegateError, RequestTimeout, ServiceUnavailable
+from shared.messages.setup import FaceFeaturesConfigFeaturesConfig
 from shared.messages.video_records import VideoRecordSettings, VideoState
 from shared.runtime import ServiceContext
+from shared.setup import Followed
 from shared.smartface_values import runs
 
 log = logging.getLogger(__name__)
@@ -85,8 +91,10 @@ class RecordRunner:
         ingest: IngestSettings,
         video: VideoSettings,
         images: ImageStore,
+        setup_features: Followed[FaceFeaturesConfigFeaturesConfig] | None = None,
     ) -> None:
         self.spec, self.owner, self.ctx, self.ingest, self.video, self.images = spec, owner, ctx, ingest, video, images
+        self.setup_features = setup_features  # the Setup's Features, as a camera's faces follow them
         self.record_id = spec.record_id
         self._task: asyncio.Task[None] | None = None
         self._stop_thread = threading.Event()
@@ -139,7 +147,7 @@ class RecordRunner:
         progress.announced_frames, progress.stored_at = run.frames_analysed, time.monotonic()
         session = StreamSession.create(
             self.ctx, self.record_id, self.images, self.ingest.tracklet_timeout_s, self.ingest.confirm_votes,
-            load_settings=record_settings,
+            load_settings=record_settings, setup_features=self.setup_features, narrow=True,
         )  # fmt: skip
         try:
             source = resolve(run.record.source, self.video.folder, record_policy(self.ingest.source_policy()))
@@ -197,7 +205,8 @@ class RecordRunner:
         while True:
             item = await frames.get()
             if isinstance(item, SampledFrame):
-                task = asyncio.create_task(self._prepare(session, item))
+                look = await session.look(item, ahead_of_tracking=True)  # in frame order (motion)
+                task = asyncio.create_task(self._prepare(session, item, look))
                 try:
                     await prepared.put((item, task))
                 except asyncio.CancelledError:  # stopped while the pipeline was full
@@ -208,13 +217,13 @@ class RecordRunner:
                 if isinstance(item, Ended | Failed):
                     return
 
-    async def _prepare(self, session: StreamSession, frame: SampledFrame) -> Prepared | None:
+    async def _prepare(self, session: StreamSession, frame: SampledFrame, look: Look) -> Prepared | None:
         """A frame's analysis; tried again while a worker is away (every frame of a record counts),
         skipped (logged) when a worker refuses it."""
         wait = 0.5
         while True:
             try:
-                return await session.prepare(frame)
+                return await session.prepare(frame, look=look)
             except (ServiceUnavailable, RequestTimeout) as exc:
                 log.warning("video record %s: a worker is away (%s); retrying in %.1f s", self.record_id, exc, wait)
                 await asyncio.sleep(wait)

@@ -76,13 +76,16 @@ def write_jpegs(
     return str(folder / "frame%03d.jpg")
 
 
-def write_h264(path: Path, width: int, height: int, seconds: float, fps: int = 25, bitrate_kbps: int = 0) -> Path:
+def write_h264(
+    path: Path, width: int, height: int, seconds: float, fps: int = 25, bitrate_kbps: int = 0, face: float = 0.5
+) -> Path:
     """An H.264 MP4 of the walking face as a camera sends it, for decode benchmarks: sensor noise
     on every frame (a clean synthetic picture decodes several times faster than a real one),
     CABAC (x264 `superfast`, as cameras' Main/High profiles), a keyframe a second and a camera's
-    bitrate (default: 2 Mbit/s at 720p, scaled by pixel count)."""
+    bitrate (default: 2 Mbit/s at 720p, scaled by pixel count); the photo `face` of the frame's
+    height (walking_face's `size`)."""
     count = int(seconds * fps)
-    frames = walking_face(width, height, min(count, 50))
+    frames = walking_face(width, height, min(count, 50), size=face)
     rng = np.random.default_rng(0)
     noise = [rng.normal(0, 6, (height, width, 3)).astype(np.int16) for _ in range(8)]
     kbps = bitrate_kbps or int(2000 * width * height / (1280 * 720))
