@@ -12,6 +12,7 @@ import numpy as np
 
 from shared.analysis import Analysed
 from shared.messages import events as ev
+from shared.messages.faces import FaceFeaturesConfig
 from shared.messages.grouping import TrackletSummary
 from shared.messages.matcher import MatchedMember, MatchedWatchlist
 
@@ -44,6 +45,9 @@ class SeenFace:
     created_at: datetime | None = None
     image_id: str | None = None
     spoof: ev.SpoofCheck | None = None  # only when the camera asks for liveness
+    # What the extractor still has to compute (age, gender) before the face is stored or
+    # announced: a video record's faces get them then, not on every frame (StreamSession.attributes).
+    pending: FaceFeaturesConfig | None = None
 
     @property
     def quality(self) -> int:

@@ -24,6 +24,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 
 import asyncpg
 import msgspec
@@ -38,9 +39,9 @@ from services.camera_ingest.preview import Marked, Previews, marked
 from services.camera_ingest.regions import Look, Narrowing
 from services.camera_ingest.tracker import Detection, Track, Tracker, TrackerConfig
 from shared import subjects
-from shared.analysis import Analysed, Analysis, analyse
+from shared.analysis import Analysed, Analysis, analyse, extract_request
 from shared.bus import Bus
-from shared.face_fields import OnFrame, stored_fields
+from shared.face_fields import OnFrame, female_probability, stored_fields
 from shared.imaging import encode_jpeg, header_size
 from shared.liveness import event_check, liveness_wanted, spoof_result
 from shared.messages import events as ev
@@ -55,6 +56,11 @@ from shared.smartface_values import runs
 log = logging.getLogger(__name__)
 
 CONFIG_TTL_S = 5.0  # a stream's detector or storage settings apply within this long
+# A deferred request (StreamSession.attributes): age and gender, nothing the frame's gave.
+ATTRIBUTES_ONLY = partial(
+    wire.FaceFeaturesConfig, face_mask=False, yaw_angle=False, pitch_angle=False, roll_angle=False, sharpness=False,
+    brightness=False, template=False,
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -168,6 +174,7 @@ class Prepared:
     jpeg: bytes
     found: Analysis
     candidates: dict[int, list[m.Candidate]]  # by id() of the face
+    deferred: wire.FaceFeaturesConfig | None = None  # asked of the faces once stored or announced
 
 
 async def publish_camera_event(bus: Bus, kind: ev.CameraEventKind, camera_id: str, payload: msgspec.Struct) -> None:
@@ -199,6 +206,9 @@ class StreamSession:
     setup_video: Followed[VideoDataStorageConfig] | None = None
     # A camera's: where each frame is searched (regions.py); None: every frame whole.
     narrowing: Narrowing | None = None
+    # A video record's: age and gender only for the faces stored or announced (`attributes`),
+    # not for every face of every frame (their model costs as much as the template's).
+    defer_attributes: bool = False
     looked_at: float | None = None  # the time of the last frame `look` was asked for
     tracked_at: float | None = None  # and of the last frame `track` took
 
@@ -215,12 +225,13 @@ class StreamSession:
         previews: Previews | None = None,
         setup_video: Followed[VideoDataStorageConfig] | None = None,
         narrow: bool = False,
+        defer_attributes: bool = False,
     ) -> StreamSession:
         tracker = Tracker(TrackerConfig(timeout_s=timeout_s))
         return cls(
             ctx, camera_id, images, tracker, confirm_votes, load_settings,
             setup_features=setup_features, previews=previews, setup_video=setup_video,
-            narrowing=Narrowing() if narrow else None,
+            narrowing=Narrowing() if narrow else None, defer_attributes=defer_attributes,
         )  # fmt: skip
 
     def switches(self) -> FeaturesConfig:
@@ -291,11 +302,15 @@ class StreamSession:
         at = frame.captured_at.timestamp()
         if look is None:
             look = await self.look(frame)
+        deferred = None
         if look.nothing:  # a still scene, nobody tracked, no full detection due
             jpeg, found = b"", Analysis(width=frame.image.shape[1], height=frame.image.shape[0], faces=[])
         else:
             jpeg = await self.ctx.run_blocking(encode_jpeg, frame.image, settings.image_quality)
             features = analysis.features(*settings.liveness, self.switches())
+            if self.defer_attributes and (features.age or features.gender):
+                deferred = ATTRIBUTES_ONLY(age=features.age, gender=features.gender)
+                features = msgspec.structs.replace(features, age=False, gender=False)
             wanted = None
             if settings.template_generation_ms > settings.redetection_ms:
                 # Templates less often than detection: a face the boxes follow gets one that often.
@@ -309,7 +324,7 @@ class StreamSession:
         by_face = dict(zip((id(f) for f in with_templates), candidates, strict=True))
         faces = [marked(f.detected.box, by_face.get(id(f), [])) for f in found.faces]
         await self._preview(frame, settings, [*faces, *bodies])
-        return Prepared(settings, jpeg, found, by_face)
+        return Prepared(settings, jpeg, found, by_face, deferred)
 
     async def _preview(self, frame: SampledFrame, settings: AnalysisSettings, marks: list[Marked]) -> None:
         """The frame with its boxes to whoever watches the camera's preview."""
@@ -345,6 +360,7 @@ class StreamSession:
                 await self.add_face(
                     track, started, face, ref, len(found.faces), prepared.candidates.get(id(face), []),
                     settings.save, spoof_check(face.extracted, settings) if face.was_extracted else None,
+                    prepared.deferred if face.was_extracted else None,
                 )  # fmt: skip
 
     async def add_face(
@@ -357,12 +373,14 @@ class StreamSession:
         candidates: list[m.Candidate],
         strategy: SaveStrategy,
         spoof: ev.SpoofCheck | None = None,
+        deferred: wire.FaceFeaturesConfig | None = None,
     ) -> None:
         state = self.tracklets.get(track.id)
         change = face.detected.face_area - state.latest.analysed.detected.face_area if state else 0.0
         seen = p.SeenFace(
             id=str(uuid.uuid4()), frame=ref, analysed=face, processed_at=datetime.now(UTC), spoof=spoof,
             fields=msgspec.structs.asdict(stored_fields(face, OnFrame(faces_on_frame, change), self.switches())),
+            pending=deferred,
         )  # fmt: skip
         if state is None:
             state = Tracklet(
@@ -392,6 +410,7 @@ class StreamSession:
         while Setup/DataStorage/Video is `None`)."""
         if seen.stored or not self.stores_data():
             return
+        await self.attributes(seen)
         keep_crop = state.keep_images and bool(seen.analysed.detected.crop)
         written: list[Written] = []
         try:
@@ -435,6 +454,19 @@ class StreamSession:
         if liveness is not None:
             await self.publish(ev.LIVENESS_RESULT, liveness)
 
+    async def attributes(self, seen: p.SeenFace) -> None:
+        """The face's age and gender where its stream deferred them (`defer_attributes`), before
+        it is stored or announced: one extractor request for its crop (the model and the crop
+        are those the frame's request would have used: the same values)."""
+        if seen.pending is None:
+            return
+        if seen.analysed.detected.crop:
+            request = extract_request([seen.analysed.detected], seen.pending)
+            reply = await self.ctx.bus.request(subjects.EXTRACTOR_EXTRACT, request, wire.ExtractResponse)
+            if reply.faces:
+                seen.fields.update(age=reply.faces[0].age, gender=female_probability(reply.faces[0]))
+        seen.pending = None
+
     async def announce(self, state: Tracklet, hit: Hit[Sighting]) -> None:
         """Announce (and store) a match, with the member and watchlist as its search found them."""
         seen, member = hit.face.face, hit.face.member
@@ -444,6 +476,7 @@ class StreamSession:
                 await records.drop_tracklet_images(conn, state.id)
             await self.images.sweep()
         await self.store(state, seen)
+        await self.attributes(seen)
         crop = seen.analysed.detected.crop if member.privacy.include_matched_image_in_events else None
         match = p.match_found(seen, state.id, hit.score, member, hit.face.watchlist, crop or None)
         await self.publish(ev.MATCH_FOUND, match)
@@ -478,6 +511,7 @@ class StreamSession:
         # The face the events name must be a stored one: the best, else the first.
         face = state.best if state.best.stored else state.first
         if not state.identity.matched:
+            await self.attributes(face)
             crop = face.analysed.detected.crop if state.keep_images else None
             await self.publish(ev.MATCH_MISSED, p.match_missed(face, state.id, crop or None))
         async with self.ctx.db.acquire() as conn:

@@ -147,7 +147,7 @@ class RecordRunner:
         progress.announced_frames, progress.stored_at = run.frames_analysed, time.monotonic()
         session = StreamSession.create(
             self.ctx, self.record_id, self.images, self.ingest.tracklet_timeout_s, self.ingest.confirm_votes,
-            load_settings=record_settings, setup_features=self.setup_features, narrow=True,
+            load_settings=record_settings, setup_features=self.setup_features, narrow=True, defer_attributes=True,
         )  # fmt: skip
         try:
             source = resolve(run.record.source, self.video.folder, record_policy(self.ingest.source_policy()))

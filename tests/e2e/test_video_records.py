@@ -240,6 +240,8 @@ def test_a_recording_is_analysed_into_tracklets_at_their_times_in_the_video(
     assert all(api.get(f"/api/v1/Images/{f['imageDataId']}").status_code == 200 for f in frames)
     faces = items(api, f"/api/v1/Faces?CameraId={rid}")
     assert {f["trackletId"] for f in faces} == {first["id"], second["id"]}  # first and best of each
+    # Age and gender are asked for as a face is stored (not on every frame), and kept.
+    assert all(f["age"] is not None and f["gender"] is not None for f in faces), faces
 
     events = camera_events(videos.servers.nats_url, rid)
     states = [e.body["state"] for e in events if e.kind == "videorecord.changed"]
@@ -252,6 +254,8 @@ def test_a_recording_is_analysed_into_tracklets_at_their_times_in_the_video(
     assert sorted(c["timeAppearedRelativeMs"] for c in completed) == [first["timeAppearedRelativeMs"],
                                                                        second["timeAppearedRelativeMs"]]  # fmt: skip
     assert all(c["streamId"] == rid for c in completed)
+    created = [e.body for e in events if e.kind == "face.created"]
+    assert created and all(c["age"] is not None and c["gender"] is not None for c in created), created
     found = [e.body for e in events if e.kind == "match.found"]
     stored = rows(videos, "SELECT tracklet_id::text, watchlist_member_id FROM seen_match_results "
                           "WHERE camera_id = $1", uuid.UUID(rid))  # fmt: skip

@@ -1,7 +1,10 @@
-"""A video record's frames are searched as a camera's are (services/camera_ingest/regions.py),
-without the detector: the record runner asks where to look in frame order before each frame's
-analysis, and its tracklets, a few frames behind the frames asked about, are looked for where
-their velocity took them (session.ahead) instead of in margins grown by the time they lag."""
+"""A video record's analysis without the cluster or the models.
+
+Its frames are searched as a camera's are (services/camera_ingest/regions.py): the record runner
+asks where to look in frame order before each frame's analysis, and its tracklets, a few frames
+behind the frames asked about, are looked for where their velocity took them (session.ahead)
+instead of in margins grown by the time they lag. Its faces get age and gender when they are
+stored or announced, not on every frame (StreamSession.defer_attributes)."""
 
 from __future__ import annotations
 
@@ -12,16 +15,23 @@ from typing import Any, TypeVar, cast
 
 import numpy as np
 
+from services.camera_ingest import payloads as p
 from services.camera_ingest.decoder import SampledFrame
 from services.camera_ingest.image_store import ImageStore
 from services.camera_ingest.regions import Look, area
-from services.camera_ingest.session import Prepared, StreamSession, ahead
+from services.camera_ingest.session import AnalysisSettings, Prepared, SaveStrategy, StreamSession, ahead
 from services.camera_ingest.settings import IngestSettings, VideoSettings
 from services.camera_ingest.tracker import Box, Detection, Track
 from services.camera_ingest.video_decoder import Ended, Item
 from services.camera_ingest.video_runner import RecordRunner
 from services.camera_ingest.videos import RecordSpec
+from shared import subjects
+from shared.analysis import Analysed
+from shared.messages import faces as wire
+from shared.messages import matcher as m
 from shared.runtime import ServiceContext
+from tests.fakebus import FakeBus
+from tests.unit.faces import detected, extracted
 
 T = TypeVar("T")
 START = datetime(2024, 5, 6, 7, 8, 9, tzinfo=UTC)
@@ -30,7 +40,10 @@ INTERVAL = 0.2
 
 
 class Context:
-    """What `StreamSession.look` needs of the service's context."""
+    """What `StreamSession.look`, `prepare` and `attributes` need of the service's context."""
+
+    def __init__(self) -> None:
+        self.bus = FakeBus()
 
     async def run_blocking(self, fn: Callable[..., T], *args: Any) -> T:
         return fn(*args)
@@ -128,3 +141,59 @@ def test_the_record_runner_asks_where_to_look_in_frame_order_before_each_frames_
         return order
 
     assert asyncio.run(feed()) == list(range(6))
+
+
+def record_session(ctx: Context) -> StreamSession:
+    async def settings(_conn: Any, _id: str) -> AnalysisSettings:
+        return AnalysisSettings(
+            detector=wire.FaceDetectorConfig(), detects=True, image_quality=90, redetection_ms=200,
+            template_generation_ms=200, save=SaveStrategy.parse("FirstFace, BestFace"), save_frames=True,
+        )  # fmt: skip
+
+    s = StreamSession.create(
+        cast(ServiceContext, ctx), "record", cast(ImageStore, None), 2.0, 2, settings, defer_attributes=True
+    )
+    s._settings, s._settings_at = asyncio.run(settings(None, "record")), 1e18  # (no database: never reloaded)
+    return s
+
+
+def test_a_records_frames_ask_the_extractor_for_templates_and_its_stored_faces_for_age_and_gender() -> None:
+    ctx = Context()
+    face = detected(crop=b"the crop")
+    ctx.bus.reply(subjects.DETECTOR_DETECT, wire.DetectResponse(width=W, height=H, faces=[face], detector="d"))
+    ctx.bus.reply(subjects.EXTRACTOR_EXTRACT, wire.ExtractResponse(faces=[extracted()]))
+    ctx.bus.reply(subjects.TEMPLATE_SEARCH, m.SearchReply(results=[m.TemplateMatches(candidates=[])], seq=0))
+    s = record_session(ctx)
+    prepared = asyncio.run(s.prepare(frame(0)))
+    assert prepared is not None and prepared.deferred is not None
+    asked = cast(wire.ExtractRequest, ctx.bus.to(subjects.EXTRACTOR_EXTRACT)[0]).face_features_config
+    assert asked.template and not asked.age and not asked.gender  # the frame's: no age/gender model
+    assert prepared.deferred.age and prepared.deferred.gender and not prepared.deferred.template
+
+    # A face about to be stored or announced: one request for its crop, age and gender only.
+    ctx.bus.forget()
+    ctx.bus.reply(subjects.EXTRACTOR_EXTRACT, wire.ExtractResponse(faces=[extracted(gender="Female")]))
+    frame_ref = p.FrameRef(id="f", camera_id="record", at=START, position_ms=0, width=W, height=H, jpeg=None)
+    seen = p.SeenFace(
+        id="s", frame=frame_ref, analysed=Analysed(face, extracted(gender=None)), processed_at=START,
+        fields={"age": None, "gender": None}, pending=prepared.deferred,
+    )  # fmt: skip
+    asyncio.run(s.attributes(seen))
+    asyncio.run(s.attributes(seen))  # once only
+    sent = cast(list[wire.ExtractRequest], ctx.bus.to(subjects.EXTRACTOR_EXTRACT))
+    assert len(sent) == 1 and sent[0].crops == [b"the crop"], sent
+    assert sent[0].face_features_config == prepared.deferred
+    assert seen.fields == {"age": 31.0, "gender": 0.8} and seen.pending is None
+
+
+def test_a_cameras_frames_get_every_attribute_at_once() -> None:
+    ctx = Context()
+    ctx.bus.reply(subjects.DETECTOR_DETECT, wire.DetectResponse(width=W, height=H, faces=[detected()], detector="d"))
+    ctx.bus.reply(subjects.EXTRACTOR_EXTRACT, wire.ExtractResponse(faces=[extracted()]))
+    ctx.bus.reply(subjects.TEMPLATE_SEARCH, m.SearchReply(results=[m.TemplateMatches(candidates=[])], seq=0))
+    s = record_session(ctx)
+    s.defer_attributes = False
+    prepared = asyncio.run(s.prepare(frame(0)))
+    assert prepared is not None and prepared.deferred is None
+    asked = cast(wire.ExtractRequest, ctx.bus.to(subjects.EXTRACTOR_EXTRACT)[0]).face_features_config
+    assert asked.template and asked.age and asked.gender
