@@ -10,7 +10,10 @@ face, announces its leader if not yet, or a no-match, and completes.
 The work is split in two: `prepare` (encoding, detection, extraction, search: several frames may
 be there at once, as a video record's are) and `track` (the tracker and what follows, one frame
 at a time in frame order). Frames and sweeps (expiry without new frames) take the same lock:
-one stream's state changes in one task at a time.
+one stream's state changes in one task at a time. Where each frame is searched (`look`,
+regions.py) is asked in frame order: for a camera's frame in `prepare`, for a video record's
+beforehand, ahead of its tracking. A video record's faces get age and gender only when they are
+stored or announced (`defer_attributes`), not on every frame.
 """
 
 from __future__ import annotations
