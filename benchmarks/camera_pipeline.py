@@ -140,6 +140,8 @@ def report(events: Events, passes: int, eyes: list[float | None], sent: Sent) ->
         appeared = last_sent(sent, 0, frame_sent)
         if appeared is not None:
             appear_ms.append(1000 * (arrived - appeared))
+        print(f"  match on frame {index} of the pass (eye x {body['leftEyeX']:.1f}, that frame's {x:.1f}): "
+              f"{1000 * (arrived - frame_sent):.0f} ms after the server sent it")  # fmt: skip
 
     def line(name: str, values: list[float]) -> None:
         if values:
