@@ -220,9 +220,10 @@ class LabelMap:
             count[n] += 1
         self._size += len(at)
         rows = np.flatnonzero(guid)
-        self._recent.update(zip(keys[rows].tolist(), at[rows].tolist(), strict=True))
-        if len(self._recent) > max(MIN_MERGE, len(self._sorted_hashes) // 8):
-            self._merge()
+        if len(self._recent) + len(rows) > max(MIN_MERGE, len(self._sorted_hashes) // 8):
+            self._merge()  # sorts the new keys in too (a load adds them all at once)
+        else:
+            self._recent.update(zip(keys[rows].tolist(), at[rows].tolist(), strict=True))
 
     def remove(self, labels: Sequence[int]) -> None:
         """Forget live labels."""
