@@ -49,7 +49,8 @@ from services.matcher import cache, tuning
 from services.matcher.config import MatcherConfig
 from services.matcher.gallery import Gallery
 from services.matcher.index import ModelIndex
-from services.matcher.synthetic import gallery, queries
+from services.matcher.labels import KEY, guid_strings
+from services.matcher.synthetic import gallery, guids, queries
 from shared.db.migrate import migrate_url
 from shared.embedded import EmbeddedServers, free_port
 
@@ -146,23 +147,48 @@ class Measured(msgspec.Struct):
     p99_ms: float
 
 
+class Ids:
+    """GUIDs of the faces (row i of the templates) and members (identity i), as Facegate's are;
+    each call writes new strings, as the rows a replica reads from Postgres are."""
+
+    def __init__(self, owner: np.ndarray) -> None:
+        self.owner = owner
+        self._faces = guids(len(owner), seed=2).view(KEY).ravel()
+        self._members = guids(int(owner.max()) + 1, seed=3).view(KEY).ravel()
+
+    def faces(self, start: int, end: int) -> list[str]:
+        return guid_strings(self._faces[start:end])
+
+    def members(self, start: int, end: int) -> list[str]:
+        return guid_strings(self._members[self.owner[start:end]])
+
+
 def measure(
-    index: ModelIndex, templates: np.ndarray, owner: np.ndarray, centres: np.ndarray, count: int, efs: list[int]
+    index: ModelIndex,
+    templates: np.ndarray,
+    owner: np.ndarray,
+    centres: np.ndarray,
+    ids: Ids,
+    count: int,
+    efs: list[int],
 ) -> list[Measured]:
     """Recall@1 and latency of `index` (holding `templates`) at its own ef, then at `efs`."""
     size = len(templates)
     probes = queries(count, owner[:size], centres)
     chunks = np.array_split(probes, max(1, len(probes) // 256))
     exact = np.concatenate([np.argmax(p @ templates.T, axis=1) for p in chunks])
-    want = np.array([f"f{i}" for i in exact])
+    faces = ids.faces(0, size)
+    want = np.array([faces[i] for i in exact])
+    row_of = {f: i for i, f in enumerate(faces)}
     assert index._hnsw is not None
     own = int(index._hnsw.ef)
     out = []
     for ef in [own, *[e for e in efs if e != own]]:
         index._hnsw.set_ef(ef)
         rate, found, latency = search_rate(index, probes, 1)
-        recall = float(np.mean(np.array([index.face_of.get(f, "") for f in found]) == want))
-        rows = [int(index.face_of[f][1:]) if f >= 0 else 0 for f in found]
+        got = [index.face_of.get(f, "") for f in found]
+        recall = float(np.mean(np.array(got) == want))
+        rows = [row_of.get(f, 0) for f in got]
         member_recall = float(np.mean(owner[rows] == owner[exact]))
         ms = np.percentile(np.array(latency) * 1000, [50, 99])
         m = Measured(size, ef, recall, member_recall, rate, float(ms[0]), float(ms[1]))
@@ -176,7 +202,9 @@ def measure(
     return out
 
 
-def build(cfg: MatcherConfig, templates: np.ndarray, owner: np.ndarray, dim: int) -> tuple[Gallery, ModelIndex, float]:
+def build(
+    cfg: MatcherConfig, templates: np.ndarray, owner: np.ndarray, ids: Ids, dim: int
+) -> tuple[Gallery, ModelIndex, float]:
     """The gallery as a replica loads it from Postgres: the final size announced first, then
     the faces in batches (2 threads)."""
     g = Gallery(cfg, threads=2)
@@ -185,7 +213,7 @@ def build(cfg: MatcherConfig, templates: np.ndarray, owner: np.ndarray, dim: int
     started = time.perf_counter()
     for start in range(0, size, 100_000):
         end = min(start + 100_000, size)
-        index.add([f"f{i}" for i in range(start, end)], [f"m{o}" for o in owner[start:end]], templates[start:end], 2)
+        index.add(ids.faces(start, end), ids.members(start, end), templates[start:end], 2)
     g.maintain()  # nothing is due when the size was announced
     return g, g.models["bench"], time.perf_counter() - started
 
@@ -206,6 +234,7 @@ def grow(args: argparse.Namespace, cfg: MatcherConfig) -> None:
     batch (a replica runs them in the background), measured at each `--size`."""
     top = max(args.size)
     templates, owner, centres = gallery(top, args.dim, flat=args.flat)
+    ids = Ids(owner)
     g = Gallery(cfg, threads=2)
     started = time.perf_counter()
     rebuild_s = 0.0
@@ -214,7 +243,7 @@ def grow(args: argparse.Namespace, cfg: MatcherConfig) -> None:
         if "bench" not in g.models:
             g.models["bench"] = ModelIndex(args.dim, cfg)
         index = g.models["bench"]
-        index.add([f"f{i}" for i in range(start, end)], [f"m{o}" for o in owner[start:end]], templates[start:end], 2)
+        index.add(ids.faces(start, end), ids.members(start, end), templates[start:end], 2)
         t0 = time.perf_counter()
         if g.maintain():
             rebuild_s += time.perf_counter() - t0
@@ -223,21 +252,22 @@ def grow(args: argparse.Namespace, cfg: MatcherConfig) -> None:
             index = g.models["bench"]
             print(f"{end} templates ({describe(index)}), {time.perf_counter() - started:.0f} s so far, "
                   f"{rebuild_s:.0f} s of it rebuilding")  # fmt: skip
-            measure(index, templates[:end], owner, centres, args.queries, args.ef)
+            measure(index, templates[:end], owner, centres, ids, args.queries, args.ef)
 
 
 def one_size(args: argparse.Namespace, cfg: MatcherConfig, size: int) -> None:
     templates, owner, centres = gallery(size, args.dim, flat=args.flat)
+    ids = Ids(owner)
     print(f"gallery: {size} x {args.dim}, {len(np.unique(owner))} identities, {args.queries} queries")
     gc.collect()
     before = rss_bytes()
-    g, index, build_s = build(cfg, templates, owner, args.dim)
+    g, index, build_s = build(cfg, templates, owner, ids, args.dim)
     gb_per_million = (rss_bytes() - before) / size * 1e6 / 1e9
     print(f"build: {build_s:.1f} s on 2 threads ({describe(index)})")
     print(f"memory: {gb_per_million:.2f} GB per million (RSS growth; vectors+graph estimate "
           f"{index.nbytes / size * 1e6 / 1e9:.2f})")  # fmt: skip
     index_params = describe(index)
-    first = measure(index, templates, owner, centres, args.queries, args.ef)[0]
+    first = measure(index, templates, owner, centres, ids, args.queries, args.ef)[0]
     rate2, _, _ = search_rate(index, queries(args.queries, owner, centres), 2)
     print(f"  ef {first.ef}: {rate2:.0f} q/s on two threads")
 

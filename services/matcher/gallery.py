@@ -105,12 +105,12 @@ class Gallery:
                 self.expected[model] = size
                 if model in self.models:
                     self.models[model].expected = size
-            for face_id in changes.removed_faces:
-                self._drop_face(face_id)
+            self._drop_faces(changes.removed_faces)
             by_model: dict[str, list[FaceRow]] = {}
             for row in changes.faces:
-                self._drop_face(row.face_id, keep_model=row.model_name)
                 by_model.setdefault(row.model_name, []).append(row)
+            for model, rows in by_model.items():  # a face moved to another model leaves the old one
+                self._drop_faces([r.face_id for r in rows], keep_model=model)
             for model, rows in by_model.items():
                 self._add(model, rows)
             for member, wls in changes.members.items():
@@ -122,10 +122,12 @@ class Gallery:
                     self.thresholds[wl] = threshold
             self.seq = max(self.seq, changes.upto)
 
-    def _drop_face(self, face_id: str, keep_model: str | None = None) -> None:
+    def _drop_faces(self, face_ids: list[str], keep_model: str | None = None) -> None:
+        if not face_ids:
+            return
         for name, index in self.models.items():
-            if name != keep_model and face_id in index.label_of:
-                index.remove([face_id])
+            if name != keep_model:
+                index.remove(face_ids)
 
     def _add(self, model: str, rows: list[FaceRow]) -> None:
         index = self.models.get(model)

@@ -17,7 +17,6 @@
 from __future__ import annotations
 
 import logging
-import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Literal
@@ -29,6 +28,7 @@ import numpy.typing as npt
 
 from services.matcher import tuning
 from services.matcher.config import MatcherConfig
+from services.matcher.labels import FaceIdView, LabelMap, LabelView
 from services.matcher.tuning import BuildParams
 
 log = logging.getLogger(__name__)
@@ -73,13 +73,20 @@ class ModelIndex:
         self._hnsw: hnswlib.Index | None = None
         self._next_label = 0
         self.deleted = 0  # HNSW slots marked deleted and not yet reused
-        self.face_of: dict[int, str] = {}
-        self.label_of: dict[str, int] = {}
-        self.member_of: dict[int, str] = {}
-        self.labels_of_member: dict[str, list[int]] = {}
+        self.labels = LabelMap()
 
     def __len__(self) -> int:
-        return len(self.label_of)
+        return len(self.labels)
+
+    @property
+    def face_of(self) -> FaceIdView:
+        """label -> face id (read-only)."""
+        return FaceIdView(self.labels)
+
+    @property
+    def label_of(self) -> LabelView:
+        """face id -> label (read-only)."""
+        return LabelView(self.labels)
 
     @property
     def kind(self) -> Literal["exact", "hnsw"]:
@@ -115,32 +122,28 @@ class ModelIndex:
 
     def add(self, face_ids: list[str], member_ids: list[str], vectors: Vectors, threads: int = 1) -> None:
         """Add (or replace) faces; `vectors` are L2-normalised float32 rows."""
-        self.remove([f for f in face_ids if f in self.label_of])
+        self._remove_labels(self.labels.labels_of(face_ids))
         if not face_ids:
             return
         labels = self._add_exact(vectors) if self._hnsw is None else self._add_hnsw(vectors, threads)
-        for label, face_id, member in zip(labels, face_ids, member_ids, strict=True):
-            member_id = sys.intern(member)  # one string per member, not one per face (~60 MB per 1M faces)
-            self.face_of[label] = face_id
-            self.label_of[face_id] = label
-            self.member_of[label] = member_id
-            self.labels_of_member.setdefault(member_id, []).append(label)
+        self.labels.add(labels, face_ids, member_ids)
         if self._hnsw is None and len(self) > self.cfg.exact_max:
             self._to_hnsw(threads)
         self._tune()
 
     def remove(self, face_ids: Iterable[str]) -> None:
         """Remove faces (unknown ids are ignored: replaying a change twice is harmless)."""
-        for face_id in face_ids:
-            label = self.label_of.pop(face_id, None)
-            if label is None:
-                continue
-            del self.face_of[label]
-            member_id = self.member_of.pop(label)
-            siblings = self.labels_of_member[member_id]
-            siblings.remove(label)
-            if not siblings:
-                del self.labels_of_member[member_id]
+        self._remove_labels(self.labels.labels_of(list(face_ids)))
+
+    def held(self, face_ids: list[str]) -> npt.NDArray[np.bool_]:
+        """Which of `face_ids` this index holds."""
+        return self.labels.labels_of(face_ids) >= 0
+
+    def _remove_labels(self, found: npt.NDArray[np.int64]) -> None:
+        # One label per face id; a face id given twice is removed once.
+        labels = list(dict.fromkeys(found[found >= 0].tolist()))
+        self.labels.remove(labels)
+        for label in labels:
             if self._hnsw is None:
                 self._alive[label] = False
                 self._free.append(label)
@@ -223,14 +226,14 @@ class ModelIndex:
 
     def rebuild_begin(self) -> tuple[ModelIndex, npt.NDArray[np.int64]]:
         """(read lock) An empty graph with the target parameters, and the live labels to copy."""
-        labels = np.fromiter(self.face_of, np.int64, len(self.face_of))
+        labels = self.labels.live()
         fresh = ModelIndex(self.dim, self.cfg, self.expected)
         fresh._hnsw = self._new_hnsw(int(len(labels) * 1.25), self.target_params())
         return fresh, labels
 
     def rebuild_copy(self, labels: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.int64], Vectors]:
         """(read lock) Those of `labels` still live, and copies of their vectors."""
-        present = np.asarray([lab for lab in labels.tolist() if lab in self.face_of], np.int64)
+        present = labels[self.labels.alive(labels)]
         return present, self.vectors(present) if len(present) else np.zeros((0, self.dim), np.float32)
 
     @staticmethod
@@ -245,16 +248,17 @@ class ModelIndex:
         not copied: this index is dropped at the swap); labels added since their chunk was copied
         are added, labels removed since are marked deleted."""
         assert fresh._hnsw is not None
-        fresh.face_of, fresh.label_of = self.face_of, self.label_of
-        fresh.member_of, fresh.labels_of_member = self.member_of, self.labels_of_member
+        fresh.labels = self.labels
         fresh._next_label = self._next_label
-        added = np.asarray(sorted(set(self.face_of) - copied), np.int64)
+        live = self.labels.live()
+        copied_labels = np.fromiter(copied, np.int64, len(copied))
+        added = np.setdiff1d(live, copied_labels)
         if len(added):
             needed = fresh._hnsw.get_current_count() + len(added)
             if needed > fresh._hnsw.get_max_elements():
                 fresh._hnsw.resize_index(max(needed, 2 * fresh._hnsw.get_max_elements()))
             fresh._hnsw.add_items(self.vectors(added), added, num_threads=threads)
-        for label in copied.difference(self.face_of):
+        for label in np.setdiff1d(copied_labels, live).tolist():
             fresh._hnsw.mark_deleted(label)
             fresh.deleted += 1
         fresh._tune()
@@ -344,21 +348,21 @@ class ModelIndex:
         self, query: Vectors, labels: npt.NDArray[np.int64], sims: Vectors, k: int, accept: Accept, floor: float
     ) -> list[Hit]:
         hits: list[Hit] = []
-        seen: set[str] = set()
+        seen: set[int] = set()
         labels_list, sims_list = labels.tolist(), sims.tolist()
+        numbers = self.labels.member_numbers(labels).tolist()
         scored: dict[int, float] | None = None
-        for label, sim in zip(labels_list, sims_list, strict=True):
+        for label, sim, number in zip(labels_list, sims_list, numbers, strict=True):
             if sim < floor or len(hits) >= k:
                 break
-            member = self.member_of.get(label)
-            if member is None or member in seen:
+            if number < 0 or number in seen:
                 continue
-            seen.add(member)
-            siblings = self.labels_of_member[member]
-            if len(siblings) > 1:
+            seen.add(number)
+            member = self.labels.member(number)
+            if self.labels.count(number) > 1:
                 if scored is None:
                     scored = dict(zip(labels_list, sims_list, strict=True))
-                sim, label = self._best_face(query, siblings, scored)
+                sim, label = self._best_face(query, self.labels.siblings(number), scored)
             # The reported score is always numpy's float32 dot of the stored vectors: hnswlib's
             # `1 - distance` differs in the last digits, and replicas must answer identically.
             sim = float(self.vectors([label])[0] @ query)
@@ -378,7 +382,8 @@ class ModelIndex:
         return scored[best], best
 
     def _search_eligible(self, query: Vectors, k: int, accept: Accept, floor: float, members: set[str]) -> list[Hit]:
-        labels = np.asarray([lab for m in members for lab in self.labels_of_member.get(m, ())], np.int64)
+        numbers = [n for n in map(self.labels.number_of, members) if n is not None]
+        labels = np.asarray([lab for n in numbers for lab in self.labels.siblings(n)], np.int64)
         if len(labels) == 0:
             return []
         if self._hnsw is not None and len(labels) > self.cfg.exact_max:
@@ -401,15 +406,15 @@ class ModelIndex:
     def save(self, folder: Path) -> None:
         """Write the index to `folder` (meta.msgpack and vectors.bin)."""
         folder.mkdir(parents=True, exist_ok=True)
-        labels = list(self.face_of)
+        labels = self.labels.live()
         meta = IndexMeta(
             dim=self.dim,
             kind=self.kind,
             next_label=self._next_label if self._hnsw is not None else self._rows,
             deleted=self.deleted,
-            labels=labels,
-            face_ids=[self.face_of[lab] for lab in labels],
-            member_ids=[self.member_of[lab] for lab in labels],
+            labels=labels.tolist(),
+            face_ids=self.labels.face_ids(labels),
+            member_ids=self.labels.member_ids(labels),
         )
         (folder / "meta.msgpack").write_bytes(msgspec.msgpack.encode(meta))
         if self._hnsw is None:
@@ -439,11 +444,8 @@ class ModelIndex:
             index._hnsw = hnsw
             index._next_label = meta.next_label
             index.deleted = meta.deleted
-        for label, face_id, member in zip(meta.labels, meta.face_ids, meta.member_ids, strict=True):
-            member_id = sys.intern(member)
-            index.face_of[label] = face_id
-            index.label_of[face_id] = label
-            index.member_of[label] = member_id
-            index.labels_of_member.setdefault(member_id, []).append(label)
+        if not len(meta.labels) == len(meta.face_ids) == len(meta.member_ids):
+            raise ValueError("index metadata lists differ in length")
+        index.labels.add(meta.labels, meta.face_ids, meta.member_ids)
         index._tune()
         return index

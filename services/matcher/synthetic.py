@@ -73,3 +73,11 @@ def queries(count: int, owner: npt.NDArray[np.int64], centres: Matrix, seed: int
     rng = np.random.default_rng(seed)
     enrolled = np.unique(owner)
     return samples(rng, centres, rng.choice(enrolled, size=count))
+
+
+def guids(count: int, seed: int = 2) -> npt.NDArray[np.uint8]:
+    """`count` random (version 4) GUIDs as 16 bytes each (labels.guid_strings writes them out)."""
+    raw = np.random.default_rng(seed).integers(0, 256, size=(count, 16), dtype=np.uint8)
+    raw[:, 6] = (raw[:, 6] & 0x0F) | 0x40
+    raw[:, 8] = (raw[:, 8] & 0x3F) | 0x80
+    return raw

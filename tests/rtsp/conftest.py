@@ -83,13 +83,15 @@ def port_free(port: int) -> bool:
 class RtspServer:
     """tests/rtsp/rtsp_server.py as a child process; stop() and start() keep the port."""
 
-    def __init__(self, frames: str, port: int) -> None:
-        self.frames, self.port = frames, port
+    def __init__(self, frames: str, port: int, sent_log: Path | None = None) -> None:
+        self.frames, self.port, self.sent_log = frames, port, sent_log
         self.url = f"rtsp://127.0.0.1:{port}/cam"
         self.proc: subprocess.Popen[str] | None = None
 
     def start(self) -> None:
         command = [SYSTEM_PYTHON, str(HERE / "rtsp_server.py"), "--port", str(self.port), "--frames", self.frames]
+        if self.sent_log is not None:  # paced frames, each one's send time logged (rtsp_server.py)
+            command += ["--sent-log", str(self.sent_log)]
         # GStreamer's warnings go to a file: an undrained pipe would block the server once full.
         log = Path(self.frames).parent / f"rtsp_server_{self.port}.log"
         for _ in range(3):

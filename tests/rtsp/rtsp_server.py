@@ -8,13 +8,22 @@ It serves `rtsp://127.0.0.1:<port>/cam`: the JPEG frames (made by the test from 
 ../shared/faces/) looped forever and encoded live with x264, so a client sees an endless camera.
 The media is shared, so any number of cameras on the same URL cost one encoder. Prints
 `READY <url>` once listening; SIGTERM or SIGINT stops it.
+
+`--sent-log FILE` (benchmarks/camera_pipeline.py) paces the decoded frames to the wall clock
+before the encoder (`identity sync=true`: each frame leaves for the encoder at its own time, so
+nothing waits in the queues before the network) and appends a line per frame the encoder
+hands on: `sent <wall time, s> <frame number since the media started> <file index>`, and a
+`media <wall time>` line whenever the (shared) media starts, numbering from 0 again.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
+import time
+from typing import Any, TextIO
 
 import gi
 
@@ -23,15 +32,44 @@ gi.require_version("GstRtspServer", "1.0")
 from gi.repository import GLib, Gst, GstRtspServer  # noqa: E402
 
 
-def launch_line(frames: str, fps: int, bitrate_kbps: int) -> str:
+def launch_line(frames: str, fps: int, bitrate_kbps: int, paced: bool = False) -> str:
     """multifilesrc loops the frames; x264 in zerolatency mode, a keyframe every second so a
-    client that (re)connects gets a picture at once."""
+    client that (re)connects gets a picture at once; `paced`: frames reach the encoder at their
+    own time (otherwise they queue before the network sink, which sends them at that time)."""
+    pace = "! identity sync=true " if paced else ""
     return (
         f'( multifilesrc location="{frames}" loop=true caps="image/jpeg,framerate={fps}/1" '
-        "! jpegdec ! videoconvert ! video/x-raw,format=I420 "
-        f"! x264enc tune=zerolatency speed-preset=ultrafast bitrate={bitrate_kbps} key-int-max={fps} "
+        f"! jpegdec ! videoconvert ! video/x-raw,format=I420 {pace}"
+        f"! x264enc name=enc tune=zerolatency speed-preset=ultrafast bitrate={bitrate_kbps} key-int-max={fps} "
         "! video/x-h264,profile=baseline ! rtph264pay name=pay0 pt=96 config-interval=1 )"
     )
+
+
+def frames_in_loop(pattern: str) -> int:
+    """How many files multifilesrc loops over (`pattern % i` from 0 until one is missing)."""
+    count = 0
+    while os.path.exists(pattern % count):
+        count += 1
+    return count
+
+
+def log_sent(factory: Any, log: TextIO, loop_length: int) -> None:
+    """Each time the media starts, a probe on the encoder's output writes a line per frame."""
+
+    def configure(_factory: Any, media: Any) -> None:
+        encoder = media.get_element().get_by_name("enc")
+        number = [0]
+        log.write(f"media {time.time():.6f}\n")
+
+        def probe(_pad: Any, _info: Any) -> Any:
+            n = number[0]
+            number[0] += 1
+            log.write(f"sent {time.time():.6f} {n} {n % loop_length}\n")
+            return Gst.PadProbeReturn.OK
+
+        encoder.get_static_pad("src").add_probe(Gst.PadProbeType.BUFFER, probe)
+
+    factory.connect("media-configure", configure)
 
 
 def main() -> None:
@@ -41,6 +79,7 @@ def main() -> None:
     parser.add_argument("--fps", type=int, default=10)
     parser.add_argument("--bitrate", type=int, default=800, help="kbit/s")
     parser.add_argument("--path", default="/cam")
+    parser.add_argument("--sent-log", help="pace frames to the wall clock and log when each is sent")
     args = parser.parse_args()
 
     Gst.init(None)
@@ -48,8 +87,10 @@ def main() -> None:
     server.set_address("127.0.0.1")
     server.set_service(str(args.port))
     factory = GstRtspServer.RTSPMediaFactory()
-    factory.set_launch(launch_line(args.frames, args.fps, args.bitrate))
+    factory.set_launch(launch_line(args.frames, args.fps, args.bitrate, paced=args.sent_log is not None))
     factory.set_shared(True)
+    if args.sent_log:
+        log_sent(factory, open(args.sent_log, "a", buffering=1), frames_in_loop(args.frames))  # noqa: SIM115
     server.get_mount_points().add_factory(args.path, factory)
     if server.attach(None) == 0:
         sys.exit(f"could not listen on 127.0.0.1:{args.port}")
