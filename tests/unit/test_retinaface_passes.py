@@ -1,6 +1,6 @@
 """RetinaFace's reads of a photo (services/detector/retinaface.py) without the model: the scale
-and passes chosen for a photo, the network's input, and the load-time PRelu rewrite
-(shared/inference.py)."""
+and passes chosen for a photo, the network's input; and how shared/inference.py loads a model
+(the PRelu rewrite, the session options)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from services.detector.retinaface import (
     passes,
     scale_for,
 )
-from shared.inference import without_prelu
+from shared.inference import session_options, without_prelu
 
 
 def test_the_smallest_face_asked_for_is_read_at_the_size_the_network_finds() -> None:
@@ -88,3 +88,10 @@ def test_prelu_is_rewritten_into_the_same_function() -> None:
     y = np.where(x >= 0, x, slope * x)
     np.testing.assert_allclose(expected, np.where(y >= 0, y, slope[::-1] * y), atol=1e-6)
     assert without_prelu(model) == 0  # nothing left to rewrite
+
+
+def test_session_threads_sleep_between_runs_when_there_are_several() -> None:
+    one, two = session_options(1), session_options(2)
+    assert (one.intra_op_num_threads, two.intra_op_num_threads) == (1, 2)
+    assert two.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+    assert one.inter_op_num_threads == two.inter_op_num_threads == 1
