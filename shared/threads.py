@@ -10,7 +10,11 @@ FACEGATE_WORKER_THREADS (requests a process computes at once, default 2):
   640x480 photo, 2 cores (2026-12-06, the machine shared: load average 13-15): 1 intra-op thread
   166 ms a photo alone, 5.5 photos/s two at once; 2 threads 707 ms alone, 2.1 photos/s (threads
   that wait on each other lose most when the cores are busy anyway). On an idle machine 2 threads
-  may shorten a lone photo; a server's cores are rarely idle, so the share wins.
+  may shorten a lone photo; a server's cores are rarely idle, so the share wins. Most of that
+  loss was the pool's threads spinning between runs, which the sessions no longer do
+  (shared/inference.py, `session_options`): 2026-12-06 11:38 UTC, load average 6, 1 intra-op
+  thread 25.2 ms alone and 34.0 photos/s at two, 2 threads 27.0 ms and 33.0 photos/s (the code
+  before, just before: 27.5 ms and 31.6 photos/s, 155.8 ms and 9.4 photos/s).
 - BLAS (OpenBLAS, MKL, OpenMP): 1 thread. The only BLAS work is the matcher's exact search (one
   matrix product per query) and small normalisations. With a thread per core OpenBLAS leaves a
   worker spinning after every exact query (issue #23: about 100 ms of CPU per query over 5k

@@ -2,7 +2,9 @@
 
 Frames are analysed sparsely (a few per second), so a face may move far between two of them and
 a detection may be missed now and then. Two cues decide which tracklet a face continues:
-- overlap (IoU) with the tracklet's last box: cheap and right while the person walks steadily;
+- overlap (IoU) with the tracklet's last box, or with that box moved on by the tracklet's
+  velocity (a face that crosses most of its own width between two analysed frames overlaps
+  where it was expected, not where it was): cheap and right while the person walks steadily;
 - similarity of templates: it bridges gaps (a missed frame, a jump across the picture) and vetoes
   an overlap when a different person stepped into the same place.
 Assignment is greedy by that score, best pairs first; with the handful of faces a camera sees at
@@ -50,6 +52,14 @@ class Track:
     # one frame (pose, blur), so bridging compares with the normalised mean.
     template_sum: np.ndarray | None = field(default=None, repr=False)
 
+    def overlap(self, at: float, box: Box) -> float:
+        """IoU of `box`, seen at `at`, with this tracklet's last box or that box moved by its
+        velocity for the time since (the better of the two)."""
+        since = max(0.0, at - self.last_at)
+        dx, dy = self.velocity[0] * since, self.velocity[1] * since
+        x0, y0, x1, y1 = self.box
+        return max(iou(self.box, box), iou((x0 + dx, y0 + dy, x1 + dx, y1 + dy), box))
+
     def mean_template(self) -> np.ndarray | None:
         if self.template_sum is None:
             return None
@@ -85,10 +95,11 @@ class Tracker:
         self.config = config or TrackerConfig()
         self.tracks: dict[str, Track] = {}
 
-    def affinity(self, track: Track, detection: Detection) -> float | None:
-        """How well `detection` continues `track` (higher is better); None: it does not."""
+    def affinity(self, track: Track, detection: Detection, at: float) -> float | None:
+        """How well `detection`, seen at `at`, continues `track` (higher is better); None: it
+        does not."""
         c = self.config
-        overlap = iou(track.box, detection.box)
+        overlap = track.overlap(at, detection.box)
         mean = track.mean_template()
         sim = float(mean @ detection.template) if mean is not None and detection.template is not None else None
         if sim is not None and sim < c.veto_similarity:
@@ -107,7 +118,7 @@ class Tracker:
                 (score, tid, i)
                 for tid, track in self.tracks.items()
                 for i, d in enumerate(detections)
-                if (score := self.affinity(track, d)) is not None
+                if (score := self.affinity(track, d, at)) is not None
             ),
             reverse=True,
         )
@@ -142,7 +153,7 @@ class Tracker:
         new person, or one the boxes cannot follow) or its tracklet's last template is that old.
         Frames come at the sampling interval, so "that old" allows a tenth early."""
         live = [t for t in self.tracks.values() if at - t.last_at < self.config.timeout_s]
-        overlaps = [(iou(t.box, box), t) for t in live]
+        overlaps = [(t.overlap(at, box), t) for t in live]
         best = max((o for o in overlaps if o[0] >= self.config.iou_min), key=lambda o: o[0], default=None)
         if best is None or best[1].template_at is None:
             return True

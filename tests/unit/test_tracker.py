@@ -112,6 +112,28 @@ def test_templates_only_as_often_as_template_generation_time_says() -> None:
     assert tracker.template_due(10.0, box(180), 1.2)
 
 
+def test_a_fast_face_is_followed_where_its_velocity_takes_it() -> None:
+    """A face crossing 90% of its width between two analysed frames (a walker close to the
+    camera: benchmarks/cameras.py) barely overlaps its last box (IoU 0.05); once the template
+    bridged the first step, it overlaps where its velocity takes it, continues the tracklet
+    without a template and gets one only as often as templateGenerationTime says."""
+    assert iou(box(0), box(90)) < Tracker().config.iou_min
+    tracker = Tracker()
+    person = unit(11)
+    due, ids = [], set()
+    for i in range(7):
+        at, where = i * 0.2, box(90.0 * i)
+        wanted = tracker.template_due(at, where, 0.5)
+        due.append(wanted)
+        ((track, _),) = tracker.assign(at, [Detection(where, near(person, 0.2, i) if wanted else None)])
+        ids.add(track.id)
+    assert len(ids) == 1
+    assert due == [True, True, False, False, True, False, False]
+    # Without a template, a face as far from where the tracklet was expected starts another.
+    (other, started), = tracker.assign(1.4, [Detection(box(90.0 * 7 + 200))])
+    assert started and other.id not in ids
+
+
 def hit(member: str, score: int, face: int = 0, watchlist: str = "w") -> Hit[int]:
     return Hit(member, watchlist, score, face)
 
