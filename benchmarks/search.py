@@ -34,6 +34,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import asyncpg
+import cpu_account  # benchmarks/cpu_account.py, beside this script
 import cv2
 import face_search  # benchmarks/face_search.py, beside this script
 import httpx
@@ -155,6 +156,7 @@ async def main() -> None:
         await asyncio.to_thread(face_search.figure, args.faces_search)
         return
     sizes = sorted(int(s) for s in args.sizes.split(","))
+    port = httpx.URL(args.url).port or 80  # the gateway's: its launcher's processes are the cluster (cpu_account)
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores at the start")
     run = uuid.uuid4().hex[:8]
     db = await asyncpg.connect(args.database_url)
@@ -182,15 +184,26 @@ async def main() -> None:
                 loaded = time.perf_counter() - started
                 held = size
                 await timed(5, lambda _: client.post("/api/v1/Watchlists/Search", json=probe), 200)  # warm
+                before = cpu_account.Snapshot.take(port)
                 lat = await timed(args.searches, lambda _: client.post("/api/v1/Watchlists/Search", json=probe), 200)
+                after = cpu_account.Snapshot.take(port)
                 search_p50, search_p95, search_p99 = p(lat, 50), p(lat, 95), p(lat, 99)
                 print(f"search at {size:,} members: p50 {search_p50:.1f} ms, p95 {search_p95:.1f} ms,"
                       f" p99 {search_p99:.1f} ms (inserted and loaded in {loaded:.1f} s)")  # fmt: skip
+                if before is not None and after is not None:
+                    cpu = before.per_request(after, args.searches)
+                    print(f"search CPU per request at {size:,} members, one at a time: {cpu_account.summary(cpu)}")
+                before = cpu_account.Snapshot.take(port)
                 rate, busy = await flood(
                     args.searches, args.clients, lambda _: client.post("/api/v1/Watchlists/Search", json=probe)
                 )
+                after = cpu_account.Snapshot.take(port)
                 print(f"search at {size:,} members, {args.clients} in flight: {rate:.1f} requests/s,"
                       f" p50 {p(busy, 50):.1f} ms, p95 {p(busy, 95):.1f} ms")  # fmt: skip
+                if before is not None and after is not None:
+                    cpu = before.per_request(after, args.searches)
+                    print(f"search CPU per request at {size:,} members, {args.clients} in flight:"
+                          f" {cpu_account.summary(cpu)}")  # fmt: skip
 
             names = [
                 "img1.jpg",
