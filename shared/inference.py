@@ -69,6 +69,10 @@ class OnnxModel:
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1  # our graphs are chains: nothing to run side by side
+        if threads > 1:
+            # Threads that wait for each other sleep instead of spinning: spinning tripled the CPU
+            # of a 2-thread detection on a busy machine for no gain (shared/threads.py).
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         self.path = path
         providers = choose_providers(device)

@@ -11,6 +11,12 @@ FACEGATE_WORKER_THREADS (requests a process computes at once, default 2):
   166 ms a photo alone, 5.5 photos/s two at once; 2 threads 707 ms alone, 2.1 photos/s (threads
   that wait on each other lose most when the cores are busy anyway). On an idle machine 2 threads
   may shorten a lone photo; a server's cores are rarely idle, so the share wins.
+  Except for a lone photo (issue #23): a detection that finds no other detection running in its
+  process runs on sessions with an intra-op thread per core (`onnx_intra_alone`), with spinning
+  off (every session of more than one thread: shared/inference.py). Those figures were measured
+  with spinning on; with it off, on the same busy machine, a 2-thread detection of the photo
+  costs about 1 ms of CPU more than a 1-thread one (15.2 against 14.3-14.8 ms), against 37-45 ms
+  with spinning on: LONE_FIGURES below.
 - BLAS (OpenBLAS, MKL, OpenMP): 1 thread. The only BLAS work is the matcher's exact search (one
   matrix product per query) and small normalisations. With a thread per core OpenBLAS leaves a
   worker spinning after every exact query (issue #23: about 100 ms of CPU per query over 5k
@@ -72,6 +78,12 @@ class ThreadPlan:
     @property
     def onnx_intra(self) -> int:
         return self.share
+
+    @property
+    def onnx_intra_alone(self) -> int:
+        """Intra-op threads of a request that finds its process otherwise idle: every core (the
+        detector keeps a second set of sessions for it, services/detector/service.py)."""
+        return max(1, self.cores)
 
     @property
     def onnx_inter(self) -> int:

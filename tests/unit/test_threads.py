@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
+from typing import cast
 
 import cv2
 import numpy as np
@@ -39,3 +41,53 @@ def test_apply_sets_blas_and_opencv_and_effective_reads_them_back() -> None:
         assert 'facegate_threads{service="x",pool="blas"} 1' in threads.metrics_text("x")
     finally:
         cv2.setNumThreads(before)
+
+
+def test_a_lone_request_may_use_every_core() -> None:
+    assert threads.ThreadPlan(cores=2, workers=2).onnx_intra_alone == 2
+    assert threads.ThreadPlan(cores=8, workers=2).onnx_intra_alone == 8
+    assert threads.ThreadPlan(cores=1, workers=2).onnx_intra_alone == 1
+
+
+def test_the_detector_runs_a_lone_request_on_every_core_and_the_others_on_their_share() -> None:
+    from services.detector.engine import Detector
+    from services.detector.service import LoneOrShared
+
+    shared, alone = cast(Detector, object()), cast(Detector, object())
+    chooser = LoneOrShared(shared, alone)
+    with chooser.choose() as first:
+        assert first is alone
+        with chooser.choose() as second:  # one is running: this one gets its share
+            assert second is shared
+            with chooser.choose() as third:
+                assert third is shared
+        assert chooser.running == 1
+    assert chooser.running == 0
+    with chooser.choose() as again:
+        assert again is alone
+    assert chooser.lone_runs == 2
+    only = LoneOrShared(shared, None)  # one core, or a GPU: one set of sessions
+    with only.choose() as chosen:
+        assert chosen is shared
+
+
+def test_sessions_of_more_than_one_thread_do_not_spin(tmp_path: Path) -> None:
+    import onnx
+    from onnx import TensorProto, helper
+
+    from shared.inference import OnnxModel
+
+    graph = helper.make_graph(
+        [helper.make_node("Relu", ["x"], ["y"])],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])],
+    )
+    path = tmp_path / "relu.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)], ir_version=9), str(path))
+    two = OnnxModel(path, threads=2).session.get_session_options()
+    one = OnnxModel(path, threads=1).session.get_session_options()
+    assert two.intra_op_num_threads == 2
+    assert two.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+    with pytest.raises(RuntimeError, match="allow_spinning"):  # not set: onnxruntime's default
+        one.get_session_config_entry("session.intra_op.allow_spinning")
