@@ -54,7 +54,7 @@ def test_the_detector_runs_a_lone_request_on_every_core_and_the_others_on_their_
     from services.detector.service import LoneOrShared
 
     shared, alone = cast(Detector, object()), cast(Detector, object())
-    chooser = LoneOrShared(shared, alone)
+    chooser = LoneOrShared(shared, alone, idle=lambda: 1.0, spare=0.9)
     with chooser.choose() as first:
         assert first is alone
         with chooser.choose() as second:  # one is running: this one gets its share
@@ -91,3 +91,38 @@ def test_sessions_of_more_than_one_thread_do_not_spin(tmp_path: Path) -> None:
     assert two.get_session_config_entry("session.intra_op.allow_spinning") == "0"
     with pytest.raises(RuntimeError, match="allow_spinning"):  # not set: onnxruntime's default
         one.get_session_config_entry("session.intra_op.allow_spinning")
+
+
+def test_a_lone_request_on_a_busy_machine_gets_its_share() -> None:
+    from services.detector.engine import Detector
+    from services.detector.service import LoneOrShared
+
+    shared, alone = cast(Detector, object()), cast(Detector, object())
+    idle = [0.5]
+    chooser = LoneOrShared(shared, alone, idle=lambda: idle[0], spare=0.9)
+    with chooser.choose() as chosen:
+        assert chosen is shared
+    idle[0] = 1.2
+    with chooser.choose() as chosen:
+        assert chosen is alone
+    assert chooser.lone_runs == 1
+
+
+def test_idle_cores_come_from_the_machines_cpu_times_over_the_last_moment() -> None:
+    from services.detector import service
+
+    readings = iter([(100.0, 1000.0), (150.0, 1100.0), (150.0, 1200.0), None])
+    now = [0.0]
+    idle = service.IdleCores(cores=2, read=lambda: next(readings), clock=lambda: now[0])
+    assert idle() == 0.0  # one reading so far
+    now[0] = 0.1
+    assert idle() == 0.0  # too soon to read again
+    now[0] = 0.3
+    assert idle() == 1.0  # 50 of 100 jiffies idle, 2 cores: 1 core idle
+    now[0] = 0.6
+    assert idle() == 0.0  # both busy
+    now[0] = 0.9
+    assert idle() == 0.0  # unreadable: the last figure stays
+    assert service.cpu_times("/nonexistent") is None
+    found = service.cpu_times()
+    assert found is None or 0 <= found[0] <= found[1]
