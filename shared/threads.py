@@ -11,12 +11,14 @@ FACEGATE_WORKER_THREADS (requests a process computes at once, default 2):
   166 ms a photo alone, 5.5 photos/s two at once; 2 threads 707 ms alone, 2.1 photos/s (threads
   that wait on each other lose most when the cores are busy anyway). On an idle machine 2 threads
   may shorten a lone photo; a server's cores are rarely idle, so the share wins.
-  Except for a lone photo (issue #23): a detection that finds no other detection running in its
-  process runs on sessions with an intra-op thread per core (`onnx_intra_alone`), with spinning
-  off (every session of more than one thread: shared/inference.py). Those figures were measured
-  with spinning on; with it off, on the same busy machine, a 2-thread detection of the photo
-  costs about 1 ms of CPU more than a 1-thread one (15.2 against 14.3-14.8 ms), against 37-45 ms
-  with spinning on: LONE_FIGURES below.
+  Except for a lone photo on an idle machine (issue #23): a detection that finds no other one
+  running in its process, while the machine has the cores to spare, runs on sessions with an
+  intra-op thread per core (`onnx_intra_alone`; services/detector/service.py says when). Every
+  session of more than one thread has spinning off (shared/inference.py): those figures were
+  measured with it on. The 640x480 photo's detection alone, 1 against 2 threads, alternating
+  in one process (2026-12-06 11:04 UTC, the machine shared, load average 5-7): spinning off,
+  CPU 12.3-13.2 against 13.6-16.4 ms, wall median 11.9-20.5 against 12.5-18.6 ms (2 threads
+  shorter in 3 runs of 4); spinning on, CPU 13.1 against 41.4 ms and wall 21.0 against 59.6 ms.
 - BLAS (OpenBLAS, MKL, OpenMP): 1 thread. The only BLAS work is the matcher's exact search (one
   matrix product per query) and small normalisations. With a thread per core OpenBLAS leaves a
   worker spinning after every exact query (issue #23: about 100 ms of CPU per query over 5k
