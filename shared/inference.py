@@ -50,11 +50,14 @@ _SESSIONS: weakref.WeakSet[OnnxModel] = weakref.WeakSet()
 
 
 def session_threads() -> dict[str, int]:
-    """The largest intra-op and inter-op thread counts of the live sessions (none: {})."""
+    """The largest intra-op and inter-op thread counts of the live sessions (none: {}); those
+    kept for a lone request (`OnnxModel.alone`: the detector's, shared/threads.py) apart, as
+    `onnx_intra_alone`."""
     found: dict[str, int] = {}
     for model in list(_SESSIONS):
         options = model.session.get_session_options()
-        found["onnx_intra"] = max(found.get("onnx_intra", 0), options.intra_op_num_threads)
+        intra = "onnx_intra_alone" if model.alone else "onnx_intra"
+        found[intra] = max(found.get(intra, 0), options.intra_op_num_threads)
         found["onnx_inter"] = max(found.get("onnx_inter", 0), options.inter_op_num_threads)
     return found
 
@@ -75,6 +78,7 @@ class OnnxModel:
             options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         self.path = path
+        self.alone = False  # a session for a lone request (session_threads reports it apart)
         providers = choose_providers(device)
         self.rewrites: dict[str, int] = {}
         source: str | bytes = str(path)

@@ -127,7 +127,8 @@ def apply(chosen: ThreadPlan) -> None:
 def effective(workers: int | None = None) -> dict[str, int]:
     """What each pool of this process holds now: `cores`, `workers` (when given), `blas` and
     `openmp` (the largest of the loaded libraries), `opencv` (where loaded), `onnx_intra` and
-    `onnx_inter` (the largest of the live onnxruntime sessions, where there are any)."""
+    `onnx_inter` (the largest of the live onnxruntime sessions, where there are any), and
+    `onnx_intra_alone` where a lone request has sessions of its own (the detector's)."""
     from threadpoolctl import threadpool_info
 
     found: dict[str, int] = {"cores": available_cores()}

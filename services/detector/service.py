@@ -115,6 +115,7 @@ async def setup(ctx: ServiceContext) -> None:
     alone = None
     if device == "cpu" and plan.onnx_intra_alone > plan.onnx_intra:
         alone = await ctx.run_blocking(load, plan.onnx_intra_alone)
+        alone.retinaface.alone = alone.facemesh.alone = True  # /metrics: onnx_intra_alone
     # The lone detection's extra threads need cores nobody else uses (a core each, less a little).
     spare = 0.9 * (plan.onnx_intra_alone - plan.onnx_intra)
     chooser = LoneOrShared(detector, alone, IdleCores(), spare)

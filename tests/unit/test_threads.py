@@ -85,12 +85,15 @@ def test_sessions_of_more_than_one_thread_do_not_spin(tmp_path: Path) -> None:
     )
     path = tmp_path / "relu.onnx"
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)], ir_version=9), str(path))
-    two = OnnxModel(path, threads=2).session.get_session_options()
-    one = OnnxModel(path, threads=1).session.get_session_options()
+    lone, shared = OnnxModel(path, threads=2), OnnxModel(path, threads=1)
+    two, one = lone.session.get_session_options(), shared.session.get_session_options()
     assert two.intra_op_num_threads == 2
     assert two.get_session_config_entry("session.intra_op.allow_spinning") == "0"
     with pytest.raises(RuntimeError, match="allow_spinning"):  # not set: onnxruntime's default
         one.get_session_config_entry("session.intra_op.allow_spinning")
+    lone.alone = True  # /metrics reports a lone request's sessions apart
+    pools = threads.effective()
+    assert pools["onnx_intra"] == 1 and pools["onnx_intra_alone"] == 2
 
 
 def test_a_lone_request_on_a_busy_machine_gets_its_share() -> None:
