@@ -57,7 +57,7 @@ def test_prelu_becomes_max_min_mul_add_with_the_same_outputs() -> None:
     slope = numpy_helper.from_array(np.array([0.1, -0.5, 2.0, 0.0], np.float32).reshape(4, 1, 1), "slope")
     model = conv_model([helper.make_node("PRelu", ["c", "slope"], ["y"])], [slope], "y")
     before = run(model, probe())
-    assert onnx_rewrites.rewrite(model) == {"relu6": 0, "prelu": 1}
+    assert onnx_rewrites.rewrite(model) == {"relu6": 0, "prelu": 1, "transpose_first": 0}
     assert ops(model) == ["Conv", "Max", "Min", "Mul", "Add"]
     after = run(model, probe())
     assert np.array_equal(before[0], after[0])
@@ -77,7 +77,7 @@ def test_relu_min_max_becomes_one_clip_with_the_same_outputs(swapped: bool) -> N
         "y",
     )
     before = run(model, probe())
-    assert onnx_rewrites.rewrite(model) == {"relu6": 1, "prelu": 0}
+    assert onnx_rewrites.rewrite(model) == {"relu6": 1, "prelu": 0, "transpose_first": 0}
     assert ops(model) == ["Conv", "Clip"]
     after = run(model, probe())
     assert np.array_equal(before[0], after[0])
@@ -119,7 +119,61 @@ def test_a_min_read_elsewhere_is_left_alone() -> None:
     assert ops(model) == ["Conv", "Min", "Max", "Add"]
 
 
-@pytest.mark.parametrize(("name", "rewrites"), [("facemesh", "prelu"), ("faceres", "relu6")])
+def nhwc_model(nodes: list[onnx.NodeProto], initializers: list[onnx.TensorProto]) -> onnx.ModelProto:
+    """x (2, 5, 6, 3) NHWC -> `nodes` (the last writing 'y')."""
+    graph = helper.make_graph(
+        nodes,
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 5, 6, 3])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+        initializers,
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)], ir_version=9)
+
+
+def photo() -> np.ndarray:
+    return np.random.default_rng(3).uniform(0, 255, (2, 5, 6, 3)).astype(np.float32)
+
+
+def test_an_inputs_channel_arithmetic_moves_after_its_transpose_with_the_same_outputs() -> None:
+    """(mean - x) / scale, constants first and last, then NHWC -> NCHW and a Relu."""
+    mean = numpy_helper.from_array(np.array([122.8, 117.0, 104.3], np.float32), "mean")
+    scale = numpy_helper.from_array(np.array([[[[57.1, 58.2, 60.3]]]], np.float32), "scale")
+    model = nhwc_model(
+        [
+            helper.make_node("Sub", ["mean", "x"], ["centred"]),
+            helper.make_node("Div", ["centred", "scale"], ["scaled"]),
+            helper.make_node("Transpose", ["scaled"], ["nchw"], perm=[0, 3, 1, 2]),
+            helper.make_node("Relu", ["nchw"], ["y"]),
+        ],
+        [mean, scale],
+    )
+    before = run(model, photo())
+    assert onnx_rewrites.rewrite(model)["transpose_first"] == 1
+    assert ops(model) == ["Transpose", "Sub", "Div", "Relu"]
+    after = run(model, photo())
+    assert after[0].shape == (2, 3, 5, 6)
+    assert np.array_equal(before[0], after[0])
+
+
+def test_arithmetic_read_twice_stays_before_the_transpose() -> None:
+    mean = numpy_helper.from_array(np.array([1.0, 2.0, 3.0], np.float32), "mean")
+    model = nhwc_model(
+        [
+            helper.make_node("Sub", ["x", "mean"], ["centred"]),
+            helper.make_node("Transpose", ["centred"], ["nchw"], perm=[0, 3, 1, 2]),
+            helper.make_node("ReduceSum", ["centred"], ["total"], keepdims=0),
+            helper.make_node("Add", ["nchw", "total"], ["y"]),
+        ],
+        [mean],
+    )
+    assert onnx_rewrites.rewrite(model)["transpose_first"] == 0
+    assert ops(model) == ["Sub", "Transpose", "ReduceSum", "Add"]
+
+
+@pytest.mark.parametrize(
+    ("name", "rewrites"), [("facemesh", "prelu"), ("faceres", "relu6"), ("faceapi-resnet", "transpose_first")]
+)
 def test_shipped_models_answer_the_same(name: str, rewrites: str) -> None:
     path = MODELS / f"{name}.onnx"
     if not path.exists():
@@ -127,7 +181,7 @@ def test_shipped_models_answer_the_same(name: str, rewrites: str) -> None:
     loaded = OnnxModel(path)  # rewritten as it loads on the CPU
     assert loaded.rewrites[rewrites] > 0
     shape = loaded.input_shape()
-    x = np.random.default_rng(2).uniform(0, 255 if name == "faceres" else 1, [2, *shape[1:]]).astype(np.float32)
+    x = np.random.default_rng(2).uniform(0, 1 if name == "facemesh" else 255, [2, *shape[1:]]).astype(np.float32)
     original = run(str(path), x)
     ours = loaded.run(x)
     assert len(ours) == len(original)
