@@ -7,6 +7,12 @@
   then), against a gallery of each size: synthetic members with templates shaped like real ones
   (services/matcher/synthetic) bulk-inserted straight into Postgres with COPY, which the matcher
   then loads from its change log;
+- the CPU of one Search by process (ms of user + system CPU per request, one at a time and with
+  `--clients` in flight): every process under the cluster's launcher, read from /proc before and
+  after (benchmarks/cpu_account.py; Linux, the cluster on this machine), so that what a Search
+  costs shows apart from what the other tenants of a shared machine take. After loading each
+  gallery the run waits (up to 2 minutes) for the cluster's CPU to fall under 0.1 core: the
+  matcher saves a grown gallery to Redis, and may rebuild its index, in the background;
 - Register throughput (members/s, a real photo each, 2 in flight);
 - Verify latency (two real photos).
 
@@ -34,6 +40,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import asyncpg
+import cpu_account  # benchmarks/cpu_account.py, beside this script
 import cv2
 import face_search  # benchmarks/face_search.py, beside this script
 import httpx
@@ -139,6 +146,26 @@ async def wait_loaded(nats_url: str, at_least: int) -> None:
         await nc.close()
 
 
+async def settle(port: int, idle_cores: float = 0.1, longest_s: float = 120.0) -> str:
+    """Wait until the cluster's processes together use under `idle_cores` of CPU over a second
+    (the matcher saves a grown gallery to Redis, and may rebuild its index, in the background
+    after loading it: searches measured meanwhile share the cores with that), at most
+    `longest_s`; says how long it waited."""
+    started = time.perf_counter()
+    before = cpu_account.Snapshot.take(port)
+    if before is None:
+        return "cluster CPU not readable: not waited for quiet"
+    while time.perf_counter() - started < longest_s:
+        await asyncio.sleep(1.0)
+        after = cpu_account.Snapshot.take(port)
+        if after is None:
+            break
+        if sum(before.per_request(after, 1).values()) / 1000 < idle_cores:
+            return f"quiet after {time.perf_counter() - started:.0f} s"
+        before = after
+    return f"still busy after {time.perf_counter() - started:.0f} s"
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--url", default="http://127.0.0.1:8098")
@@ -155,6 +182,7 @@ async def main() -> None:
         await asyncio.to_thread(face_search.figure, args.faces_search)
         return
     sizes = sorted(int(s) for s in args.sizes.split(","))
+    port = httpx.URL(args.url).port or 80  # the gateway's: its launcher's processes are the cluster (cpu_account)
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores at the start")
     run = uuid.uuid4().hex[:8]
     db = await asyncpg.connect(args.database_url)
@@ -180,17 +208,29 @@ async def main() -> None:
                 await bulk_insert(db, run, watchlist, held, size - held, model)
                 await wait_loaded(args.nats_url, baseline + size - 1)
                 loaded = time.perf_counter() - started
+                settled = await settle(port)
                 held = size
                 await timed(5, lambda _: client.post("/api/v1/Watchlists/Search", json=probe), 200)  # warm
+                before = cpu_account.Snapshot.take(port)
                 lat = await timed(args.searches, lambda _: client.post("/api/v1/Watchlists/Search", json=probe), 200)
+                after = cpu_account.Snapshot.take(port)
                 search_p50, search_p95, search_p99 = p(lat, 50), p(lat, 95), p(lat, 99)
                 print(f"search at {size:,} members: p50 {search_p50:.1f} ms, p95 {search_p95:.1f} ms,"
-                      f" p99 {search_p99:.1f} ms (inserted and loaded in {loaded:.1f} s)")  # fmt: skip
+                      f" p99 {search_p99:.1f} ms (inserted and loaded in {loaded:.1f} s, then {settled})")  # fmt: skip
+                if before is not None and after is not None:
+                    cpu = before.per_request(after, args.searches)
+                    print(f"search CPU per request at {size:,} members, one at a time: {cpu_account.summary(cpu)}")
+                before = cpu_account.Snapshot.take(port)
                 rate, busy = await flood(
                     args.searches, args.clients, lambda _: client.post("/api/v1/Watchlists/Search", json=probe)
                 )
+                after = cpu_account.Snapshot.take(port)
                 print(f"search at {size:,} members, {args.clients} in flight: {rate:.1f} requests/s,"
                       f" p50 {p(busy, 50):.1f} ms, p95 {p(busy, 95):.1f} ms")  # fmt: skip
+                if before is not None and after is not None:
+                    cpu = before.per_request(after, args.searches)
+                    print(f"search CPU per request at {size:,} members, {args.clients} in flight:"
+                          f" {cpu_account.summary(cpu)}")  # fmt: skip
 
             names = [
                 "img1.jpg",

@@ -5,8 +5,8 @@ when the installed onnxruntime build offers it (onnxruntime-gpu), else CPU, so t
 and settings run on both kinds of host. Sessions are created once per process and shared by the
 worker threads (onnxruntime's `run` is thread-safe); the intra-op thread count is a setting
 because replicas on one host should not each grab every core: shared/threads.py decides it
-from the cores the process is given. A model's PRelu activations are rewritten as the same
-function in operators onnxruntime runs faster when it is loaded (`without_prelu`: FaceMesh).
+from the cores the process is given. On the CPU each model is loaded through
+shared/onnx_rewrites.py: the same outputs, bit for bit, from cheaper kernels.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 import onnx
 import onnxruntime as ort
-from onnx import helper, numpy_helper
 
+from shared import onnx_rewrites
 from shared import threads as thread_pools
 from shared.settings import Provider
 
@@ -46,40 +46,6 @@ def intra_op_threads(worker_threads: int) -> int:
     return thread_pools.plan(worker_threads).onnx_intra
 
 
-def without_prelu(model: onnx.ModelProto) -> int:
-    """Rewrite in place each PRelu whose slope `a` is a constant as (1 - a) * Relu(x) + a * x,
-    the same function; returns how many. onnxruntime's CPU PRelu broadcasts its slope slowly
-    and keeps the convolution before it from fusing its activation: FaceMesh (28 PRelu, converted
-    from TF.js) took 3.5 ms a face with them and 1.2 without, its points equal within 3e-5 px."""
-    constants = {i.name: i for i in model.graph.initializer}
-    nodes, count = [], 0
-    for node in model.graph.node:
-        if node.op_type != "PRelu" or node.input[1] not in constants:
-            nodes.append(node)
-            continue
-        x, slope, y = node.input[0], node.input[1], node.output[0]
-        keep = numpy_helper.to_array(constants[slope])
-        model.graph.initializer.append(numpy_helper.from_array((1 - keep).astype(keep.dtype), f"{y}__keep"))
-        nodes += [
-            helper.make_node("Relu", [x], [f"{y}__relu"], name=f"{y}__relu"),
-            helper.make_node("Mul", [f"{y}__relu", f"{y}__keep"], [f"{y}__pos"], name=f"{y}__pos"),
-            helper.make_node("Mul", [x, slope], [f"{y}__lin"], name=f"{y}__lin"),
-            helper.make_node("Add", [f"{y}__pos", f"{y}__lin"], [y], name=f"{y}__add"),
-        ]
-        count += 1
-    if count:
-        del model.graph.node[:]
-        model.graph.node.extend(nodes)
-    return count
-
-
-def session_model(path: Path) -> str | bytes:
-    """What onnxruntime loads for the model file at `path`: the file itself, or the model
-    rewritten by `without_prelu` (serialised) when it has any PRelu to rewrite."""
-    model = onnx.load(str(path))
-    return model.SerializeToString() if without_prelu(model) else str(path)
-
-
 def session_options(threads: int) -> ort.SessionOptions:
     """Options of every session: `threads` intra-op threads, one inter-op (our graphs are
     chains: nothing to run side by side), every graph optimisation. With more than one thread,
@@ -101,11 +67,14 @@ _SESSIONS: weakref.WeakSet[OnnxModel] = weakref.WeakSet()
 
 
 def session_threads() -> dict[str, int]:
-    """The largest intra-op and inter-op thread counts of the live sessions (none: {})."""
+    """The largest intra-op and inter-op thread counts of the live sessions (none: {}); those
+    kept for a lone request (`OnnxModel.alone`: the detector's, shared/threads.py) apart, as
+    `onnx_intra_alone`."""
     found: dict[str, int] = {}
     for model in list(_SESSIONS):
         options = model.session.get_session_options()
-        found["onnx_intra"] = max(found.get("onnx_intra", 0), options.intra_op_num_threads)
+        intra = "onnx_intra_alone" if model.alone else "onnx_intra"
+        found[intra] = max(found.get(intra, 0), options.intra_op_num_threads)
         found["onnx_inter"] = max(found.get("onnx_inter", 0), options.inter_op_num_threads)
     return found
 
@@ -118,8 +87,17 @@ class OnnxModel:
 
     def __init__(self, path: Path, *, device: Device = "cpu", threads: int = 1) -> None:
         self.path = path
-        options = session_options(threads)
-        self.session = ort.InferenceSession(session_model(path), options, providers=choose_providers(device))
+        self.alone = False  # a session for a lone request (session_threads reports it apart)
+        providers = choose_providers(device)
+        self.rewrites: dict[str, int] = {}
+        source: str | bytes = str(path)
+        if providers == ["CPUExecutionProvider"]:
+            # Same outputs bit for bit, cheaper CPU kernels (shared/onnx_rewrites.py).
+            model = onnx.load(str(path))
+            self.rewrites = onnx_rewrites.rewrite(model)
+            if any(self.rewrites.values()):
+                source = model.SerializeToString()
+        self.session = ort.InferenceSession(source, session_options(threads), providers=providers)
         self.input_name = self.session.get_inputs()[0].name
         self.output_names = [o.name for o in self.session.get_outputs()]
         _SESSIONS.add(self)

@@ -15,6 +15,13 @@ FACEGATE_WORKER_THREADS (requests a process computes at once, default 2):
   (shared/inference.py, `session_options`): 2026-12-06 11:38 UTC, load average 6, 1 intra-op
   thread 25.2 ms alone and 34.0 photos/s at two, 2 threads 27.0 ms and 33.0 photos/s (the code
   before, just before: 27.5 ms and 31.6 photos/s, 155.8 ms and 9.4 photos/s).
+  Except for a lone photo on an idle machine (issue #23): a detection that finds no other one
+  running in its process, while the machine has the cores to spare, runs on sessions with an
+  intra-op thread per core (`onnx_intra_alone`; services/detector/service.py says when). The
+  640x480 photo's detection alone, 1 against 2 threads, alternating
+  in one process (2026-12-06 11:04 UTC, the machine shared, load average 5-7): spinning off,
+  CPU 12.3-13.2 against 13.6-16.4 ms, wall median 11.9-20.5 against 12.5-18.6 ms (2 threads
+  shorter in 3 runs of 4); spinning on, CPU 13.1 against 41.4 ms and wall 21.0 against 59.6 ms.
 - BLAS (OpenBLAS, MKL, OpenMP): 1 thread. The only BLAS work is the matcher's exact search (one
   matrix product per query) and small normalisations. With a thread per core OpenBLAS leaves a
   worker spinning after every exact query (issue #23: about 100 ms of CPU per query over 5k
@@ -78,6 +85,12 @@ class ThreadPlan:
         return self.share
 
     @property
+    def onnx_intra_alone(self) -> int:
+        """Intra-op threads of a request that finds its process otherwise idle: every core (the
+        detector keeps a second set of sessions for it, services/detector/service.py)."""
+        return max(1, self.cores)
+
+    @property
     def onnx_inter(self) -> int:
         return 1
 
@@ -117,7 +130,8 @@ def apply(chosen: ThreadPlan) -> None:
 def effective(workers: int | None = None) -> dict[str, int]:
     """What each pool of this process holds now: `cores`, `workers` (when given), `blas` and
     `openmp` (the largest of the loaded libraries), `opencv` (where loaded), `onnx_intra` and
-    `onnx_inter` (the largest of the live onnxruntime sessions, where there are any)."""
+    `onnx_inter` (the largest of the live onnxruntime sessions, where there are any), and
+    `onnx_intra_alone` where a lone request has sessions of its own (the detector's)."""
     from threadpoolctl import threadpool_info
 
     found: dict[str, int] = {"cores": available_cores()}

@@ -32,6 +32,8 @@ def test_every_worker_reports_the_thread_plan_in_force(cluster: Cluster) -> None
             assert {"onnx_intra", "onnx_inter", "opencv"} <= set(found), (service, found)
         if "onnx_intra" in found:
             assert (found["onnx_intra"], found["onnx_inter"]) == (plan.onnx_intra, plan.onnx_inter), (service, found)
+        if service == "detector" and plan.onnx_intra_alone > plan.onnx_intra:  # a lone photo's sessions
+            assert found.get("onnx_intra_alone") == plan.onnx_intra_alone, (service, found)
         if "opencv" in found:
             assert found["opencv"] == plan.opencv, (service, found)
     assert pools(httpx.get(f"{cluster.base_url}/metrics", timeout=10).text).get("blas", 1) == 1

@@ -1,6 +1,6 @@
 """RetinaFace's reads of a photo (services/detector/retinaface.py) without the model: the scale
 and passes chosen for a photo, the network's input; and how shared/inference.py loads a model
-(the PRelu rewrite, the session options)."""
+(the session options)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from services.detector.retinaface import (
     passes,
     scale_for,
 )
-from shared.inference import session_options, without_prelu
+from shared.inference import session_options
 
 
 def test_the_smallest_face_asked_for_is_read_at_the_size_the_network_finds() -> None:
@@ -64,30 +64,6 @@ def test_network_input_is_bgr_minus_the_mean_padded_to_the_grid() -> None:
     expected = (rgb[..., ::-1].astype(np.float32) - MEAN_BGR).transpose(2, 0, 1)
     assert np.array_equal(batch[0, :, :45, :70], expected)
     assert not batch[0, :, 45:].any() and not batch[0, :, :, 70:].any()
-
-
-def test_prelu_is_rewritten_into_the_same_function() -> None:
-    """PRelu(x, a) = (1 - a) Relu(x) + a x, per channel, negative and over-1 slopes included
-    (FaceMesh has both)."""
-    slope = np.array([0.25, -1.5, 1.4], np.float32).reshape(3, 1, 1)
-    graph = helper.make_graph(
-        [helper.make_node("PRelu", ["x", "a"], ["y"]), helper.make_node("PRelu", ["y", "b"], ["z"])],
-        "prelu",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 4, 5])],
-        [helper.make_tensor_value_info("z", TensorProto.FLOAT, [1, 3, 4, 5])],
-        [numpy_helper.from_array(slope, "a"), numpy_helper.from_array(slope[::-1].copy(), "b")],
-    )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)], ir_version=9)
-    x = np.random.default_rng(2).normal(size=(1, 3, 4, 5)).astype(np.float32)
-    before = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
-    assert without_prelu(model) == 2
-    assert not [n for n in model.graph.node if n.op_type == "PRelu"]
-    after = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
-    expected = before.run(None, {"x": x})[0]
-    np.testing.assert_allclose(after.run(None, {"x": x})[0], expected, atol=1e-6)
-    y = np.where(x >= 0, x, slope * x)
-    np.testing.assert_allclose(expected, np.where(y >= 0, y, slope[::-1] * y), atol=1e-6)
-    assert without_prelu(model) == 0  # nothing left to rewrite
 
 
 def test_session_threads_sleep_between_runs_when_there_are_several() -> None:

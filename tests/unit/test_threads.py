@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
+from typing import cast
 
 import cv2
 import numpy as np
@@ -39,3 +41,91 @@ def test_apply_sets_blas_and_opencv_and_effective_reads_them_back() -> None:
         assert 'facegate_threads{service="x",pool="blas"} 1' in threads.metrics_text("x")
     finally:
         cv2.setNumThreads(before)
+
+
+def test_a_lone_request_may_use_every_core() -> None:
+    assert threads.ThreadPlan(cores=2, workers=2).onnx_intra_alone == 2
+    assert threads.ThreadPlan(cores=8, workers=2).onnx_intra_alone == 8
+    assert threads.ThreadPlan(cores=1, workers=2).onnx_intra_alone == 1
+
+
+def test_the_detector_runs_a_lone_request_on_every_core_and_the_others_on_their_share() -> None:
+    from services.detector.engine import Detector
+    from services.detector.service import LoneOrShared
+
+    shared, alone = cast(Detector, object()), cast(Detector, object())
+    chooser = LoneOrShared(shared, alone, idle=lambda: 1.0, spare=0.9)
+    with chooser.choose() as first:
+        assert first is alone
+        with chooser.choose() as second:  # one is running: this one gets its share
+            assert second is shared
+            with chooser.choose() as third:
+                assert third is shared
+        assert chooser.running == 1
+    assert chooser.running == 0
+    with chooser.choose() as again:
+        assert again is alone
+    assert chooser.lone_runs == 2
+    only = LoneOrShared(shared, None)  # one core, or a GPU: one set of sessions
+    with only.choose() as chosen:
+        assert chosen is shared
+
+
+def test_sessions_of_more_than_one_thread_do_not_spin(tmp_path: Path) -> None:
+    import onnx
+    from onnx import TensorProto, helper
+
+    from shared.inference import OnnxModel
+
+    graph = helper.make_graph(
+        [helper.make_node("Relu", ["x"], ["y"])],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])],
+    )
+    path = tmp_path / "relu.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)], ir_version=9), str(path))
+    lone, shared = OnnxModel(path, threads=2), OnnxModel(path, threads=1)
+    two, one = lone.session.get_session_options(), shared.session.get_session_options()
+    assert two.intra_op_num_threads == 2
+    assert two.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+    with pytest.raises(RuntimeError, match="allow_spinning"):  # not set: onnxruntime's default
+        one.get_session_config_entry("session.intra_op.allow_spinning")
+    lone.alone = True  # /metrics reports a lone request's sessions apart
+    pools = threads.effective()
+    assert pools["onnx_intra"] == 1 and pools["onnx_intra_alone"] == 2
+
+
+def test_a_lone_request_on_a_busy_machine_gets_its_share() -> None:
+    from services.detector.engine import Detector
+    from services.detector.service import LoneOrShared
+
+    shared, alone = cast(Detector, object()), cast(Detector, object())
+    idle = [0.5]
+    chooser = LoneOrShared(shared, alone, idle=lambda: idle[0], spare=0.9)
+    with chooser.choose() as chosen:
+        assert chosen is shared
+    idle[0] = 1.2
+    with chooser.choose() as chosen:
+        assert chosen is alone
+    assert chooser.lone_runs == 1
+
+
+def test_idle_cores_come_from_the_machines_cpu_times_over_the_last_moment() -> None:
+    from services.detector import service
+
+    readings = iter([(100.0, 1000.0), (150.0, 1100.0), (150.0, 1200.0), None])
+    now = [0.0]
+    idle = service.IdleCores(cores=2, read=lambda: next(readings), clock=lambda: now[0])
+    assert idle() == 0.0  # one reading so far
+    now[0] = 0.1
+    assert idle() == 0.0  # too soon to read again
+    now[0] = 0.3
+    assert idle() == 1.0  # 50 of 100 jiffies idle, 2 cores: 1 core idle
+    now[0] = 0.6
+    assert idle() == 0.0  # both busy
+    now[0] = 0.9
+    assert idle() == 0.0  # unreadable: the last figure stays
+    assert service.cpu_times("/nonexistent") is None
+    found = service.cpu_times()
+    assert found is None or 0 <= found[0] <= found[1]
