@@ -5,9 +5,7 @@ and passes chosen for a photo, the network's input; and how shared/inference.py 
 from __future__ import annotations
 
 import numpy as np
-import onnxruntime as ort
 import pytest
-from onnx import TensorProto, helper, numpy_helper
 
 from services.detector.retinaface import (
     MEAN_BGR,
