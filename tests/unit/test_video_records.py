@@ -258,3 +258,41 @@ def test_truncation_needs_frames_missing_beyond_the_tolerance() -> None:
     assert truncated(100_000, 110_000, 2.0) is None  # a tenth of a long file is allowed
     assert truncated(5_000, 10_000, 2.0) is not None
     assert truncated(5_000, None, 2.0) is None
+
+
+def test_records_skip_the_deblocking_filter_but_on_keyframes(camera_file: Path) -> None:
+    """RECORD_DECODER_OPTIONS reach FFmpeg: the sampled keyframes are the fully decoded ones, the
+    frames between them differ (no deblocking) but only slightly (docs/video_records.md)."""
+    target = resolve("camera.mp4", str(camera_file))
+    container, video = video_decoder.open_source(target, VideoSettings(), IngestSettings())
+    assert video.codec_context.options.get("skip_loop_filter") == "nokey"
+    container.close()
+    with av.open(str(camera_file / "camera.mp4")) as plain:
+        full = {round(f.time, 3): video_decoder.rgb(f) for f in plain.decode(video=0)}
+    frames = frames_of(read(camera_file, "camera.mp4", interval_ms=200))
+    keyframes = [f for f in frames if abs((f.stream_time_s or 0) - round(f.stream_time_s or 0)) < 1e-3]
+    others = [f for f in frames if f not in keyframes]
+    assert len(keyframes) == 12 and len(others) == 48
+    assert all(np.array_equal(f.image, full[round(f.stream_time_s or 0, 3)]) for f in keyframes)
+    changed = 0
+    for f in others:
+        error = np.mean((f.image.astype(np.float32) - full[round(f.stream_time_s or 0, 3)]) ** 2)
+        assert 10 * np.log10(255**2 / max(error, 1e-9)) > 38, f.stream_time_s  # a JPEG at 90 changes more
+        changed += error > 0
+    assert changed > len(others) / 2  # the option is in effect: the loop filter was skipped
+
+
+def test_rgb_is_opencvs_where_it_converts_as_swscale_does() -> None:
+    rng = np.random.default_rng(0)
+    picture = rng.integers(0, 256, (64, 96, 3), dtype=np.uint8)
+    frame = av.VideoFrame.from_ndarray(picture, format="rgb24").reformat(format="yuv420p")
+    swscale = frame.to_ndarray(format="rgb24")
+    converted = video_decoder.rgb(frame)
+    assert converted.shape == swscale.shape == (64, 96, 3) and converted.dtype == np.uint8
+    difference = np.abs(converted.astype(np.int16) - swscale)
+    assert difference.max() <= 3 and difference.mean() < 1.5 and not np.array_equal(converted, swscale)
+    frame.colorspace = 1  # BT.709: OpenCV's I420 conversion is BT.601's, so swscale converts it
+    assert np.array_equal(video_decoder.rgb(frame), frame.to_ndarray(format="rgb24"))
+    full_range = av.VideoFrame.from_ndarray(picture, format="rgb24").reformat(format="yuv420p")
+    full_range.color_range = 2  # JPEG (full) range
+    assert np.array_equal(video_decoder.rgb(full_range), full_range.to_ndarray(format="rgb24"))
