@@ -7,7 +7,7 @@ container's start time) and `recordedAt + offset` as its wall time. A run that r
 the keyframe before its start position and skips the frames before it. Only what sampling needs
 is decoded (`_Reader`: non-reference frames skipped, keyframe gaps seeked over when sparse), with
 the deblocking filter skipped but on keyframes (RECORD_DECODER_OPTIONS), and only the sampled
-frames converted to RGB (`rgb`: OpenCV where it converts as FFmpeg does).
+frames converted to RGB (`_Reader.rgb`).
 
 The thread never touches the event loop and nothing escapes it: the end of the file, or why it
 could not be read, arrives through `put` as the last item.
@@ -25,8 +25,8 @@ from datetime import datetime, timedelta
 
 import av
 import av.error
-import cv2
 import numpy as np
+from av.video.reformatter import VideoReformatter
 
 from services.camera_ingest.decoder import NoVideo, SampledFrame, Sampler, classify, redact, video_stream
 from services.camera_ingest.settings import IngestSettings, VideoSettings
@@ -77,9 +77,6 @@ LANDED_LATE_S, SEEK_BACK_MAX_S = 0.1, 10.0
 # too), templates' cosine similarity to the fully decoded frames' 0.989 or more, 0.997-0.999 on
 # average (docs/video_records.md, "Decoding").
 RECORD_DECODER_OPTIONS = {"skip_loop_filter": "nokey"}
-# YUV -> RGB matrices OpenCV's I420 conversion applies as swscale does: BT.601 (swscale's
-# default for untagged video) in limited (MPEG) range. AVColorSpace and AVColorRange values.
-_BT601_SPACES, _LIMITED_RANGES = frozenset({2, 5, 6}), frozenset({0, 1})  # unspecified, BT470BG, SMPTE170M
 
 Item = SampledFrame | Opened | Ended | Failed
 # Hands an item to the pipeline, waiting while its queue is full; False when the run stopped.
@@ -199,6 +196,14 @@ class _Reader:
             self.duration_ms = int(container.duration / 1000)
         self.rate = float(video.average_rate) if video.average_rate else 25.0
         self.keyframes: list[float] = []  # offsets of the last two keyframes decoded
+        self.reformatter = VideoReformatter()
+
+    def rgb(self, frame: av.VideoFrame) -> np.ndarray:
+        """The sampled frame as RGB (height, width, 3), the pixels `frame.to_ndarray(format="rgb24")`
+        gives (swscale, the frame's colorspace and range), for less CPU time: one swscale
+        context for the run (to_ndarray makes one for every frame), in this thread (swscale's
+        own threads cost more CPU time for a frame this thread waits on anyway)."""
+        return self.reformatter.reformat(frame, format="rgb24", threads=1).to_ndarray()
 
     def seek(self, offset_s: float) -> None:
         """To the keyframe at or before `offset_s` (the frames before the offset are skipped)."""
@@ -249,7 +254,7 @@ class _Reader:
                     self.keyframes = [*self.keyframes[-1:], offset]
                 if offset < self.start_s - 1e-3 or not sampler.due(offset):
                     continue
-                image = rgb(frame)
+                image = self.rgb(frame)
                 captured = self.recorded_at + timedelta(seconds=offset)
                 if not put(SampledFrame(self.record_id, sampled, captured, offset, image)):
                     return None
@@ -274,21 +279,6 @@ class _Reader:
             return False
         last = self.duration_ms / 1000 - self.interval_s
         return due - offset >= max(SEEK_GAPS * gap, SEEK_MIN_S) and due < last
-
-
-def rgb(frame: av.VideoFrame) -> np.ndarray:
-    """The frame as RGB (height, width, 3): by OpenCV for 4:2:0 BT.601 limited-range frames (what
-    H.264 cameras send untagged), about half of swscale's CPU time for the same picture (within
-    a level or two: rounding); by swscale (the frame's own colorspace and range) otherwise."""
-    if (
-        frame.format.name == "yuv420p"
-        and frame.colorspace in _BT601_SPACES
-        and frame.color_range in _LIMITED_RANGES
-        and frame.width % 2 == 0
-        and frame.height % 2 == 0
-    ):
-        return cv2.cvtColor(frame.to_ndarray(), cv2.COLOR_YUV2RGB_I420)
-    return frame.to_ndarray(format="rgb24")
 
 
 def truncated(end_ms: int, duration_ms: int | None, tolerance_s: float) -> str | None:

@@ -268,7 +268,7 @@ def test_records_skip_the_deblocking_filter_but_on_keyframes(camera_file: Path) 
     assert video.codec_context.options.get("skip_loop_filter") == "nokey"
     container.close()
     with av.open(str(camera_file / "camera.mp4")) as plain:
-        full = {round(f.time, 3): video_decoder.rgb(f) for f in plain.decode(video=0)}
+        full = {round(f.time, 3): f.to_ndarray(format="rgb24") for f in plain.decode(video=0)}
     frames = frames_of(read(camera_file, "camera.mp4", interval_ms=200))
     keyframes = [f for f in frames if abs((f.stream_time_s or 0) - round(f.stream_time_s or 0)) < 1e-3]
     others = [f for f in frames if f not in keyframes]
@@ -282,17 +282,14 @@ def test_records_skip_the_deblocking_filter_but_on_keyframes(camera_file: Path) 
     assert changed > len(others) / 2  # the option is in effect: the loop filter was skipped
 
 
-def test_rgb_is_opencvs_where_it_converts_as_swscale_does() -> None:
-    rng = np.random.default_rng(0)
-    picture = rng.integers(0, 256, (64, 96, 3), dtype=np.uint8)
-    frame = av.VideoFrame.from_ndarray(picture, format="rgb24").reformat(format="yuv420p")
-    swscale = frame.to_ndarray(format="rgb24")
-    converted = video_decoder.rgb(frame)
-    assert converted.shape == swscale.shape == (64, 96, 3) and converted.dtype == np.uint8
-    difference = np.abs(converted.astype(np.int16) - swscale)
-    assert difference.max() <= 3 and difference.mean() < 1.5 and not np.array_equal(converted, swscale)
-    frame.colorspace = 1  # BT.709: OpenCV's I420 conversion is BT.601's, so swscale converts it
-    assert np.array_equal(video_decoder.rgb(frame), frame.to_ndarray(format="rgb24"))
-    full_range = av.VideoFrame.from_ndarray(picture, format="rgb24").reformat(format="yuv420p")
-    full_range.color_range = 2  # JPEG (full) range
-    assert np.array_equal(video_decoder.rgb(full_range), full_range.to_ndarray(format="rgb24"))
+def test_sampled_frames_are_converted_as_to_ndarray_converts_them_with_one_context(camera_file: Path) -> None:
+    with av.open(str(camera_file / "camera.mp4")) as container:
+        reader = video_decoder._Reader("r", container, container.streams.video[0], 0, 0.2, RECORDED)
+        frames = [f for _, f in zip(range(3), container.decode(video=0), strict=False)]
+        for colorspace in (2, 1):  # untagged (BT.601), BT.709: the frame's own matrix
+            images = []
+            for frame in frames:
+                frame.colorspace = colorspace
+                images.append(reader.rgb(frame))
+                assert np.array_equal(images[-1], frame.to_ndarray(format="rgb24"))
+            assert images[0].shape == (360, 640, 3) and not np.array_equal(images[0], images[2])  # no buffer shared
