@@ -3,7 +3,7 @@ they change for the face pipeline (docs/video_records.md, "Decoding").
 
     .venv/bin/python benchmarks/video_decode.py                 # cost, then what analysis sees
     .venv/bin/python benchmarks/video_decode.py --cost-only --runs 5
-    .venv/bin/python benchmarks/video_decode.py --kbps 800 --gop 50 --interval 0.08
+    .venv/bin/python benchmarks/video_decode.py --quality-only --kbps 800 --gop 50 --interval 0.08
 
 Cost: a 720p H.264 file as benchmarks/video_records.py makes it (tests/rtsp/media.py
 `write_h264`, 20 s) decoded at 5 sampled frames per second as `video_decoder._Reader` does
@@ -191,6 +191,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3, help="runs of each variant (cost)")
     parser.add_argument("--cost-only", action="store_true")
+    parser.add_argument("--quality-only", action="store_true")
     parser.add_argument("--kbps", type=int, default=2000)
     parser.add_argument("--gop", type=int, default=25, help="frames from a keyframe to the next")
     parser.add_argument("--face", type=float, default=0.25, help="the photos' height / the frame's")
@@ -201,7 +202,8 @@ def main() -> None:
     print(
         f"{time.strftime('%Y-%m-%d %H:%M', time.gmtime())} UTC, load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}"
     )
-    cost(args.runs)
+    if not args.quality_only:
+        cost(args.runs)
     if not args.cost_only:
         quality(args.kbps, args.gop, args.face, args.interval)
 

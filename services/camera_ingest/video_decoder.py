@@ -69,13 +69,13 @@ LANDED_LATE_S, SEEK_BACK_MAX_S = 0.1, 10.0
 
 # FFmpeg decoder options of a record's video (not a live camera's: decoder.py decodes those as
 # FFmpeg does by default; this was measured on records' analysis only): the in-loop deblocking
-# filter skipped on every frame but keyframes, about a quarter of H.264's decoding CPU time (the
-# codecs that have one and honour the option: H.264, HEVC; measured with H.264). It changes the
-# pixels about as much as the JPEG (quality 90) the detector is sent does; with the shipped
-# models on 720p files made from the test photos (2 and 0.8 Mbit/s, keyframes 1 to 10 s apart):
-# the same faces in every frame but for faces at minFaceSize (which noise of one level flips
-# too), templates' cosine similarity to the fully decoded frames' 0.989 or more, 0.997-0.999 on
-# average (docs/video_records.md, "Decoding").
+# filter skipped on every frame but keyframes (the codecs that have one and honour the option:
+# H.264, HEVC; measured with H.264): about a sixth of decoding's CPU time at 720p. It changes the
+# pixels about as much as the JPEG (quality 90) the detector is sent does. With the shipped
+# models, on 720p files made from the test photos (2 and 0.8 Mbit/s, keyframes 1 to 10 s apart):
+# the same faces in every frame but for faces at minFaceSize (which noise of one level changes
+# too), templates' cosine similarity to the fully decoded frames' 0.988 or more, 0.996-0.999 on
+# average (docs/video_records.md, "Decoding"; benchmarks/video_decode.py).
 RECORD_DECODER_OPTIONS = {"skip_loop_filter": "nokey"}
 
 Item = SampledFrame | Opened | Ended | Failed
