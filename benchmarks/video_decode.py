@@ -36,17 +36,26 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/ holds the
 
 import av
 import cv2
+import msgspec
 import numpy as np
 from av.video.reformatter import VideoReformatter
 
-from benchmarks.video_records import DETECTOR, FRAME_FEATURES, QUALITY
+from services.camera_ingest.analysis import features
+from services.camera_ingest.session import detector_config
 from services.camera_ingest.video_decoder import RECORD_DECODER_OPTIONS
 from services.extractor.pipeline import FacePipeline
-from shared.imaging import encode_jpeg
+from shared.imaging import decode_image, encode_jpeg
+from shared.messages.cameras import VideoFaceDetectorConfig
 from shared.settings import load_settings
 from shared.threads import apply, plan
 from tests.rtsp.media import walking_face, write_h264
 
+# A record's detector settings, JPEG quality and a frame's features (templates), as
+# benchmarks/video_records.py has them.
+DETECTOR = detector_config(VideoFaceDetectorConfig(min_face_size=35, max_face_size=600, max_faces=20,
+                                                   confidence_threshold=450))  # fmt: skip
+QUALITY = 90
+FRAME_FEATURES = msgspec.structs.replace(features(distant=False, nearby=False), age=False, gender=False)
 PAIRS = [("img1.jpg", "img2.jpg"), ("img3.jpg", "img4.jpg"), ("img5.jpg", "img6.jpg"), ("img7.jpg", "img8.jpg"),
          ("img10.jpg", "img12.jpg"), ("img13.jpg", "img14.jpg")]  # fmt: skip
 SWSCALE = "swscale"  # frame.to_ndarray(format="rgb24"), as records converted before
@@ -164,8 +173,7 @@ def quality(kbps: int, gop: int, face: float, interval: float) -> None:
     control = {t: np.clip(i.astype(np.int16) + rng.integers(-1, 2, i.shape), 0, 255).astype(np.uint8)
                for t, i in full.items()}  # fmt: skip
     reference = {t: faces(image) for t, image in full.items()}
-    jpeg = [psnr(cv2.imdecode(np.frombuffer(encode_jpeg(i, QUALITY), np.uint8), cv2.IMREAD_COLOR)[..., ::-1], i)
-            for i in full.values()]  # fmt: skip
+    jpeg = [psnr(decode_image(encode_jpeg(i, QUALITY)), i) for i in full.values()]  # what the detector reads
     print(f"what analysis sees: 720p, {kbps} kbit/s, a keyframe every {gop} frames, faces {face:g} of the height, "
           f"{len(full)} frames ({interval:g} s apart), {sum(map(len, reference.values()))} faces fully decoded; "
           f"JPEG {QUALITY} PSNR least {min(jpeg):.1f} mean {np.mean(jpeg):.1f} dB")  # fmt: skip
