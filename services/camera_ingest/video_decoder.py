@@ -5,7 +5,9 @@ the frames: no pacing, and no frame dropped. Sampled frames are handed over one 
 Each sampled frame carries its offset in the video (from the first frame's time, whatever the
 container's start time) and `recordedAt + offset` as its wall time. A run that resumes seeks to
 the keyframe before its start position and skips the frames before it. Only what sampling needs
-is decoded (`_Reader`: non-reference frames skipped, keyframe gaps seeked over when sparse).
+is decoded (`_Reader`: non-reference frames skipped, keyframe gaps seeked over when sparse), with
+the deblocking filter skipped but on keyframes (RECORD_DECODER_OPTIONS), and only the sampled
+frames converted to RGB (`_Reader.rgb`).
 
 The thread never touches the event loop and nothing escapes it: the end of the file, or why it
 could not be read, arrives through `put` as the last item.
@@ -23,6 +25,8 @@ from datetime import datetime, timedelta
 
 import av
 import av.error
+import numpy as np
+from av.video.reformatter import VideoReformatter
 
 from services.camera_ingest.decoder import NoVideo, SampledFrame, Sampler, classify, redact, video_stream
 from services.camera_ingest.settings import IngestSettings, VideoSettings
@@ -62,6 +66,17 @@ SEEK_GAPS, SEEK_MIN_S = 2, 1.0
 # A seek whose first frame is this much past where it was meant to land is tried again from a
 # keyframe gap further back, up to this far back.
 LANDED_LATE_S, SEEK_BACK_MAX_S = 0.1, 10.0
+
+# FFmpeg decoder options of a record's video (not a live camera's: decoder.py decodes those as
+# FFmpeg does by default; this was measured on records' analysis only): the in-loop deblocking
+# filter skipped on every frame but keyframes (the codecs that have one and honour the option:
+# H.264, HEVC; measured with H.264): about a sixth of decoding's CPU time at 720p. It changes the
+# pixels about as much as the JPEG (quality 90) the detector is sent does. With the shipped
+# models, on 720p files made from the test photos (2 and 0.8 Mbit/s, keyframes 1 to 10 s apart):
+# the same faces in every frame but for faces at minFaceSize (which noise of one level changes
+# too), templates' cosine similarity to the fully decoded frames' 0.988 or more, 0.996-0.999 on
+# average (docs/video_records.md, "Decoding"; benchmarks/video_decode.py).
+RECORD_DECODER_OPTIONS = {"skip_loop_filter": "nokey"}
 
 Item = SampledFrame | Opened | Ended | Failed
 # Hands an item to the pipeline, waiting while its queue is full; False when the run stopped.
@@ -110,7 +125,9 @@ def open_source(
         source.target, options=_options(source, ingest), timeout=(ingest.open_timeout_s, ingest.read_timeout_s)
     )
     try:
-        return container, video_stream(container, settings.decoder_threads)
+        video = video_stream(container, settings.decoder_threads)
+        video.codec_context.options = {**video.codec_context.options, **RECORD_DECODER_OPTIONS}  # before it opens
+        return container, video
     except BaseException:
         container.close()
         raise
@@ -155,7 +172,7 @@ class _Reader:
     with its own time); when the next sampled frame is further ahead than SEEK_GAPS keyframe
     gaps (and SEEK_MIN_S), a file is seeked to the keyframe before it instead of decoded through
     (a seek that lands late is tried again from further back; one that fails decodes through).
-    Only sampled frames are converted to RGB (the conversion costs as much as decoding)."""
+    Only sampled frames are converted to RGB (`rgb`)."""
 
     def __init__(
         self,
@@ -179,6 +196,14 @@ class _Reader:
             self.duration_ms = int(container.duration / 1000)
         self.rate = float(video.average_rate) if video.average_rate else 25.0
         self.keyframes: list[float] = []  # offsets of the last two keyframes decoded
+        self.reformatter = VideoReformatter()
+
+    def rgb(self, frame: av.VideoFrame) -> np.ndarray:
+        """The sampled frame as RGB (height, width, 3), the pixels `frame.to_ndarray(format="rgb24")`
+        gives (swscale, the frame's colorspace and range), for less CPU time: one swscale
+        context for the run (to_ndarray makes one for every frame), in this thread (swscale's
+        own threads cost more CPU time for a frame this thread waits on anyway)."""
+        return self.reformatter.reformat(frame, format="rgb24", threads=1).to_ndarray()
 
     def seek(self, offset_s: float) -> None:
         """To the keyframe at or before `offset_s` (the frames before the offset are skipped)."""
@@ -229,7 +254,7 @@ class _Reader:
                     self.keyframes = [*self.keyframes[-1:], offset]
                 if offset < self.start_s - 1e-3 or not sampler.due(offset):
                     continue
-                image = frame.to_ndarray(format="rgb24")
+                image = self.rgb(frame)
                 captured = self.recorded_at + timedelta(seconds=offset)
                 if not put(SampledFrame(self.record_id, sampled, captured, offset, image)):
                     return None

@@ -258,3 +258,38 @@ def test_truncation_needs_frames_missing_beyond_the_tolerance() -> None:
     assert truncated(100_000, 110_000, 2.0) is None  # a tenth of a long file is allowed
     assert truncated(5_000, 10_000, 2.0) is not None
     assert truncated(5_000, None, 2.0) is None
+
+
+def test_records_skip_the_deblocking_filter_but_on_keyframes(camera_file: Path) -> None:
+    """RECORD_DECODER_OPTIONS reach FFmpeg: the sampled keyframes are the fully decoded ones, the
+    frames between them differ (no deblocking) but only slightly (docs/video_records.md)."""
+    target = resolve("camera.mp4", str(camera_file))
+    container, video = video_decoder.open_source(target, VideoSettings(), IngestSettings())
+    assert video.codec_context.options.get("skip_loop_filter") == "nokey"
+    container.close()
+    with av.open(str(camera_file / "camera.mp4")) as plain:
+        full = {round(f.time, 3): f.to_ndarray(format="rgb24") for f in plain.decode(video=0)}
+    frames = frames_of(read(camera_file, "camera.mp4", interval_ms=200))
+    keyframes = [f for f in frames if abs((f.stream_time_s or 0) - round(f.stream_time_s or 0)) < 1e-3]
+    others = [f for f in frames if f not in keyframes]
+    assert len(keyframes) == 12 and len(others) == 48
+    assert all(np.array_equal(f.image, full[round(f.stream_time_s or 0, 3)]) for f in keyframes)
+    changed = 0
+    for f in others:
+        error = np.mean((f.image.astype(np.float32) - full[round(f.stream_time_s or 0, 3)]) ** 2)
+        assert 10 * np.log10(255**2 / max(error, 1e-9)) > 38, f.stream_time_s  # a JPEG at 90 changes more
+        changed += error > 0
+    assert changed > len(others) / 2  # the option is in effect: the loop filter was skipped
+
+
+def test_sampled_frames_are_converted_as_to_ndarray_converts_them_with_one_context(camera_file: Path) -> None:
+    with av.open(str(camera_file / "camera.mp4")) as container:
+        reader = video_decoder._Reader("r", container, container.streams.video[0], 0, 0.2, RECORDED)
+        frames = [f for _, f in zip(range(3), container.decode(video=0), strict=False)]
+        for colorspace in (2, 1):  # untagged (BT.601), BT.709: the frame's own matrix
+            images = []
+            for frame in frames:
+                frame.colorspace = colorspace
+                images.append(reader.rgb(frame))
+                assert np.array_equal(images[-1], frame.to_ndarray(format="rgb24"))
+            assert images[0].shape == (360, 640, 3) and not np.array_equal(images[0], images[2])  # no buffer shared
