@@ -14,7 +14,8 @@ second of video costs. A camera decodes every frame (H.264 frames depend on each
 converts only the sampled ones.
 
 Analysis: the sampled frames, in order, through what the workers do for each, on this thread
-with one inference thread per model (one core): where to look (camera_ingest's regions.py:
+with one inference thread per model and one OpenCV thread (one core, as the services run with a
+worker thread per core: shared/threads.py): where to look (camera_ingest's regions.py:
 the frame's difference from the previous one), JPEG encoding (camera_ingest, imageQuality 90),
 detection with a camera's default faceDetectorConfig (minFaceSize 35; the detector's engine,
 decoding the JPEG as the detector service does), extraction of the faces due a template (a
@@ -49,6 +50,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 # Run as a script: the test media helpers live in tests/, which is not an installed package.
@@ -196,6 +198,7 @@ def main() -> None:
     parser.add_argument("--decode-only", action="store_true", help="decoding alone: no models, no cluster")
     parser.add_argument("--no-pipeline", action="store_true", help="skip the frame-to-match delay")
     args = parser.parse_args()
+    cv2.setNumThreads(1)  # one core for the analysis (FFmpeg's decoding threads are its own)
     cores = os.cpu_count() or 1
     fps = args.analysed_fps
     print(f"{cores} cores (load average {os.getloadavg()[0]:.1f}); {args.fps} fps H.264 camera, {fps:g} analysed fps, "

@@ -18,8 +18,10 @@ one on a face included) is a false face. Each candidate runs once per scene with
 16 (a face measured under 16 px is turned away, as a user asking for 16 px would see) and is
 scored at its confidence floor; the time per frame is the median CPU time of 21 runs (3 scenes resized to each frame
 size, 7 times each, the candidates taking turns; CPU time, as wall time on a shared machine
-measures the neighbours too), with minFaceSize 16 and 35 (the camera default), one intra-op
-thread (the work runs on the calling thread), decoding not included.
+measures the neighbours too), with minFaceSize 16 and 35 (the camera default), one core: one
+intra-op thread (the work runs on the calling thread) and one OpenCV thread (as the services
+run it with a worker thread per core, shared/threads.py; OpenCV's default, a thread per core,
+made the 720p frame's resize cost 7 instead of 3.6 ms of CPU), decoding not included.
 """
 
 from __future__ import annotations
@@ -181,6 +183,7 @@ def main() -> None:
     parser.add_argument("--save", type=Path, help="write the scenes as JPEG here, to look at")
     parser.add_argument("--timing-only", action="store_true", help="time the candidates, skip the recall")
     args = parser.parse_args()
+    cv2.setNumThreads(1)  # one core (see the module's doc)
     models = Path(load_settings().models_dir)
     detector = Detector(models, threads=1)
     retina = RetinaFace(model_path(models, "retinaface")[0], threads=1)

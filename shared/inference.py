@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import weakref
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -66,12 +67,12 @@ def session_options(threads: int) -> ort.SessionOptions:
 _SESSIONS: weakref.WeakSet[OnnxModel] = weakref.WeakSet()
 
 
-def session_threads() -> dict[str, int]:
+def session_threads(models: Iterable[OnnxModel] | None = None) -> dict[str, int]:
     """The largest intra-op and inter-op thread counts of the live sessions (none: {}); those
     kept for a lone request (`OnnxModel.alone`: the detector's, shared/threads.py) apart, as
-    `onnx_intra_alone`."""
+    `onnx_intra_alone`. `models`: these sessions only (default: every live one)."""
     found: dict[str, int] = {}
-    for model in list(_SESSIONS):
+    for model in list(_SESSIONS if models is None else models):
         options = model.session.get_session_options()
         intra = "onnx_intra_alone" if model.alone else "onnx_intra"
         found[intra] = max(found.get(intra, 0), options.intra_op_num_threads)

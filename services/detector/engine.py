@@ -3,7 +3,8 @@
 `Detector.detect` is blocking and thread-safe; the service runs it in the bounded pool.
 RetinaFace finds the faces, reading the photo resized so that the smallest face the request
 asks for (`minFaceSize`) is just large enough for it (small faces are found, large frames stay
-cheap), and at most 640 px for the large faces (services/detector/retinaface.py); a camera's
+cheap), and a large photo also at 640 px for the large faces (a 720p camera frame with
+the default minFaceSize is read once: services/detector/retinaface.py); a camera's
 frame between whole-frame detections only in the regions it is asked to read (around tracked
 faces, where the picture moved: services/camera_ingest/regions.py). FaceMesh
 then reads each face for the five landmarks the face is aligned with, the head pose and a

