@@ -20,7 +20,13 @@ the frame's difference from the previous one), JPEG encoding (camera_ingest, ima
 detection with a camera's default faceDetectorConfig (minFaceSize 35; the detector's engine,
 decoding the JPEG as the detector service does), extraction of the faces due a template (a
 new face always; a tracked one every `--template-ms`, the camera's templateGenerationTime,
-SmartFace's default 500 ms: every third frame at 5 fps), and the tracker. Two scenes, the
+SmartFace's default 500 ms: every third frame at 5 fps), and the tracker. A frame's faces get
+templates only; age and gender are computed for the faces a camera stores or announces
+(StreamSession.defer_attributes): counted as 3 requests per tracklet, for its first and best
+face (faceSaveStrategy "FirstFace, BestFace") and the one its match is announced with, as
+benchmarks/video_records.py counts them. `--attributes every-frame`: as cameras did before,
+age and gender in every template request (the age/gender model costs about as much as the
+template's). Two scenes, the
 walking face (the video's sampled frames) and nobody in view (its background with fresh sensor
 noise each frame), each analysed two ways:
 - "narrowed": as camera_ingest runs it (services/camera_ingest/regions.py): the whole frame
@@ -51,6 +57,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import cv2
+import msgspec
 import numpy as np
 
 # Run as a script: the test media helpers live in tests/, which is not an installed package.
@@ -59,19 +66,24 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from services.camera_ingest.analysis import features
 from services.camera_ingest.decoder import SampledFrame, decode_once
 from services.camera_ingest.regions import Look, Narrowing
-from services.camera_ingest.session import detector_config
+from services.camera_ingest.session import ATTRIBUTES_ONLY, detector_config
 from services.camera_ingest.settings import IngestSettings
 from services.camera_ingest.tracker import Detection, Tracker
 from services.extractor.pipeline import FacePipeline
 from shared.analysis import combine, extraction
 from shared.imaging import encode_jpeg
 from shared.messages.cameras import CameraState, VideoFaceDetectorConfig
+from shared.messages.faces import ExtractRequest
 from shared.settings import load_settings
 from tests.rtsp.media import write_h264
 
 DETECTOR = detector_config(VideoFaceDetectorConfig(min_face_size=35, max_face_size=600, max_faces=20,
                                                    confidence_threshold=450))  # fmt: skip
 FEATURES = features(distant=False, nearby=False)  # a camera's faces with every attribute on
+# A camera's frames: templates; age and gender for the faces stored or announced (StreamSession.attributes).
+FRAME_FEATURES = msgspec.structs.replace(FEATURES, age=False, gender=False)
+STORED_FEATURES = ATTRIBUTES_ONLY(age=True, gender=True)
+STORED_PER_TRACKLET = 3  # faceSaveStrategy "FirstFace, BestFace", and the face a match is announced with
 IMAGE_QUALITY = 90  # a camera's imageQuality default
 TIMEOUT_S = 2.0  # the tracklet timeout's default
 
@@ -127,12 +139,13 @@ def sampled_frames(path: Path, analysed_fps: float) -> list[SampledFrame]:
 class Analysis:
     """One camera's analysis of its sampled frames, in order (a fresh tracker per run)."""
 
-    def __init__(self, pipeline: FacePipeline, narrow: bool, template_every_s: float) -> None:
+    def __init__(self, pipeline: FacePipeline, narrow: bool, template_every_s: float, deferred: bool) -> None:
         self.pipeline = pipeline
+        self.deferred = deferred  # age and gender for the stored and announced faces only
         self.narrowing = Narrowing() if narrow else None
         self.tracker = Tracker()
         self.template_every_s = template_every_s
-        self.faces = self.narrowed = self.templates = 0
+        self.faces = self.narrowed = self.templates = self.attributes = 0
         self.detect_s = 0.0  # CPU seconds in the detector (JPEG decoding included)
 
     def frame(self, at: float, rgb: np.ndarray) -> None:
@@ -149,13 +162,20 @@ class Analysis:
         detected = self.pipeline.detector.detect(jpeg, DETECTOR, regions=look.regions)
         self.detect_s += time.process_time() - started
         every_s = self.template_every_s
-        chosen, request = extraction(detected, FEATURES, lambda d: self.tracker.template_due(at, d.box, every_s))
+        asked = FRAME_FEATURES if self.deferred else FEATURES
+        chosen, request = extraction(detected, asked, lambda d: self.tracker.template_due(at, d.box, every_s))
         extracted = self.pipeline.extractor.extract(request) if request is not None else None
         found = combine(detected, chosen, extracted)
-        self.tracker.assign(at, [
+        assigned = self.tracker.assign(at, [
             Detection(f.detected.box, np.frombuffer(f.extracted.template, "<f4") if f.extracted.template else None)
             for f in found.faces
         ])  # fmt: skip
+        if self.deferred:  # age and gender of the faces stored and announced: as many per tracklet
+            for face, (_, started) in zip(found.faces, assigned, strict=True):
+                for _ in range(STORED_PER_TRACKLET if started and face.detected.crop else 0):
+                    crops = [face.detected.crop]
+                    self.pipeline.extractor.extract(ExtractRequest(crops=crops, face_features_config=STORED_FEATURES))
+                    self.attributes += 1
         self.faces += len(found.faces)
         self.templates += len(chosen)
 
@@ -167,10 +187,15 @@ def cpu_of(run: Callable[[], None]) -> float:
 
 
 def analyse_all(
-    pipeline: FacePipeline, frames: list[np.ndarray], fps: float, narrow: bool, template_every_s: float
+    pipeline: FacePipeline,
+    frames: list[np.ndarray],
+    fps: float,
+    narrow: bool,
+    template_every_s: float,
+    deferred: bool = True,
 ) -> tuple[float, Analysis]:
     """CPU seconds to analyse `frames` (RGB, sampled at `fps`) in order, and the run's counts."""
-    analysis = Analysis(pipeline, narrow, template_every_s)
+    analysis = Analysis(pipeline, narrow, template_every_s, deferred)
 
     def run() -> None:
         for i, rgb in enumerate(frames):
@@ -195,14 +220,20 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="runs per figure (their median is printed)")
     parser.add_argument("--template-ms", type=int, default=500,
                         help="the camera's templateGenerationTime (SmartFace's default 500)")  # fmt: skip
+    parser.add_argument("--attributes", choices=("stored", "every-frame"), default="stored",
+                        help="age and gender for the stored and announced faces (cameras now), or in every "
+                        "template request (cameras before)")  # fmt: skip
     parser.add_argument("--decode-only", action="store_true", help="decoding alone: no models, no cluster")
     parser.add_argument("--no-pipeline", action="store_true", help="skip the frame-to-match delay")
     args = parser.parse_args()
     cv2.setNumThreads(1)  # one core for the analysis (FFmpeg's decoding threads are its own)
     cores = os.cpu_count() or 1
     fps = args.analysed_fps
-    print(f"{cores} cores (load average {os.getloadavg()[0]:.1f}); {args.fps} fps H.264 camera, {fps:g} analysed fps, "
-          f"templateGenerationTime {args.template_ms} ms, {args.seconds:g} s videos; medians of {args.repeat} runs")
+    print(
+        f"{cores} cores (load average {os.getloadavg()[0]:.1f}); {args.fps} fps H.264 camera, {fps:g} analysed fps, "
+        f"templateGenerationTime {args.template_ms} ms, age/gender {args.attributes}, {args.seconds:g} s videos; "
+        f"medians of {args.repeat} runs"
+    )
     pipeline = None
     if not args.decode_only:
         pipeline = FacePipeline.from_settings(load_settings(), threads=1)
@@ -228,10 +259,13 @@ def main() -> None:
             walking = [f.image for f in sampled_frames(path, fps)]
             nobody = empty_frames(width, height, len(walking))
             template_s = args.template_ms / 1000
-            analyse_all(pipeline, walking[:5], fps, False, template_s)  # warm up this size
+            deferred = args.attributes == "stored"
+            analyse_all(pipeline, walking[:5], fps, False, template_s, deferred)  # warm up this size
             for scene, frames in (("a face walking across", walking), ("nobody in view", nobody)):
                 for name, narrow in (("narrowed", True), ("whole", False)):
-                    timed = [analyse_all(pipeline, frames, fps, narrow, template_s) for _ in range(args.repeat)]
+                    timed = [
+                        analyse_all(pipeline, frames, fps, narrow, template_s, deferred) for _ in range(args.repeat)
+                    ]
                     spent = statistics.median(t for t, _ in timed)
                     detecting = statistics.median(a.detect_s for _, a in timed)
                     counts = timed[0][1]
@@ -239,7 +273,8 @@ def main() -> None:
                     print(
                         f"{height}p with analysis, {scene}, {name}: {1000 * spent / len(frames):.1f} ms CPU per "
                         f"analysed frame, detection {1000 * detecting / len(frames):.1f} of them ({counts.faces} "
-                        f"faces in {len(frames)} frames, {counts.templates} templates, {counts.narrowed} frames "
+                        f"faces in {len(frames)} frames, {counts.templates} templates, {counts.attributes} age/gender, "
+                        f"{counts.narrowed} frames "
                         f"narrowed) -> {1 / (decode + per_second):.1f} streams per core"
                     )
     if not (args.decode_only or args.no_pipeline):

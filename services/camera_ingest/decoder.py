@@ -21,6 +21,7 @@ from typing import Protocol
 import av
 import av.error
 import numpy as np
+from av.video.reformatter import VideoReformatter
 
 from services.camera_ingest.settings import IngestSettings
 from shared.messages.cameras import CameraState
@@ -159,6 +160,20 @@ class StreamClock:
         return now
 
 
+class RgbConverter:
+    """Sampled frames as RGB (height, width, 3): the pixels `frame.to_ndarray(format="rgb24")`
+    gives (swscale, the frame's colorspace and range), for less CPU time: one swscale context
+    for the stream (to_ndarray makes one for every frame; a new frame size or format makes it
+    anew), in the decoding thread (swscale's own threads cost more CPU time for a frame this
+    thread waits on anyway). A camera's decode loop and a record's reader each hold one."""
+
+    def __init__(self) -> None:
+        self.reformatter = VideoReformatter()
+
+    def __call__(self, frame: av.VideoFrame) -> np.ndarray:
+        return self.reformatter.reformat(frame, format="rgb24", threads=1).to_ndarray()
+
+
 def video_stream(container: av.container.InputContainer, threads: int) -> av.video.stream.VideoStream:
     """The container's (first) video stream, decoded with `threads` FFmpeg threads (0: FFmpeg
     decides; frame and slice threading); NoVideo when it has none."""
@@ -207,6 +222,7 @@ def decode_once(
         video = video_stream(container, settings.decoder_threads)
         sampler = Sampler(interval_ms / 1000)
         clock = StreamClock()
+        rgb = RgbConverter()
         decoded = sampled = 0
         started, first_t = time.monotonic(), None
         try:
@@ -227,7 +243,7 @@ def decode_once(
                         break
                 if sampler.due(t):
                     # Only sampled frames are converted to RGB: the conversion costs as much as decoding.
-                    image = frame.to_ndarray(format="rgb24")
+                    image = rgb(frame)
                     captured = datetime.fromtimestamp(clock.at(frame.time, time.time()), UTC)
                     sink.sampled(SampledFrame(camera_id, sampled, captured, frame.time, image))
                     sampled += 1

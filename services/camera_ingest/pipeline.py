@@ -82,7 +82,7 @@ class FramePipeline:
             found = StreamSession.create(
                 self.ctx, camera_id, self.images, self.settings.tracklet_timeout_s, self.settings.confirm_votes,
                 load_settings=load_settings, setup_features=self.setup_features, previews=self.previews,
-                setup_video=self.setup_video, narrow=True,
+                setup_video=self.setup_video, narrow=True, defer_attributes=True,
             )  # fmt: skip
             self.sessions[camera_id] = found
         if self._sweeper is None:

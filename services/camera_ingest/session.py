@@ -12,8 +12,8 @@ be there at once, as a video record's are) and `track` (the tracker and what fol
 at a time in frame order). Frames and sweeps (expiry without new frames) take the same lock:
 one stream's state changes in one task at a time. Where each frame is searched (`look`,
 regions.py) is asked in frame order: for a camera's frame in `prepare`, for a video record's
-beforehand, ahead of its tracking. A video record's faces get age and gender only when they are
-stored or announced (`defer_attributes`), not on every frame.
+beforehand, ahead of its tracking. A camera's and a video record's faces get age and gender only
+when they are stored or announced (`defer_attributes`), not on every frame.
 """
 
 from __future__ import annotations
@@ -209,8 +209,8 @@ class StreamSession:
     setup_video: Followed[VideoDataStorageConfig] | None = None
     # A camera's: where each frame is searched (regions.py); None: every frame whole.
     narrowing: Narrowing | None = None
-    # A video record's: age and gender only for the faces stored or announced (`attributes`),
-    # not for every face of every frame (their model costs as much as the template's).
+    # Cameras' and video records': age and gender only for the faces stored or announced
+    # (`attributes`), not for every face of every frame (their model costs as much as the template's).
     defer_attributes: bool = False
     looked_at: float | None = None  # the time of the last frame `look` was asked for
     tracked_at: float | None = None  # and of the last frame `track` took

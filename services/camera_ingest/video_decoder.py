@@ -7,7 +7,7 @@ container's start time) and `recordedAt + offset` as its wall time. A run that r
 the keyframe before its start position and skips the frames before it. Only what sampling needs
 is decoded (`_Reader`: non-reference frames skipped, keyframe gaps seeked over when sparse), with
 the deblocking filter skipped but on keyframes (RECORD_DECODER_OPTIONS), and only the sampled
-frames converted to RGB (`_Reader.rgb`).
+frames converted to RGB (`_Reader.rgb`: decoder.RgbConverter, as a camera's are).
 
 The thread never touches the event loop and nothing escapes it: the end of the file, or why it
 could not be read, arrives through `put` as the last item.
@@ -25,10 +25,8 @@ from datetime import datetime, timedelta
 
 import av
 import av.error
-import numpy as np
-from av.video.reformatter import VideoReformatter
 
-from services.camera_ingest.decoder import NoVideo, SampledFrame, Sampler, classify, redact, video_stream
+from services.camera_ingest.decoder import NoVideo, RgbConverter, SampledFrame, Sampler, classify, redact, video_stream
 from services.camera_ingest.settings import IngestSettings, VideoSettings
 from services.camera_ingest.video_sources import Openable, SourceRefused
 
@@ -196,14 +194,7 @@ class _Reader:
             self.duration_ms = int(container.duration / 1000)
         self.rate = float(video.average_rate) if video.average_rate else 25.0
         self.keyframes: list[float] = []  # offsets of the last two keyframes decoded
-        self.reformatter = VideoReformatter()
-
-    def rgb(self, frame: av.VideoFrame) -> np.ndarray:
-        """The sampled frame as RGB (height, width, 3), the pixels `frame.to_ndarray(format="rgb24")`
-        gives (swscale, the frame's colorspace and range), for less CPU time: one swscale
-        context for the run (to_ndarray makes one for every frame), in this thread (swscale's
-        own threads cost more CPU time for a frame this thread waits on anyway)."""
-        return self.reformatter.reformat(frame, format="rgb24", threads=1).to_ndarray()
+        self.rgb = RgbConverter()  # the sampled frames as RGB, with one swscale context for the run
 
     def seek(self, offset_s: float) -> None:
         """To the keyframe at or before `offset_s` (the frames before the offset are skipped)."""

@@ -214,6 +214,10 @@ def test_member_walking_past_gives_one_tracklet_and_one_match(
     assert match["watchlistMemberId"] == member["member"] and match["watchlistId"] == member["watchlist"]
     assert match["watchlistMemberDisplayName"] == "Person 01" and match["type"] == "MATCH"
     assert 40 <= match["score"] <= 100 and match["streamId"] == camera and match["cropImage"]
+    # Age and gender on what is announced and stored (computed for those faces only: defer_attributes).
+    assert match["age"] is not None and 0 <= match["gender"] <= 1, match
+    created = of(events, "face.created", tracklet) + of(events, "face.extracted", tracklet)
+    assert all(f["age"] is not None and f["gender"] is not None for f in created), created
     assert not of(events, "match.missed", tracklet)
     # One person passing, one tracklet: no other tracklet of that pass.
     (done,) = of(events, "tracklet.completed", tracklet)
@@ -271,6 +275,7 @@ def test_stranger_gives_a_no_match(
     assert not pieces_of_the_same_pass(api, camera, done), f"the pass {of_pass(done)} was split into several tracklets"
     assert missed["type"] == "NO_MATCH" and missed["streamId"] == camera and missed["cropImage"]
     assert missed["faceId"] and missed["frameTimestampMicroseconds"] > 0
+    assert missed["age"] is not None and 0 <= missed["gender"] <= 1, missed
     face = api.get(f"/api/v1/Faces/{missed['faceId']}").json()
     assert image_storage(pipeline, face["imageDataId"]) == "ObjectStore"
     crop = api.get(f"/api/v1/Images/{face['imageDataId']}")

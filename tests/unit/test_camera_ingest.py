@@ -8,19 +8,23 @@ import threading
 import time
 import uuid
 from collections import Counter
+from pathlib import Path
 
+import av
 import av.error
 import msgspec
+import numpy as np
 import pytest
 
 from services.camera_ingest import decoder
 from services.camera_ingest.config import new_camera, updated_camera
-from services.camera_ingest.decoder import NoAnswer, NoVideo, Sampler, classify, decode_once
+from services.camera_ingest.decoder import NoAnswer, NoVideo, SampledFrame, Sampler, classify, decode_once
 from services.camera_ingest.leases import preferred_owner
 from services.camera_ingest.scheduler import camera_enabled
 from services.camera_ingest.settings import IngestSettings, load_ingest_settings
 from shared.messages.cameras import CameraCreateRequest, CameraEvent, CameraUpdateRequest
 from shared.sources import redact
+from tests.rtsp.media import write_h264
 
 
 def test_sampler_takes_one_frame_per_interval_of_stream_time() -> None:
@@ -122,6 +126,32 @@ class Reports:
 
     def sampled(self, frame: object) -> None:
         pass
+
+
+class Kept(Reports):
+    def __init__(self) -> None:
+        super().__init__()
+        self.frames: list[SampledFrame] = []
+
+    def sampled(self, frame: object) -> None:
+        assert isinstance(frame, SampledFrame)
+        self.frames.append(frame)
+
+
+def test_a_cameras_sampled_frames_are_the_pixels_to_ndarray_gives(tmp_path: Path) -> None:
+    """The decode loop converts its sampled frames with one swscale context (RgbConverter):
+    the same pixels as a context per frame, each frame its own array."""
+    video = tmp_path / "camera.mp4"
+    write_h264(video, 640, 360, 2)
+    kept = Kept()
+    decode_once("cam", str(video), 200, kept, threading.Event(), IngestSettings(decoder_threads=1), pace=False)
+    with av.open(str(video)) as container:
+        plain = {round(f.time, 3): f.to_ndarray(format="rgb24") for f in container.decode(video=0)}
+    assert len(kept.frames) == 10
+    for frame in kept.frames:
+        assert frame.stream_time_s is not None and frame.image.shape == (360, 640, 3)
+        assert np.array_equal(frame.image, plain[round(frame.stream_time_s, 3)])
+    assert not np.array_equal(kept.frames[0].image, kept.frames[-1].image)  # no buffer shared
 
 
 def test_a_camera_that_accepts_but_never_answers_is_offline_not_garbage() -> None:

@@ -4,7 +4,7 @@ Its frames are searched as a camera's are (services/camera_ingest/regions.py): t
 asks where to look in frame order before each frame's analysis, and its tracklets, a few frames
 behind the frames asked about, are looked for where their velocity took them (session.ahead)
 instead of in margins grown by the time they lag. Its faces get age and gender when they are
-stored or announced, not on every frame (StreamSession.defer_attributes)."""
+stored or announced, not on every frame (StreamSession.defer_attributes), as a camera's do."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ import numpy as np
 from services.camera_ingest import payloads as p
 from services.camera_ingest.decoder import SampledFrame
 from services.camera_ingest.image_store import ImageStore
+from services.camera_ingest.pipeline import FramePipeline
 from services.camera_ingest.regions import Look, area
 from services.camera_ingest.session import AnalysisSettings, Prepared, SaveStrategy, StreamSession, ahead
 from services.camera_ingest.settings import IngestSettings, VideoSettings
@@ -186,7 +187,22 @@ def test_a_records_frames_ask_the_extractor_for_templates_and_its_stored_faces_f
     assert seen.fields == {"age": 31.0, "gender": 0.8} and seen.pending is None
 
 
-def test_a_cameras_frames_get_every_attribute_at_once() -> None:
+def test_cameras_defer_age_and_gender_as_records_do() -> None:
+    """A live camera's session (the pipeline's) computes age and gender only for the faces it
+    stores or announces, as a record's does."""
+
+    async def session() -> StreamSession:
+        pipeline = FramePipeline(cast(ServiceContext, Context()), IngestSettings(), cast(ImageStore, object()))
+        found = pipeline.session("camera")
+        assert pipeline._sweeper is not None
+        pipeline._sweeper.cancel()
+        return found
+
+    found = asyncio.run(session())
+    assert found.defer_attributes and found.narrowing is not None
+
+
+def test_a_session_that_does_not_defer_asks_every_attribute_at_once() -> None:
     ctx = Context()
     ctx.bus.reply(subjects.DETECTOR_DETECT, wire.DetectResponse(width=W, height=H, faces=[detected()], detector="d"))
     ctx.bus.reply(subjects.EXTRACTOR_EXTRACT, wire.ExtractResponse(faces=[extracted()]))
