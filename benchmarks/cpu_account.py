@@ -13,13 +13,10 @@ by another user, in containers), `Snapshot.take` answers None and the caller pri
 
 from __future__ import annotations
 
-import os
 from collections import defaultdict
 from dataclasses import dataclass
 
 import psutil
-
-TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
 def label(proc: psutil.Process) -> str:
@@ -30,16 +27,15 @@ def label(proc: psutil.Process) -> str:
     except (psutil.NoSuchProcess, psutil.AccessDenied):
         return "?"
     if "-m" in cmdline:
-        module = cmdline[cmdline.index("-m") + 1] if cmdline.index("-m") + 1 < len(cmdline) else ""
-        return module.removeprefix("services.")
+        after = cmdline.index("-m") + 1
+        return (cmdline[after] if after < len(cmdline) else "").removeprefix("services.")
     return proc.name()
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU of one process (all its threads) from /proc/<pid>/stat."""
-    with open(f"/proc/{pid}/stat", "rb") as f:
-        fields = f.read().rsplit(b")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime (fields 14, 15)
+def cpu_seconds(proc: psutil.Process) -> float:
+    """User + system CPU of one process (all its threads)."""
+    times = proc.cpu_times()
+    return float(times.user + times.system)
 
 
 def cluster_processes(port: int) -> list[psutil.Process]:
@@ -71,8 +67,8 @@ class Snapshot:
         found: dict[str, float] = defaultdict(float)
         for proc in procs:
             try:
-                found[label(proc)] += cpu_seconds(proc.pid)
-            except (OSError, IndexError, ValueError):
+                found[label(proc)] += cpu_seconds(proc)
+            except (psutil.NoSuchProcess, OSError):
                 continue  # it ended meanwhile
         return cls(dict(found))
 

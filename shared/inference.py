@@ -91,10 +91,10 @@ class OnnxModel:
         self.alone = False  # a session for a lone request (session_threads reports it apart)
         providers = choose_providers(device)
         self.rewrites: dict[str, int] = {}
-        source: str | bytes = str(path)
+        source = path.read_bytes()  # read once: onnx and onnxruntime both take the bytes
         if providers == ["CPUExecutionProvider"]:
             # Same outputs bit for bit, cheaper CPU kernels (shared/onnx_rewrites.py).
-            model = onnx.load(str(path))
+            model = onnx.load_from_string(source)
             self.rewrites = onnx_rewrites.rewrite(model)
             if any(self.rewrites.values()):
                 source = model.SerializeToString()

@@ -67,6 +67,15 @@ def _uses(graph: onnx.GraphProto) -> dict[str, int]:
     return count
 
 
+def _readers(graph: onnx.GraphProto) -> dict[str, list[onnx.NodeProto]]:
+    """The nodes that read each value."""
+    found: dict[str, list[onnx.NodeProto]] = {}
+    for node in graph.node:
+        for name in node.input:
+            found.setdefault(name, []).append(node)
+    return found
+
+
 def _drop_unread_constants(graph: onnx.GraphProto) -> None:
     read = _uses(graph)
     inputs = {i.name for i in graph.input}  # an old model's initializers may be inputs too: keep those
@@ -157,10 +166,7 @@ def _transpose_first(graph: onnx.GraphProto) -> int:
     its shape with leading 1s to the input's rank, as broadcasting does)."""
     constants = _constants(graph)
     uses = _uses(graph)
-    readers: dict[str, list[onnx.NodeProto]] = {}
-    for node in graph.node:
-        for name in node.input:
-            readers.setdefault(name, []).append(node)
+    readers = _readers(graph)
     made = 0
     for value in graph.input:
         if value.name in constants:  # an old model's initializer listed as an input
@@ -180,7 +186,7 @@ def _transpose_first(graph: onnx.GraphProto) -> int:
         if not chain or uses.get(current) != 1 or len(readers.get(current, [])) != 1:
             continue
         transpose = readers[current][0]
-        if transpose.op_type != "Transpose" or current in (o.name for o in graph.output):
+        if transpose.op_type != "Transpose":
             continue
         perm = next((list(a.ints) for a in transpose.attribute if a.name == "perm"), None)
         if perm is None or sorted(perm) != list(range(rank)):
@@ -210,8 +216,5 @@ def _transpose_first(graph: onnx.GraphProto) -> int:
         made += 1
         constants = _constants(graph)
         uses = _uses(graph)
-        readers = {}
-        for node in graph.node:
-            for name in node.input:
-                readers.setdefault(name, []).append(node)
+        readers = _readers(graph)
     return made

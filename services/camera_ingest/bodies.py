@@ -145,10 +145,6 @@ class BodyTrack:
     stored: bool = False  # its seen_tracklets row exists
 
 
-def _is_pedestrian(body: Body) -> bool:
-    return isinstance(body, wire.DetectedPedestrian)
-
-
 @dataclass
 class BodySession:
     """One camera's pedestrian and object tracklets."""
@@ -259,19 +255,19 @@ class BodySession:
         written: list[Written] = []
         body, ref = seen.body, seen.frame
         area = float(ref.width * ref.height)
+        # Marked stored only once the transaction commits: a rolled-back write leaves no row.
+        new_tracklet, new_frame = not state.stored, not ref.stored
         try:
             async with self.ctx.db.acquire() as conn, conn.transaction():
-                if not state.stored:
+                if new_tracklet:
                     await records.insert_tracklet(conn, state.id, self.camera_id, state.appeared, state.appeared_ms)
-                    state.stored = True
-                if not ref.stored:
+                if new_frame:
                     image_id = None
                     if ref.jpeg is not None:
                         image_id = await self.images.save(
                             conn, self.camera_id, "frame", (ref.width, ref.height), ref.jpeg, written
                         )
                     await records.insert_frame(conn, ref.id, self.camera_id, image_id, ref.at, ref.position_ms)
-                    ref.stored = True
                 crop_id = None
                 if body.crop:
                     x0, y0, x1, y1 = body.box
@@ -290,7 +286,7 @@ class BodySession:
         except Exception:
             await self.images.discard(written)
             raise
-        seen.stored = True
+        state.stored = ref.stored = seen.stored = True
         common = {
             "id": row_id, "image_data_id": crop_id, "tracklet_id": state.id, "frame_id": ref.id,
             "stream_id": self.camera_id, "processed_at": seen.processed_at,

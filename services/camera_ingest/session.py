@@ -283,11 +283,14 @@ class StreamSession:
         sampled frames either way."""
         if self.narrowing is None:
             return Look(whole=True)
-        at, looked_at, self.looked_at = frame.captured_at.timestamp(), self.looked_at, frame.captured_at.timestamp()
+        at = frame.captured_at.timestamp()
+        looked_at, self.looked_at = self.looked_at, at
         # Copies: a record's tracker moves on (`track`) while the regions are worked out.
-        tracks = [copy.copy(t) for t in self.tracker.tracks.values()]
+        live = list(self.tracker.tracks.values())
         if ahead_of_tracking and looked_at is not None and self.tracked_at is not None and self.tracked_at < looked_at:
-            tracks = [ahead(t, looked_at - self.tracked_at) for t in tracks]
+            tracks = [ahead(t, looked_at - self.tracked_at) for t in live]
+        else:
+            tracks = [copy.copy(t) for t in live]
         return await self.ctx.run_blocking(self.narrowing.look, at, frame.image, tracks, self.tracker.config.timeout_s)
 
     async def prepare(
@@ -416,12 +419,13 @@ class StreamSession:
         await self.attributes(seen)
         keep_crop = state.keep_images and bool(seen.analysed.detected.crop)
         written: list[Written] = []
+        # Marked stored only once the transaction commits: a rolled-back write leaves no row.
+        new_tracklet, new_frame = not state.stored, not seen.frame.stored
         try:
             async with self.ctx.db.acquire() as conn, conn.transaction():
-                if not state.stored:
+                if new_tracklet:
                     await records.insert_tracklet(conn, state.id, self.camera_id, state.appeared, state.appeared_ms)
-                    state.stored = True
-                if not seen.frame.stored:
+                if new_frame:
                     image_id = None
                     if seen.frame.jpeg is not None and state.keep_images:
                         size = (seen.frame.width, seen.frame.height)
@@ -429,7 +433,6 @@ class StreamSession:
                     await records.insert_frame(
                         conn, seen.frame.id, self.camera_id, image_id, seen.frame.at, seen.frame.position_ms
                     )
-                    seen.frame.stored = True
                 if keep_crop:
                     side = crop_side(seen.analysed.detected.crop)
                     seen.image_id = await self.images.save(
@@ -448,7 +451,7 @@ class StreamSession:
         except Exception:
             await self.images.discard(written)
             raise
-        seen.stored = True
+        state.stored = seen.frame.stored = seen.stored = True
         await self.publish(ev.FACE_CREATED, p.face_created(seen, state.id))
         if not seen.analysed.was_extracted:  # detected only (templateGenerationTime): state New, no template
             return
@@ -567,9 +570,7 @@ def ahead(track: Track, behind: float) -> Track:
     sampling interval (regions.around), not by the time the tracker is behind: that face is
     also where the picture changed if it moved off its course (a walker turning), and the next
     full detection finds it if it stopped, within the bound narrowing keeps (regions.py)."""
-    x0, y0, x1, y1 = track.box
-    dx, dy = track.velocity[0] * behind, track.velocity[1] * behind
-    return dataclasses.replace(track, box=(x0 + dx, y0 + dy, x1 + dx, y1 + dy), last_at=track.last_at + behind)
+    return dataclasses.replace(track, box=track.moved(behind), last_at=track.last_at + behind)
 
 
 def crop_side(crop: bytes) -> int:

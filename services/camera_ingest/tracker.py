@@ -55,10 +55,13 @@ class Track:
     def overlap(self, at: float, box: Box) -> float:
         """IoU of `box`, seen at `at`, with this tracklet's last box or that box moved by its
         velocity for the time since (the better of the two)."""
-        since = max(0.0, at - self.last_at)
-        dx, dy = self.velocity[0] * since, self.velocity[1] * since
+        return max(iou(self.box, box), iou(self.moved(max(0.0, at - self.last_at)), box))
+
+    def moved(self, seconds: float) -> Box:
+        """The last box moved by the tracklet's velocity for `seconds`."""
+        dx, dy = self.velocity[0] * seconds, self.velocity[1] * seconds
         x0, y0, x1, y1 = self.box
-        return max(iou(self.box, box), iou((x0 + dx, y0 + dy, x1 + dx, y1 + dy), box))
+        return (x0 + dx, y0 + dy, x1 + dx, y1 + dy)
 
     def mean_template(self) -> np.ndarray | None:
         if self.template_sum is None:

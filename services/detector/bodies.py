@@ -36,6 +36,7 @@ from shared.messages.bodies import (
     PedestrianDetectorConfig,
 )
 from shared.modelpack import model_path
+from shared.modelpack.catalog import by_name
 
 COCO = (
     "person", "bicycle", "car", "motorcycle", "airplane", "bus", "train", "truck", "boat", "traffic light",
@@ -48,23 +49,13 @@ COCO = (
     "cell phone", "microwave", "oven", "toaster", "sink", "refrigerator", "book", "clock", "vase", "scissors",
     "teddy bear", "hair drier", "toothbrush",
 )  # fmt: skip
-OBJECT_CLASSES = np.array([COCO.index(t) for t in OBJECT_TYPES])
 
 STRIDE = 4
 MOVENET_SIDE = 256
 CENTERNET_SIDE = 512
-MOVENET_HEADS = tuple(
-    f"StatefulPartitionedCall/{h}/BiasAdd"
-    for h in (
-        "center_0/conv2d_4",
-        "box_scale_0/conv2d_5",
-        "box_offset_0/conv2d_6",
-        "kpt_heatmap_0/conv2d_7",
-        "kpt_regress_0/conv2d_8",
-        "kpt_offset_0/conv2d_9",
-    )
-)
-CENTERNET_HEADS = ("tower_0/keypoints", "tower_0/wh")
+# The heads modelpack kept as the graphs' outputs (shared/modelpack/catalog.py), in that order.
+MOVENET_HEADS = by_name("movenet-multipose").outputs
+CENTERNET_HEADS = by_name("centernet").outputs
 # Peaks under these scores are not candidates at all (a request's confidenceThreshold can only
 # raise them): 0.1 keeps people and objects a request with a low threshold may want.
 PERSON_FLOOR = 0.1

@@ -88,8 +88,8 @@ class LoneOrShared:
     @contextmanager
     def choose(self) -> Iterator[Detector]:
         lone = self.alone is not None and self.running == 0 and self.idle() >= self.spare
-        chosen = self.alone if lone and self.alone is not None else self.shared
-        if chosen is not self.shared:
+        chosen = self.alone if lone and self.alone is not None else self.shared  # (None: for mypy)
+        if lone:
             self.lone_runs += 1
         self.running += 1
         try:

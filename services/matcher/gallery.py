@@ -237,12 +237,15 @@ class Gallery:
                 [
                     IndexMatch(
                         member_id=member,
-                        face_id=index.face_of[label],
+                        face_id=face_id,
                         watchlist_ids=passed[member, sim],
                         similarity=round(sim, 6),
                         score=score_from_similarity(sim),
                     )
-                    for member, sim, label in per_query
+                    # One call decodes a query's face ids (GUIDs stored as 16 bytes: labels.py).
+                    for (member, sim, _), face_id in zip(
+                        per_query, index.labels.face_ids(label for _, _, label in per_query), strict=True
+                    )
                 ]
                 for per_query in hits
             ]

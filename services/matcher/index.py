@@ -135,10 +135,6 @@ class ModelIndex:
         """Remove faces (unknown ids are ignored: replaying a change twice is harmless)."""
         self._remove_labels(self.labels.labels_of(list(face_ids)))
 
-    def held(self, face_ids: list[str]) -> npt.NDArray[np.bool_]:
-        """Which of `face_ids` this index holds."""
-        return self.labels.labels_of(face_ids) >= 0
-
     def _remove_labels(self, found: npt.NDArray[np.int64]) -> None:
         # One label per face id; a face id given twice is removed once.
         labels = list(dict.fromkeys(found[found >= 0].tolist()))

@@ -314,9 +314,9 @@ class FaceIdView(Mapping[int, str]):
         self._labels = labels
 
     def __getitem__(self, label: int) -> str:
-        if not isinstance(label, (int, np.integer)) or not self._labels.alive(np.array([label], np.int64))[0]:
+        if not isinstance(label, (int, np.integer)):
             raise KeyError(label)
-        return self._labels.face_ids([int(label)])[0]
+        return self._labels.face_ids([int(label)])[0]  # KeyError for a label not held
 
     def __iter__(self) -> Iterator[int]:
         return iter(self._labels.live().tolist())

@@ -131,7 +131,7 @@ MODELS: tuple[ModelSpec, ...] = (
         origin="google movenet/multipose/lightning via human-models; CenterNet heads kept, decoded in Python",
         task="people: box, 17 body keypoints (pedestrians)",
         # The raw CenterNet heads (logits, offsets, scales in output-grid cells), before the graph's
-        # own top-k decoding: services/detector/movenet.py decodes them.
+        # own top-k decoding: services/detector/bodies.py decodes them.
         outputs=tuple(
             f"StatefulPartitionedCall/{head}/BiasAdd"
             for head in (
@@ -155,7 +155,7 @@ MODELS: tuple[ModelSpec, ...] = (
         origin="MobileNet-v3 CenterNet trained on COCO (80 classes), via human-models",
         task="objects: box and COCO class (genericObjects)",
         # Class heatmap (sigmoid) and box sides (px), before the graph's own top-k decoding:
-        # services/detector/centernet.py decodes them.
+        # services/detector/bodies.py decodes them.
         outputs=("tower_0/keypoints", "tower_0/wh"),
         tolerance=2e-3,
     ),

@@ -10,7 +10,7 @@ import pytest
 
 from services.camera_ingest.bodies import Keep
 from services.camera_ingest.pedestrians import keypoint_fields, object_json, pedestrian_json
-from services.detector.bodies import COCO, OBJECT_CLASSES, letterbox, peaks
+from services.detector.bodies import COCO, letterbox, peaks
 from services.gateway.detection import object_config, pedestrian_config
 from shared.messages.bodies import OBJECT_TYPES, DetectedObject, DetectedPedestrian, Keypoint, object_type_number
 from shared.messages.cameras import (
@@ -21,7 +21,7 @@ from shared.messages.cameras import (
 
 
 def test_every_smartface_object_type_is_a_coco_class() -> None:
-    assert [COCO[c] for c in OBJECT_CLASSES] == list(OBJECT_TYPES)
+    assert set(OBJECT_TYPES) <= set(COCO)
     assert object_type_number("car") == 1 and object_type_number("knife") == len(OBJECT_TYPES)
     assert set(OBJECT_TYPES) == {f.removeprefix("detect_") for f in ObjectTypesForDetection.__struct_fields__}
 

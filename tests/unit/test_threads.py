@@ -116,7 +116,7 @@ def test_a_lone_request_on_a_busy_machine_gets_its_share() -> None:
 def test_idle_cores_come_from_the_machines_cpu_times_over_the_last_moment() -> None:
     from services.detector import service
 
-    readings = iter([(100.0, 1000.0), (150.0, 1100.0), (150.0, 1200.0), None])
+    readings = iter([(100.0, 1000.0), (150.0, 1100.0), (150.0, 1200.0), (200.0, 1300.0), None])
     now = [0.0]
     idle = service.IdleCores(cores=2, read=lambda: next(readings), clock=lambda: now[0])
     assert idle() == 0.0  # one reading so far
@@ -127,7 +127,9 @@ def test_idle_cores_come_from_the_machines_cpu_times_over_the_last_moment() -> N
     now[0] = 0.6
     assert idle() == 0.0  # both busy
     now[0] = 0.9
-    assert idle() == 0.0  # unreadable: the last figure stays
+    assert idle() == 1.0  # one idle again
+    now[0] = 1.2
+    assert idle() == 1.0  # unreadable: the last figure stays
     assert service.cpu_times("/nonexistent") is None
     found = service.cpu_times()
     assert found is None or 0 <= found[0] <= found[1]
