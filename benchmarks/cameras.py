@@ -159,7 +159,7 @@ class Analysis:
             return
         jpeg = encode_jpeg(rgb, IMAGE_QUALITY)
         started = time.process_time()
-        detected = self.pipeline.detector.detect(jpeg, DETECTOR, regions=look.regions)
+        detected = self.pipeline.detector.detect(jpeg, DETECTOR, regions=look.regions, region_faces=look.faces)
         self.detect_s += time.process_time() - started
         every_s = self.template_every_s
         asked = FRAME_FEATURES if self.deferred else FEATURES

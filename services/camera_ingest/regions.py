@@ -10,21 +10,31 @@ camera's stream reads the whole frame (a "full detection"):
 Between full detections only regions are read:
 - around each live tracklet's face: its last box moved by its velocity (tracker.Track.velocity)
   for the time since it was seen, enlarged on each side by (MARGIN + SPREAD x that time) times
-  the box's side;
+  the box's side; read for faces from TRACKED_SHARE of that face's width up (the tracked face
+  itself, whatever its size: the detector reads the region at the coarser scale that needs,
+  a third of the pixels for a face 115 px wide in a 720p frame), not from minFaceSize;
 - where the picture changed since the previous sampled frame (`moved`: the frames' difference
   at MOTION_SIDE px, over MOTION_LEVEL grey levels), enlarged by MOTION_MARGIN of their shorter
-  side (MOTION_PAD px at least): a person walking in, a head turning;
+  side (MOTION_PAD px at least): a person walking in, a head turning; read for faces from
+  minFaceSize up. A changed area that touches a tracked face's region (mostly that person
+  moving: their head, their body) is read every other frame between full detections, any
+  other every frame; a tracked face's region that touches a changed area read now is read
+  with it, as one;
 overlapping regions merge. With neither (an empty, still scene) nothing is searched, and the
 frame costs the difference only. The detector reads each region at the scale it reads the whole
-frame (services/detector/retinaface.py), so a face in a region is found as in the whole frame.
+frame for the smallest face asked there (services/detector/retinaface.py), so a face in a region
+is found as in the whole frame read for that size.
 
 The bound: a face that comes into view is searched for in the first frame where it moved (or
-at once if it is near a tracked face), and at the latest in the first frame FULL_EVERY_S x 0.9
-after the last full detection: it is found within FULL_EVERY_S plus one sampling interval
-(redetectionTime) of appearing, still or not. A tracked face that leaves its region (a jump
-faster than the margin, with no motion around it) is found again by the next full detection
-within the same bound, and continues its tracklet (the tracker bridges by template) when that
-is within the tracklet timeout.
+the next one, where what moved touches a tracked face's region: someone beside a tracked
+walker), and
+at the latest in the first frame FULL_EVERY_S x 0.9 after the last full detection: it is found
+within FULL_EVERY_S plus one sampling interval (redetectionTime) of appearing, still or not. A
+face smaller than half a tracked face's width, still within that face's region, is found by the
+motion it makes or by the next full detection, within the same bound. A tracked face that
+leaves its region (a jump faster than the margin, with no motion around it) is found again by
+the next full detection within the same bound, and continues its tracklet (the tracker bridges
+by template) when that is within the tracklet timeout.
 
 Pure logic on the frame's pixels, no I/O: the stream session asks `Narrowing.look` before each
 frame's detection, frames one at a time in order. A video record's frames are asked in order
@@ -53,6 +63,13 @@ MOTION_LEVEL = 12  # grey levels (0..255) a pixel of that size must change by (n
 # moving person's face lies within what changed: their head, their body).
 MOTION_MARGIN, MOTION_PAD = 0.25, 16.0
 MOTION_AREAS = 32  # more changed areas than this (noise, rain, a shaking camera): the whole frame
+# A tracked face's region is read for faces from this share of its width up: the face is then
+# read at about twice the smallest size RetinaFace finds well (retinaface.SMALLEST_FACE), and a
+# face that shrinks by half before the next frame (walking away) is still found.
+TRACKED_SHARE = 0.5
+# A changed area that touches a tracked face's region is read in one of this many frames read in
+# regions (any other changed area in each): mostly that person's own motion.
+TRACKED_MOTION_EVERY = 2
 
 
 @dataclass(frozen=True)
@@ -67,14 +84,18 @@ class NarrowingConfig:
     motion_margin: float = MOTION_MARGIN
     motion_pad: float = MOTION_PAD
     motion_areas: int = MOTION_AREAS
+    tracked_share: float = TRACKED_SHARE
+    tracked_motion_every: int = TRACKED_MOTION_EVERY
 
 
 @dataclass(frozen=True)
 class Look:
-    """Where to search a frame: the whole of it, or only `regions` (none: nothing to search)."""
+    """Where to search a frame: the whole of it, or only `regions` (none: nothing to search),
+    each for faces from its `faces` px up (0: the stream's minFaceSize)."""
 
     whole: bool
     regions: list[Box] = field(default_factory=list)
+    faces: list[float] = field(default_factory=list)
 
     @property
     def nothing(self) -> bool:
@@ -107,7 +128,7 @@ def merge(boxes: Iterable[Box]) -> list[Box]:
         for i in range(len(out)):
             for j in range(i + 1, len(out)):
                 a, b = out[i], out[j]
-                if a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]:
+                if overlap(a, b):
                     out[i] = (min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3]))
                     del out[j]
                     merged = True
@@ -115,6 +136,14 @@ def merge(boxes: Iterable[Box]) -> list[Box]:
             if merged:
                 break
     return sorted(out)
+
+
+def inside(box: Box, region: Box) -> bool:
+    return region[0] <= box[0] and region[1] <= box[1] and box[2] <= region[2] and box[3] <= region[3]
+
+
+def overlap(a: Box, b: Box) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
 def small_grey(rgb: np.ndarray, side: int) -> np.ndarray:
@@ -150,6 +179,7 @@ class Narrowing:
         self.config = config or NarrowingConfig()
         self.full_at = float("-inf")  # when the last full detection was asked for (frame time)
         self.previous: np.ndarray | None = None  # the last frame, small and grey
+        self.skipped = 0  # frames since the changed areas touching a tracked face's region were read
 
     def look(self, at: float, rgb: np.ndarray, tracks: Iterable[Track], timeout_s: float) -> Look:
         """Where to search the frame `rgb` (HxWx3) seen at `at`, given the tracker's tracklets
@@ -170,9 +200,28 @@ class Narrowing:
         since_full = at - self.full_at
         if changed is not None and 0 <= since_full < 0.9 * c.full_every_s:
             live = [t for t in tracks if 0 <= at - t.last_at < timeout_s]
-            regions = merge([*(around(t, at, width, height, c) for t in live), *changed])
+            regions, faces = self.regions(at, width, height, live, changed)
             if sum(area(r) for r in regions) <= c.most_of_frame * width * height:
                 plain = [(float(x0), float(y0), float(x1), float(y1)) for x0, y0, x1, y1 in regions]
-                return Look(whole=False, regions=plain)  # plain floats: they travel in the detector's request
+                return Look(whole=False, regions=plain, faces=faces)  # plain floats: they travel in a request
         self.full_at = at
+        self.skipped = 0  # the full detection read every changed area
         return Look(whole=True)
+
+    def regions(
+        self, at: float, width: int, height: int, live: list[Track], changed: list[Box]
+    ) -> tuple[list[Box], list[float]]:
+        """The regions of a frame read in regions only, and the smallest face asked in each
+        (see the module's doc): changed areas (minFaceSize: 0), those touching a tracked face's
+        region every other frame; the tracked faces' regions apart from them for their faces."""
+        c = self.config
+        tracked = [(around(t, at, width, height, c), c.tracked_share * (t.box[2] - t.box[0])) for t in live]
+        explained = [m for m in changed if any(overlap(m, r) for r, _ in tracked)]
+        read_explained = not explained or self.skipped + 1 >= c.tracked_motion_every
+        self.skipped = 0 if read_explained else self.skipped + 1
+        motion = [m for m in changed if read_explained or m not in explained]
+        # A tracked face's region that touches a changed area read now is read with it.
+        motion = merge([*motion, *(r for r, _ in tracked if any(overlap(r, m) for m in motion))])
+        tracked = [(r, f) for r, f in tracked if not any(overlap(r, m) for m in motion)]
+        near = merge(r for r, _ in tracked)
+        return [*motion, *near], [0.0] * len(motion) + [min(f for r, f in tracked if inside(r, n)) for n in near]

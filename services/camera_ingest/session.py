@@ -322,7 +322,10 @@ class StreamSession:
                 # Templates less often than detection: a face the boxes follow gets one that often.
                 every_s = settings.template_generation_ms / 1000
                 wanted = lambda d: self.tracker.template_due(at, d.box, every_s)  # noqa: E731
-            found = await analyse(self.ctx.bus, jpeg, settings.detector, features, wanted=wanted, regions=look.regions)
+            found = await analyse(
+                self.ctx.bus, jpeg, settings.detector, features, wanted=wanted, regions=look.regions,
+                region_faces=look.faces,
+            )  # fmt: skip
         with_templates = [f for f in found.faces if f.extracted.template is not None] if settings.match else []
         model = with_templates[0].extracted.template_model if with_templates else ""
         templates = [f.extracted.template or b"" for f in with_templates]

@@ -119,27 +119,37 @@ class RetinaFace(OnnxModel):
         self.detect(np.zeros((480, 640, 3), np.uint8), 1.0, 0.5)
 
     def faces(
-        self, rgb: np.ndarray, min_face_size: float, min_score: float = 0.5, regions: Sequence[Box] = ()
+        self,
+        rgb: np.ndarray,
+        min_face_size: float,
+        min_score: float = 0.5,
+        regions: Sequence[Box] = (),
+        region_faces: Sequence[float] = (),
     ) -> list[Found]:
         """Every face of `rgb` (HxWx3 uint8) from `min_face_size` px up, scoring at least
         `min_score`, best first (one or two passes: `passes`). With `regions` (x0, y0, x1, y1),
-        only in those parts of the photo: each pass reads the regions' windows of the photo
-        as resized without regions, their corners on the network's 32 px grid, so a face inside
-        a region is seen as in the whole photo, at a fraction of the cost; only each window's
-        part of the photo is resized (`_window_read`), not the whole photo."""
+        only in those parts of the photo, each for faces from its `region_faces` px up where
+        that is more than `min_face_size` (a tracked face's region: read coarser, cheaper).
+        Each pass reads a region's window of the photo as resized without regions for that
+        face size, its corners on the network's 32 px grid, so a face inside a region is seen
+        as in the whole photo, at a fraction of the cost; only each window's part of the photo
+        is resized (`_window_read`), not the whole photo."""
         height, width = rgb.shape[:2]
         found: list[Found] = []
-        for scale, largest in passes(width, height, min_face_size):
-            if regions:
+        if not regions:
+            for scale, largest in passes(width, height, min_face_size):
+                found += [f for f in self.detect(rgb, scale, min_score) if f.size < largest]
+        for region, face in zip(regions, region_faces or [0.0] * len(regions), strict=True):
+            for scale, largest in passes(width, height, max(min_face_size, face)):
                 h, w = _resized_shape(height, width, scale)
                 sx, sy = w / width, h / height
-                for win in (w_ for r in regions if (w_ := window(r, sx, sy, w, h))):
-                    inner = _inner(win, sx, sy, w, h)
-                    part, corner, (px, py) = _window_read(rgb, win, sx, sy, scale)
-                    faces = self._infer(part, corner, px, py, min_score)
-                    found += [f for f in faces if f.size < largest and _within(f.box, inner)]
-            else:
-                found += [f for f in self.detect(rgb, scale, min_score) if f.size < largest]
+                win = window(region, sx, sy, w, h)
+                if win is None:
+                    continue
+                inner = _inner(win, sx, sy, w, h)
+                part, corner, (px, py) = _window_read(rgb, win, sx, sy, scale)
+                faces = self._infer(part, corner, px, py, min_score)
+                found += [f for f in faces if f.size < largest and _within(f.box, inner)]
         if len(found) < 2:
             return found
         chosen = nms(np.array([f.box for f in found]), np.array([f.score for f in found]), NMS_IOU)

@@ -21,6 +21,7 @@ from functools import partial
 from services.detector.bodies_service import setup_bodies
 from services.detector.engine import Detector
 from shared import blobs, threads
+from shared.errors import ValidationFailed
 from shared.image_limits import opencv_capped
 from shared.messages.faces import DetectRequest, DetectResponse
 from shared.modelpack import ensure_models
@@ -125,9 +126,15 @@ async def setup(ctx: ServiceContext) -> None:
 
     async def detect(request: DetectRequest) -> DetectResponse:
         image = await blobs.unwrap(ctx.bus, request.image)
-        config, crops, regions = request.face_detector_config, request.include_crops, request.regions
+        config, crops, regions, faces = (
+            request.face_detector_config, request.include_crops, request.regions, request.region_faces
+        )  # fmt: skip
+        if faces and len(faces) != len(regions):
+            raise ValidationFailed("region_faces must give one face size per region, or none")
         with chooser.choose() as chosen:
-            return await ctx.run_blocking(partial(chosen.detect, image, config, include_crops=crops, regions=regions))
+            return await ctx.run_blocking(
+                partial(chosen.detect, image, config, include_crops=crops, regions=regions, region_faces=faces)
+            )
 
     await ctx.host.add(DETECTOR_DETECT, DetectRequest, detect)
     await setup_bodies(ctx, directory)  # pedestrians and objects (POST /api/v1/Detect, cameras)

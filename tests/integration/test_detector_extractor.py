@@ -118,6 +118,36 @@ async def test_regions_narrow_the_search_and_answer_in_the_photos_pixels(bus: Bu
     assert min(np.abs(np.subtract(whole.faces[0].box, f.box)).max() for f in narrowed.faces) < near
 
 
+async def test_a_region_read_for_larger_faces_finds_its_face_and_sizes_must_match_the_regions(bus: Bus) -> None:
+    """A tracked face's region is read for faces from half its width up (coarser, cheaper):
+    that face is still found there; a region_faces list that does not match the regions is
+    refused."""
+    photo = (FACES / "photos" / "selfie-many-people.jpg").read_bytes()
+    whole = await detect(bus, photo)
+    largest = whole.faces[0]
+    x0, y0, x1, y1 = largest.box
+    pad = x1 - x0
+    region = (x0 - pad, y0 - pad, x1 + pad, y1 + pad)
+    blob = await blobs.wrap(bus, photo)
+    try:
+        request = DetectRequest(
+            image=blob, face_detector_config=ANY_SIZE, regions=[region], region_faces=[largest.face_size / 2]
+        )
+        coarse = await bus.request(DETECTOR_DETECT, request, DetectResponse)
+        mismatched = DetectRequest(image=blob, regions=[region], region_faces=[40.0, 40.0])
+        with pytest.raises(ValidationFailed, match="one face size per region"):
+            await bus.request(DETECTOR_DETECT, mismatched, DetectResponse)
+    finally:
+        await blobs.release(bus, blob)
+    # The same face, aligned alike (its box may differ by a fifth between scales): the same template.
+    reply = await bus.request(
+        EXTRACTOR_EXTRACT, ExtractRequest(crops=[largest.crop, *(f.crop for f in coarse.faces)]), ExtractResponse
+    )
+    whole_template, *templates = (f.template or b"" for f in reply.faces)
+    assert max(similarity(whole_template, t) for t in templates) > 0.99
+    assert all(f.face_size >= largest.face_size / 2 * 0.8 for f in coarse.faces)
+
+
 async def test_same_person_matches_across_photos(bus: Bus) -> None:
     templates = []
     for name in ("img1.jpg", "img2.jpg", "img3.jpg"):  # person01, person01, person05

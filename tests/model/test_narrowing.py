@@ -27,8 +27,11 @@ ENTERS_AT = 7  # the second person's first frame: between two full detections (f
 PHOTO = 0.25  # of the frame's height: the photos' faces are about 65 px wide, as a camera sees people
 
 
-def detect(pipeline: FacePipeline, rgb: np.ndarray, regions: list[Box]) -> list[DetectedFace]:
-    return pipeline.detector.detect_rgb(rgb, CAMERA, include_crops=False, regions=regions).faces
+def detect(
+    pipeline: FacePipeline, rgb: np.ndarray, regions: list[Box], faces: list[float] | None = None
+) -> list[DetectedFace]:
+    found = pipeline.detector.detect_rgb(rgb, CAMERA, include_crops=False, regions=regions, region_faces=faces or [])
+    return found.faces
 
 
 def inside(box: Box, region: Box) -> bool:
@@ -57,7 +60,7 @@ def walk(pipeline: FacePipeline, narrowing: Narrowing, behind: int = 0) -> tuple
         if tracked_at is not None and tracked_at < at - INTERVAL - 1e-9:  # behind the previous frame
             tracks = [ahead(t, at - INTERVAL - tracked_at) for t in tracks]
         look = narrowing.look(at, rgb, tracks, TIMEOUT)
-        faces = [] if look.nothing else detect(pipeline, rgb, look.regions)
+        faces = [] if look.nothing else detect(pipeline, rgb, look.regions, look.faces)
         untracked.append((at, faces))
         narrowed.append(not look.whole)
         walker_found.append(any((f.box[1] + f.box[3]) / 2 < HEIGHT / 2 for f in faces))
@@ -97,3 +100,29 @@ def test_a_video_records_faces_are_found_with_its_tracker_frames_behind(pipeline
     when the tracker is up to date; so is the newcomer, from the frame it enters in."""
     narrowed, _, entering_found = walk(pipeline, Narrowing(), behind=4)
     assert narrowed[ENTERS_AT] and all(entering_found[ENTERS_AT:]), (narrowed, entering_found)
+
+
+def test_a_large_tracked_face_is_read_coarser_and_found_as_the_whole_frame_finds_it(pipeline: FacePipeline) -> None:
+    """A face half the frame's height walking (the camera benchmark's): between full detections
+    its region is read for faces from half its width up (regions.TRACKED_SHARE), at a coarser
+    scale than minFaceSize needs, in the frames that do not also read its body's motion; it is
+    found in every frame, where the whole frame finds it."""
+    frames = walking_face(WIDTH, HEIGHT, 15, WALKER, size=0.5)
+    narrowing, tracker = Narrowing(), Tracker()
+    coarse = 0
+    for i, bgr in enumerate(frames):
+        at = i * INTERVAL
+        rgb = np.ascontiguousarray(bgr[..., ::-1])
+        look = narrowing.look(at, rgb, list(tracker.tracks.values()), TIMEOUT)
+        faces = detect(pipeline, rgb, look.regions, look.faces)
+        assert len(faces) == 1, (i, look, faces)
+        tracker.assign(at, [Detection(f.box) for f in faces])
+        if any(f > CAMERA.min_face_size for f in look.faces):
+            coarse += 1
+            (whole,) = detect(pipeline, rgb, [])
+            assert iou(faces[0].box, whole.box) > 0.8, (faces[0].box, whole.box)
+            # The face is aligned alike (FaceMesh refines it in the face's own crop either way).
+            pairs = zip(faces[0].crop_corners, whole.crop_corners, strict=True)
+            shift = max(np.hypot(a.x - b.x, a.y - b.y) for a, b in pairs)
+            assert shift < 0.05 * whole.face_size, (shift, whole.face_size)
+    assert coarse >= 4, coarse  # most frames between full detections read it coarser

@@ -145,6 +145,44 @@ def test_regions_covering_most_of_the_frame_read_it_whole() -> None:
     assert narrowing.full_at == 0.4  # that was a full detection: the next one is a second later
 
 
+def test_a_tracked_face_alone_is_read_for_faces_from_half_its_width() -> None:
+    narrowing = Narrowing()
+    narrowing.plan(0.0, W, H, [], TIMEOUT, None)
+    look = narrowing.plan(0.2, W, H, [track(box(500, 300, 120), at=0.0)], TIMEOUT, [])
+    assert look.faces == [60.0] and inside(box(500, 300, 120), look.regions[0])
+    small = narrowing.plan(0.4, W, H, [track(box(500, 300, 40), at=0.2)], TIMEOUT, [])
+    assert small.faces == [20.0]  # the detector reads it for minFaceSize where that is more
+
+
+def test_what_moves_around_a_tracked_face_is_read_every_other_frame_and_other_motion_in_each() -> None:
+    """The walker's own body moving (touching its face's region) is read in every other frame
+    between full detections, with the face's region merged into it; motion elsewhere (someone
+    walking in) in every frame; in between the face's region alone, for its own size."""
+    narrowing = Narrowing()
+    narrowing.plan(0.0, W, H, [], TIMEOUT, None)
+    face = box(500, 150, 100)
+    body = (450.0, 220.0, 650.0, 700.0)  # below the face, touching its region
+    apart = (1000.0, 100.0, 1200.0, 300.0)
+    looks = [
+        narrowing.plan(0.2 * i, W, H, [track(face, at=0.2 * (i - 1))], TIMEOUT, [body, apart]) for i in range(1, 5)
+    ]
+    for i, look in enumerate(looks, start=1):
+        assert not look.whole
+        by_size = dict(zip(look.regions, look.faces, strict=True))
+        assert by_size[apart] == 0.0  # in every frame, for minFaceSize
+        (around_face,) = [r for r in look.regions if inside(face, r)]
+        if i % 2:  # skipped: the face's region alone, for faces from half its width
+            assert not any(inside(body, r) for r in look.regions) and by_size[around_face] == 50.0
+        else:  # read: the face's region merged with it, for minFaceSize
+            assert inside(body, around_face) and by_size[around_face] == 0.0
+    assert narrowing.plan(1.0, W, H, [track(face, at=0.8)], TIMEOUT, [body, apart]).whole
+    after = narrowing.plan(1.2, W, H, [track(face, at=1.0)], TIMEOUT, [body, apart])
+    assert not any(inside(body, r) for r in after.regions)  # the full detection read it just now
+    every = Narrowing(NarrowingConfig(tracked_motion_every=1))
+    every.plan(0.0, W, H, [], TIMEOUT, None)
+    assert any(inside(body, r) for r in every.plan(0.2, W, H, [track(face, at=0.0)], TIMEOUT, [body]).regions)
+
+
 def test_tracklets_past_the_timeout_do_not_narrow() -> None:
     narrowing = Narrowing()
     narrowing.plan(0.0, W, H, [], TIMEOUT, None)
