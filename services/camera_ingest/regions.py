@@ -10,31 +10,30 @@ camera's stream reads the whole frame (a "full detection"):
 Between full detections only regions are read:
 - around each live tracklet's face: its last box moved by its velocity (tracker.Track.velocity)
   for the time since it was seen, enlarged on each side by (MARGIN + SPREAD x that time) times
-  the box's side; read for faces from TRACKED_SHARE of that face's width up (the tracked face
-  itself, whatever its size: the detector reads the region at the coarser scale that needs,
-  a third of the pixels for a face 115 px wide in a 720p frame), not from minFaceSize;
+  the box's side, for faces from TRACKED_SHARE of that face's width up instead of minFaceSize
+  (where that is more): the detector reads it coarser, a third of the pixels for a face 115 px
+  wide in a 720p frame, and finds the same face (templates cos >= 0.999 against the whole
+  frame's, tests/model/test_narrowing.py);
 - where the picture changed since the previous sampled frame (`moved`: the frames' difference
   at MOTION_SIDE px, over MOTION_LEVEL grey levels), enlarged by MOTION_MARGIN of their shorter
-  side (MOTION_PAD px at least): a person walking in, a head turning; read for faces from
-  minFaceSize up. A changed area that touches a tracked face's region (mostly that person
-  moving: their head, their body) is read every other frame between full detections, any
-  other every frame; a tracked face's region that touches a changed area read now is read
-  with it, as one;
+  side (MOTION_PAD px at least), for faces from minFaceSize up: a person walking in, a head
+  turning. A changed area that touches a tracked face's region (mostly that person moving:
+  their head, their body) is read in every other frame between full detections (TRACKED_
+  MOTION_EVERY), with that face's region as one; any other changed area in every frame;
 overlapping regions merge. With neither (an empty, still scene) nothing is searched, and the
-frame costs the difference only. The detector reads each region at the scale it reads the whole
-frame for the smallest face asked there (services/detector/retinaface.py), so a face in a region
-is found as in the whole frame read for that size.
+frame costs the difference only. The detector reads each region at the scale it reads the
+whole frame for the smallest face asked there (services/detector/retinaface.py), so a face in
+a region is found as in the whole frame.
 
-The bound: a face that comes into view is searched for in the first frame where it moved (or
-the next one, where what moved touches a tracked face's region: someone beside a tracked
-walker), and
-at the latest in the first frame FULL_EVERY_S x 0.9 after the last full detection: it is found
-within FULL_EVERY_S plus one sampling interval (redetectionTime) of appearing, still or not. A
-face smaller than half a tracked face's width, still within that face's region, is found by the
-motion it makes or by the next full detection, within the same bound. A tracked face that
-leaves its region (a jump faster than the margin, with no motion around it) is found again by
-the next full detection within the same bound, and continues its tracklet (the tracker bridges
-by template) when that is within the tracklet timeout.
+The bound: a face that comes into view is searched for in the first frame where it moved (the
+next one where what moved touches a tracked face's region: someone walking beside a tracked
+person), and at the latest in the first frame FULL_EVERY_S x 0.9 after the last full
+detection: it is found within FULL_EVERY_S plus one sampling interval (redetectionTime) of
+appearing, still or not. So is a face under half a tracked face's width that keeps still
+within that face's region. A tracked face that leaves its region (a jump faster than the
+margin, with no motion around it) is found again by the next full detection within the same
+bound, and continues its tracklet (the tracker bridges by template) when that is within the
+tracklet timeout.
 
 Pure logic on the frame's pixels, no I/O: the stream session asks `Narrowing.look` before each
 frame's detection, frames one at a time in order. A video record's frames are asked in order
@@ -64,11 +63,13 @@ MOTION_LEVEL = 12  # grey levels (0..255) a pixel of that size must change by (n
 MOTION_MARGIN, MOTION_PAD = 0.25, 16.0
 MOTION_AREAS = 32  # more changed areas than this (noise, rain, a shaking camera): the whole frame
 # A tracked face's region is read for faces from this share of its width up: the face is then
-# read at about twice the smallest size RetinaFace finds well (retinaface.SMALLEST_FACE), and a
-# face that shrinks by half before the next frame (walking away) is still found.
+# read at twice the size minFaceSize is read at (retinaface.SMALLEST_FACE), ~48 px, where
+# benchmarks/detection.py's hard scenes (rotated, blurred, dark) have recall 0.99 (0.94 at
+# ~36 px, 0.75 of the width; 0.51 at 24).
 TRACKED_SHARE = 0.5
 # A changed area that touches a tracked face's region is read in one of this many frames read in
-# regions (any other changed area in each): mostly that person's own motion.
+# regions (any other changed area in each): mostly that person's own motion, whose face the
+# tracked face's region finds in the frames between.
 TRACKED_MOTION_EVERY = 2
 
 

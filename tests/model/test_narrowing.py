@@ -8,14 +8,16 @@ FULL_EVERY_S plus one frame interval. The frames are the RTSP tests' walking fac
 from __future__ import annotations
 
 from collections import deque
+from typing import Any
 
 import numpy as np
+import pytest
 
 from services.camera_ingest.regions import FULL_EVERY_S, Narrowing, NarrowingConfig
 from services.camera_ingest.session import ahead
 from services.camera_ingest.tracker import Detection, Tracker, iou
 from services.extractor.pipeline import FacePipeline
-from shared.messages.faces import Box, DetectedFace, FaceDetectorConfig
+from shared.messages.faces import Box, DetectedFace, ExtractRequest, FaceDetectorConfig
 from tests.rtsp.media import walking_face
 
 WIDTH, HEIGHT = 1280, 720
@@ -106,7 +108,7 @@ def test_a_large_tracked_face_is_read_coarser_and_found_as_the_whole_frame_finds
     """A face half the frame's height walking (the camera benchmark's): between full detections
     its region is read for faces from half its width up (regions.TRACKED_SHARE), at a coarser
     scale than minFaceSize needs, in the frames that do not also read its body's motion; it is
-    found in every frame, where the whole frame finds it."""
+    found in every frame, where the whole frame finds it, with the same template."""
     frames = walking_face(WIDTH, HEIGHT, 15, WALKER, size=0.5)
     narrowing, tracker = Narrowing(), Tracker()
     coarse = 0
@@ -121,8 +123,35 @@ def test_a_large_tracked_face_is_read_coarser_and_found_as_the_whole_frame_finds
             coarse += 1
             (whole,) = detect(pipeline, rgb, [])
             assert iou(faces[0].box, whole.box) > 0.8, (faces[0].box, whole.box)
-            # The face is aligned alike (FaceMesh refines it in the face's own crop either way).
-            pairs = zip(faces[0].crop_corners, whole.crop_corners, strict=True)
-            shift = max(np.hypot(a.x - b.x, a.y - b.y) for a, b in pairs)
-            assert shift < 0.05 * whole.face_size, (shift, whole.face_size)
+            # Aligned alike (FaceMesh refines the face in its own crop either way): the same template.
+            crops = [
+                pipeline.detector.detect_rgb(rgb, CAMERA, regions=regions, region_faces=sizes).faces[0].crop
+                for regions, sizes in ((look.regions, look.faces), ([], []))
+            ]
+            templates = pipeline.extractor.extract(ExtractRequest(crops=crops)).faces
+            coarse_template, whole_template = (np.frombuffer(t.template or b"", "<f4") for t in templates)
+            assert float(coarse_template @ whole_template) > 0.998
     assert coarse >= 4, coarse  # most frames between full detections read it coarser
+
+
+def test_a_region_asked_for_larger_faces_is_read_at_their_coarser_scale(
+    pipeline: FacePipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """retinaface.faces reads a region for its own smallest face where that is more than
+    minFaceSize: at 720p with minFaceSize 35 the frame's scale is 24/35; for 60 px faces 24/60."""
+    retinaface = pipeline.detector.retinaface
+    read: list[tuple[int, ...]] = []
+    infer = retinaface._infer
+
+    def spy(rgb: np.ndarray, *args: Any) -> Any:
+        read.append(rgb.shape[:2])
+        return infer(rgb, *args)
+
+    monkeypatch.setattr(retinaface, "_infer", spy)
+    rgb = np.ascontiguousarray(walking_face(WIDTH, HEIGHT, 1, WALKER, size=0.5)[0][..., ::-1])
+    region = (0.0, 0.0, 640.0, 640.0)
+    for sizes in ([0.0], [20.0], [60.0]):
+        pipeline.detector.detect_rgb(rgb, CAMERA, include_crops=False, regions=[region], region_faces=sizes)
+    fine, under_minimum, coarse = read
+    assert under_minimum == fine  # a smaller face than minFaceSize asks nothing finer
+    assert fine[1] == pytest.approx(640 * 24 / 35, abs=2) and coarse[1] == pytest.approx(640 * 24 / 60, abs=2)
