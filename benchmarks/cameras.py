@@ -30,8 +30,9 @@ template's). Two scenes, the
 walking face (the video's sampled frames) and nobody in view (its background with fresh sensor
 noise each frame), each analysed two ways:
 - "narrowed": as camera_ingest runs it (services/camera_ingest/regions.py): the whole frame
-  at least every second, between those only the regions around the tracked faces and where
-  the picture changed, nothing at all (no JPEG, no detection) in a still scene;
+  at least every second, between those only the regions around the tracked faces (read for
+  their own size: coarser for a large face) and where the picture changed (the motion around a
+  tracked face in every other frame), nothing at all (no JPEG, no detection) in a still scene;
 - "whole": every frame searched whole (no narrowing), for comparison.
 Not included: the matcher's search (1-2 % of the work: benchmarks/video_records.py), the NATS,
 Postgres and event hops. Streams per core = 1 / (CPU seconds per video second, decoding plus
