@@ -15,8 +15,9 @@ client sends), the same bytes to both pipelines; each decodes them itself.
   what a Search asks of them (every face; template, age and gender), the same thread plan as the
   services (shared/threads.py: cores / FACEGATE_WORKER_THREADS intra-op threads, one BLAS
   thread). The services run the same two calls, with a NATS hop and the matcher around them:
-  the in-process analysis is nearly all of a Search's CPU time (issue #23's account of one Search:
-  145 of 155 ms), and `benchmarks/search.py` measures the Search itself through a cluster. So
+  the in-process analysis is most of a Search's CPU time (benchmarks/search.py's account of one
+  Search at 100k members, README: extraction and detection 26 of 33 ms), and that script
+  measures the Search itself through a cluster. So
   this compares the pipelines, not the transports.
 
 Latency: one process, the two pipelines alternating photo by photo (the first of each pair
