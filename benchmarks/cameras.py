@@ -4,6 +4,7 @@ analysis of the sampled frames.
     .venv/bin/python benchmarks/cameras.py                 # 720p and 1080p, 25 fps H.264
     .venv/bin/python benchmarks/cameras.py --seconds 20 --fps 30 --analysed-fps 5
     .venv/bin/python benchmarks/cameras.py --decode-only   # no models, no cluster
+    .venv/bin/python benchmarks/cameras.py --no-pipeline --narrowing-before --sizes 1280x720
 
 Makes H.264 files of a face walking across the frame (tests/rtsp/media.py, from ../shared/faces/
 photos, in a temp folder: sensor noise, x264 superfast, a keyframe a second, 2 Mbit/s at 720p).
@@ -33,7 +34,10 @@ noise each frame), each analysed two ways:
   at least every second, between those only the regions around the tracked faces (read for
   their own size: coarser for a large face) and where the picture changed (the motion around a
   tracked face in every other frame), nothing at all (no JPEG, no detection) in a still scene;
-- "whole": every frame searched whole (no narrowing), for comparison.
+- "whole": every frame searched whole (no narrowing), for comparison;
+- with `--narrowing-before`, also "narrowed as before": as cameras narrowed before tracked faces
+  were read for their own size and their motion every other frame (NarrowingConfig with
+  tracked_share 0 and tracked_motion_every 1), the runs of the three ways alternated.
 Not included: the matcher's search (1-2 % of the work: benchmarks/video_records.py), the NATS,
 Postgres and event hops. Streams per core = 1 / (CPU seconds per video second, decoding plus
 analysis). Every figure is the median of `--repeat` runs (CPU time, not wall time: on a shared
@@ -66,7 +70,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from services.camera_ingest.analysis import features
 from services.camera_ingest.decoder import SampledFrame, decode_once
-from services.camera_ingest.regions import Look, Narrowing
+from services.camera_ingest.regions import Look, Narrowing, NarrowingConfig
 from services.camera_ingest.session import ATTRIBUTES_ONLY, detector_config
 from services.camera_ingest.settings import IngestSettings
 from services.camera_ingest.tracker import Detection, Tracker
@@ -81,6 +85,8 @@ from tests.rtsp.media import write_h264
 DETECTOR = detector_config(VideoFaceDetectorConfig(min_face_size=35, max_face_size=600, max_faces=20,
                                                    confidence_threshold=450))  # fmt: skip
 FEATURES = features(distant=False, nearby=False)  # a camera's faces with every attribute on
+NARROWED = NarrowingConfig()  # as camera_ingest narrows
+BEFORE = NarrowingConfig(tracked_share=0, tracked_motion_every=1)  # tracked faces for minFaceSize, motion every frame
 # A camera's frames: templates; age and gender for the faces stored or announced (StreamSession.attributes).
 FRAME_FEATURES = msgspec.structs.replace(FEATURES, age=False, gender=False)
 STORED_FEATURES = ATTRIBUTES_ONLY(age=True, gender=True)
@@ -140,10 +146,12 @@ def sampled_frames(path: Path, analysed_fps: float) -> list[SampledFrame]:
 class Analysis:
     """One camera's analysis of its sampled frames, in order (a fresh tracker per run)."""
 
-    def __init__(self, pipeline: FacePipeline, narrow: bool, template_every_s: float, deferred: bool) -> None:
+    def __init__(
+        self, pipeline: FacePipeline, narrow: NarrowingConfig | None, template_every_s: float, deferred: bool
+    ) -> None:
         self.pipeline = pipeline
         self.deferred = deferred  # age and gender for the stored and announced faces only
-        self.narrowing = Narrowing() if narrow else None
+        self.narrowing = Narrowing(narrow) if narrow else None
         self.tracker = Tracker()
         self.template_every_s = template_every_s
         self.faces = self.narrowed = self.templates = self.attributes = 0
@@ -191,7 +199,7 @@ def analyse_all(
     pipeline: FacePipeline,
     frames: list[np.ndarray],
     fps: float,
-    narrow: bool,
+    narrow: NarrowingConfig | None,
     template_every_s: float,
     deferred: bool = True,
 ) -> tuple[float, Analysis]:
@@ -226,6 +234,8 @@ def main() -> None:
                         "template request (cameras before)")  # fmt: skip
     parser.add_argument("--decode-only", action="store_true", help="decoding alone: no models, no cluster")
     parser.add_argument("--no-pipeline", action="store_true", help="skip the frame-to-match delay")
+    parser.add_argument("--narrowing-before", action="store_true",
+                        help="also narrow as cameras did before tracked faces were read at their size")  # fmt: skip
     args = parser.parse_args()
     cv2.setNumThreads(1)  # one core for the analysis (FFmpeg's decoding threads are its own)
     cores = os.cpu_count() or 1
@@ -261,12 +271,16 @@ def main() -> None:
             nobody = empty_frames(width, height, len(walking))
             template_s = args.template_ms / 1000
             deferred = args.attributes == "stored"
-            analyse_all(pipeline, walking[:5], fps, False, template_s, deferred)  # warm up this size
+            analyse_all(pipeline, walking[:5], fps, None, template_s, deferred)  # warm up this size
+            ways: list[tuple[str, NarrowingConfig | None]] = [("narrowed", NARROWED), ("whole", None)]
+            if args.narrowing_before:
+                ways.append(("narrowed as before", BEFORE))
             for scene, frames in (("a face walking across", walking), ("nobody in view", nobody)):
-                for name, narrow in (("narrowed", True), ("whole", False)):
-                    timed = [
-                        analyse_all(pipeline, frames, fps, narrow, template_s, deferred) for _ in range(args.repeat)
-                    ]
+                runs_of: dict[str, list[tuple[float, Analysis]]] = {name: [] for name, _ in ways}
+                for _ in range(args.repeat):  # the ways alternated: a busy neighbour weighs on each alike
+                    for name, narrow in ways:
+                        runs_of[name].append(analyse_all(pipeline, frames, fps, narrow, template_s, deferred))
+                for name, timed in runs_of.items():
                     spent = statistics.median(t for t, _ in timed)
                     detecting = statistics.median(a.detect_s for _, a in timed)
                     counts = timed[0][1]
