@@ -12,14 +12,14 @@ Between full detections only regions are read:
   for the time since it was seen, enlarged on each side by (MARGIN + SPREAD x that time) times
   the box's side, for faces from TRACKED_SHARE of that face's width up instead of minFaceSize
   (where that is more): the detector reads it coarser, a third of the pixels for a face 115 px
-  wide in a 720p frame, and finds the same face (templates cos >= 0.999 against the whole
+  wide in a 720p frame, and finds the same face (template cosine > 0.998 against the whole
   frame's, tests/model/test_narrowing.py);
 - where the picture changed since the previous sampled frame (`moved`: the frames' difference
   at MOTION_SIDE px, over MOTION_LEVEL grey levels), enlarged by MOTION_MARGIN of their shorter
   side (MOTION_PAD px at least), for faces from minFaceSize up: a person walking in, a head
   turning. A changed area that touches a tracked face's region (mostly that person moving:
-  their head, their body) is read in every other frame between full detections (TRACKED_
-  MOTION_EVERY), with that face's region as one; any other changed area in every frame;
+  their head, their body) is read in every other frame between full detections
+  (TRACKED_MOTION_EVERY), with that face's region as one; any other in every frame;
 overlapping regions merge. With neither (an empty, still scene) nothing is searched, and the
 frame costs the difference only. The detector reads each region at the scale it reads the
 whole frame for the smallest face asked there (services/detector/retinaface.py), so a face in
