@@ -168,7 +168,8 @@ class Analysis:
             return
         jpeg = encode_jpeg(rgb, IMAGE_QUALITY)
         started = time.process_time()
-        detected = self.pipeline.detector.detect(jpeg, DETECTOR, regions=look.regions, region_faces=look.faces)
+        sizes = look.face_sizes
+        detected = self.pipeline.detector.detect(jpeg, DETECTOR, regions=look.regions, region_face_sizes=sizes)
         self.detect_s += time.process_time() - started
         every_s = self.template_every_s
         asked = FRAME_FEATURES if self.deferred else FEATURES

@@ -171,7 +171,7 @@ def analyse(
     t1 = time.thread_time()
     rgb = decode_image(jpeg)  # what Detector.detect does first
     t2 = time.thread_time()
-    detected = pipeline.detector.detect_rgb(rgb, DETECTOR, regions=look.regions, region_faces=look.faces)
+    detected = pipeline.detector.detect_rgb(rgb, DETECTOR, regions=look.regions, region_face_sizes=look.face_sizes)
     t3 = time.thread_time()
     chosen, request = extraction(detected, asked, tracking.wanted(at))
     extracted = pipeline.extractor.extract(request) if request is not None else None

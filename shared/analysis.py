@@ -107,17 +107,17 @@ async def analyse(
     wanted: Wanted | None = None,
     where: tuple[str, str] | None = None,
     regions: Sequence[wire.Box] = (),
-    region_faces: Sequence[float] = (),
+    region_face_sizes: Sequence[float] = (),
 ) -> Analysis:
     """Every face of `image` (largest first), extracted with what `features` asks for (those
     `wanted`, default all); only in `regions` (x0, y0, x1, y1) when given, each for faces from
-    its `region_faces` px up where more than minFaceSize (wire.DetectRequest). `where` (what the
+    its `region_face_sizes` px up where more than minFaceSize (wire.DetectRequest). `where` (what the
     image is, its field path: "Image 1", "images[1].data") prefixes an error about the image
     itself, so that a request with several images says which one is bad."""
     blob = await blobs.wrap(bus, image)
     try:
         request = wire.DetectRequest(
-            image=blob, face_detector_config=detector, regions=list(regions), region_faces=list(region_faces)
+            image=blob, face_detector_config=detector, regions=list(regions), region_face_sizes=list(region_face_sizes)
         )
         detected = await bus.request(subjects.DETECTOR_DETECT, request, wire.DetectResponse)
     except (ValidationFailed, Unprocessable) as exc:

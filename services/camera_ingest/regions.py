@@ -92,11 +92,11 @@ class NarrowingConfig:
 @dataclass(frozen=True)
 class Look:
     """Where to search a frame: the whole of it, or only `regions` (none: nothing to search),
-    each for faces from its `faces` px up (0: the stream's minFaceSize)."""
+    each for faces from its `face_sizes` px up (0: the stream's minFaceSize)."""
 
     whole: bool
     regions: list[Box] = field(default_factory=list)
-    faces: list[float] = field(default_factory=list)
+    face_sizes: list[float] = field(default_factory=list)
 
     @property
     def nothing(self) -> bool:
@@ -203,10 +203,10 @@ class Narrowing:
         since_full = at - self.full_at
         if changed is not None and 0 <= since_full < 0.9 * c.full_every_s:
             live = [t for t in tracks if 0 <= at - t.last_at < timeout_s]
-            regions, faces = self.regions(at, width, height, live, changed)
+            regions, sizes = self.regions(at, width, height, live, changed)
             if sum(area(r) for r in regions) <= c.most_of_frame * width * height:
                 plain = [(float(x0), float(y0), float(x1), float(y1)) for x0, y0, x1, y1 in regions]
-                return Look(whole=False, regions=plain, faces=faces)  # plain floats: they travel in a request
+                return Look(whole=False, regions=plain, face_sizes=sizes)  # plain floats: they travel in a request
         self.full_at = at
         self.skipped = 0  # the full detection read every changed area
         return Look(whole=True)

@@ -324,7 +324,7 @@ class StreamSession:
                 wanted = lambda d: self.tracker.template_due(at, d.box, every_s)  # noqa: E731
             found = await analyse(
                 self.ctx.bus, jpeg, settings.detector, features, wanted=wanted, regions=look.regions,
-                region_faces=look.faces,
+                region_face_sizes=look.face_sizes,
             )  # fmt: skip
         with_templates = [f for f in found.faces if f.extracted.template is not None] if settings.match else []
         model = with_templates[0].extracted.template_model if with_templates else ""

@@ -75,14 +75,15 @@ class Detector:
         *,
         include_crops: bool = True,
         regions: Sequence[Box] = (),
-        region_faces: Sequence[float] = (),
+        region_face_sizes: Sequence[float] = (),
     ) -> DetectResponse:
         """Decode once, detect, and describe every face that passes `config` (only in
         `regions` when given: a camera's frame between whole-frame detections; in each for
-        faces from its `region_faces` px up where that is more than minFaceSize)."""
+        faces from its `region_face_sizes` px up where that is more than minFaceSize)."""
         return self.detect_rgb(
-            decode_image(image), config, include_crops=include_crops, regions=regions, region_faces=region_faces
-        )
+            decode_image(image), config, include_crops=include_crops, regions=regions,
+            region_face_sizes=region_face_sizes,
+        )  # fmt: skip
 
     def detect_rgb(
         self,
@@ -91,10 +92,10 @@ class Detector:
         *,
         include_crops: bool = True,
         regions: Sequence[Box] = (),
-        region_faces: Sequence[float] = (),
+        region_face_sizes: Sequence[float] = (),
     ) -> DetectResponse:
         """`detect` on a decoded photo (HxWx3 RGB uint8)."""
-        kept, rejected = self._candidates(rgb, config, regions, region_faces)
+        kept, rejected = self._candidates(rgb, config, regions, region_face_sizes)
         described = [_describe(rgb, found, mesh) for found, mesh in kept]
         chips = {id(face): chip for face, chip in described}
         chosen = best_first([face for face, _ in described])[: config.max_faces]
@@ -112,14 +113,14 @@ class Detector:
         rgb: np.ndarray,
         config: FaceDetectorConfig,
         regions: Sequence[Box] = (),
-        region_faces: Sequence[float] = (),
+        region_face_sizes: Sequence[float] = (),
     ) -> tuple[list[Candidate], list[str]]:
         """(faces that pass `config`; why each other face found was turned away)."""
         if config.max_faces == 1 and not regions:
             settled = self._one_face_from_overview(rgb, config)
             if settled is not None:
                 return settled
-        found = self.retinaface.faces(rgb, config.min_face_size, CANDIDATE_SCORE, regions, region_faces)
+        found = self.retinaface.faces(rgb, config.min_face_size, CANDIDATE_SCORE, regions, region_face_sizes)
         found = _whole_faces(found)
         return self._judged(rgb, config, found)
 

@@ -124,11 +124,11 @@ class RetinaFace(OnnxModel):
         min_face_size: float,
         min_score: float = 0.5,
         regions: Sequence[Box] = (),
-        region_faces: Sequence[float] = (),
+        region_face_sizes: Sequence[float] = (),
     ) -> list[Found]:
         """Every face of `rgb` (HxWx3 uint8) from `min_face_size` px up, scoring at least
         `min_score`, best first (one or two passes: `passes`). With `regions` (x0, y0, x1, y1),
-        only in those parts of the photo, each for faces from its `region_faces` px up where
+        only in those parts of the photo, each for faces from its `region_face_sizes` px up where
         that is more than `min_face_size` (a tracked face's region: read coarser, cheaper).
         Each pass reads a region's window of the photo as resized without regions for that
         face size, its corners on the network's 32 px grid, so a face inside a region is seen
@@ -139,7 +139,7 @@ class RetinaFace(OnnxModel):
         if not regions:
             for scale, largest in passes(width, height, min_face_size):
                 found += [f for f in self.detect(rgb, scale, min_score) if f.size < largest]
-        for region, face in zip(regions, region_faces or [0.0] * len(regions), strict=True):
+        for region, face in zip(regions, region_face_sizes or [0.0] * len(regions), strict=True):
             for scale, largest in passes(width, height, max(min_face_size, face)):
                 h, w = _resized_shape(height, width, scale)
                 sx, sy = w / width, h / height

@@ -127,13 +127,13 @@ async def setup(ctx: ServiceContext) -> None:
     async def detect(request: DetectRequest) -> DetectResponse:
         image = await blobs.unwrap(ctx.bus, request.image)
         config, crops, regions, faces = (
-            request.face_detector_config, request.include_crops, request.regions, request.region_faces
+            request.face_detector_config, request.include_crops, request.regions, request.region_face_sizes
         )  # fmt: skip
         if faces and len(faces) != len(regions):
-            raise ValidationFailed("region_faces must give one face size per region, or none")
+            raise ValidationFailed("region_face_sizes must give one face size per region, or none")
         with chooser.choose() as chosen:
             return await ctx.run_blocking(
-                partial(chosen.detect, image, config, include_crops=crops, regions=regions, region_faces=faces)
+                partial(chosen.detect, image, config, include_crops=crops, regions=regions, region_face_sizes=faces)
             )
 
     await ctx.host.add(DETECTOR_DETECT, DetectRequest, detect)

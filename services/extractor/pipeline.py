@@ -40,11 +40,11 @@ class FacePipeline:
         features: FaceFeaturesConfig | None = None,
         wanted: Wanted | None = None,
         regions: Sequence[Box] = (),
-        region_faces: Sequence[float] = (),
+        region_face_sizes: Sequence[float] = (),
     ) -> Analysis:
         """Every face of `image` (largest first) with its extracted features (those `wanted`,
         default all), only in `regions` when given, as shared.analysis.analyse answers over the
         bus."""
-        detected = self.detector.detect(image, detector_config, regions=regions, region_faces=region_faces)
+        detected = self.detector.detect(image, detector_config, regions=regions, region_face_sizes=region_face_sizes)
         chosen, request = extraction(detected, features or FaceFeaturesConfig(), wanted)
         return combine(detected, chosen, self.extractor.extract(request) if request is not None else None)

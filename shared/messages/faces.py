@@ -75,14 +75,14 @@ class DetectRequest(msgspec.Struct, frozen=True, kw_only=True):
     reference to the blob store when larger than a NATS message (shared.blobs.wrap).
     `regions` (x0, y0, x1, y1 in image pixels) narrows the search to those areas (a camera's
     frame between two whole-frame detections: services/camera_ingest/regions.py); empty: the
-    whole image. `region_faces`, one per region (or none): the smallest face (px) to look for
+    whole image. `region_face_sizes`, one per region (or none): the smallest face (px) to look for
     there where more than minFaceSize (a tracked face's region is read coarser)."""
 
     image: Blob
     face_detector_config: FaceDetectorConfig = FaceDetectorConfig()
     include_crops: bool = True
     regions: list[Box] = []
-    region_faces: list[Annotated[float, msgspec.Meta(ge=0)]] = []
+    region_face_sizes: list[Annotated[float, msgspec.Meta(ge=0)]] = []
 
 
 class DetectedFace(msgspec.Struct, frozen=True, kw_only=True):

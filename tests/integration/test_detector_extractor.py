@@ -120,7 +120,7 @@ async def test_regions_narrow_the_search_and_answer_in_the_photos_pixels(bus: Bu
 
 async def test_a_region_read_for_larger_faces_finds_its_face_and_sizes_must_match_the_regions(bus: Bus) -> None:
     """A tracked face's region is read for faces from half its width up (coarser, cheaper):
-    that face is still found there; a region_faces list that does not match the regions is
+    that face is still found there; a region_face_sizes list that does not match the regions is
     refused."""
     photo = (FACES / "photos" / "selfie-many-people.jpg").read_bytes()
     whole = await detect(bus, photo)
@@ -131,10 +131,10 @@ async def test_a_region_read_for_larger_faces_finds_its_face_and_sizes_must_matc
     blob = await blobs.wrap(bus, photo)
     try:
         request = DetectRequest(
-            image=blob, face_detector_config=ANY_SIZE, regions=[region], region_faces=[largest.face_size / 2]
+            image=blob, face_detector_config=ANY_SIZE, regions=[region], region_face_sizes=[largest.face_size / 2]
         )
         coarse = await bus.request(DETECTOR_DETECT, request, DetectResponse)
-        mismatched = DetectRequest(image=blob, regions=[region], region_faces=[40.0, 40.0])
+        mismatched = DetectRequest(image=blob, regions=[region], region_face_sizes=[40.0, 40.0])
         with pytest.raises(ValidationFailed, match="one face size per region"):
             await bus.request(DETECTOR_DETECT, mismatched, DetectResponse)
     finally:

@@ -30,10 +30,10 @@ PHOTO = 0.25  # of the frame's height: the photos' faces are about 65 px wide, a
 
 
 def detect(
-    pipeline: FacePipeline, rgb: np.ndarray, regions: list[Box], faces: list[float] | None = None
+    pipeline: FacePipeline, rgb: np.ndarray, regions: list[Box], sizes: list[float] | None = None
 ) -> list[DetectedFace]:
-    found = pipeline.detector.detect_rgb(rgb, CAMERA, include_crops=False, regions=regions, region_faces=faces or [])
-    return found.faces
+    detector = pipeline.detector
+    return detector.detect_rgb(rgb, CAMERA, include_crops=False, regions=regions, region_face_sizes=sizes or []).faces
 
 
 def inside(box: Box, region: Box) -> bool:
@@ -62,7 +62,7 @@ def walk(pipeline: FacePipeline, narrowing: Narrowing, behind: int = 0) -> tuple
         if tracked_at is not None and tracked_at < at - INTERVAL - 1e-9:  # behind the previous frame
             tracks = [ahead(t, at - INTERVAL - tracked_at) for t in tracks]
         look = narrowing.look(at, rgb, tracks, TIMEOUT)
-        faces = [] if look.nothing else detect(pipeline, rgb, look.regions, look.faces)
+        faces = [] if look.nothing else detect(pipeline, rgb, look.regions, look.face_sizes)
         untracked.append((at, faces))
         narrowed.append(not look.whole)
         walker_found.append(any((f.box[1] + f.box[3]) / 2 < HEIGHT / 2 for f in faces))
@@ -116,17 +116,17 @@ def test_a_large_tracked_face_is_read_coarser_and_found_as_the_whole_frame_finds
         at = i * INTERVAL
         rgb = np.ascontiguousarray(bgr[..., ::-1])
         look = narrowing.look(at, rgb, list(tracker.tracks.values()), TIMEOUT)
-        faces = detect(pipeline, rgb, look.regions, look.faces)
+        faces = detect(pipeline, rgb, look.regions, look.face_sizes)
         assert len(faces) == 1, (i, look, faces)
         tracker.assign(at, [Detection(f.box) for f in faces])
-        if any(f > CAMERA.min_face_size for f in look.faces):
+        if any(f > CAMERA.min_face_size for f in look.face_sizes):
             coarse += 1
             (whole,) = detect(pipeline, rgb, [])
             assert iou(faces[0].box, whole.box) > 0.8, (faces[0].box, whole.box)
             # Aligned alike (FaceMesh refines the face in its own crop either way): the same template.
             crops = [
-                pipeline.detector.detect_rgb(rgb, CAMERA, regions=regions, region_faces=sizes).faces[0].crop
-                for regions, sizes in ((look.regions, look.faces), ([], []))
+                pipeline.detector.detect_rgb(rgb, CAMERA, regions=regions, region_face_sizes=sizes).faces[0].crop
+                for regions, sizes in ((look.regions, look.face_sizes), ([], []))
             ]
             templates = pipeline.extractor.extract(ExtractRequest(crops=crops)).faces
             coarse_template, whole_template = (np.frombuffer(t.template or b"", "<f4") for t in templates)
@@ -151,7 +151,7 @@ def test_a_region_asked_for_larger_faces_is_read_at_their_coarser_scale(
     rgb = np.ascontiguousarray(walking_face(WIDTH, HEIGHT, 1, WALKER, size=0.5)[0][..., ::-1])
     region = (0.0, 0.0, 640.0, 640.0)
     for sizes in ([0.0], [20.0], [60.0]):
-        pipeline.detector.detect_rgb(rgb, CAMERA, include_crops=False, regions=[region], region_faces=sizes)
+        pipeline.detector.detect_rgb(rgb, CAMERA, include_crops=False, regions=[region], region_face_sizes=sizes)
     fine, under_minimum, coarse = read
     assert under_minimum == fine  # a smaller face than minFaceSize asks nothing finer
     assert fine[1] == pytest.approx(640 * 24 / 35, abs=2) and coarse[1] == pytest.approx(640 * 24 / 60, abs=2)

@@ -149,9 +149,9 @@ def test_a_tracked_face_alone_is_read_for_faces_from_half_its_width() -> None:
     narrowing = Narrowing()
     narrowing.plan(0.0, W, H, [], TIMEOUT, None)
     look = narrowing.plan(0.2, W, H, [track(box(500, 300, 120), at=0.0)], TIMEOUT, [])
-    assert look.faces == [60.0] and inside(box(500, 300, 120), look.regions[0])
+    assert look.face_sizes == [60.0] and inside(box(500, 300, 120), look.regions[0])
     small = narrowing.plan(0.4, W, H, [track(box(500, 300, 40), at=0.2)], TIMEOUT, [])
-    assert small.faces == [20.0]  # the detector reads it for minFaceSize where that is more
+    assert small.face_sizes == [20.0]  # the detector reads it for minFaceSize where that is more
 
 
 def test_what_moves_around_a_tracked_face_is_read_every_other_frame_and_other_motion_in_each() -> None:
@@ -168,7 +168,7 @@ def test_what_moves_around_a_tracked_face_is_read_every_other_frame_and_other_mo
     ]
     for i, look in enumerate(looks, start=1):
         assert not look.whole
-        by_size = dict(zip(look.regions, look.faces, strict=True))
+        by_size = dict(zip(look.regions, look.face_sizes, strict=True))
         assert by_size[apart] == 0.0  # in every frame, for minFaceSize
         (around_face,) = [r for r in look.regions if inside(face, r)]
         if i % 2:  # skipped: the face's region alone, for faces from half its width
