@@ -107,7 +107,12 @@ async def main() -> None:
     parser.add_argument("--concurrency", type=int, default=32, help="requests in flight")
     args = parser.parse_args()
 
-    limits = httpx.Limits(max_connections=args.concurrency, max_keepalive_connections=args.concurrency)
+    # The setup client's connections idle while the timed phases run: let them go before the
+    # server's keep-alive timeout (uvicorn's 5 s) closes them, or the clean-up after the run
+    # can meet a connection closed under it (httpx.ReadError, seen once in six runs).
+    limits = httpx.Limits(
+        max_connections=args.concurrency, max_keepalive_connections=args.concurrency, keepalive_expiry=2.0
+    )
     async with httpx.AsyncClient(base_url=args.url, limits=limits, timeout=30) as client:
         run = uuid.uuid4().hex[:8]
         created = await client.post("/api/v1/Watchlists", json={"displayName": f"bench-{run}", "fullName": "bench"})
