@@ -24,10 +24,12 @@ const ROUTES = [
 
 const main = document.getElementById("main");
 let leave = null;
+let routes = 0; // route() calls so far: a render that ends after a later one began is stale
 
 async function route() {
   if (leave) leave();
   leave = null;
+  const mine = ++routes;
   announce("");
   const signedIn = session.signedIn;
   document.getElementById("nav").hidden = !signedIn;
@@ -48,13 +50,18 @@ async function route() {
     if (link.hash === `#/${section}`) link.setAttribute("aria-current", "page");
     else link.removeAttribute("aria-current");
   }
-  fill(main, h("p", { class: "muted" }, "Loading…"));
+  // Each route renders into a view of its own: a render still loading when the user moves on
+  // (or signs out) fills a view no longer shown, never what is shown now.
+  const view = h("div", { class: "view" }, h("p", { class: "muted" }, "Loading…"));
+  fill(main, view);
   try {
-    leave = (await render(main, ...params)) || null;
+    const ended = (await render(view, ...params)) || null;
+    if (mine === routes) leave = ended;
+    else if (ended) ended(); // stale: stop what it started (live streams)
   } catch (error) {
-    fill(main, h("h1", {}, title), h("p", { class: "note error", role: "alert" }, error.message));
+    fill(view, h("h1", {}, title), h("p", { class: "note error", role: "alert" }, error.message));
   }
-  main.focus({ preventScroll: true });
+  if (mine === routes) main.focus({ preventScroll: true });
 }
 
 /** Whether the API takes the credentials just given: the least a viewer may do. */
