@@ -252,7 +252,7 @@ def _resized(rgb: np.ndarray, scale: float) -> tuple[np.ndarray, float, float]:
         if scale >= 1:
             rgb = cv2.resize(rgb, (w, h), interpolation=cv2.INTER_LINEAR)
         elif scale >= MILD_SHRINK:
-            rgb = cv2.resize(cv2.GaussianBlur(rgb, (3, 3), BLUR_SIGMA), (w, h), interpolation=cv2.INTER_LINEAR)
+            rgb = _mildly(rgb, h, w)
         else:
             rgb = cv2.resize(rgb, (w, h), interpolation=cv2.INTER_AREA)
     return rgb, w / width, h / height
@@ -272,9 +272,14 @@ def _shrunk(rgb: np.ndarray, scale: float) -> tuple[np.ndarray, float, float]:
     h, w = _resized_shape(height, width, scale)
     height, width = height // n * n, width // n * n
     rgb = cv2.resize(rgb[:height, :width], (width // n, height // n), interpolation=cv2.INTER_AREA)
-    if rgb.shape[:2] != (h, w):
-        rgb = cv2.resize(cv2.GaussianBlur(rgb, (3, 3), BLUR_SIGMA), (w, h), interpolation=cv2.INTER_LINEAR)
-    return rgb, w / width, h / height
+    return _mildly(rgb, h, w), w / width, h / height
+
+
+def _mildly(rgb: np.ndarray, h: int, w: int) -> np.ndarray:
+    """`rgb` shrunk (or left) to w x h, by MILD_SHRINK or less: a blur and a linear resize."""
+    if rgb.shape[:2] == (h, w):
+        return rgb
+    return cv2.resize(cv2.GaussianBlur(rgb, (3, 3), BLUR_SIGMA), (w, h), interpolation=cv2.INTER_LINEAR)
 
 
 def _inner(window: tuple[int, int, int, int], sx: float, sy: float, width: int, height: int) -> Box:

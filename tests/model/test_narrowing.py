@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from services.camera_ingest.regions import FULL_EVERY_S, Narrowing, NarrowingConfig
+from services.camera_ingest.regions import FULL_EVERY_S, Narrowing, NarrowingConfig, inside
 from services.camera_ingest.session import ahead
 from services.camera_ingest.tracker import Detection, Tracker, iou
 from services.extractor.pipeline import FacePipeline
@@ -34,10 +34,6 @@ def detect(
 ) -> list[DetectedFace]:
     detector = pipeline.detector
     return detector.detect_rgb(rgb, CAMERA, include_crops=False, regions=regions, region_face_sizes=sizes or []).faces
-
-
-def inside(box: Box, region: Box) -> bool:
-    return region[0] <= box[0] and region[1] <= box[1] and box[2] <= region[2] and box[3] <= region[3]
 
 
 def walk(pipeline: FacePipeline, narrowing: Narrowing, behind: int = 0) -> tuple[list[bool], list[bool], list[bool]]:

@@ -15,6 +15,7 @@ from services.camera_ingest.regions import (
     NarrowingConfig,
     area,
     around,
+    inside,
     merge,
     moved,
     small_grey,
@@ -33,10 +34,6 @@ def box(x: float, y: float = 200, side: float = 100) -> tuple[float, float, floa
 
 def track(b: tuple[float, float, float, float], at: float = 0.0, velocity: tuple[float, float] = (0, 0)) -> Track:
     return Track(id="t", started_at=at, last_at=at, box=b, velocity=velocity)
-
-
-def inside(b: tuple[float, float, float, float], region: tuple[float, float, float, float]) -> bool:
-    return region[0] <= b[0] and region[1] <= b[1] and b[2] <= region[2] and b[3] <= region[3]
 
 
 def test_a_still_empty_scene_is_searched_whole_once_a_second_and_else_not_at_all() -> None:
