@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import faulthandler
 import logging
 import signal
 from collections.abc import Awaitable, Callable
@@ -88,6 +89,9 @@ def run_service(
 ) -> None:
     """Entry point of `python -m services.<name>`. `redis_required=False`: the service works
     without Redis (a cache), so Redis down does not make it unready."""
+    # A crash in native code (FFmpeg, onnxruntime, OpenCV) prints every thread's Python stack to
+    # stderr: the only trace such a crash leaves in the logs.
+    faulthandler.enable()
     settings = load_settings()
     setup_logging(name, settings.log_level)
     # Every pool sized for the cores given, before the service loads anything (shared/threads.py).

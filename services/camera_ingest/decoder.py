@@ -9,11 +9,13 @@ whose implementation hands everything to the loop thread-safely.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
@@ -307,16 +309,50 @@ def run_stream(
         backoff = min(backoff * 2, settings.backoff_max_s)
 
 
+# Decoder threads (cameras' and video records') not yet ended. They are daemons, so that a hung
+# FFmpeg read never keeps the process alive; but one still inside FFmpeg or PyAV when the
+# interpreter finalises crashes the process (SIGSEGV at exit, seen in CI), so the shutdown
+# waits for them (`join_threads`) once their stop events are set.
+_live: set[threading.Thread] = set()
+_live_lock = threading.Lock()
+
+
+def start_daemon(name: str, body: Callable[[], None]) -> threading.Thread:
+    """Run a decoder's `body` in a daemon thread that `join_threads` waits for."""
+
+    def run() -> None:
+        try:
+            body()
+        finally:
+            with _live_lock:
+                _live.discard(threading.current_thread())
+
+    thread = threading.Thread(target=run, name=name, daemon=True)
+    with _live_lock:
+        _live.add(thread)
+    thread.start()
+    return thread
+
+
+async def join_threads(timeout_s: float) -> int:
+    """Wait, off the event loop and at most `timeout_s` in all, for the decoder threads to end
+    (their stop events set: each notices within a frame, or a read or open timeout); return
+    how many are still running."""
+    deadline = time.monotonic() + timeout_s
+    with _live_lock:
+        threads = list(_live)
+    for thread in threads:
+        await asyncio.to_thread(thread.join, max(0.0, deadline - time.monotonic()))
+    left = sum(thread.is_alive() for thread in threads)
+    if left:
+        log.warning("%d decoder thread(s) still inside FFmpeg after %.0f s", left, timeout_s)
+    return left
+
+
 def start_thread(
     camera_id: str, source: str, interval_ms: int, sink: StreamSink, settings: IngestSettings
-) -> tuple[threading.Thread, threading.Event]:
-    """Start the stream's daemon thread (a hung FFmpeg read must never keep the process alive)."""
+) -> threading.Event:
+    """Start the stream's decoder thread; setting the event returned stops it."""
     stop = threading.Event()
-    thread = threading.Thread(
-        target=run_stream,
-        args=(camera_id, source, interval_ms, sink, stop, settings),
-        name=f"camera-{camera_id[:8]}",
-        daemon=True,
-    )
-    thread.start()
-    return thread, stop
+    start_daemon(f"camera-{camera_id[:8]}", lambda: run_stream(camera_id, source, interval_ms, sink, stop, settings))
+    return stop

@@ -44,7 +44,7 @@ class StreamRunner:
     def start(self) -> None:
         self._spawn(self._consume())
         self._spawn(self.publish(changed=True))
-        _, self._stop_thread = start_thread(
+        self._stop_thread = start_thread(
             self.spec.camera_id, self.spec.source, self.spec.sample_interval_ms, self, self.settings
         )
 

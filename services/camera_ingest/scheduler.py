@@ -18,7 +18,7 @@ import uuid
 import msgspec
 from nats.aio.msg import Msg
 
-from services.camera_ingest import cameras, edge_streams, videos
+from services.camera_ingest import cameras, decoder, edge_streams, videos
 from services.camera_ingest.edge_runner import EdgeRunner
 from services.camera_ingest.edge_streams import EdgeSpec
 from services.camera_ingest.leases import Leases, preferred_owner
@@ -197,6 +197,9 @@ class Scheduler:
         await self._stop_all("shutting down")
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.leases.leave(ids), 2)
+        # Last: the process must not exit with a decoder thread still inside FFmpeg. Within the
+        # runtime's 10 s for this hook, after the leases: the other replicas need not wait.
+        await decoder.join_threads(self.settings.read_timeout_s)
 
     def stats(self) -> dict[str, StreamCounters]:
         """Per-camera counters for $SRV.STATS."""

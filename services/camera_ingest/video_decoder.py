@@ -26,7 +26,16 @@ from datetime import datetime, timedelta
 import av
 import av.error
 
-from services.camera_ingest.decoder import NoVideo, RgbConverter, SampledFrame, Sampler, classify, redact, video_stream
+from services.camera_ingest.decoder import (
+    NoVideo,
+    RgbConverter,
+    SampledFrame,
+    Sampler,
+    classify,
+    redact,
+    start_daemon,
+    video_stream,
+)  # fmt: skip
 from services.camera_ingest.settings import IngestSettings, VideoSettings
 from services.camera_ingest.video_sources import Openable, SourceRefused
 
@@ -287,7 +296,6 @@ def truncated(end_ms: int, duration_ms: int | None, tolerance_s: float) -> str |
 
 
 def start_thread(record_id: str, body: Callable[[], None]) -> None:
-    """Start the record's daemon decoder thread running `body` (decode_record with its
-    arguments): a hung read must never keep the process alive; its `stop` stops it within a
-    frame."""
-    threading.Thread(target=body, name=f"video-{record_id[:8]}", daemon=True).start()
+    """Start the record's decoder thread running `body` (decode_record with its arguments); its
+    `stop` stops it within a frame."""
+    start_daemon(f"video-{record_id[:8]}", body)

@@ -154,6 +154,22 @@ def test_a_cameras_sampled_frames_are_the_pixels_to_ndarray_gives(tmp_path: Path
     assert not np.array_equal(kept.frames[0].image, kept.frames[-1].image)  # no buffer shared
 
 
+async def test_the_shutdown_waits_for_a_decoder_thread_until_its_stop_ends_it(tmp_path: Path) -> None:
+    """A decoder thread still inside FFmpeg when the interpreter finalises crashes the process
+    (SIGSEGV at exit): join_threads waits for each, within its bound."""
+    video = tmp_path / "camera.mp4"
+    write_h264(video, 320, 240, 10)  # played at its own speed: 10 s of decoding
+    stop = decoder.start_thread("cam", str(video), 200, Reports(), IngestSettings(decoder_threads=1))
+    try:
+        assert await decoder.join_threads(0.3) == 1  # not stopped: still decoding after the bound
+    finally:
+        stop.set()
+    started = time.monotonic()
+    assert await decoder.join_threads(5) == 0
+    assert time.monotonic() - started < 2  # noticed within a frame, not at the end of the file
+    assert not [t for t in threading.enumerate() if t.name.startswith("camera-cam")]
+
+
 def test_a_camera_that_accepts_but_never_answers_is_offline_not_garbage() -> None:
     """FFmpeg ends the RTSP handshake with a silent peer as "invalid data": that is a hung
     camera (offline, it may come back), not an unreadable stream (error)."""
