@@ -26,7 +26,7 @@ import asyncpg
 from services.camera_ingest import cameras, records
 from services.camera_ingest.decoder import SampledFrame
 from services.camera_ingest.image_store import ImageStore, Written
-from services.camera_ingest.payloads import FrameRef
+from services.camera_ingest.payloads import FrameRef, tracklet_completed
 from services.camera_ingest.pedestrians import (
     Placement,
     insert_object,
@@ -46,7 +46,7 @@ from shared.messages.body_events import (
     PedestrianInsertedNotification,
 )
 from shared.messages.cameras import Camera
-from shared.messages.events import CameraEventKind, headers, subject
+from shared.messages.events import TRACKLET_COMPLETED, CameraEventKind, headers, subject
 from shared.runtime import ServiceContext
 from shared.smartface_values import runs
 
@@ -244,9 +244,14 @@ class BodySession:
             keep = settings.keep_pedestrians if state.kind == "pedestrian" else settings.keep_objects
         if keep is not None and (keep.best or not state.stored):
             await self.store(state, state.best, settings)
-        if state.stored:
-            async with self.ctx.db.acquire() as conn:
-                await records.close_tracklet(conn, state.id, state.last, state.last_ms)
+        if not state.stored:
+            return
+        async with self.ctx.db.acquire() as conn:
+            stamps = await records.close_tracklet(conn, state.id, state.last, state.last_ms)
+        if stamps is not None:  # announced as a face tracklet's end is (None: ended meanwhile, announced then)
+            completed = tracklet_completed(state.id, self.camera_id, state.appeared, state.last, state.appeared_ms,
+                                           state.last_ms, *stamps)  # fmt: skip
+            await self._publish(TRACKLET_COMPLETED, completed)
 
     async def store(self, state: BodyTrack, seen: Seen, settings: BodySettings | None) -> None:
         """Store a detection (its tracklet and frame first, when not yet) and announce it."""

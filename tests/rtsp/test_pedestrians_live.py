@@ -22,7 +22,7 @@ from tests.graphql_client import Subscriber, query
 from tests.registry_images import sample
 from tests.rtsp.conftest import RtspServer
 from tests.rtsp.events import Event, wait_events
-from tests.rtsp.test_pipeline import SEEN_TABLES, running_pipeline, watch
+from tests.rtsp.test_pipeline import SEEN_TABLES, of, running_pipeline, watch
 from tests.support import FACES, Cluster, truncate
 
 pytestmark = pytest.mark.rtsp
@@ -143,6 +143,16 @@ def test_a_person_without_a_face_gives_a_pedestrian_tracklet(
     assert first["id"] in [p["id"] for p in stored]
     tracklet = api.get(f"/api/v1/Tracklet/{first['trackletId']}")
     assert tracklet.status_code == 200, tracklet.text
+    # Its end is announced as a face tracklet's is (the camera was deleted: the stream stopped).
+    ended = wait_events(
+        pipeline.servers.nats_url, camera, lambda es: bool(of(es, "tracklet.completed", first["trackletId"])), 30,
+        "the pedestrian tracklet's tracklet.completed",
+    )  # fmt: skip
+    (done,) = of(ended, "tracklet.completed", first["trackletId"])
+    assert done["streamId"] == camera and done["timeDisappeared"] >= done["timeAppeared"]
+    assert {e.topic for e in ended if e.kind == "tracklet.completed"} == {"tracklets.completed"}
+    closed = api.get(f"/api/v1/Tracklet/{first['trackletId']}").json()
+    assert closed["timeDisappeared"] is not None
 
 
 def test_a_cat_passing_gives_a_stored_object_that_graphql_reads(
