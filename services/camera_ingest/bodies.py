@@ -37,7 +37,6 @@ from services.camera_ingest.pedestrians import (
 from services.camera_ingest.preview import Marked
 from services.camera_ingest.tracker import Detection, Tracker, TrackerConfig
 from shared import blobs, subjects
-from shared.imaging import encode_jpeg
 from shared.messages import bodies as wire
 from shared.messages.body_events import (
     OBJECT_INSERTED,
@@ -184,7 +183,7 @@ class BodySession:
                 async with self.lock:
                     await self._expire(at, settings)
             return []
-        jpeg = await self.ctx.run_blocking(encode_jpeg, frame.image, settings.image_quality)
+        jpeg = await self.ctx.run_blocking(frame.jpeg, settings.image_quality)
         blob = await blobs.wrap(self.ctx.bus, jpeg)
         try:
             request = wire.BodiesRequest(

@@ -45,7 +45,7 @@ from shared import subjects
 from shared.analysis import Analysed, Analysis, analyse, extract_request
 from shared.bus import Bus
 from shared.face_fields import OnFrame, female_probability, stored_fields
-from shared.imaging import encode_jpeg, header_size
+from shared.imaging import header_size
 from shared.liveness import event_check, liveness_wanted, spoof_result
 from shared.messages import events as ev
 from shared.messages import faces as wire
@@ -312,7 +312,7 @@ class StreamSession:
         if look.nothing:  # a still scene, nobody tracked, no full detection due
             jpeg, found = b"", Analysis(width=frame.image.shape[1], height=frame.image.shape[0], faces=[])
         else:
-            jpeg = await self.ctx.run_blocking(encode_jpeg, frame.image, settings.image_quality)
+            jpeg = await self.ctx.run_blocking(frame.jpeg, settings.image_quality)
             features = analysis.features(*settings.liveness, self.switches())
             if self.defer_attributes and (features.age or features.gender):
                 deferred = ATTRIBUTES_ONLY(age=features.age, gender=features.gender)

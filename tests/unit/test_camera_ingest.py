@@ -8,6 +8,7 @@ import threading
 import time
 import uuid
 from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 
 import av
@@ -22,9 +23,11 @@ from services.camera_ingest.decoder import NoAnswer, NoVideo, SampledFrame, Samp
 from services.camera_ingest.leases import preferred_owner
 from services.camera_ingest.scheduler import camera_enabled
 from services.camera_ingest.settings import IngestSettings, load_ingest_settings
+from shared.imaging import decode_image
 from shared.messages.cameras import CameraCreateRequest, CameraEvent, CameraUpdateRequest
 from shared.sources import redact
 from tests.rtsp.media import write_h264
+from tests.support import FACES
 
 
 def test_sampler_takes_one_frame_per_interval_of_stream_time() -> None:
@@ -152,6 +155,16 @@ def test_a_cameras_sampled_frames_are_the_pixels_to_ndarray_gives(tmp_path: Path
         assert frame.stream_time_s is not None and frame.image.shape == (360, 640, 3)
         assert np.array_equal(frame.image, plain[round(frame.stream_time_s, 3)])
     assert not np.array_equal(kept.frames[0].image, kept.frames[-1].image)  # no buffer shared
+
+
+def test_a_frame_is_encoded_once_for_the_analyses_that_send_it() -> None:
+    """Faces and pedestrians of a camera send the same JPEG of a frame: one encoding, ~2 ms."""
+    image = decode_image((FACES / "photos" / "img1.jpg").read_bytes())
+    frame = SampledFrame("cam", 0, datetime.now(UTC), 0.0, image)
+    first = frame.jpeg(90)
+    assert frame.jpeg(90) is first
+    assert np.abs(decode_image(first).astype(int) - image).mean() < 3  # the frame's own pixels
+    assert len(frame.jpeg(50)) < len(first)  # another quality: its own encoding
 
 
 async def test_the_shutdown_waits_for_a_decoder_thread_until_its_stop_ends_it(tmp_path: Path) -> None:
