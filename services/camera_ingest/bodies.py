@@ -35,6 +35,7 @@ from services.camera_ingest.pedestrians import (
     pedestrian_json,
 )
 from services.camera_ingest.preview import Marked
+from services.camera_ingest.session import publish_camera_event
 from services.camera_ingest.tracker import Detection, Tracker, TrackerConfig
 from shared import blobs, subjects
 from shared.messages import bodies as wire
@@ -45,7 +46,7 @@ from shared.messages.body_events import (
     PedestrianInsertedNotification,
 )
 from shared.messages.cameras import Camera
-from shared.messages.events import TRACKLET_COMPLETED, CameraEventKind, headers, subject
+from shared.messages.events import TRACKLET_COMPLETED
 from shared.runtime import ServiceContext
 from shared.smartface_values import runs
 
@@ -250,7 +251,7 @@ class BodySession:
         if stamps is not None:  # announced as a face tracklet's end is (None: ended meanwhile, announced then)
             completed = tracklet_completed(state.id, self.camera_id, state.appeared, state.last, state.appeared_ms,
                                            state.last_ms, *stamps)  # fmt: skip
-            await self._publish(TRACKLET_COMPLETED, completed)
+            await publish_camera_event(self.ctx.bus, TRACKLET_COMPLETED, self.camera_id, completed)
 
     async def store(self, state: BodyTrack, seen: Seen, settings: BodySettings | None) -> None:
         """Store a detection (its tracklet and frame first, when not yet) and announce it."""
@@ -296,12 +297,11 @@ class BodySession:
             "stream_id": self.camera_id, "processed_at": seen.processed_at,
         }  # fmt: skip
         if isinstance(body, wire.DetectedPedestrian):
-            await self._publish(PEDESTRIAN_INSERTED, PedestrianInsertedNotification(**_payload(data, common, "pose")))
+            pedestrian = PedestrianInsertedNotification(**_payload(data, common, "pose"))
+            await publish_camera_event(self.ctx.bus, PEDESTRIAN_INSERTED, self.camera_id, pedestrian)
         else:
-            await self._publish(OBJECT_INSERTED, ObjectInsertNotification(**_payload(data, common)))
-
-    async def _publish(self, kind: CameraEventKind, payload: Any) -> None:
-        await self.ctx.bus.publish_event(subject(kind, self.camera_id), payload, headers=headers(kind))
+            inserted = ObjectInsertNotification(**_payload(data, common))
+            await publish_camera_event(self.ctx.bus, OBJECT_INSERTED, self.camera_id, inserted)
 
     async def close(self) -> None:
         """The stream stopped: every live tracklet ends now."""

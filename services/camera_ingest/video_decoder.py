@@ -26,16 +26,7 @@ from datetime import datetime, timedelta
 import av
 import av.error
 
-from services.camera_ingest.decoder import (
-    NoVideo,
-    RgbConverter,
-    SampledFrame,
-    Sampler,
-    classify,
-    redact,
-    start_daemon,
-    video_stream,
-)  # fmt: skip
+from services.camera_ingest.decoder import NoVideo, RgbConverter, SampledFrame, Sampler, classify, redact, video_stream
 from services.camera_ingest.settings import IngestSettings, VideoSettings
 from services.camera_ingest.video_sources import Openable, SourceRefused
 
@@ -293,9 +284,3 @@ def truncated(end_ms: int, duration_ms: int | None, tolerance_s: float) -> str |
         f"the file is truncated or corrupt: its frames end at {end_ms / 1000:.1f} s of the "
         f"{duration_ms / 1000:.1f} s its container declares"
     )
-
-
-def start_thread(record_id: str, body: Callable[[], None]) -> None:
-    """Start the record's decoder thread running `body` (decode_record with its arguments); its
-    `stop` stops it within a frame."""
-    start_daemon(f"video-{record_id[:8]}", body)

@@ -28,12 +28,12 @@ from functools import partial
 import asyncpg
 
 from services.camera_ingest import video_events, videos
-from services.camera_ingest.decoder import SampledFrame
+from services.camera_ingest.decoder import SampledFrame, start_daemon
 from services.camera_ingest.image_store import ImageStore
 from services.camera_ingest.regions import Look
 from services.camera_ingest.session import AnalysisSettings, Prepared, SaveStrategy, StreamSession, detector_config
 from services.camera_ingest.settings import IngestSettings, VideoSettings
-from services.camera_ingest.video_decoder import Ended, Failed, Item, Opened, Put, decode_record, start_thread
+from services.camera_ingest.video_decoder import Ended, Failed, Item, Opened, Put, decode_record
 from services.camera_ingest.video_sources import SourceRefused, record_policy, resolve
 from services.camera_ingest.videos import RecordSpec
 from shared.errors import FacegateError, RequestTimeout, ServiceUnavailable
@@ -155,7 +155,7 @@ class RecordRunner:
             await self._finish(session, progress, "Error", str(exc))
             return
         frames: asyncio.Queue[Item] = asyncio.Queue(self.video.frame_queue)
-        start_thread(self.record_id, partial(
+        start_daemon(f"video-{self.record_id[:8]}", partial(  # its `stop` stops it within a frame
             decode_record, self.record_id, source, run.resume_ms, self.spec.sample_interval_ms,
             run.record.recorded_at, self._putter(frames), self._stop_thread, self.video, self.ingest,
         ))  # fmt: skip
