@@ -171,6 +171,39 @@ class StreamClock:
         return now
 
 
+# A stream whose timestamps stand still this long while its frames keep coming is timed by the
+# wall clock instead (FrameTimes).
+STUCK_S = 2.0
+
+
+class FrameTimes:
+    """A connection's frames' stream times, where they can be trusted. A camera or re-streamer
+    that stamps every frame alike (seen from an RTSP server passing JPEG files on unstamped)
+    would be sampled once by its stream time and never again: online, analysing nothing, and
+    every frame's capture time one anchor's (StreamClock). So once the stamps stand still for
+    `stuck_s` of wall time while frames come, the connection is timed by the wall clock until
+    it ends (a new connection trusts its stamps again); a frame without a stamp is too. A step
+    back (a wrapped clock, a restarted stream) is movement: the Sampler restarts its schedule."""
+
+    def __init__(self, stuck_s: float = STUCK_S) -> None:
+        self.stuck_s = stuck_s
+        self.previous: float | None = None
+        self.moved_at: float | None = None  # wall time the stamps last changed
+        self.stuck = False
+
+    def trusted(self, stream_time: float | None, now: float) -> float | None:
+        """`stream_time` (seconds), or None when the frame is to be timed by the wall clock."""
+        if self.stuck or stream_time is None:
+            return None
+        if self.previous is None or stream_time != self.previous or self.moved_at is None:
+            self.previous, self.moved_at = stream_time, now
+        elif now - self.moved_at > self.stuck_s:
+            self.stuck = True
+            log.warning("the stream's timestamps stood still for %.0f s: timing its frames by the clock", self.stuck_s)
+            return None
+        return stream_time
+
+
 class RgbConverter:
     """Sampled frames as RGB (height, width, 3): the pixels `frame.to_ndarray(format="rgb24")`
     gives (swscale, the frame's colorspace and range), for less CPU time: one swscale context
@@ -233,6 +266,7 @@ def decode_once(
         video = video_stream(container, settings.decoder_threads)
         sampler = Sampler(interval_ms / 1000)
         clock = StreamClock()
+        times = FrameTimes()
         rgb = RgbConverter()
         decoded = sampled = 0
         started, first_t = time.monotonic(), None
@@ -246,7 +280,8 @@ def decode_once(
                     sink.state("online", None)
                 if decoded % 25 == 0:
                     sink.decoded(25)
-                t = frame.time if frame.time is not None else time.monotonic() - started
+                stream_time = times.trusted(frame.time, time.monotonic())
+                t = stream_time if stream_time is not None else time.monotonic() - started
                 if pace:
                     first_t = t if first_t is None else first_t
                     delay = started + (t - first_t) - time.monotonic()
@@ -255,8 +290,8 @@ def decode_once(
                 if sampler.due(t):
                     # Only sampled frames are converted to RGB: the conversion costs as much as decoding.
                     image = rgb(frame)
-                    captured = datetime.fromtimestamp(clock.at(frame.time, time.time()), UTC)
-                    sink.sampled(SampledFrame(camera_id, sampled, captured, frame.time, image))
+                    captured = datetime.fromtimestamp(clock.at(stream_time, time.time()), UTC)
+                    sink.sampled(SampledFrame(camera_id, sampled, captured, stream_time, image))
                     sampled += 1
         except av.error.ExitError as exc:  # PyAV's read timeout interrupted FFmpeg
             raise NoAnswer(f"the camera stopped sending (nothing for {settings.read_timeout_s:g} s)") from exc

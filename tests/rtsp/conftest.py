@@ -28,7 +28,8 @@ import gi
 gi.require_version("Gst", "1.0"); gi.require_version("GstRtspServer", "1.0")
 from gi.repository import Gst, GstRtspServer
 Gst.init(None)
-missing = [e for e in ("multifilesrc", "jpegdec", "videoconvert", "x264enc", "rtph264pay")
+missing = [e for e in ("multifilesrc", "jpegdec", "videoconvert", "x264enc", "rtph264pay", "x265enc", "rtph265pay",
+                       "jpegenc", "jpegparse", "rtpjpegpay")
            if Gst.ElementFactory.find(e) is None]
 assert not missing, "missing GStreamer elements: " + ", ".join(missing)
 """
@@ -83,13 +84,14 @@ def port_free(port: int) -> bool:
 class RtspServer:
     """tests/rtsp/rtsp_server.py as a child process; stop() and start() keep the port."""
 
-    def __init__(self, frames: str, port: int, sent_log: Path | None = None) -> None:
-        self.frames, self.port, self.sent_log = frames, port, sent_log
+    def __init__(self, frames: str, port: int, sent_log: Path | None = None, codec: str = "h264") -> None:
+        self.frames, self.port, self.sent_log, self.codec = frames, port, sent_log, codec
         self.url = f"rtsp://127.0.0.1:{port}/cam"
         self.proc: subprocess.Popen[str] | None = None
 
     def start(self) -> None:
         command = [SYSTEM_PYTHON, str(HERE / "rtsp_server.py"), "--port", str(self.port), "--frames", self.frames]
+        command += ["--codec", self.codec]
         if self.sent_log is not None:  # paced frames, each one's send time logged (rtsp_server.py)
             command += ["--sent-log", str(self.sent_log)]
         # GStreamer's warnings go to a file: an undrained pipe would block the server once full.

@@ -6,6 +6,10 @@ Run by the SYSTEM python3 (which has `gi`), not the venv:
 
 It serves `rtsp://127.0.0.1:<port>/cam`: the JPEG frames (made by the test from the photos in
 ../shared/faces/) looped forever and encoded live with x264, so a client sees an endless camera.
+`--codec h265` encodes with x265 instead, `--codec mjpeg` sends the frames as JPEG (re-encoded,
+paced like the others: an MJPEG camera), and `--codec mjpeg-unstamped` passes the JPEG files on
+as they are, without timestamps: every frame carries the same stamp and they go out as fast as
+the connection takes them (a re-streamer with a broken clock).
 The media is shared, so any number of cameras on the same URL cost one encoder. Prints
 `READY <url>` once listening; SIGTERM or SIGINT stops it.
 
@@ -31,15 +35,26 @@ gi.require_version("Gst", "1.0")
 gi.require_version("GstRtspServer", "1.0")
 from gi.repository import GLib, Gst, GstRtspServer  # noqa: E402
 
+CODECS = ("h264", "h265", "mjpeg", "mjpeg-unstamped")
 
-def launch_line(frames: str, fps: int, bitrate_kbps: int, paced: bool = False) -> str:
-    """multifilesrc loops the frames; x264 in zerolatency mode, a keyframe every second so a
-    client that (re)connects gets a picture at once; `paced`: frames reach the encoder at their
-    own time (otherwise they queue before the network sink, which sends them at that time)."""
+
+def launch_line(frames: str, fps: int, bitrate_kbps: int, paced: bool = False, codec: str = "h264") -> str:
+    """multifilesrc loops the frames; x264 (or x265) in zerolatency mode, a keyframe every second
+    so a client that (re)connects gets a picture at once; `paced`: frames reach the encoder at
+    their own time (otherwise they queue before the network sink, which sends them at that time)."""
+    source = f'multifilesrc location="{frames}" loop=true caps="image/jpeg,framerate={fps}/1"'
+    if codec == "mjpeg-unstamped":
+        return f"( {source} ! jpegparse ! rtpjpegpay name=pay0 pt=26 )"
     pace = "! identity sync=true " if paced else ""
-    return (
-        f'( multifilesrc location="{frames}" loop=true caps="image/jpeg,framerate={fps}/1" '
-        f"! jpegdec ! videoconvert ! video/x-raw,format=I420 {pace}"
+    raw = f"( {source} ! jpegdec ! videoconvert ! video/x-raw,format=I420 {pace}"
+    if codec == "mjpeg":
+        return raw + "! jpegenc name=enc quality=85 ! rtpjpegpay name=pay0 pt=26 )"
+    if codec == "h265":
+        return raw + (
+            f"! x265enc name=enc tune=zerolatency speed-preset=ultrafast bitrate={bitrate_kbps} key-int-max={fps} "
+            "! rtph265pay name=pay0 pt=96 config-interval=1 )"
+        )
+    return raw + (
         f"! x264enc name=enc tune=zerolatency speed-preset=ultrafast bitrate={bitrate_kbps} key-int-max={fps} "
         "! video/x-h264,profile=baseline ! rtph264pay name=pay0 pt=96 config-interval=1 )"
     )
@@ -79,6 +94,7 @@ def main() -> None:
     parser.add_argument("--fps", type=int, default=10)
     parser.add_argument("--bitrate", type=int, default=800, help="kbit/s")
     parser.add_argument("--path", default="/cam")
+    parser.add_argument("--codec", choices=CODECS, default="h264")
     parser.add_argument("--sent-log", help="pace frames to the wall clock and log when each is sent")
     args = parser.parse_args()
 
@@ -87,7 +103,7 @@ def main() -> None:
     server.set_address("127.0.0.1")
     server.set_service(str(args.port))
     factory = GstRtspServer.RTSPMediaFactory()
-    factory.set_launch(launch_line(args.frames, args.fps, args.bitrate, paced=args.sent_log is not None))
+    factory.set_launch(launch_line(args.frames, args.fps, args.bitrate, args.sent_log is not None, args.codec))
     factory.set_shared(True)
     if args.sent_log:
         log_sent(factory, open(args.sent_log, "a", buffering=1), frames_in_loop(args.frames))  # noqa: SIM115

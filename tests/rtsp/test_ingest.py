@@ -159,6 +159,25 @@ def test_enabled_camera_goes_online_samples_at_its_rate_and_stops_when_disabled(
         assert any(b'"state":"online"' in e for e in states), states
 
 
+def test_a_camera_whose_frames_all_carry_one_timestamp_is_sampled_by_the_clock(cams: Cluster, frames: str) -> None:
+    """A re-streamer with a broken clock (every frame stamped alike, sent as fast as it goes):
+    by its stream time the camera would be sampled once and never again (online, analysing
+    nothing); after FrameTimes' 2 s it is sampled by the wall clock, at its rate."""
+    server = RtspServer(frames, free_port(), codec="mjpeg-unstamped")
+    server.start()
+    try:
+        with cams.http() as client:
+            camera_id = add_camera(client, server.url, interval_ms=200)
+            wait_status(client, camera_id, online, 30, "online")
+            since = time.monotonic()
+            status = wait_status(client, camera_id, lambda s: s["framesSampled"] >= 15, 30, "15 frames sampled")
+            spent = time.monotonic() - since
+            assert status["framesDecoded"] > 2 * status["framesSampled"], status  # not every frame: the rate
+            assert status["framesSampled"] <= 5 * (spent + 2) + 3, (status, spent)
+    finally:
+        server.stop()
+
+
 def test_server_down_marks_offline_and_its_return_brings_the_camera_back(
     cams: Cluster, rtsp_server: RtspServer
 ) -> None:

@@ -103,11 +103,11 @@ def api(pipeline: Cluster) -> Iterator[httpx.Client]:
     truncate(pipeline.servers.database_url, SEEN_TABLES)
 
 
-def serve(tmp_path: Path, photo: str, walk: int = 20) -> RtspServer:
+def serve(tmp_path: Path, photo: str, walk: int = 20, codec: str = "h264") -> RtspServer:
     # `walk` frames walking (default 2 s at 10 fps), then 1.5 s without anyone: longer than the
     # tracklet timeout.
     frames = write_jpegs(tmp_path / photo, count=walk, photo=photo, empty=15)
-    server = RtspServer(frames, free_port())
+    server = RtspServer(frames, free_port(), codec=codec)
     server.start()
     return server
 
@@ -256,6 +256,24 @@ def test_member_walking_past_gives_one_tracklet_and_one_match(
     image = api.get(f"/api/v1/Images/{faces[0]['imageDataId']}", params={"maxSize": 64})
     assert image.status_code == 200 and image.headers["content-type"] == "image/jpeg"
     assert image.content.startswith(b"\xff\xd8")
+
+
+@pytest.mark.parametrize("codec", ["h265", "mjpeg"])
+def test_a_member_walking_past_an_h265_or_mjpeg_camera_gives_their_match(
+    api: httpx.Client, pipeline: Cluster, member: dict[str, str], tmp_path: Path, codec: str
+) -> None:
+    """Cameras send H.265 and MJPEG as often as H.264: the same pass, the same answer."""
+    server = serve(tmp_path, MEMBER_PHOTO_VIDEO, codec=codec)
+    try:
+        camera = watch(api, server.url)
+        events, tracklet = first_completed(pipeline, camera)
+    finally:
+        server.stop()
+    (match,) = of(events, "match.found", tracklet)
+    assert match["watchlistMemberId"] == member["member"] and match["streamId"] == camera
+    assert not pieces_of_the_same_pass(api, camera, of(events, "tracklet.completed", tracklet)[0])
+    status = api.get(f"/api/v1/Cameras/{camera}/Status").json()
+    assert (status["width"], status["height"]) == (640, 360) and status["framesFailed"] == 0, status
 
 
 def test_stranger_gives_a_no_match(

@@ -50,6 +50,35 @@ def test_sampler_skips_the_slots_a_gap_missed_instead_of_catching_up() -> None:
     assert [t for t in (1.0, 1.04, 1.08, 1.12, 1.16, 1.2) if sampler.due(t)] == [1.0, 1.2]
 
 
+def test_frame_times_trust_moving_stamps_and_go_by_the_clock_once_they_stand_still() -> None:
+    from services.camera_ingest.decoder import FrameTimes
+
+    times = FrameTimes(stuck_s=2.0)
+    # 10 fps with moving stamps, a repeated stamp and a step back (a wrapped clock) among them.
+    stamps = [0.0, 0.1, 0.2, 0.2, 0.3, 0.05, 0.15]
+    assert [times.trusted(t, 100.0 + 0.1 * i) for i, t in enumerate(stamps)] == stamps
+    assert times.trusted(None, 101.0) is None and not times.stuck  # one frame without a stamp
+    # Every frame stamped 7.0 from then on: trusted for 2 s of frames, then never again.
+    assert [times.trusted(7.0, 101.0 + 0.5 * i) for i in range(5)] == [7.0] * 5
+    assert times.trusted(7.0, 103.1) is None and times.stuck
+    assert times.trusted(8.0, 103.2) is None  # however it moves afterwards: this connection is clock-timed
+
+
+def test_a_stream_stamped_alike_is_sampled_by_the_clock_not_once() -> None:
+    """What decode_once does with each frame (FrameTimes, then the Sampler on the stream time or
+    the time since the connection opened): a 10 fps camera whose every frame carries stamp 0."""
+    times, sampler = decoder.FrameTimes(stuck_s=2.0), Sampler(0.2)
+    sampled = []
+    for i in range(100):  # 10 s
+        now = 50.0 + 0.1 * i
+        stream_time = times.trusted(0.0, now)
+        if sampler.due(stream_time if stream_time is not None else now - 50.0):
+            sampled.append(i)
+    # The first frame by its stamp; none while the stamps might still move (2 s); then 5 a second.
+    assert sampled[0] == 0 and all(i > 20 for i in sampled[1:])
+    assert 35 <= len(sampled) <= 42, sampled
+
+
 @pytest.mark.parametrize(
     ("exc", "state", "words"),
     [
