@@ -209,13 +209,24 @@ class RgbConverter:
     gives (swscale, the frame's colorspace and range), for less CPU time: one swscale context
     for the stream (to_ndarray makes one for every frame; a new frame size or format makes it
     anew), in the decoding thread (swscale's own threads cost more CPU time for a frame this
-    thread waits on anyway). A camera's decode loop and a record's reader each hold one."""
+    thread waits on anyway). A camera's decode loop and a record's reader each hold one.
+    Each frame is turned upright as its display matrix says (`upright`)."""
 
     def __init__(self) -> None:
         self.reformatter = VideoReformatter()
 
     def __call__(self, frame: av.VideoFrame) -> np.ndarray:
-        return self.reformatter.reformat(frame, format="rgb24", threads=1).to_ndarray()
+        return upright(self.reformatter.reformat(frame, format="rgb24", threads=1).to_ndarray(), frame.rotation)
+
+
+def upright(rgb: np.ndarray, rotation: float) -> np.ndarray:
+    """`rgb` turned as the frame's display matrix says (`rotation`: degrees counter-clockwise, as
+    PyAV reads it), to the nearest quarter turn. A phone records a portrait video as landscape
+    frames with such a matrix, which players apply and decoding does not: its faces would lie
+    on their side, where the detector does not find them (it reads faces rolled up to about 45
+    degrees). Mirroring in the matrix is not applied (cameras and phones do not write it)."""
+    turns = round(rotation / 90) % 4
+    return np.ascontiguousarray(np.rot90(rgb, turns)) if turns else rgb
 
 
 def video_stream(container: av.container.InputContainer, threads: int) -> av.video.stream.VideoStream:

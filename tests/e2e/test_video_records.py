@@ -20,7 +20,9 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import cv2
 import httpx
+import numpy as np
 import pytest
 
 from services.gateway.compatibility import SMARTFACE_OPENAPI
@@ -266,6 +268,23 @@ def test_a_recording_is_analysed_into_tracklets_at_their_times_in_the_video(
         assert missed == [second["id"]]
     else:
         assert found == [] and stored == []
+
+
+def test_a_phone_video_of_a_member_in_portrait_gives_their_match(
+    api: httpx.Client, videos: Cluster, member: str, folder: Path
+) -> None:
+    """A phone stores a portrait video turned on its side with a display matrix (here -90: the
+    way phones write it): analysed as players show it, upright, its stored frames included."""
+    write_clip(folder / "phone.mp4", [(None, 0.5), (MEMBER_PHOTO_VIDEO, 2), (None, 1)], 360, 640, rotation=-90)
+    rid = create(api, "phone.mp4", enabled=True)["id"]
+    status = wait_state(api, rid, {"Processed", "Error"})
+    assert status["state"] == "Processed", status
+    (tracklet,) = items(api, f"/api/v1/VideoRecords/{rid}/Tracklets")
+    found = [e.body for e in camera_events(videos.servers.nats_url, rid) if e.kind == "match.found"]
+    assert [(f["trackletId"], f["watchlistMemberId"]) for f in found] == [(tracklet["id"], member)]
+    frame = items(api, f"/api/v1/VideoRecords/{rid}/Frames")[0]
+    stored = cv2.imdecode(np.frombuffer(api.get(f"/api/v1/Images/{frame['imageDataId']}").content, np.uint8), 1)
+    assert stored.shape[:2] == (640, 360)
 
 
 @pytest.fixture

@@ -114,13 +114,22 @@ def write_clip(
     height: int = 360,
     fps: int = 10,
     audio: bool = False,
+    rotation: int = 0,
 ) -> Path:
     """A recorded video (H.264; the container from the suffix: .mp4, .mkv) of the scenes one
-    after the other: in each, its photo walks across the picture (or the picture stays empty);
-    with `audio`, an AAC track (a tone) beside the video, as a phone's recording has."""
+    after the other: in each, its photo walks across the picture (or the picture stays empty),
+    at most half the shorter side high; with `audio`, an AAC track (a tone) beside the video, as
+    a phone's recording has. With `rotation` (degrees counter-clockwise, a multiple of 90), the
+    `width` x `height` picture is stored turned back by it with a display matrix of `rotation`,
+    as a phone stores a portrait video: players (and Facegate) show it upright."""
+    turns = rotation // 90
+    stored_width, stored_height = (height, width) if turns % 2 else (width, height)
+    size = 0.5 * min(width, height) / height
     with av.open(str(path), "w") as out:
         video = out.add_stream("libx264", rate=fps)
-        video.width, video.height, video.pix_fmt = width, height, "yuv420p"
+        video.width, video.height, video.pix_fmt = stored_width, stored_height, "yuv420p"
+        if rotation:
+            video.set_display_rotation(rotation)
         video.time_base = Fraction(1, fps)
         video.options = {"preset": "ultrafast", "g": str(fps)}
         sound = out.add_stream("aac", rate=16000) if audio else None
@@ -132,9 +141,9 @@ def write_clip(
             if photo is None:
                 frames = [np.full((height, width, 3), 96, dtype=np.uint8)] * count
             else:
-                frames = walking_face(width, height, count, photo)
+                frames = walking_face(width, height, count, photo, size=size)
             for bgr in frames:
-                frame = av.VideoFrame.from_ndarray(bgr, format="bgr24")
+                frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(np.rot90(bgr, -turns)), format="bgr24")
                 frame.pts = index
                 out.mux(video.encode(frame))
                 index += 1

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import av
 import av.error
+import cv2
 import msgspec
 import numpy as np
 import pytest
@@ -26,7 +27,7 @@ from services.camera_ingest.settings import IngestSettings, load_ingest_settings
 from shared.imaging import decode_image
 from shared.messages.cameras import CameraCreateRequest, CameraEvent, CameraUpdateRequest
 from shared.sources import redact
-from tests.rtsp.media import write_h264
+from tests.rtsp.media import walking_face, write_clip, write_h264
 from tests.support import FACES
 
 
@@ -184,6 +185,24 @@ def test_a_cameras_sampled_frames_are_the_pixels_to_ndarray_gives(tmp_path: Path
         assert frame.stream_time_s is not None and frame.image.shape == (360, 640, 3)
         assert np.array_equal(frame.image, plain[round(frame.stream_time_s, 3)])
     assert not np.array_equal(kept.frames[0].image, kept.frames[-1].image)  # no buffer shared
+
+
+@pytest.mark.parametrize("rotation", [90, -90, 180])
+def test_a_phone_video_stored_turned_is_decoded_upright(tmp_path: Path, rotation: int) -> None:
+    """A phone stores a portrait video as landscape frames with a display matrix: the sampled
+    frames are the picture as players show it (the face walking in from the left, upright),
+    not on its side or upside down."""
+    video = write_clip(tmp_path / "phone.mp4", [("img1.jpg", 1)], width=360, height=640, rotation=rotation)
+    with av.open(str(video)) as container:
+        stored = container.streams.video[0]
+        assert (stored.width, stored.height) == ((640, 360) if rotation % 180 else (360, 640))
+    kept = Kept()
+    decode_once("cam", str(video), 200, kept, threading.Event(), IngestSettings(decoder_threads=1), pace=False)
+    first = kept.frames[0].image
+    expected = cv2.cvtColor(walking_face(360, 640, 10, "img1.jpg", size=0.5 * 360 / 640)[0], cv2.COLOR_BGR2RGB)
+    assert first.shape == expected.shape == (640, 360, 3)
+    assert np.abs(first.astype(int) - expected).mean() < 6
+    assert np.abs(np.rot90(first, 2).astype(int) - expected).mean() > 12  # upside down: far
 
 
 def test_a_frame_is_encoded_once_for_the_analyses_that_send_it() -> None:
