@@ -284,7 +284,7 @@ def test_a_phone_video_of_a_member_in_portrait_gives_their_match(
     assert [(f["trackletId"], f["watchlistMemberId"]) for f in found] == [(tracklet["id"], member)]
     frame = items(api, f"/api/v1/VideoRecords/{rid}/Frames")[0]
     stored = cv2.imdecode(np.frombuffer(api.get(f"/api/v1/Images/{frame['imageDataId']}").content, np.uint8), 1)
-    assert stored.shape[:2] == (640, 360)
+    assert stored is not None and stored.shape[:2] == (640, 360)
 
 
 @pytest.fixture
