@@ -221,12 +221,15 @@ class RgbConverter:
 
 def upright(rgb: np.ndarray, rotation: float) -> np.ndarray:
     """`rgb` turned as the frame's display matrix says (`rotation`: degrees counter-clockwise, as
-    PyAV reads it), to the nearest quarter turn. A phone records a portrait video as landscape
-    frames with such a matrix, which players apply and decoding does not: its faces would lie
-    on their side, where the detector does not find them (it reads faces rolled up to about 45
-    degrees). Mirroring in the matrix is not applied (cameras and phones do not write it)."""
-    turns = round(rotation / 90) % 4
-    return np.ascontiguousarray(np.rot90(rgb, turns)) if turns else rgb
+    PyAV reads it). A phone records a portrait video as landscape frames with such a matrix,
+    which players apply and decoding does not: its faces would lie on their side, where the
+    detector does not find them (it reads faces rolled up to about 45 degrees). Only quarter
+    turns are applied: PyAV reads a degenerate matrix (all zeros, from a broken or crafted file)
+    as -2**31 degrees, and a mirrored one as some other angle; those frames are left as stored."""
+    turns = round(rotation / 90)
+    if abs(rotation) > 360 or abs(rotation - 90 * turns) > 1 or turns % 4 == 0:
+        return rgb
+    return np.ascontiguousarray(np.rot90(rgb, turns % 4))
 
 
 def video_stream(container: av.container.InputContainer, threads: int) -> av.video.stream.VideoStream:

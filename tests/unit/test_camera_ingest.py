@@ -205,6 +205,17 @@ def test_a_phone_video_stored_turned_is_decoded_upright(tmp_path: Path, rotation
     assert np.abs(np.rot90(first, 2).astype(int) - expected).mean() > 12  # upside down: far
 
 
+def test_only_a_display_matrixs_quarter_turns_are_applied() -> None:
+    from services.camera_ingest.decoder import upright
+
+    rgb = np.arange(2 * 3 * 3, dtype=np.uint8).reshape(2, 3, 3)
+    assert np.array_equal(upright(rgb, 90), np.rot90(rgb, 1)) and np.array_equal(upright(rgb, -90), np.rot90(rgb, 3))
+    assert np.array_equal(upright(rgb, 180), np.rot90(rgb, 2)) and np.array_equal(upright(rgb, -180), np.rot90(rgb, 2))
+    # As stored: no turn, a degenerate matrix (PyAV reads -2**31), a 30 degree or mirrored one.
+    for rotation in (0, 360, -(2**31), 30, 150):
+        assert upright(rgb, rotation) is rgb, rotation
+
+
 def test_a_frame_is_encoded_once_for_the_analyses_that_send_it() -> None:
     """Faces and pedestrians of a camera send the same JPEG of a frame: one encoding, ~2 ms."""
     image = decode_image((FACES / "photos" / "img1.jpg").read_bytes())
