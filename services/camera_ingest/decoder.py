@@ -188,14 +188,14 @@ class FrameTimes:
     def __init__(self, stuck_s: float = STUCK_S) -> None:
         self.stuck_s = stuck_s
         self.previous: float | None = None
-        self.moved_at: float | None = None  # wall time the stamps last changed
+        self.moved_at = 0.0  # wall time the stamps last changed
         self.stuck = False
 
     def trusted(self, stream_time: float | None, now: float) -> float | None:
         """`stream_time` (seconds), or None when the frame is to be timed by the wall clock."""
         if self.stuck or stream_time is None:
             return None
-        if self.previous is None or stream_time != self.previous or self.moved_at is None:
+        if stream_time != self.previous:
             self.previous, self.moved_at = stream_time, now
         elif now - self.moved_at > self.stuck_s:
             self.stuck = True
