@@ -84,14 +84,24 @@ def port_free(port: int) -> bool:
 class RtspServer:
     """tests/rtsp/rtsp_server.py as a child process; stop() and start() keep the port."""
 
-    def __init__(self, frames: str, port: int, sent_log: Path | None = None, codec: str = "h264") -> None:
+    def __init__(
+        self,
+        frames: str,
+        port: int,
+        sent_log: Path | None = None,
+        codec: str = "h264",
+        login: tuple[str, str] = ("", ""),
+    ) -> None:
         self.frames, self.port, self.sent_log, self.codec = frames, port, sent_log, codec
+        self.login = login  # (user, password) the server asks for (Digest), none when empty
         self.url = f"rtsp://127.0.0.1:{port}/cam"
         self.proc: subprocess.Popen[str] | None = None
 
     def start(self) -> None:
         command = [SYSTEM_PYTHON, str(HERE / "rtsp_server.py"), "--port", str(self.port), "--frames", self.frames]
         command += ["--codec", self.codec]
+        if self.login[0]:
+            command += ["--user", self.login[0], "--password", self.login[1]]
         if self.sent_log is not None:  # paced frames, each one's send time logged (rtsp_server.py)
             command += ["--sent-log", str(self.sent_log)]
         # GStreamer's warnings go to a file: an undrained pipe would block the server once full.

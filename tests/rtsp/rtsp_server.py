@@ -9,7 +9,8 @@ It serves `rtsp://127.0.0.1:<port>/cam`: the JPEG frames (made by the test from 
 `--codec h265` encodes with x265 instead, `--codec mjpeg` sends the frames as JPEG (re-encoded,
 paced like the others: an MJPEG camera), and `--codec mjpeg-unstamped` passes the JPEG files on
 as they are, without timestamps: every frame carries the same stamp and they go out as fast as
-the connection takes them (a re-streamer with a broken clock).
+the connection takes them (a re-streamer with a broken clock). `--user` and `--password` make it
+ask for them, with RTSP Digest authentication (`--auth basic`: Basic), as IP cameras do.
 The media is shared, so any number of cameras on the same URL cost one encoder. Prints
 `READY <url>` once listening; SIGTERM or SIGINT stops it.
 
@@ -32,8 +33,9 @@ from typing import Any, TextIO
 import gi
 
 gi.require_version("Gst", "1.0")
+gi.require_version("GstRtsp", "1.0")
 gi.require_version("GstRtspServer", "1.0")
-from gi.repository import GLib, Gst, GstRtspServer  # noqa: E402
+from gi.repository import GLib, Gst, GstRtsp, GstRtspServer  # noqa: E402
 
 CODECS = ("h264", "h265", "mjpeg", "mjpeg-unstamped")
 
@@ -58,6 +60,25 @@ def launch_line(frames: str, fps: int, bitrate_kbps: int, paced: bool = False, c
         f"! x264enc name=enc tune=zerolatency speed-preset=ultrafast bitrate={bitrate_kbps} key-int-max={fps} "
         "! video/x-h264,profile=baseline ! rtph264pay name=pay0 pt=96 config-interval=1 )"
     )
+
+
+def protect(server: Any, factory: Any, method: str, user: str, password: str) -> None:
+    """Only `user` with `password` may play the media (RTSP `method` authentication: digest or
+    basic); anyone else gets 401 Unauthorized."""
+    auth = GstRtspServer.RTSPAuth()
+    token = GstRtspServer.RTSPToken()
+    token.set_string("media.factory.role", "camera")
+    if method == "digest":
+        auth.add_digest(user, password, token)
+        auth.set_supported_methods(GstRtsp.RTSPAuthMethod.DIGEST)
+    else:
+        auth.add_basic(GstRtspServer.RTSPAuth.make_basic(user, password), token)
+        auth.set_supported_methods(GstRtsp.RTSPAuthMethod.BASIC)
+    server.set_auth(auth)
+    permissions = GstRtspServer.RTSPPermissions()
+    for permission in ("media.factory.access", "media.factory.construct"):
+        permissions.add_permission_for_role("camera", permission, True)
+    factory.set_permissions(permissions)
 
 
 def frames_in_loop(pattern: str) -> int:
@@ -95,6 +116,9 @@ def main() -> None:
     parser.add_argument("--bitrate", type=int, default=800, help="kbit/s")
     parser.add_argument("--path", default="/cam")
     parser.add_argument("--codec", choices=CODECS, default="h264")
+    parser.add_argument("--user", help="ask for this user (and --password)")
+    parser.add_argument("--password", default="")
+    parser.add_argument("--auth", choices=("digest", "basic"), default="digest")
     parser.add_argument("--sent-log", help="pace frames to the wall clock and log when each is sent")
     args = parser.parse_args()
 
@@ -105,6 +129,8 @@ def main() -> None:
     factory = GstRtspServer.RTSPMediaFactory()
     factory.set_launch(launch_line(args.frames, args.fps, args.bitrate, args.sent_log is not None, args.codec))
     factory.set_shared(True)
+    if args.user:
+        protect(server, factory, args.auth, args.user, args.password)
     if args.sent_log:
         log_sent(factory, open(args.sent_log, "a", buffering=1), frames_in_loop(args.frames))  # noqa: SIM115
     server.get_mount_points().add_factory(args.path, factory)

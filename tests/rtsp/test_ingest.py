@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import asyncpg
 import httpx
@@ -174,6 +174,24 @@ def test_a_camera_whose_frames_all_carry_one_timestamp_is_sampled_by_the_clock(c
             spent = time.monotonic() - since
             assert status["framesDecoded"] > 2 * status["framesSampled"], status  # not every frame: the rate
             assert status["framesSampled"] <= 5 * (spent + 2) + 3, (status, spent)
+    finally:
+        server.stop()
+
+
+def test_a_camera_asking_for_a_password_plays_with_it_and_says_why_without(cams: Cluster, frames: str) -> None:
+    """IP cameras ask for credentials (RTSP Digest): a source with them, its special characters
+    percent-encoded as a URL needs, goes online; a wrong password is an `error` saying access
+    was denied, and the reason does not repeat the password."""
+    password = "p@ss:w/rd#1"
+    server = RtspServer(frames, free_port(), login=("admin", password))
+    server.start()
+    try:
+        with cams.http() as client:
+            good = add_camera(client, f"rtsp://admin:{quote(password, safe='')}@127.0.0.1:{server.port}/cam")
+            bad = add_camera(client, f"rtsp://admin:wrong-secret@127.0.0.1:{server.port}/cam")
+            wait_status(client, good, lambda s: online(s) and s["framesSampled"] >= 3, 30, "frames from the camera")
+            status = wait_status(client, bad, in_state("error"), 30, "an error")
+            assert "access denied" in status["reason"] and "wrong-secret" not in status["reason"], status
     finally:
         server.stop()
 
