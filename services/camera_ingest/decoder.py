@@ -10,6 +10,7 @@ whose implementation hands everything to the loop thread-safely.
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import os
 import socket
@@ -28,7 +29,7 @@ from av.video.reformatter import VideoReformatter
 from services.camera_ingest.settings import IngestSettings
 from shared.imaging import encode_jpeg
 from shared.messages.cameras import CameraState
-from shared.sources import SourceRefused, check_source, protocol_whitelist, redact
+from shared.sources import SourceRefused, check_source, protocol_whitelist, redact, redact_url
 
 log = logging.getLogger(__name__)
 
@@ -125,6 +126,23 @@ def open_options(source: str, settings: IngestSettings) -> dict[str, str]:
     elif source.startswith(("http://", "https://")):
         options |= {"rw_timeout": str(int(settings.read_timeout_s * 1_000_000)), "reconnect": "0"}
     return options
+
+
+def open_stream(source: str, options: dict[str, str], settings: IngestSettings) -> av.container.InputContainer:
+    """`av.open` with `options` and the settings' timeouts. RTSP goes over TCP (`open_options`);
+    a camera that offers RTP over UDP only answers TCP with 461 Unsupported Transport, which
+    FFmpeg reports as "Protocol not supported": such a camera is played over UDP, as it offers,
+    instead of failing for ever on a setting the user cannot change."""
+    timeout = (settings.open_timeout_s, settings.read_timeout_s)
+    try:
+        return av.open(source, options=options, timeout=timeout)
+    except av.error.OSError as exc:
+        if exc.errno != errno.EPROTONOSUPPORT or options.get("rtsp_transport") != "tcp":
+            raise
+        if not source.startswith("rtsp://"):  # rtsps: TLS over TCP only
+            raise
+    log.info("%s offers RTP over UDP only: playing it over UDP", redact_url(source))
+    return av.open(source, options={**options, "rtsp_transport": "udp"}, timeout=timeout)
 
 
 class Sampler:
@@ -265,9 +283,7 @@ def decode_once(
         raise NoVideo(f"{source} is not a regular file")
     opening = time.monotonic()
     try:
-        container = av.open(
-            source, options=open_options(source, settings), timeout=(settings.open_timeout_s, settings.read_timeout_s)
-        )
+        container = open_stream(source, open_options(source, settings), settings)
     except (av.error.InvalidDataError, av.error.ExitError) as exc:
         # A silent peer ends FFmpeg's RTSP handshake with "invalid data" once its socket timeout
         # passes: garbage answers fail at once, silence only after the timeout.

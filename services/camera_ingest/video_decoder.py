@@ -26,7 +26,16 @@ from datetime import datetime, timedelta
 import av
 import av.error
 
-from services.camera_ingest.decoder import NoVideo, RgbConverter, SampledFrame, Sampler, classify, redact, video_stream
+from services.camera_ingest.decoder import (
+    NoVideo,
+    RgbConverter,
+    SampledFrame,
+    Sampler,
+    classify,
+    open_stream,
+    redact,
+    video_stream,
+)
 from services.camera_ingest.settings import IngestSettings, VideoSettings
 from services.camera_ingest.video_sources import Openable, SourceRefused
 
@@ -119,9 +128,7 @@ def open_source(
     if source.is_file and os.path.exists(source.target) and not os.path.isfile(source.target):
         raise NoVideo("the source is not a regular file")  # a FIFO or device would block for ever
     source.check()
-    container = av.open(
-        source.target, options=_options(source, ingest), timeout=(ingest.open_timeout_s, ingest.read_timeout_s)
-    )
+    container = open_stream(source.target, _options(source, ingest), ingest)
     try:
         video = video_stream(container, settings.decoder_threads)
         video.codec_context.options = {**video.codec_context.options, **RECORD_DECODER_OPTIONS}  # before it opens

@@ -91,9 +91,11 @@ class RtspServer:
         sent_log: Path | None = None,
         codec: str = "h264",
         login: tuple[str, str] = ("", ""),
+        udp_only: bool = False,
     ) -> None:
         self.frames, self.port, self.sent_log, self.codec = frames, port, sent_log, codec
         self.login = login  # (user, password) the server asks for (Digest), none when empty
+        self.udp_only = udp_only  # RTP over UDP only, as some cameras offer
         self.url = f"rtsp://127.0.0.1:{port}/cam"
         self.proc: subprocess.Popen[str] | None = None
 
@@ -102,6 +104,8 @@ class RtspServer:
         command += ["--codec", self.codec]
         if self.login[0]:
             command += ["--user", self.login[0], "--password", self.login[1]]
+        if self.udp_only:
+            command.append("--udp-only")
         if self.sent_log is not None:  # paced frames, each one's send time logged (rtsp_server.py)
             command += ["--sent-log", str(self.sent_log)]
         # GStreamer's warnings go to a file: an undrained pipe would block the server once full.

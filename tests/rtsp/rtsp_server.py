@@ -10,7 +10,9 @@ It serves `rtsp://127.0.0.1:<port>/cam`: the JPEG frames (made by the test from 
 paced like the others: an MJPEG camera), and `--codec mjpeg-unstamped` passes the JPEG files on
 as they are, without timestamps: every frame carries the same stamp and they go out as fast as
 the connection takes them (a re-streamer with a broken clock). `--user` and `--password` make it
-ask for them, with RTSP Digest authentication (`--auth basic`: Basic), as IP cameras do.
+ask for them, with RTSP Digest authentication (`--auth basic`: Basic), as IP cameras do;
+`--udp-only` offers RTP over UDP only (RTP over TCP, as clients ask, gets 461 Unsupported
+Transport), as some cameras do.
 The media is shared, so any number of cameras on the same URL cost one encoder. Prints
 `READY <url>` once listening; SIGTERM or SIGINT stops it.
 
@@ -119,6 +121,7 @@ def main() -> None:
     parser.add_argument("--user", help="ask for this user (and --password)")
     parser.add_argument("--password", default="")
     parser.add_argument("--auth", choices=("digest", "basic"), default="digest")
+    parser.add_argument("--udp-only", action="store_true", help="offer RTP over UDP only")
     parser.add_argument("--sent-log", help="pace frames to the wall clock and log when each is sent")
     args = parser.parse_args()
 
@@ -131,6 +134,8 @@ def main() -> None:
     factory.set_shared(True)
     if args.user:
         protect(server, factory, args.auth, args.user, args.password)
+    if args.udp_only:
+        factory.set_protocols(GstRtsp.RTSPLowerTrans.UDP)
     if args.sent_log:
         log_sent(factory, open(args.sent_log, "a", buffering=1), frames_in_loop(args.frames))  # noqa: SIM115
     server.get_mount_points().add_factory(args.path, factory)

@@ -196,6 +196,20 @@ def test_a_camera_asking_for_a_password_plays_with_it_and_says_why_without(cams:
         server.stop()
 
 
+def test_a_camera_offering_rtp_over_udp_only_plays_over_udp(cams: Cluster, frames: str) -> None:
+    """Cameras are asked for RTP over TCP (no loss, through firewalls); one that offers UDP only
+    answers 461, and is played over UDP rather than failing for ever."""
+    server = RtspServer(frames, free_port(), udp_only=True)
+    server.start()
+    try:
+        with cams.http() as client:
+            camera_id = add_camera(client, server.url)
+            status = wait_status(client, camera_id, lambda s: online(s) and s["framesSampled"] >= 5, 30, "frames")
+            assert status["reason"] is None and status["reconnects"] == 0, status
+    finally:
+        server.stop()
+
+
 def test_server_down_marks_offline_and_its_return_brings_the_camera_back(
     cams: Cluster, rtsp_server: RtspServer
 ) -> None:
