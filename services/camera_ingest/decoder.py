@@ -189,24 +189,35 @@ class StreamClock:
         return now
 
 
-# A stream whose timestamps stand still this long while its frames keep coming is timed by the
-# wall clock instead (FrameTimes).
+# A stream's timestamps are not trusted (FrameTimes) once they stand still this long while its
+# frames keep coming, or once a live stream's drift from the clock went past DRIFT_S more than
+# DRIFTS times within DRIFT_WINDOW_S (after it started).
 STUCK_S = 2.0
+DRIFT_S, DRIFTS, DRIFT_WINDOW_S = 1.0, 2, 30.0
 
 
 class FrameTimes:
-    """A connection's frames' stream times, where they can be trusted. A camera or re-streamer
-    that stamps every frame alike (seen from an RTSP server passing JPEG files on unstamped)
-    would be sampled once by its stream time and never again: online, analysing nothing, and
-    every frame's capture time one anchor's (StreamClock). So once the stamps stand still for
-    `stuck_s` of wall time while frames come, the connection is timed by the wall clock until
-    it ends (a new connection trusts its stamps again); a frame without a stamp is too. A step
-    back (a wrapped clock, a restarted stream) is movement: the Sampler restarts its schedule."""
+    """A connection's frames' stream times, where they can be trusted; the frames of one whose
+    stamps fail are timed by the wall clock until it ends (a new connection trusts its stamps
+    again), as is a frame without a stamp. Stamps fail two ways:
+    - standing still: a camera or re-streamer that stamps every frame alike (an RTSP server
+      passing JPEG files on unstamped) would be sampled once by its stream time and never
+      again: online, analysing nothing; after `stuck_s` of frames with one stamp;
+    - on a `live` connection, running at another rate than the clock: MJPEG over HTTP has no
+      stamps and FFmpeg numbers its frames 25 a second whatever the camera sends, so a 10 fps
+      camera sampled by them would be analysed at 2 fps instead of 5 (and its frames' capture
+      times jump at every StreamClock re-anchoring); after the stamps drifted from the clock by
+      more than `drift_s` since they last agreed more than DRIFTS times within DRIFT_WINDOW_S.
+      A camera's bursts (buffered frames at connect, after a stall) drift once each. A file
+      is not live (decoded as fast as it goes, its stamps are right).
+    A step back (a wrapped clock, a restarted stream) is movement: the Sampler restarts."""
 
-    def __init__(self, stuck_s: float = STUCK_S) -> None:
-        self.stuck_s = stuck_s
+    def __init__(self, live: bool = True, stuck_s: float = STUCK_S, drift_s: float = DRIFT_S) -> None:
+        self.live, self.stuck_s, self.drift_s = live, stuck_s, drift_s
         self.previous: float | None = None
         self.moved_at = 0.0  # wall time the stamps last changed
+        self.anchor: tuple[float, float] | None = None  # (wall, stream) time they last agreed
+        self.drifted: list[float] = []  # wall times the drift went past drift_s
         self.stuck = False
 
     def trusted(self, stream_time: float | None, now: float) -> float | None:
@@ -216,10 +227,23 @@ class FrameTimes:
         if stream_time != self.previous:
             self.previous, self.moved_at = stream_time, now
         elif now - self.moved_at > self.stuck_s:
-            self.stuck = True
-            log.warning("the stream's timestamps stood still for %.0f s: timing its frames by the clock", self.stuck_s)
+            self._distrust(f"stood still for {self.stuck_s:g} s")
             return None
+        if not self.live:
+            return stream_time
+        if self.anchor is None:
+            self.anchor = (now, stream_time)
+        elif abs((now - self.anchor[0]) - (stream_time - self.anchor[1])) > self.drift_s:
+            self.anchor = (now, stream_time)
+            self.drifted = [t for t in self.drifted if now - t < DRIFT_WINDOW_S] + [now]
+            if len(self.drifted) > DRIFTS:
+                self._distrust("run at another rate than the clock")
+                return None
         return stream_time
+
+    def _distrust(self, why: str) -> None:
+        self.stuck = True
+        log.warning("the stream's timestamps %s: timing its frames by the clock", why)
 
 
 class RgbConverter:
@@ -296,7 +320,7 @@ def decode_once(
         video = video_stream(container, settings.decoder_threads)
         sampler = Sampler(interval_ms / 1000)
         clock = StreamClock()
-        times = FrameTimes()
+        times = FrameTimes(live=source.startswith(NETWORK_SCHEMES))
         rgb = RgbConverter()
         decoded = sampled = 0
         started, first_t = time.monotonic(), None

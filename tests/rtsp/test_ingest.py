@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import http.server
+import itertools
 import json
 import socket
 import threading
@@ -319,6 +320,51 @@ def serve_folder(folder: Path) -> Iterator[str]:
             yield f"http://127.0.0.1:{server.server_address[1]}"
         finally:
             server.shutdown()
+
+
+@contextlib.contextmanager
+def mjpeg_camera(frames: str, fps: int = 10) -> Iterator[str]:
+    """An MJPEG camera over HTTP on 127.0.0.1 while in the block (multipart/x-mixed-replace, the
+    JPEG files of `frames` looped at `fps`, without timestamps, as such cameras send them); its
+    stream's URL."""
+    files = itertools.takewhile(Path.exists, (Path(frames % i) for i in itertools.count()))
+    jpegs = [f.read_bytes() for f in files]
+
+    class Camera(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "multipart/x-mixed-replace; boundary=frame")
+            self.end_headers()
+            with contextlib.suppress(OSError):
+                for jpeg in itertools.cycle(jpegs):
+                    head = f"--frame\r\nContent-Type: image/jpeg\r\nContent-Length: {len(jpeg)}\r\n\r\n"
+                    self.wfile.write(head.encode() + jpeg + b"\r\n")
+                    time.sleep(1 / fps)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), Camera) as server:
+        server.daemon_threads = True
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        try:
+            yield f"http://127.0.0.1:{server.server_address[1]}/video.mjpg"
+        finally:
+            server.shutdown()
+
+
+def test_an_mjpeg_camera_over_http_is_sampled_at_its_rate(cams: Cluster, frames: str) -> None:
+    """FFmpeg numbers an HTTP MJPEG stream's frames 25 a second whatever the camera sends: by
+    those stamps a 10 fps camera sampled every 200 ms was sampled at 2 fps. Once they drift from
+    the clock (decoder.FrameTimes, a few seconds) it is sampled by the clock, at 5."""
+    with mjpeg_camera(frames) as url, cams.http() as client:  # test replicas allow http
+        camera_id = add_camera(client, url, interval_ms=200)
+        wait_status(client, camera_id, lambda s: online(s) and s["framesDecoded"] >= 100, 30, "10 s of frames")
+        before = status_of(client, camera_id)
+        after = wait_status(client, camera_id, lambda s: s["framesDecoded"] >= before["framesDecoded"] + 50, 15, "5 s")
+        decoded = after["framesDecoded"] - before["framesDecoded"]
+        sampled = after["framesSampled"] - before["framesSampled"]
+        assert 1.4 <= decoded / max(sampled, 1) <= 3, (decoded, sampled)
 
 
 def test_tracklets_a_dead_owner_left_open_end_when_the_camera_starts_again(

@@ -65,6 +65,23 @@ def test_frame_times_trust_moving_stamps_and_go_by_the_clock_once_they_stand_sti
     assert times.trusted(8.0, 103.2) is None  # however it moves afterwards: this connection is clock-timed
 
 
+def test_frame_times_go_by_the_clock_when_a_live_streams_stamps_run_at_another_rate() -> None:
+    from services.camera_ingest.decoder import FrameTimes
+
+    # MJPEG over HTTP: FFmpeg numbers the frames 25 a second, the camera sends 10.
+    mjpeg = FrameTimes(live=True)
+    trusted = [mjpeg.trusted(i / 25, 100.0 + i / 10) for i in range(100)]
+    first = trusted.index(None)  # the third drift past a second, ~5 s in
+    assert 40 <= first <= 60 and all(t is None for t in trusted[first:]), first
+    # A file decoded as fast as it goes is not live: its stamps are right.
+    file = FrameTimes(live=False)
+    assert all(file.trusted(i / 25, 100.0 + i / 1000) == i / 25 for i in range(100))
+    # A camera: 1.5 s of buffered frames at once at connect, then its clock 1 % fast, for a minute.
+    camera = FrameTimes(live=True)
+    stamps = [camera.trusted(i / 25, 100.0 + max(0.0, i / 25 - 1.5) * 1.01) for i in range(25 * 60)]
+    assert None not in stamps and len(camera.drifted) == 1
+
+
 def test_a_stream_stamped_alike_is_sampled_by_the_clock_not_once() -> None:
     """What decode_once does with each frame (FrameTimes, then the Sampler on the stream time or
     the time since the connection opened): a 10 fps camera whose every frame carries stamp 0."""
