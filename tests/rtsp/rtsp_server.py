@@ -12,7 +12,7 @@ as they are, without timestamps: every frame carries the same stamp and they go 
 the connection takes them (a re-streamer with a broken clock). `--user` and `--password` make it
 ask for them, with RTSP Digest authentication (`--auth basic`: Basic), as IP cameras do;
 `--udp-only` offers RTP over UDP only (RTP over TCP, as clients ask, gets 461 Unsupported
-Transport), as some cameras do.
+Transport), as some cameras do, with a media per connection.
 The media is shared, so any number of cameras on the same URL cost one encoder. Prints
 `READY <url>` once listening; SIGTERM or SIGINT stops it.
 
@@ -136,6 +136,9 @@ def main() -> None:
         protect(server, factory, args.auth, args.user, args.password)
     if args.udp_only:
         factory.set_protocols(GstRtsp.RTSPLowerTrans.UDP)
+        # A media per connection: torn down after a refused TCP setup, a shared one answers the
+        # client's next setup with a 5XX until it is gone (a race of this server, not cameras').
+        factory.set_shared(False)
     if args.sent_log:
         log_sent(factory, open(args.sent_log, "a", buffering=1), frames_in_loop(args.frames))  # noqa: SIM115
     server.get_mount_points().add_factory(args.path, factory)

@@ -199,7 +199,8 @@ def test_a_camera_asking_for_a_password_plays_with_it_and_says_why_without(cams:
 
 def test_a_camera_offering_rtp_over_udp_only_plays_over_udp(cams: Cluster, frames: str) -> None:
     """Cameras are asked for RTP over TCP (no loss, through firewalls); one that offers UDP only
-    answers 461, and is played over UDP rather than failing for ever."""
+    answers 461, and is played over UDP at once rather than failing for ever (without the
+    fallback it stays in `error`)."""
     server = RtspServer(frames, free_port(), udp_only=True)
     server.start()
     try:
