@@ -213,11 +213,11 @@ class FrameTimes:
     A step back (a wrapped clock, a restarted stream) is movement: the Sampler restarts."""
 
     def __init__(self, live: bool = True, stuck_s: float = STUCK_S, drift_s: float = DRIFT_S) -> None:
-        self.live, self.stuck_s, self.drift_s = live, stuck_s, drift_s
+        self.live, self.stuck_s = live, stuck_s
         self.previous: float | None = None
         self.moved_at = 0.0  # wall time the stamps last changed
-        self.anchor: tuple[float, float] | None = None  # (wall, stream) time they last agreed
-        self.drifted: list[float] = []  # wall times the drift went past drift_s
+        self.clock = StreamClock(drift_s)  # re-anchors where the drift went past drift_s
+        self.drifted: list[float] = []  # wall times it did
         self.stuck = False
 
     def trusted(self, stream_time: float | None, now: float) -> float | None:
@@ -231,10 +231,9 @@ class FrameTimes:
             return None
         if not self.live:
             return stream_time
-        if self.anchor is None:
-            self.anchor = (now, stream_time)
-        elif abs((now - self.anchor[0]) - (stream_time - self.anchor[1])) > self.drift_s:
-            self.anchor = (now, stream_time)
+        anchor = self.clock.anchor
+        self.clock.at(stream_time, now)
+        if anchor is not None and self.clock.anchor is not anchor:
             self.drifted = [t for t in self.drifted if now - t < DRIFT_WINDOW_S] + [now]
             if len(self.drifted) > DRIFTS:
                 self._distrust("run at another rate than the clock")
