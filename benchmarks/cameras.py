@@ -39,10 +39,12 @@ noise each frame), each analysed two ways:
   were read for their own size and their motion every other frame (NarrowingConfig with
   tracked_share 0 and tracked_motion_every 1), the runs of the three ways alternated.
 Not included: the matcher's search (1-2 % of the work: benchmarks/video_records.py), the NATS,
-Postgres and event hops. Streams per core = 1 / (CPU seconds per video second, decoding plus
-analysis). Every figure is the median of `--repeat` runs (CPU time, not wall time: on a shared
-machine wall time measures the neighbours too; CPU time still inflates when they share the
-core's caches and hyper-threads).
+Postgres and event hops. Two figures per way: the streams a core analyses, 1 / (analysis CPU
+seconds per video second) (the detector and extractor workers' cores; decoding is camera_ingest's,
+on cores of its own, printed apart above), and the streams one core both decodes and analyses,
+1 / (decoding plus analysis). Every figure is the median of `--repeat` runs (CPU time, not
+wall time: on a shared machine wall time measures the neighbours too; CPU time still inflates
+when they share the core's caches and hyper-threads).
 
 Then, unless `--decode-only` or `--no-pipeline`, it runs benchmarks/camera_pipeline.py (a whole
 cluster on a live RTSP stream) for the end-to-end delay from a frame to its match event.
@@ -285,13 +287,13 @@ def main() -> None:
                     spent = statistics.median(t for t, _ in timed)
                     detecting = statistics.median(a.detect_s for _, a in timed)
                     counts = timed[0][1]
-                    per_second = spent / len(frames) * fps
+                    per_second = spent / len(frames) * fps  # analysis CPU s per video second
                     print(
                         f"{height}p with analysis, {scene}, {name}: {1000 * spent / len(frames):.1f} ms CPU per "
                         f"analysed frame, detection {1000 * detecting / len(frames):.1f} of them ({counts.faces} "
                         f"faces in {len(frames)} frames, {counts.templates} templates, {counts.attributes} age/gender, "
-                        f"{counts.narrowed} frames "
-                        f"narrowed) -> {1 / (decode + per_second):.1f} streams per core"
+                        f"{counts.narrowed} frames narrowed) -> a core analyses {1 / per_second:.1f} streams; "
+                        f"{1 / (decode + per_second):.1f} streams per core decoded and analysed on it"
                     )
     if not (args.decode_only or args.no_pipeline):
         pipeline_script = Path(__file__).with_name("camera_pipeline.py")
