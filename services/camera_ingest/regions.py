@@ -19,7 +19,10 @@ Between full detections only regions are read:
   side (MOTION_PAD px at least), for faces from minFaceSize up: a person walking in, a head
   turning. A changed area that touches a tracked face's region (mostly that person moving:
   their head, their body) is read in every other frame between full detections
-  (TRACKED_MOTION_EVERY), with that face's region as one; any other in every frame;
+  (TRACKED_MOTION_EVERY), with that face's region as one; a skipped one where nothing has
+  changed since is read with the next such frame as it was (someone who stepped in beside a
+  tracked person and stood still: the next difference no longer shows them); any other in
+  every frame;
 overlapping regions merge. With neither (an empty, still scene) nothing is searched, and the
 frame costs the difference only. The detector reads each region at the scale it reads the
 whole frame for the smallest face asked there (services/detector/retinaface.py), so a face in
@@ -183,6 +186,7 @@ class Narrowing:
         self.full_at = float("-inf")  # when the last full detection was asked for (frame time)
         self.previous: np.ndarray | None = None  # the last frame, small and grey
         self.skipped = 0  # frames since the changed areas touching a tracked face's region were read
+        self.pending: list[Box] = []  # those areas of the frames skipped since
 
     def look(self, at: float, rgb: np.ndarray, tracks: Iterable[Track], timeout_s: float) -> Look:
         """Where to search the frame `rgb` (HxWx3) seen at `at`, given the tracker's tracklets
@@ -208,7 +212,7 @@ class Narrowing:
                 plain = [(float(x0), float(y0), float(x1), float(y1)) for x0, y0, x1, y1 in regions]
                 return Look(whole=False, regions=plain, face_sizes=sizes)  # plain floats: they travel in a request
         self.full_at = at
-        self.skipped = 0  # the full detection read every changed area
+        self.skipped, self.pending = 0, []  # the full detection read every changed area
         return Look(whole=True)
 
     def regions(
@@ -216,13 +220,20 @@ class Narrowing:
     ) -> tuple[list[Box], list[float]]:
         """The regions of a frame read in regions only, and the smallest face asked in each
         (see the module's doc): changed areas (minFaceSize: 0), those touching a tracked face's
-        region every other frame; the tracked faces' regions apart from them for their faces."""
+        region every other frame (with those skipped since where nothing changed again); the
+        tracked faces' regions apart from them for their faces."""
         c = self.config
         tracked = [(around(t, at, width, height, c), c.tracked_share * (t.box[2] - t.box[0])) for t in live]
         explained = [m for m in changed if any(overlap(m, r) for r, _ in tracked)]
         read_explained = not explained or self.skipped + 1 >= c.tracked_motion_every
-        self.skipped = 0 if read_explained else self.skipped + 1
-        motion = [m for m in changed if read_explained or m not in explained]
+        if read_explained:
+            # A skipped area that changed again is read with what changes now (the current
+            # difference holds where it moved to); one where nothing changed since is read as it was.
+            stood = [p for p in self.pending if not any(overlap(p, m) for m in changed)]
+            motion, self.skipped, self.pending = [*changed, *stood], 0, []
+        else:
+            motion = [m for m in changed if m not in explained]
+            self.skipped, self.pending = self.skipped + 1, merge([*self.pending, *explained])
         # A tracked face's region that touches a changed area read now is read with it.
         motion = merge([*motion, *(r for r, _ in tracked if any(overlap(r, m) for m in motion))])
         tracked = [(r, f) for r, f in tracked if not any(overlap(r, m) for m in motion)]

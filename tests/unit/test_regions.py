@@ -180,6 +180,23 @@ def test_what_moves_around_a_tracked_face_is_read_every_other_frame_and_other_mo
     assert any(inside(body, r) for r in every.plan(0.2, W, H, [track(face, at=0.0)], TIMEOUT, [body]).regions)
 
 
+def test_what_moved_beside_a_tracked_face_in_a_skipped_frame_is_read_in_the_next() -> None:
+    """Someone steps in beside a tracked person in a frame whose motion around that person is
+    skipped, then stands still: the next frame shows no change there, and reads it anyway (it
+    would wait for the full detection otherwise); read once, it is not read again."""
+    narrowing = Narrowing()
+    narrowing.plan(0.0, W, H, [], TIMEOUT, None)
+    face = box(500, 150, 100)
+    beside = (300.0, 250.0, 450.0, 420.0)  # touches the face's region: skipped in frame 1
+    skipped = narrowing.plan(0.2, W, H, [track(face, at=0.0)], TIMEOUT, [beside])
+    assert not any(inside(beside, r) for r in skipped.regions)
+    still = narrowing.plan(0.4, W, H, [track(face, at=0.2)], TIMEOUT, [])
+    (read,) = [r for r in still.regions if inside(beside, r)]
+    assert dict(zip(still.regions, still.face_sizes, strict=True))[read] == 0.0  # for minFaceSize
+    after = narrowing.plan(0.6, W, H, [track(face, at=0.4)], TIMEOUT, [])
+    assert not any(inside(beside, r) for r in after.regions)
+
+
 def test_tracklets_past_the_timeout_do_not_narrow() -> None:
     narrowing = Narrowing()
     narrowing.plan(0.0, W, H, [], TIMEOUT, None)
