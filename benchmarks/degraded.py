@@ -9,8 +9,9 @@ until the face is 21 px wide; JPEG quality 10; a Gaussian blur of a 25th of the 
 photo turned 35 degrees about the face; darkened to a fifth; a mask over the mouth and chin
 (a plain rectangle from 62 % of the face box's height down). With the identities file's 25
 people and 41 photos that is 16 probes, 96 searches (the issue's 93 of 96 were on held-out
-photos of the same conditions). The chips go through the services' own path (the detector's
-crop as JPEG, the extractor's template); the gallery is searched by cosine, as the matcher does.
+photos of the same conditions). Each photo goes the services' own way (FacePipeline.analyse: the
+detector's crop as JPEG, the extractor's template); the gallery is searched by cosine, as the
+matcher does.
 """
 
 from __future__ import annotations
@@ -23,15 +24,11 @@ import numpy as np
 from accuracy import FACES, TEMPLATE_ONLY, rows
 
 from services.extractor.pipeline import FacePipeline
-from shared.messages.faces import DetectedFace, ExtractRequest, FaceDetectorConfig
+from shared.imaging import decode_image, encode_jpeg
+from shared.messages.faces import DetectedFace, FaceDetectorConfig
 from shared.settings import load_settings
 
 Degrade = Callable[[np.ndarray, DetectedFace], np.ndarray]
-
-
-def _jpeg(rgb: np.ndarray, quality: int) -> np.ndarray:
-    bgr = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])[1]
-    return cv2.cvtColor(np.asarray(cv2.imdecode(bgr, cv2.IMREAD_COLOR)), cv2.COLOR_BGR2RGB)
 
 
 def _turned(rgb: np.ndarray, face: DetectedFace, degrees: float) -> np.ndarray:
@@ -55,7 +52,7 @@ def _shrunk(rgb: np.ndarray, face: DetectedFace, width: float) -> np.ndarray:
 
 CONDITIONS: dict[str, Degrade] = {
     "face 21 px wide": lambda rgb, f: _shrunk(rgb, f, 21),
-    "JPEG quality 10": lambda rgb, f: _jpeg(rgb, 10),
+    "JPEG quality 10": lambda rgb, f: decode_image(encode_jpeg(rgb, 10)),
     "blur": lambda rgb, f: cv2.GaussianBlur(rgb, (0, 0), f.face_size / 25),
     "turned 35 degrees": lambda rgb, f: _turned(rgb, f, 35),
     "dark (x0.2)": lambda rgb, f: (rgb.astype(np.float32) * 0.2).astype(np.uint8),
@@ -68,16 +65,17 @@ def main() -> None:
     pipe = FacePipeline.from_settings(load_settings(), threads=1)
 
     def searched(rgb: np.ndarray, min_face: int) -> tuple[np.ndarray | None, DetectedFace | None]:
-        """The template and description of the face a one-face request takes, or (None, None)."""
+        """The template and description of the face a one-face request takes (the photo sent
+        as a lossless PNG, as a Search's bytes), or (None, None)."""
         config = FaceDetectorConfig(min_face_size=min_face, max_face_size=100_000, max_faces=1)
-        faces = pipe.detector.detect_rgb(rgb, config).faces
+        png = bytes(cv2.imencode(".png", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))[1])
+        faces = pipe.analyse(png, config, TEMPLATE_ONLY).faces
         if not faces:
             return None, None
-        extracted = pipe.extractor.extract(ExtractRequest(crops=[faces[0].crop], face_features_config=TEMPLATE_ONLY))
-        return np.frombuffer(extracted.faces[0].template or b"", np.float32), faces[0]
+        return np.frombuffer(faces[0].extracted.template or b"", np.float32), faces[0].detected
 
     def photo(name: str) -> np.ndarray:
-        return cv2.cvtColor(np.asarray(cv2.imread(str(FACES / "photos" / name))), cv2.COLOR_BGR2RGB)
+        return decode_image((FACES / "photos" / name).read_bytes())
 
     photos: dict[str, list[str]] = defaultdict(list)
     for r in rows("identities.csv"):

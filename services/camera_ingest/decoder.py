@@ -218,11 +218,11 @@ class FrameTimes:
         self.moved_at = 0.0  # wall time the stamps last changed
         self.clock = StreamClock(drift_s)  # re-anchors where the drift went past drift_s
         self.drifted: list[float] = []  # wall times it did
-        self.stuck = False
+        self.distrusted = False  # for the rest of the connection
 
     def trusted(self, stream_time: float | None, now: float) -> float | None:
         """`stream_time` (seconds), or None when the frame is to be timed by the wall clock."""
-        if self.stuck or stream_time is None:
+        if self.distrusted or stream_time is None:
             return None
         if stream_time != self.previous:
             self.previous, self.moved_at = stream_time, now
@@ -241,7 +241,7 @@ class FrameTimes:
         return stream_time
 
     def _distrust(self, why: str) -> None:
-        self.stuck = True
+        self.distrusted = True
         log.warning("the stream's timestamps %s: timing its frames by the clock", why)
 
 

@@ -58,10 +58,10 @@ def test_frame_times_trust_moving_stamps_and_go_by_the_clock_once_they_stand_sti
     # 10 fps with moving stamps, a repeated stamp and a step back (a wrapped clock) among them.
     stamps = [0.0, 0.1, 0.2, 0.2, 0.3, 0.05, 0.15]
     assert [times.trusted(t, 100.0 + 0.1 * i) for i, t in enumerate(stamps)] == stamps
-    assert times.trusted(None, 101.0) is None and not times.stuck  # one frame without a stamp
+    assert times.trusted(None, 101.0) is None and not times.distrusted  # one frame without a stamp
     # Every frame stamped 7.0 from then on: trusted for 2 s of frames, then never again.
     assert [times.trusted(7.0, 101.0 + 0.5 * i) for i in range(5)] == [7.0] * 5
-    assert times.trusted(7.0, 103.1) is None and times.stuck
+    assert times.trusted(7.0, 103.1) is None and times.distrusted
     assert times.trusted(8.0, 103.2) is None  # however it moves afterwards: this connection is clock-timed
 
 
